@@ -1,0 +1,2 @@
+//! Readers for the languages deployment files are written in. Each keeps byte offsets so that
+//! patches can edit the original text in place.

@@ -1,0 +1,175 @@
+//! Planning: run the selected patches, gather their outcomes, detect changes that collide, and
+//! compute each file's text after a chosen set of changes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::change::{Change, ChangeKind, Location, Outcome};
+use crate::edit::{Edit, apply_edits};
+use crate::patch::Patch;
+use crate::project::Project;
+use crate::source::{SourceFile, raw_bytes};
+
+/// One patch's answers.
+pub struct PatchReport {
+    pub patch: &'static dyn Patch,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Everything the selected patches said about a project.
+pub struct Plan {
+    pub reports: Vec<PatchReport>,
+}
+
+impl Plan {
+    /// Plans every patch (in parallel), then turns each change that collides with an earlier one
+    /// (in catalog order) into an error outcome naming both patches.
+    pub fn build(project: &Project, patches: &[&'static dyn Patch]) -> Plan {
+        let mut reports: Vec<PatchReport> = patches
+            .par_iter()
+            .map(|&patch| {
+                let mut outcomes = patch.plan(project);
+                if outcomes.is_empty() {
+                    outcomes.push(Outcome::not_found("nothing of this kind in the project"));
+                }
+                PatchReport { patch, outcomes }
+            })
+            .collect();
+        reject_conflicts(project, &mut reports);
+        Plan { reports }
+    }
+
+    /// Every proposed change, in catalog order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.reports.iter().flat_map(|report| {
+            report.outcomes.iter().filter_map(|outcome| match outcome {
+                Outcome::Change(change) => Some(change),
+                _ => None,
+            })
+        })
+    }
+
+    /// Whether any patch met input it could not read (exit code 2).
+    pub fn has_errors(&self) -> bool {
+        self.reports.iter().flat_map(|r| &r.outcomes).any(|o| matches!(o, Outcome::Error { .. }))
+    }
+}
+
+/// Replaces every change that overlaps an earlier accepted change to the same file with an error.
+fn reject_conflicts(project: &Project, reports: &mut [PatchReport]) {
+    let mut accepted: BTreeMap<PathBuf, Vec<(&'static str, Change)>> = BTreeMap::new();
+    for report in reports.iter_mut() {
+        for outcome in report.outcomes.iter_mut() {
+            let Outcome::Change(change) = outcome else { continue };
+            let earlier = accepted.entry(change.path.clone()).or_default();
+            let mut candidate: Vec<&Change> = earlier.iter().map(|(_, c)| c).collect();
+            candidate.push(change);
+            match file_update(project, &candidate) {
+                Ok(_) => earlier.push((change.patch, change.clone())),
+                Err(err) => {
+                    let others: Vec<&str> = earlier.iter().map(|(id, _)| *id).collect();
+                    let location = Location::new(change.path.clone(), change.line);
+                    *outcome = Outcome::error(
+                        location,
+                        format!(
+                            "{} collides with a change of {} to the same lines ({err}); run with --skip for one of them",
+                            change.summary,
+                            others.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The contents of one file before and after a set of changes.
+#[derive(Debug, Clone)]
+pub struct FileUpdate {
+    pub path: PathBuf,
+    /// The file as planned; `None` when the changes create it.
+    pub before: Option<Arc<SourceFile>>,
+    /// The new text, without the BOM.
+    pub after: String,
+    /// The patches whose changes make up this update.
+    pub patches: Vec<&'static str>,
+}
+
+impl FileUpdate {
+    /// The bytes to write: the original's BOM is kept.
+    pub fn after_bytes(&self) -> Vec<u8> {
+        raw_bytes(self.before.as_ref().is_some_and(|b| b.bom), &self.after)
+    }
+
+    /// The text before, as the diff shows it (BOM included, so `git apply` matches the bytes).
+    pub fn before_text(&self) -> Option<String> {
+        self.before.as_ref().map(|b| if b.bom { format!("\u{feff}{}", b.text) } else { b.text.clone() })
+    }
+
+    /// The text after, as the diff shows it.
+    pub fn after_text(&self) -> String {
+        if self.before.as_ref().is_some_and(|b| b.bom) { format!("\u{feff}{}", self.after) } else { self.after.clone() }
+    }
+
+    /// Mode to give the file: the original's, or 0o644 for a created one.
+    pub fn mode(&self) -> u32 {
+        self.before.as_ref().map_or(0o644, |b| b.mode)
+    }
+}
+
+/// Why a set of changes cannot be combined.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CombineError {
+    #[error("{0}")]
+    Overlap(#[from] crate::edit::OverlapError),
+    #[error("{path}: created by one change and edited or created by another")]
+    CreateCollision { path: PathBuf },
+    #[error("{path}: to be created, but it already exists")]
+    AlreadyExists { path: PathBuf },
+    #[error(transparent)]
+    Input(#[from] crate::project::InputError),
+}
+
+/// Combines changes (all to one file) into that file's update.
+pub fn file_update(project: &Project, changes: &[&Change]) -> Result<FileUpdate, CombineError> {
+    let path = changes[0].path.clone();
+    let patches = {
+        let mut ids: Vec<&'static str> = changes.iter().map(|c| c.patch).collect();
+        ids.dedup();
+        ids
+    };
+    if let Some(created) = changes.iter().find_map(|c| match &c.kind {
+        ChangeKind::Create { contents } => Some(contents),
+        ChangeKind::Modify { .. } => None,
+    }) {
+        if changes.len() > 1 {
+            return Err(CombineError::CreateCollision { path });
+        }
+        if project.absolute(&path).symlink_metadata().is_ok() {
+            return Err(CombineError::AlreadyExists { path });
+        }
+        return Ok(FileUpdate { path, before: None, after: created.clone(), patches });
+    }
+    let before = project.read(&path)?;
+    let edits: Vec<Edit> = changes
+        .iter()
+        .flat_map(|c| match &c.kind {
+            ChangeKind::Modify { edits } => edits.clone(),
+            ChangeKind::Create { .. } => Vec::new(),
+        })
+        .collect();
+    let after = apply_edits(&before.text, &edits)?;
+    Ok(FileUpdate { path, before: Some(before), after, patches })
+}
+
+/// Groups `changes` by file and combines each group, in path order.
+pub fn file_updates(project: &Project, changes: &[&Change]) -> Result<Vec<FileUpdate>, CombineError> {
+    let mut by_path: BTreeMap<&PathBuf, Vec<&Change>> = BTreeMap::new();
+    for change in changes {
+        by_path.entry(&change.path).or_default().push(change);
+    }
+    by_path.values().map(|group| file_update(project, group)).collect()
+}

@@ -1,0 +1,185 @@
+//! The fixture harness shared by every patch's tests.
+//!
+//! A case is `fixtures/patches/<patch-id>/<case>/` holding:
+//! - `before/`: the project tree as the user has it;
+//! - `expected.diff`: the exact diff `scalepatch diff --only <patch-id>` prints (empty: no change);
+//! - `case.toml` (optional): `cpus = N`, `instances = N`, `expect = "change" | "ok" | "skipped" |
+//!   "not found" | "error"` (an outcome the patch must report) and `reason = "..."` (a substring
+//!   its reason must contain).
+//!
+//! [`Case::check`] asserts the diff, that `git apply --check` accepts it, that a second plan after
+//! applying finds nothing to do (idempotence), and returns the patched tree for real-tool checks.
+//! Set `UPDATE_EXPECT=1` to rewrite `expected.diff` files from the current output.
+
+#![allow(dead_code)]
+
+pub mod tools;
+
+use std::path::{Path, PathBuf};
+
+use scalepatch::change::Outcome;
+use scalepatch::config::{Config, Values};
+use scalepatch::plan::{Plan, file_updates};
+use scalepatch::project::Project;
+
+/// One fixture case of one patch.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub patch: &'static str,
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// What `case.toml` may say.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    pub cpus: Option<u32>,
+    pub instances: Option<u32>,
+    pub expect: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A case after its planned changes were written to a scratch copy.
+pub struct Applied {
+    /// The scratch copy (deleted on drop).
+    pub tmp: tempfile::TempDir,
+    /// The diff that was applied.
+    pub diff: String,
+    /// The plan's outcomes for the patch.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Applied {
+    /// The patched project root.
+    pub fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every case of `patch`, sorted by name. Panics when there is none: a patch without cases is untested.
+pub fn cases(patch: &str) -> Vec<Case> {
+    let patch: &'static str = scalepatch::patches::by_id(patch).unwrap_or_else(|| panic!("unknown patch {patch}")).id();
+    let dir = repo_root().join("fixtures/patches").join(patch);
+    let mut cases: Vec<Case> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("before").is_dir())
+        .map(|entry| Case { patch, name: entry.file_name().to_string_lossy().into_owned(), dir: entry.path() })
+        .collect();
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(!cases.is_empty(), "no fixture cases under {}", dir.display());
+    cases
+}
+
+/// Copies a tree, keeping file modes and symlinks.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else if kind.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+impl Case {
+    pub fn spec(&self) -> CaseSpec {
+        match std::fs::read_to_string(self.dir.join("case.toml")) {
+            Ok(text) => toml::from_str(&text).unwrap_or_else(|err| panic!("{}/case.toml: {err}", self.dir.display())),
+            Err(_) => CaseSpec::default(),
+        }
+    }
+
+    /// A scratch copy of `before/`.
+    pub fn copy(&self) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_tree(&self.dir.join("before"), tmp.path());
+        tmp
+    }
+
+    fn open(&self, root: &Path) -> Project {
+        let spec = self.spec();
+        let config = Config::load(root, &Values { cpus: spec.cpus, instances: spec.instances }).unwrap();
+        Project::open(root, config).unwrap()
+    }
+
+    /// Plans this case's patch on `root`: the outcomes and the diff.
+    pub fn plan(&self, root: &Path) -> (Vec<Outcome>, String, Vec<scalepatch::plan::FileUpdate>) {
+        let project = self.open(root);
+        let patch = scalepatch::patches::by_id(self.patch).unwrap();
+        let plan = Plan::build(&project, &[patch]);
+        let changes: Vec<_> = plan.changes().collect();
+        let updates = file_updates(&project, &changes).unwrap_or_else(|err| panic!("{}: {err}", self.label()));
+        let diff = scalepatch::diff::render_all(&updates, false);
+        let outcomes = plan.reports.into_iter().flat_map(|r| r.outcomes).collect();
+        (outcomes, diff, updates)
+    }
+
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.patch, self.name)
+    }
+
+    /// Runs every generic check and returns the patched copy.
+    pub fn check(&self) -> Applied {
+        let tmp = self.copy();
+        let (outcomes, diff, updates) = self.plan(tmp.path());
+        let label = self.label();
+        let notes: Vec<String> = outcomes.iter().map(|o| format!("{}: {}", o.label(), o.describe())).collect();
+
+        let expected_path = self.dir.join("expected.diff");
+        if std::env::var_os("UPDATE_EXPECT").is_some() {
+            std::fs::write(&expected_path, &diff).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|_| panic!("{label}: missing expected.diff (run with UPDATE_EXPECT=1 once, then review it)"));
+        assert_eq!(diff, expected, "{label}: diff differs from expected.diff\noutcomes:\n{}", notes.join("\n"));
+
+        let spec = self.spec();
+        if let Some(expect) = &spec.expect {
+            let found = outcomes.iter().any(|o| {
+                o.label() == expect && spec.reason.as_ref().is_none_or(|reason| o.describe().contains(reason.as_str()))
+            });
+            assert!(found, "{label}: expected an outcome `{expect}` with reason {:?}; got:\n{}", spec.reason, notes.join("\n"));
+        }
+        if diff.is_empty() {
+            assert!(!outcomes.is_empty(), "{label}: silence is never an answer");
+        } else {
+            git_apply_check(tmp.path(), &diff, &label);
+        }
+
+        for update in &updates {
+            let path = tmp.path().join(&update.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, update.after_bytes()).unwrap();
+        }
+        let (again, second, _) = self.plan(tmp.path());
+        assert_eq!(second, "", "{label}: not idempotent; a second run still changes:\n{second}\n{again:#?}");
+        Applied { tmp, diff, outcomes }
+    }
+}
+
+/// `git apply --check` of `diff` against a fresh copy of the tree at `root` (before it is patched).
+fn git_apply_check(root: &Path, diff: &str, label: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("git")
+        .args(["apply", "--check", "--unsafe-paths", "-"])
+        .current_dir(root)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("git is installed");
+    child.stdin.take().unwrap().write_all(diff.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{label}: git apply --check refuses the diff: {}", String::from_utf8_lossy(&output.stderr));
+}
