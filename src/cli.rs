@@ -2,16 +2,18 @@
 //! a public contract (see the README).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::change::Outcome;
 use crate::config::{Config, Values};
+use crate::journal::{FileState, Journal, JournalError, RunState};
 use crate::patch::Patch;
 use crate::plan::{Plan, file_updates};
 use crate::project::Project;
+use crate::review::{AcceptAll, Interactive, Proposal, Reviewer, Verdict};
 
 /// Exit codes (a public contract).
 pub mod exit {
@@ -51,6 +53,32 @@ pub enum Command {
         check: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Review each change (or take them all with --yes) and write the accepted ones as one
+    /// journaled, revertible run.
+    Apply {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        selection: Selection,
+        #[command(flatten)]
+        values: ValueArgs,
+        /// Apply every change without asking (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Undo the last applied run (or RUN_ID), keeping edits made since to other lines.
+    Revert {
+        /// The project (a lone argument that is not a folder is taken as RUN_ID).
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// The run to revert (see `status`); default: the newest applied run.
+        run_id: Option<String>,
+    },
+    /// The applied runs and, for each of their files, whether it is as applied, edited since, or reverted.
+    Status {
+        #[arg(default_value = ".")]
+        path: PathBuf,
     },
 }
 
@@ -135,7 +163,7 @@ pub fn main() -> i32 {
         Err(err) if is_broken_pipe(&err) => exit::OK,
         Err(err) => {
             eprintln!("error: {err:#}");
-            exit::USAGE
+            err.downcast_ref::<JournalError>().map_or(exit::USAGE, JournalError::exit_code)
         }
     }
 }
@@ -153,11 +181,56 @@ fn open(path: &std::path::Path, values: &ValueArgs) -> Result<Project> {
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::List { path, values } => list(&open(&path, &values)?),
+        Command::List { path, values } => {
+            recover(&path)?;
+            list(&open(&path, &values)?)
+        }
         Command::Diff { path, selection, values, check, format } => {
             let patches = selection.resolve()?;
+            recover(&path)?;
             diff(&open(&path, &values)?, &patches, check, format)
         }
+        Command::Apply { path, selection, values, yes } => {
+            let patches = selection.resolve()?;
+            if !yes && !Interactive::available() {
+                eprintln!(
+                    "error: apply reviews each change on a terminal, and stdin is not one; pass --yes to apply every change without review (nothing was written)"
+                );
+                return Ok(exit::USAGE);
+            }
+            recover(&path)?;
+            let project = open(&path, &values)?;
+            if yes {
+                apply(&project, &patches, &mut AcceptAll, true)
+            } else {
+                apply(&project, &patches, &mut Interactive::new(), false)
+            }
+        }
+        Command::Revert { path, run_id } => {
+            let (path, run_id) = match run_id {
+                None if !path.is_dir() && path.components().count() == 1 => {
+                    (PathBuf::from("."), Some(path.to_string_lossy().into_owned()))
+                }
+                _ => (path, run_id),
+            };
+            revert(&path, run_id.as_deref())
+        }
+        Command::Status { path } => status(&path),
+    }
+}
+
+/// Opens the project's journal, if it has one, only to roll back what a crashed run left
+/// half-done (and say so); the lock is released at once.
+fn recover(path: &Path) -> Result<()> {
+    if let Some(journal) = Journal::open_existing(path)? {
+        print_journal_notes(&journal);
+    }
+    Ok(())
+}
+
+fn print_journal_notes(journal: &Journal) {
+    for note in &journal.notes {
+        eprintln!("scalepatch: {note}");
     }
 }
 
@@ -199,8 +272,10 @@ fn diff(project: &Project, patches: &[&'static dyn Patch], check: bool, format: 
     match format {
         Format::Text => {
             print_notes(&plan)?;
-            let mut out = std::io::stdout().lock();
-            out.write_all(crate::diff::render_all(&updates, false).as_bytes())?;
+            // Coloured on a terminal only (anstream strips the colours for pipes and NO_COLOR),
+            // so what `git apply` reads is always plain.
+            let mut out = anstream::stdout().lock();
+            out.write_all(crate::diff::render_all(&updates, true).as_bytes())?;
             out.flush()?;
         }
         Format::Json => {
@@ -226,4 +301,147 @@ fn diff(project: &Project, patches: &[&'static dyn Patch], check: bool, format: 
     } else {
         exit::OK
     })
+}
+
+/// `apply`: plan, review, write the accepted changes as one journaled run, and say what to check.
+fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn Reviewer, notes: bool) -> Result<i32> {
+    let plan = Plan::build(project, patches);
+    if plan.has_errors() {
+        print_notes(&plan)?;
+        eprintln!(
+            "error: some input cannot be read (see the errors above); nothing was written. \
+             Fix it, or leave that patch out with --skip ID"
+        );
+        return Ok(exit::USAGE);
+    }
+    let proposals: Vec<Proposal<'_>> = plan
+        .reports
+        .iter()
+        .flat_map(|report| {
+            report.outcomes.iter().filter_map(move |outcome| match outcome {
+                Outcome::Change(change) => Some(Proposal { patch: report.patch, change }),
+                _ => None,
+            })
+        })
+        .collect();
+    if notes || proposals.is_empty() {
+        print_notes(&plan)?;
+    }
+    if proposals.is_empty() {
+        println!("nothing to do: every selected patch is already applied or does not apply");
+        return Ok(exit::OK);
+    }
+    let accepted = match reviewer.review(project, &proposals)? {
+        Verdict::Quit => {
+            eprintln!("quit: nothing was written");
+            return Ok(exit::QUIT);
+        }
+        Verdict::Apply(accepted) => accepted,
+    };
+    if accepted.is_empty() {
+        println!("no change accepted; nothing was written");
+        return Ok(exit::OK);
+    }
+    let changes: Vec<&crate::change::Change> = accepted.iter().map(|&index| proposals[index].change).collect();
+    let updates = file_updates(project, &changes)?;
+    let mut applied_patches: Vec<&'static dyn Patch> = Vec::new();
+    for &index in &accepted {
+        let patch = proposals[index].patch;
+        if !applied_patches.iter().any(|p| p.id() == patch.id()) {
+            applied_patches.push(patch);
+        }
+    }
+    let ids: Vec<&str> = applied_patches.iter().map(|patch| patch.id()).collect();
+
+    let mut journal = Journal::open(project.root())?;
+    print_journal_notes(&journal);
+    let manifest = journal.apply(&updates, &ids)?;
+
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "applied run {} ({})", manifest.run_id, ids.join(", "))?;
+    writeln!(out, "files changed:")?;
+    for record in &manifest.files {
+        let mark = match record.action {
+            crate::journal::Action::Modify => "modified",
+            crate::journal::Action::Create => "created ",
+        };
+        writeln!(out, "  {mark} {}", record.path.display())?;
+    }
+    writeln!(out, "verify:")?;
+    for patch in &applied_patches {
+        let mut commands: Vec<String> = patch.verify().iter().map(|c| (*c).to_owned()).collect();
+        for &index in &accepted {
+            let change = proposals[index].change;
+            if change.patch == patch.id() {
+                for command in &change.verify {
+                    if !commands.contains(command) {
+                        commands.push(command.clone());
+                    }
+                }
+            }
+        }
+        for command in commands {
+            writeln!(out, "  {}: {command}", patch.id())?;
+        }
+    }
+    writeln!(out, "undo with: scalepatch revert {} {}", project.root().display(), manifest.run_id)?;
+    Ok(exit::OK)
+}
+
+/// `revert`: undo a run, all or nothing.
+fn revert(path: &Path, run_id: Option<&str>) -> Result<i32> {
+    let mut journal = match Journal::open_existing(path)? {
+        Some(journal) => journal,
+        None => {
+            eprintln!("error: no scalepatch runs in {} (no .scalepatch folder): nothing to revert", path.display());
+            return Ok(exit::USAGE);
+        }
+    };
+    print_journal_notes(&journal);
+    let report = journal.revert(run_id)?;
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "reverted run {}", report.run_id)?;
+    for path in &report.restored {
+        writeln!(out, "  restored {}", path.display())?;
+    }
+    for path in &report.merged {
+        writeln!(out, "  merged   {} (this run's hunks taken out, your later edits kept)", path.display())?;
+    }
+    for path in &report.removed {
+        writeln!(out, "  removed  {} (created by the run)", path.display())?;
+    }
+    for path in &report.unchanged {
+        writeln!(out, "  already  {} (already as before the run)", path.display())?;
+    }
+    Ok(exit::OK)
+}
+
+/// `status`: every run and where each of its files stands.
+fn status(path: &Path) -> Result<i32> {
+    let Some(journal) = Journal::open_existing(path)? else {
+        println!("no scalepatch runs in {}", path.display());
+        return Ok(exit::OK);
+    };
+    print_journal_notes(&journal);
+    let runs = journal.status()?;
+    let mut out = anstream::stdout().lock();
+    if runs.is_empty() {
+        writeln!(out, "no scalepatch runs in {}", path.display())?;
+    }
+    for run in &runs {
+        let manifest = &run.manifest;
+        let state = match (manifest.state, &manifest.reverted_time) {
+            (RunState::Reverted, Some(time)) => format!("reverted {time}"),
+            (state, _) => state.as_str().to_owned(),
+        };
+        writeln!(out, "run {}  {}  {}  {}", manifest.run_id, manifest.time, state, manifest.patches.join(", "))?;
+        for (path, file_state) in &run.files {
+            let label = match (manifest.state, file_state) {
+                (RunState::RolledBack, FileState::Reverted) => "rolled back",
+                (_, state) => state.as_str(),
+            };
+            writeln!(out, "  {label:<12} {}", path.display())?;
+        }
+    }
+    Ok(exit::OK)
 }

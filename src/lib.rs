@@ -10,10 +10,13 @@ pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod edit;
+pub mod fs;
+pub mod journal;
 pub mod lang;
 pub mod patch;
 pub mod plan;
 pub mod project;
+pub mod review;
 pub mod serving;
 pub mod source;
 

@@ -7,8 +7,10 @@
 //!   "not found" | "error"` (an outcome the patch must report) and `reason = "..."` (a substring
 //!   its reason must contain).
 //!
-//! [`Case::check`] asserts the diff, that `git apply --check` accepts it, that a second plan after
-//! applying finds nothing to do (idempotence), and returns the patched tree for real-tool checks.
+//! [`Case::check`] asserts the diff, that `git apply --check` accepts it, applies it through the
+//! journal (as `scalepatch apply` does), asserts that a second plan finds nothing to do
+//! (idempotence), reverts it and asserts the tree is byte-identical to `before/` (modes included,
+//! created files gone), then applies it again and returns the patched tree for real-tool checks.
 //! Set `UPDATE_EXPECT=1` to rewrite `expected.diff` files from the current output.
 
 #![allow(dead_code)]
@@ -141,8 +143,9 @@ impl Case {
         if std::env::var_os("UPDATE_EXPECT").is_some() {
             std::fs::write(&expected_path, &diff).unwrap();
         }
-        let expected = std::fs::read_to_string(&expected_path)
-            .unwrap_or_else(|_| panic!("{label}: missing expected.diff (run with UPDATE_EXPECT=1 once, then review it)"));
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
+            panic!("{label}: missing expected.diff (run with UPDATE_EXPECT=1 once, then review it)")
+        });
         assert_eq!(diff, expected, "{label}: diff differs from expected.diff\noutcomes:\n{}", notes.join("\n"));
 
         let spec = self.spec();
@@ -150,7 +153,12 @@ impl Case {
             let found = outcomes.iter().any(|o| {
                 o.label() == expect && spec.reason.as_ref().is_none_or(|reason| o.describe().contains(reason.as_str()))
             });
-            assert!(found, "{label}: expected an outcome `{expect}` with reason {:?}; got:\n{}", spec.reason, notes.join("\n"));
+            assert!(
+                found,
+                "{label}: expected an outcome `{expect}` with reason {:?}; got:\n{}",
+                spec.reason,
+                notes.join("\n")
+            );
         }
         if diff.is_empty() {
             assert!(!outcomes.is_empty(), "{label}: silence is never an answer");
@@ -158,13 +166,16 @@ impl Case {
             git_apply_check(tmp.path(), &diff, &label);
         }
 
-        for update in &updates {
-            let path = tmp.path().join(&update.path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, update.after_bytes()).unwrap();
+        if updates.is_empty() {
+            return Applied { tmp, diff, outcomes };
         }
+        // Through the journal, as `scalepatch apply` writes: apply, plan again (idempotence), revert
+        // (byte-identical to before/, created files gone), then apply again for the caller's checks.
+        apply_through_journal(tmp.path(), &updates, &[self.patch], &label);
         let (again, second, _) = self.plan(tmp.path());
         assert_eq!(second, "", "{label}: not idempotent; a second run still changes:\n{second}\n{again:#?}");
+        revert_and_compare(tmp.path(), &self.dir.join("before"), &label);
+        apply_through_journal(tmp.path(), &updates, &[self.patch], &label);
         Applied { tmp, diff, outcomes }
     }
 }
@@ -181,5 +192,83 @@ fn git_apply_check(root: &Path, diff: &str, label: &str) {
         .expect("git is installed");
     child.stdin.take().unwrap().write_all(diff.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{label}: git apply --check refuses the diff: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{label}: git apply --check refuses the diff: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Writes `updates` to the project at `root` through the journal, as `scalepatch apply` does.
+pub fn apply_through_journal(
+    root: &Path,
+    updates: &[scalepatch::plan::FileUpdate],
+    patches: &[&str],
+    label: &str,
+) -> scalepatch::journal::Manifest {
+    let mut journal = scalepatch::journal::Journal::open(root)
+        .unwrap_or_else(|err| panic!("{label}: cannot open the journal: {err}"));
+    let manifest = journal.apply(updates, patches).unwrap_or_else(|err| panic!("{label}: apply failed: {err}"));
+    assert_eq!(manifest.state, scalepatch::journal::RunState::Applied, "{label}");
+    for update in updates {
+        let written = std::fs::read(root.join(&update.path)).unwrap();
+        assert_eq!(written, update.after_bytes(), "{label}: {} not written as planned", update.path.display());
+    }
+    manifest
+}
+
+/// Reverts the newest applied run at `root` and asserts the tree is byte-identical to `before`.
+pub fn revert_and_compare(root: &Path, before: &Path, label: &str) {
+    let mut journal = scalepatch::journal::Journal::open(root)
+        .unwrap_or_else(|err| panic!("{label}: cannot open the journal: {err}"));
+    journal.revert(None).unwrap_or_else(|err| panic!("{label}: revert failed: {err}"));
+    drop(journal);
+    assert_same_tree(root, before, label);
+}
+
+/// Asserts that every file under `expected` exists under `actual` with the same bytes and mode
+/// (symlinks: the same target), and that `actual` holds no other file (`.scalepatch/` aside).
+pub fn assert_same_tree(actual: &Path, expected: &Path, label: &str) {
+    let left = tree_files(actual);
+    let right = tree_files(expected);
+    let names = |files: &[(PathBuf, FileFacts)]| files.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&left), names(&right), "{label}: the tree after revert has other files than before/");
+    for ((path, got), (_, want)) in left.iter().zip(&right) {
+        assert!(got == want, "{label}: {} differs after revert: got {got:?}, want {want:?}", path.display());
+    }
+}
+
+/// What the round trip must keep of a file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FileFacts {
+    File { mode: u32, bytes: Vec<u8> },
+    Symlink(PathBuf),
+}
+
+/// Every file under `root` (relative, sorted), `.scalepatch/` excluded.
+pub fn tree_files(root: &Path) -> Vec<(PathBuf, FileFacts)> {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, FileFacts)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let relative = path.strip_prefix(root).unwrap().to_owned();
+            if relative == Path::new(scalepatch::journal::DIR) {
+                continue;
+            }
+            let kind = entry.file_type().unwrap();
+            if kind.is_symlink() {
+                out.push((relative, FileFacts::Symlink(std::fs::read_link(&path).unwrap())));
+            } else if kind.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let mode = entry.metadata().unwrap().permissions().mode() & 0o7777;
+                out.push((relative, FileFacts::File { mode, bytes: std::fs::read(&path).unwrap() }));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
