@@ -328,7 +328,7 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
         print_notes(&plan)?;
     }
     if proposals.is_empty() {
-        println!("nothing to do: every selected patch is already applied or does not apply");
+        writeln!(std::io::stdout(), "nothing to do: every selected patch is already applied or does not apply")?;
         return Ok(exit::OK);
     }
     let accepted = match reviewer.review(project, &proposals)? {
@@ -339,7 +339,7 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
         Verdict::Apply(accepted) => accepted,
     };
     if accepted.is_empty() {
-        println!("no change accepted; nothing was written");
+        writeln!(std::io::stdout(), "no change accepted; nothing was written")?;
         return Ok(exit::OK);
     }
     let changes: Vec<&crate::change::Change> = accepted.iter().map(|&index| proposals[index].change).collect();
@@ -419,7 +419,7 @@ fn revert(path: &Path, run_id: Option<&str>) -> Result<i32> {
 /// `status`: every run and where each of its files stands.
 fn status(path: &Path) -> Result<i32> {
     let Some(journal) = Journal::open_existing(path)? else {
-        println!("no scalepatch runs in {}", path.display());
+        writeln!(std::io::stdout(), "no scalepatch runs in {}", path.display())?;
         return Ok(exit::OK);
     };
     print_journal_notes(&journal);

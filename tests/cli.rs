@@ -1,0 +1,296 @@
+//! The command line as a user runs it: exit codes, what goes to stdout and stderr, and what is
+//! (not) written.
+//!
+//! Tests named `real_patches_*` run on a copy of tests/fixtures-engine/small, a Dockerfile and an
+//! nginx.conf that the real `gunicorn-workers` and `nginx-gzip` patches each change once. They
+//! pass once those patches exist (their own issues); the others depend on no patch.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const TWO_PATCHES: &str = "gunicorn-workers,nginx-gzip";
+
+fn scalepatch() -> Command {
+    let mut command = Command::cargo_bin("scalepatch").unwrap();
+    command.env_remove("SCALEPATCH_FAIL_AFTER_WRITES").env_remove("SCALEPATCH_CRASH_AFTER_WRITES").env("NO_COLOR", "1");
+    command
+}
+
+/// A scratch copy of the small deployment.
+fn small_project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::repo_root().join("tests/fixtures-engine/small"), tmp.path());
+    tmp
+}
+
+fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn apply_without_a_terminal_and_without_yes_exits_2_and_writes_nothing() {
+    let project = small_project();
+    let before = common::tree_files(project.path());
+    scalepatch()
+        .arg("apply")
+        .arg(project.path())
+        .write_stdin("y\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--yes"));
+    assert_eq!(common::tree_files(project.path()), before);
+    assert!(!project.path().join(".scalepatch").exists(), "no journal created");
+}
+
+#[test]
+fn an_unknown_patch_id_exits_2_and_lists_the_valid_ids() {
+    let project = small_project();
+    for command in
+        [&["diff", "--only", "gunicorn-wrokers"][..], &["apply", "--yes", "--skip", "nope"], &["diff", "--with", "x"]]
+    {
+        let output = scalepatch().args(command).arg(project.path()).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command:?}");
+        let stderr = stderr_of(&output);
+        assert!(stderr.contains("unknown patch id"), "{stderr}");
+        for id in scalepatch::patches::ids() {
+            assert!(stderr.contains(id), "{command:?}: {id} missing from {stderr}");
+        }
+        assert!(output.stdout.is_empty());
+    }
+    assert!(!project.path().join(".scalepatch").exists());
+}
+
+#[test]
+fn status_and_revert_without_any_run() {
+    let project = small_project();
+    scalepatch()
+        .arg("status")
+        .arg(project.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no scalepatch runs"));
+    scalepatch()
+        .arg("revert")
+        .arg(project.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nothing to revert"));
+    assert!(!project.path().join(".scalepatch").exists(), "read-only commands create no journal");
+}
+
+#[test]
+fn a_lock_held_by_a_live_process_stops_the_command() {
+    let project = small_project();
+    std::fs::create_dir_all(project.path().join(".scalepatch/runs")).unwrap();
+    // This test process is alive: its pid in the lock means another run is working.
+    std::fs::write(project.path().join(".scalepatch/lock"), format!("{}\n", std::process::id())).unwrap();
+    scalepatch()
+        .arg("status")
+        .arg(project.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("pid {}", std::process::id())));
+    scalepatch().args(["apply", "--yes"]).arg(project.path()).assert().code(2);
+    // A lock left by a dead process is taken over.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    std::fs::write(project.path().join(".scalepatch/lock"), format!("{dead}\n")).unwrap();
+    scalepatch().arg("status").arg(project.path()).assert().code(0);
+    assert!(!project.path().join(".scalepatch/lock").exists(), "released after the command");
+}
+
+/// Runs scalepatch with its stdout a pipe whose reading end is closed at once, as `| head -0`
+/// does: writing hits a broken pipe, which must end the program quietly with exit 0.
+fn assert_broken_pipe_is_quiet(args: &[&str], root: &Path) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scalepatch"))
+        .args(args)
+        .arg(root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr_of(&output));
+    assert!(!stderr_of(&output).contains("panicked"), "{}", stderr_of(&output));
+}
+
+#[test]
+fn a_broken_pipe_on_list_exits_0() {
+    let project = small_project();
+    assert_broken_pipe_is_quiet(&["list"], project.path());
+}
+
+#[test]
+fn real_patches_a_broken_pipe_on_diff_exits_0() {
+    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
+        return;
+    }
+    let project = small_project();
+    assert_broken_pipe_is_quiet(&["diff", "--only", TWO_PATCHES], project.path());
+    // And `diff | head -1` through a real shell, pipefail on.
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; '{}' diff --only {TWO_PATCHES} '{}' | head -1",
+            assert_cmd::cargo::cargo_bin("scalepatch").display(),
+            project.path().display()
+        ))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output).lines().count(), 1);
+}
+
+#[test]
+fn real_patches_diff_apply_status_revert_round_trip() {
+    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
+        return;
+    }
+    let project = small_project();
+    let root = project.path();
+    let before = common::tree_files(root);
+
+    // The dry run: a diff git accepts, notes on stderr, --check exits 1, nothing written.
+    let output = scalepatch().args(["diff", "--only", TWO_PATCHES]).arg(root).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let diff = stdout_of(&output);
+    assert!(
+        diff.contains("diff --git a/Dockerfile b/Dockerfile") && diff.contains("diff --git a/nginx.conf b/nginx.conf"),
+        "{diff}"
+    );
+    assert!(!diff.contains('\x1b'), "no colour in a pipe");
+    assert!(stderr_of(&output).contains("gunicorn-workers [change]"), "{}", stderr_of(&output));
+    let mut git = std::process::Command::new("git")
+        .args(["apply", "--check", "-"])
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut git.stdin.take().unwrap(), diff.as_bytes()).unwrap();
+    assert!(git.wait().unwrap().success(), "git apply --check refuses:\n{diff}");
+    scalepatch().args(["diff", "--check", "--only", TWO_PATCHES]).arg(root).assert().code(1);
+    assert_eq!(common::tree_files(root), before);
+
+    // apply --yes: the run id, the files changed, the verify command of each patch.
+    let output = scalepatch().args(["apply", "--yes", "--only", TWO_PATCHES]).arg(root).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    let run_id = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("applied run "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no run id in {stdout}"))
+        .to_owned();
+    assert!(stdout.contains("modified Dockerfile") && stdout.contains("modified nginx.conf"), "{stdout}");
+    for id in ["gunicorn-workers", "nginx-gzip"] {
+        let patch = scalepatch::patches::by_id(id).unwrap();
+        for command in patch.verify() {
+            assert!(stdout.contains(&format!("{id}: {command}")), "verify command of {id} missing: {stdout}");
+        }
+    }
+    assert_ne!(common::tree_files(root), before);
+    scalepatch().args(["diff", "--check", "--only", TWO_PATCHES]).arg(root).assert().code(0);
+
+    // status: the run, and each file as applied; then edited since.
+    let nginx = std::fs::read_to_string(root.join("nginx.conf")).unwrap();
+    std::fs::write(root.join("nginx.conf"), nginx.replace("events {}", "events {}\n# edited by hand")).unwrap();
+    let output = scalepatch().arg("status").arg(root).output().unwrap();
+    let stdout = stdout_of(&output);
+    assert!(stdout.contains(&run_id) && stdout.contains("applied"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.contains("as applied") && l.ends_with("Dockerfile")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.contains("edited since") && l.ends_with("nginx.conf")), "{stdout}");
+
+    // revert keeps the hand edit and restores the rest byte for byte.
+    scalepatch().args(["revert"]).arg(root).arg(&run_id).assert().code(0).stdout(predicate::str::contains("merged"));
+    std::fs::write(
+        root.join("nginx.conf"),
+        std::fs::read_to_string(root.join("nginx.conf")).unwrap().replace("\n# edited by hand", ""),
+    )
+    .unwrap();
+    assert_eq!(common::tree_files(root), before);
+    scalepatch().arg("status").arg(root).assert().code(0).stdout(predicate::str::contains("reverted"));
+    scalepatch().arg("revert").arg(root).assert().code(2).stderr(predicate::str::contains("no applied run"));
+}
+
+#[test]
+fn real_patches_a_failure_after_the_first_file_rolls_everything_back() {
+    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
+        return;
+    }
+    let project = small_project();
+    let root = project.path();
+    let before = common::tree_files(root);
+    let output = scalepatch()
+        .args(["apply", "--yes", "--only", TWO_PATCHES])
+        .arg(root)
+        .env("SCALEPATCH_FAIL_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("rolled back"), "{}", stderr_of(&output));
+    assert_eq!(common::tree_files(root), before);
+    scalepatch().arg("status").arg(root).assert().code(0).stdout(predicate::str::contains("rolled back"));
+}
+
+#[test]
+fn real_patches_a_crashed_apply_is_rolled_back_by_the_next_command() {
+    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
+        return;
+    }
+    let project = small_project();
+    let root = project.path();
+    let before = common::tree_files(root);
+    let output = scalepatch()
+        .args(["apply", "--yes", "--only", TWO_PATCHES])
+        .arg(root)
+        .env("SCALEPATCH_CRASH_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), None, "killed by SIGABRT mid-way");
+    assert_ne!(common::tree_files(root), before, "the first file was written before the crash");
+    let output = scalepatch().arg("status").arg(root).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("interrupted") && stderr_of(&output).contains("rolled back"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(common::tree_files(root), before);
+}
+
+#[test]
+fn real_patches_an_input_error_makes_apply_write_nothing() {
+    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
+        return;
+    }
+    let project = small_project();
+    let root = project.path();
+    std::fs::write(root.join("nginx.conf"), "events {}\nhttp {\n    server {\n        listen 80;\n").unwrap();
+    let before = common::tree_files(root);
+    let output = scalepatch().args(["apply", "--yes", "--only", TWO_PATCHES]).arg(root).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("nginx.conf"), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("--skip"), "{}", stderr_of(&output));
+    assert_eq!(common::tree_files(root), before, "nothing written, not even the Dockerfile");
+    // diff still prints the other change, and exits 2.
+    let output = scalepatch().args(["diff", "--only", TWO_PATCHES]).arg(root).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout_of(&output).contains("a/Dockerfile"));
+    // Leaving the broken patch out applies the rest.
+    scalepatch().args(["apply", "--yes", "--only", TWO_PATCHES, "--skip", "nginx-gzip"]).arg(root).assert().code(0);
+    assert_ne!(
+        std::fs::read(root.join("Dockerfile")).unwrap(),
+        std::fs::read(common::repo_root().join("tests/fixtures-engine/small/Dockerfile")).unwrap()
+    );
+}
