@@ -221,9 +221,15 @@ fn run(cli: Cli) -> Result<i32> {
 
 /// Opens the project's journal, if it has one, only to roll back what a crashed run left
 /// half-done (and say so); the lock is released at once.
+/// Another run holding the lock does not stop a read-only command: it just cannot recover.
 fn recover(path: &Path) -> Result<()> {
-    if let Some(journal) = Journal::open_existing(path)? {
-        print_journal_notes(&journal);
+    match Journal::open_existing(path) {
+        Ok(Some(journal)) => print_journal_notes(&journal),
+        Ok(None) => {}
+        Err(JournalError::Lock(crate::journal::LockError::Held { pid, .. })) => {
+            eprintln!("scalepatch: another scalepatch run (pid {pid}) is working on this project");
+        }
+        Err(err) => return Err(err.into()),
     }
     Ok(())
 }
@@ -289,9 +295,10 @@ fn diff(project: &Project, patches: &[&'static dyn Patch], check: bool, format: 
                 })).collect::<Vec<_>>(),
                 "diff": crate::diff::render_all(&updates, false),
             });
+            // Serialised first: an io error inside serde_json would hide a broken pipe.
+            let text = serde_json::to_string_pretty(&json)?;
             let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &json)?;
-            writeln!(out)?;
+            writeln!(out, "{text}")?;
         }
     }
     Ok(if plan.has_errors() {

@@ -99,7 +99,19 @@ fn a_lock_held_by_a_live_process_stops_the_command() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(format!("pid {}", std::process::id())));
-    scalepatch().args(["apply", "--yes"]).arg(project.path()).assert().code(2);
+    scalepatch()
+        .arg("revert")
+        .arg(project.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("another scalepatch run"));
+    // A dry run is not blocked, it only says so.
+    scalepatch()
+        .arg("diff")
+        .arg(project.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("another scalepatch run"));
     // A lock left by a dead process is taken over.
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let dead = child.id();
@@ -126,9 +138,10 @@ fn assert_broken_pipe_is_quiet(args: &[&str], root: &Path) {
 }
 
 #[test]
-fn a_broken_pipe_on_list_exits_0() {
+fn a_broken_pipe_on_list_and_json_diff_exits_0() {
     let project = small_project();
     assert_broken_pipe_is_quiet(&["list"], project.path());
+    assert_broken_pipe_is_quiet(&["diff", "--format", "json"], project.path());
 }
 
 #[test]
