@@ -194,7 +194,7 @@ fn run(cli: Cli) -> Result<i32> {
             let patches = selection.resolve()?;
             if !yes && !Interactive::available() {
                 eprintln!(
-                    "error: apply reviews each change on a terminal, and stdin is not one; pass --yes to apply every change without review (nothing was written)"
+                    "error: apply reviews each change on a terminal, and stdin (or stderr) is not one; pass --yes to apply every change without review (nothing was written)"
                 );
                 return Ok(exit::USAGE);
             }
@@ -333,6 +333,14 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
         .collect();
     if notes || proposals.is_empty() {
         print_notes(&plan)?;
+    } else {
+        // The review shows each change; what is not a change (ok, skipped, warnings) is said first.
+        let mut err = anstream::stderr().lock();
+        for report in &plan.reports {
+            for outcome in report.outcomes.iter().filter(|o| !matches!(o, Outcome::Change(_))) {
+                writeln!(err, "{} [{}] {}", report.patch.id(), outcome.label(), outcome.describe())?;
+            }
+        }
     }
     if proposals.is_empty() {
         writeln!(std::io::stdout(), "nothing to do: every selected patch is already applied or does not apply")?;

@@ -2,7 +2,8 @@
 //!
 //! The real patches live in their own issues, so these tests plan with test-only patches:
 //! `BumpWorkers` rewrites `workers = N` to `workers = 5` in every `*.txt` file, `AddMigration`
-//! creates `migrations/0002_added.py`, `Clash` edits the same bytes as `BumpWorkers`.
+//! creates `migrations/0002_added.py`, `Clash` edits the same bytes as `BumpWorkers`, `LogLevel`
+//! edits another line of `a.txt`.
 
 mod common;
 
@@ -20,10 +21,12 @@ use scalepatch::project::Project;
 struct BumpWorkers;
 struct AddMigration;
 struct Clash;
+struct LogLevel;
 
 static BUMP: BumpWorkers = BumpWorkers;
 static ADD: AddMigration = AddMigration;
 static CLASH: Clash = Clash;
+static LOGLEVEL: LogLevel = LogLevel;
 
 /// The byte range of the value in the `workers = N` line of a file, if any.
 fn workers_value(text: &str) -> Option<std::ops::Range<usize>> {
@@ -102,6 +105,33 @@ impl Patch for Clash {
     }
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         edit_workers(project, self.id(), "9")
+    }
+}
+
+impl Patch for LogLevel {
+    fn id(&self) -> &'static str {
+        "test-log-level"
+    }
+    fn quick_win(&self) -> &'static str {
+        "QW0"
+    }
+    fn title(&self) -> &'static str {
+        "test: loglevel = debug in a.txt"
+    }
+    fn in_phase_1(&self) -> bool {
+        true
+    }
+    fn verify(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn plan(&self, project: &Project) -> Vec<Outcome> {
+        let file = project.read(Path::new("a.txt")).unwrap();
+        match file.text.find("loglevel = info") {
+            Some(at) => vec![Outcome::Change(
+                Change::modify(self.id(), "a.txt", vec![Edit::replace(at + 11..at + 15, "debug")]).summary("debug"),
+            )],
+            None => vec![Outcome::ok(None, "done")],
+        }
     }
 }
 
@@ -519,5 +549,31 @@ fn a_symlink_inside_the_project_is_written_through() {
     assert!(std::fs::symlink_metadata(root.join("a.txt")).unwrap().file_type().is_symlink(), "the link stays a link");
     assert!(std::fs::read_to_string(root.join("conf/real.txt")).unwrap().contains("workers = 5"));
     Journal::open(root).unwrap().revert(None).unwrap();
+    assert_eq!(snapshot(root), before);
+}
+
+#[test]
+fn an_older_run_is_reverted_under_a_newer_one() {
+    let tree = sample_tree();
+    let root = tree.path();
+    let before = snapshot(root);
+    let first = common::apply_through_journal(root, &plan(root, &[&BUMP]), &["test-bump-workers"], "first");
+    let second = common::apply_through_journal(root, &plan(root, &[&LOGLEVEL]), &["test-log-level"], "second");
+    assert!(
+        std::fs::read_to_string(root.join("a.txt"))
+            .unwrap()
+            .contains("workers = 5\ntimeout = 30\nkeepalive = 2\nloglevel = debug\n")
+    );
+
+    // The default is the newest applied run; naming the first one takes out only its hunks.
+    let report = Journal::open(root).unwrap().revert(Some(&first.run_id)).unwrap();
+    assert_eq!(report.merged, vec![PathBuf::from("a.txt")]);
+    assert!(
+        std::fs::read_to_string(root.join("a.txt"))
+            .unwrap()
+            .contains("workers = 3\ntimeout = 30\nkeepalive = 2\nloglevel = debug\n")
+    );
+    let report = Journal::open(root).unwrap().revert(None).unwrap();
+    assert_eq!(report.run_id, second.run_id);
     assert_eq!(snapshot(root), before);
 }
