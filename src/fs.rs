@@ -46,9 +46,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<
     use std::os::unix::fs::PermissionsExt;
     let dir = parent_of(path);
     std::fs::create_dir_all(dir)?;
+    let existing = std::fs::metadata(path).ok();
     let mode = mode.or_else(|| mode_of(path)).unwrap_or(DEFAULT_MODE);
     let mut temp = tempfile::Builder::new().prefix(".scalepatch-").suffix(".tmp").tempfile_in(dir)?;
     temp.write_all(bytes)?;
+    if let Some(existing) = existing {
+        // Keep the owner too (run as root on a deploy user's files, say). Only a privileged
+        // process may give a file away; anyone else keeps their own ownership, as an editor would.
+        use std::os::unix::fs::MetadataExt;
+        let _ = std::os::unix::fs::fchown(temp.as_file(), Some(existing.uid()), Some(existing.gid()));
+    }
     temp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|err| err.error)?;
@@ -109,6 +116,21 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn keeps_the_owner_when_allowed_to() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("settings.py");
+        std::fs::write(&file, "A = 1\n").unwrap();
+        // Only root may give a file to another user; elsewhere the owner is simply ours.
+        let owner = if unsafe { libc::geteuid() } == 0 { 1234 } else { std::fs::metadata(&file).unwrap().uid() };
+        let _ = std::os::unix::fs::chown(&file, Some(owner), Some(owner));
+        let before = std::fs::metadata(&file).unwrap();
+        write_atomic(&file, b"A = 2\n", None).unwrap();
+        let after = std::fs::metadata(&file).unwrap();
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
     }
 
     #[test]
