@@ -164,3 +164,28 @@ fn a_file_changed_during_the_review_is_refused() {
     assert_eq!(std::fs::read(root.join("Dockerfile")).unwrap(), original("Dockerfile"), "nothing written");
     assert_eq!(std::fs::read_to_string(root.join("nginx.conf")).unwrap(), edited);
 }
+
+#[test]
+fn diff_is_coloured_on_a_terminal_unless_no_color() {
+    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
+        return;
+    }
+    let project = small_project();
+    for (no_color, want_colour) in [(false, true), (true, false)] {
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("scalepatch"));
+        command
+            .args(["diff", "--only", "gunicorn-workers,nginx-gzip"])
+            .arg(project.path())
+            .env("TERM", "xterm-256color");
+        command.env_remove("CLICOLOR_FORCE").env_remove("CLICOLOR");
+        if no_color {
+            command.env("NO_COLOR", "1");
+        } else {
+            command.env_remove("NO_COLOR");
+        }
+        let mut session = spawn_command(command, Some(30_000)).unwrap();
+        let output = session.exp_eof().unwrap();
+        assert!(output.contains("a/Dockerfile"), "{output}");
+        assert_eq!(output.contains("\x1b[32m+"), want_colour, "NO_COLOR={no_color}: {output:?}");
+    }
+}
