@@ -184,7 +184,7 @@ pub fn discover(root: &Path) -> Vec<PathBuf> {
             let files = &files;
             Box::new(move |entry| {
                 if let Ok(entry) = entry
-                    && entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink())
+                    && entry.file_type().is_some_and(|t| t.is_file() || is_symlink_worth_listing(root, entry.path(), t))
                     && let Ok(relative) = entry.path().strip_prefix(root)
                 {
                     files.lock().expect("file list poisoned").push(relative.to_owned());
@@ -195,6 +195,13 @@ pub fn discover(root: &Path) -> Vec<PathBuf> {
     let mut files = files.into_inner().expect("file list poisoned");
     files.sort();
     files
+}
+
+/// A symlink to a file inside the project is left out: the file is listed under its own path, and
+/// listing both would make a patch propose the same edit twice. A symlink that leads outside is
+/// listed, so that reading it reports the refusal by name instead of silently passing it over.
+fn is_symlink_worth_listing(root: &Path, path: &Path, kind: std::fs::FileType) -> bool {
+    kind.is_symlink() && path.canonicalize().is_ok_and(|target| !target.starts_with(root) && target.is_file())
 }
 
 /// Reads `root/path` under the input-safety rules.
@@ -301,6 +308,8 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("nginx.conf"), dir.path().join("nginx.conf")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("inside.conf"), dir.path().join("alias.conf")).unwrap();
         let project = Project::open(dir.path(), Config::default()).unwrap();
+        let listed: Vec<_> = project.files().iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(listed, ["inside.conf", "nginx.conf"], "a link inside is listed once, under its target");
         let err = project.read(Path::new("nginx.conf")).unwrap_err();
         assert!(matches!(err, InputError::SymlinkOutside { .. }), "{err}");
         assert_eq!(project.read(Path::new("alias.conf")).unwrap().text, "events {}\n");
