@@ -11,6 +11,7 @@ pub mod config;
 pub mod diff;
 pub mod edit;
 pub mod lang;
+pub mod nginx;
 pub mod patch;
 pub mod plan;
 pub mod project;
