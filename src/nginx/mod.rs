@@ -84,17 +84,17 @@ pub fn model(project: &Project) -> Arc<Model> {
 /// (`strong`: then a parse error is reported rather than the file being ignored).
 fn candidate(path: &Path) -> Option<bool> {
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-    let in_nginx_dir = path.parent().is_some_and(|dir| {
-        dir.components().any(|c| {
-            let c = c.as_os_str().to_string_lossy().to_ascii_lowercase();
-            c.contains("nginx") || c == "conf.d" || c == "sites-enabled" || c == "sites-available"
-        })
-    });
+    let dir_named = |wanted: &dyn Fn(&str) -> bool| {
+        path.parent().is_some_and(|dir| dir.components().any(|c| wanted(&c.as_os_str().to_string_lossy().to_ascii_lowercase())))
+    };
     let conf_like = name.ends_with(".conf") || name.ends_with(".conf.template") || name.ends_with(".nginx");
-    if name.starts_with("nginx") && (conf_like || name.ends_with(".template") || !name.contains('.')) {
+    // Debian's sites-enabled/sites-available hold files without an extension (`default`, `app`).
+    if dir_named(&|c| c == "sites-enabled" || c == "sites-available") && !name.starts_with('.') {
         return Some(true);
     }
-    if in_nginx_dir && (conf_like || !name.contains('.') || name.ends_with(".template")) {
+    if (name.starts_with("nginx") || dir_named(&|c| c.contains("nginx") || c == "conf.d"))
+        && (conf_like || name.ends_with(".template"))
+    {
         return Some(true);
     }
     conf_like.then_some(false)

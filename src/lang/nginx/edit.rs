@@ -62,7 +62,8 @@ impl<'a> Inserter<'a> {
         rest.is_empty() || rest.starts_with('#')
     }
 
-    fn indent_of_line(&self, offset: usize) -> &'a str {
+    /// The leading spaces or tabs of the line holding `offset`.
+    pub fn indent_of_line(&self, offset: usize) -> &'a str {
         let start = self.line_start(offset);
         let line = &self.text()[start..];
         &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
@@ -154,6 +155,20 @@ impl<'a> Inserter<'a> {
         let at = config.tokens()[last_arg as usize].end as usize;
         Edit::insert(at, words.iter().map(|w| format!(" {w}")).collect::<String>())
     }
+}
+
+/// Joins inserts at the same offset (in the order given), so that one patch adding several
+/// directives at one place makes one edit rather than two that the plan would call overlapping.
+pub fn merge_inserts(edits: Vec<Edit>) -> Vec<Edit> {
+    let mut merged: Vec<Edit> = Vec::with_capacity(edits.len());
+    for edit in edits {
+        match merged.iter_mut().find(|e| e.range.is_empty() && edit.range.is_empty() && e.range.start == edit.range.start) {
+            Some(existing) => existing.replacement.push_str(&edit.replacement),
+            None => merged.push(edit),
+        }
+    }
+    merged.sort_by_key(|e| (e.range.start, e.range.end));
+    merged
 }
 
 /// One level of indentation as the file writes it: a tab, or the smallest run of leading spaces.
