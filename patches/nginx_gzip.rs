@@ -30,8 +30,13 @@ pub struct NginxGzip;
 const ID: &str = "nginx-gzip";
 
 /// The settings, in the order they are written.
-pub const SETTINGS: &[(&str, &str)] =
-    &[("gzip", "on"), ("gzip_comp_level", "5"), ("gzip_min_length", "256"), ("gzip_proxied", "any"), ("gzip_vary", "on")];
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("gzip", "on"),
+    ("gzip_comp_level", "5"),
+    ("gzip_min_length", "256"),
+    ("gzip_proxied", "any"),
+    ("gzip_vary", "on"),
+];
 
 /// The MIME types to compress (text/html is always compressed and must not be listed).
 pub const TYPES: &[&str] = &[
@@ -145,7 +150,9 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
     let mut lines = Vec::new();
     for (name, value) in SETTINGS {
         match model.inherited(block, name) {
-            Some((_, found)) => present.push(format!("{} ({})", config_line(model, found[found.len() - 1]), model.location(found[0]))),
+            Some((_, found)) => {
+                present.push(format!("{} ({})", config_line(model, found[found.len() - 1]), model.location(found[0])))
+            }
             None => lines.push(format!("{name} {value};")),
         }
     }
@@ -185,9 +192,7 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
         added.push(format!("gzip_types += {}", added_types.join(" ")));
     }
     let place = match placement {
-        Placement::Http => format!(
-            "in {label}, the http block of the main nginx.conf, so every server inherits it"
-        ),
+        Placement::Http => format!("in {label}, the http block of the main nginx.conf, so every server inherits it"),
         Placement::Server => format!(
             "inside {label}: this file is included inside http {{}} by an nginx.conf that is not in the project, so a \
              top-level gzip line could duplicate the distro's own `gzip on;` (fatal: \"gzip\" directive is duplicate)"
@@ -206,7 +211,9 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
     for level in model.levels(block) {
         for (_, pattern) in model.unresolved_includes(level) {
             if !Model::is_distro_include(&pattern) {
-                assumptions.push(format!("`include {pattern}` loads no file of the project; assumed to set no gzip directive"));
+                assumptions.push(format!(
+                    "`include {pattern}` loads no file of the project; assumed to set no gzip directive"
+                ));
             }
         }
     }

@@ -93,7 +93,12 @@ fn nginx_t(root: &Path, label: &str) {
 
 /// The file's text with include paths pointing into the copy, `user` set to a user this machine
 /// has, envsubst placeholders of templates filled in, and the host names it proxies to collected.
-fn rewrite_for_check(model: &Model, file: &scalepatch::nginx::NginxFile, copy: &Path, hosts: &mut Vec<String>) -> String {
+fn rewrite_for_check(
+    model: &Model,
+    file: &scalepatch::nginx::NginxFile,
+    copy: &Path,
+    hosts: &mut Vec<String>,
+) -> String {
     let config = &file.config;
     let mut edits = Vec::new();
     for id in config.all() {
@@ -136,7 +141,9 @@ fn rewrite_for_check(model: &Model, file: &scalepatch::nginx::NginxFile, copy: &
             _ => {}
         }
     }
-    hosts.retain(|h| !h.is_empty() && !h.starts_with('$') && !h.starts_with("unix") && h.parse::<std::net::IpAddr>().is_err());
+    hosts.retain(|h| {
+        !h.is_empty() && !h.starts_with('$') && !h.starts_with("unix") && h.parse::<std::net::IpAddr>().is_err()
+    });
     let text = apply_edits(config.text(), &edits).unwrap();
     if file.path.to_string_lossy().ends_with(".template") { envsubst(&text) } else { text }
 }
@@ -172,4 +179,35 @@ fn nginx_t_catches_a_top_level_duplicate() {
     std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
     std::fs::write(dir.path().join("conf.d/app.conf"), "gzip on;\nserver {\n    listen 80;\n}\n").unwrap();
     nginx_t(dir.path(), "duplicate");
+}
+
+/// Both nginx patches planned together on every case of either: they never edit the same bytes,
+/// and the result passes `nginx -t`.
+#[test]
+fn both_nginx_patches_together() {
+    use scalepatch::plan::{Plan, file_updates};
+    let both = [
+        scalepatch::patches::by_id("nginx-gzip").unwrap(),
+        scalepatch::patches::by_id("nginx-proxy-buffering").unwrap(),
+    ];
+    for case in common::cases("nginx-gzip").into_iter().chain(common::cases("nginx-proxy-buffering")) {
+        if case.spec().expect.as_deref() == Some("error") {
+            continue;
+        }
+        let tmp = case.copy();
+        let project = Project::open(tmp.path(), Config::default()).unwrap();
+        let plan = Plan::build(&project, &both);
+        assert!(
+            !plan.has_errors(),
+            "{}: {:#?}",
+            case.label(),
+            plan.reports.iter().flat_map(|r| &r.outcomes).collect::<Vec<_>>()
+        );
+        let changes: Vec<_> = plan.changes().collect();
+        let updates = file_updates(&project, &changes).unwrap();
+        for update in &updates {
+            std::fs::write(tmp.path().join(&update.path), update.after_bytes()).unwrap();
+        }
+        nginx_t(tmp.path(), &format!("{} (both patches)", case.label()));
+    }
 }

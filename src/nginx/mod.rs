@@ -43,7 +43,7 @@ pub struct BlockRef {
 }
 
 /// A directive in one of the files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DirRef {
     pub file: usize,
     pub id: DirId,
@@ -62,8 +62,17 @@ pub struct NginxFile {
 /// Distro files that `include` often names and that are never in a project. What they set
 /// matters for inheritance: Debian's `proxy_params` sets `proxy_set_header Host`,
 /// `X-Real-IP`, `X-Forwarded-For` and `X-Forwarded-Proto`.
-const DISTRO_INCLUDES: &[&str] =
-    &["mime.types", "fastcgi_params", "fastcgi.conf", "uwsgi_params", "scgi_params", "proxy_params", "koi-utf", "koi-win", "win-utf"];
+const DISTRO_INCLUDES: &[&str] = &[
+    "mime.types",
+    "fastcgi_params",
+    "fastcgi.conf",
+    "uwsgi_params",
+    "scgi_params",
+    "proxy_params",
+    "koi-utf",
+    "koi-win",
+    "win-utf",
+];
 
 /// The project's nginx configuration.
 pub struct Model {
@@ -85,7 +94,8 @@ pub fn model(project: &Project) -> Arc<Model> {
 fn candidate(path: &Path) -> Option<bool> {
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
     let dir_named = |wanted: &dyn Fn(&str) -> bool| {
-        path.parent().is_some_and(|dir| dir.components().any(|c| wanted(&c.as_os_str().to_string_lossy().to_ascii_lowercase())))
+        path.parent()
+            .is_some_and(|dir| dir.components().any(|c| wanted(&c.as_os_str().to_string_lossy().to_ascii_lowercase())))
     };
     let conf_like = name.ends_with(".conf") || name.ends_with(".conf.template") || name.ends_with(".nginx");
     // Debian's sites-enabled/sites-available hold files without an extension (`default`, `app`).
@@ -103,7 +113,7 @@ fn candidate(path: &Path) -> Option<bool> {
 fn build(project: &Project) -> Model {
     let candidates: Vec<(PathBuf, bool)> =
         project.files().iter().filter_map(|path| candidate(path).map(|strong| (path.clone(), strong))).collect();
-    let parsed: Vec<Result<Option<NginxFile>, Outcome>> =
+    let parsed: Vec<Result<Option<NginxFile>, Box<Outcome>>> =
         candidates.par_iter().map(|(path, strong)| read_one(project, path, *strong)).collect();
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -111,7 +121,7 @@ fn build(project: &Project) -> Model {
         match result {
             Ok(Some(file)) => files.push(file),
             Ok(None) => {}
-            Err(outcome) => errors.push(outcome),
+            Err(outcome) => errors.push(*outcome),
         }
     }
     drop_symlink_twins(project, &mut files);
@@ -144,7 +154,7 @@ fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn read_one(project: &Project, path: &Path, strong: bool) -> Result<Option<NginxFile>, Outcome> {
+fn read_one(project: &Project, path: &Path, strong: bool) -> Result<Option<NginxFile>, Box<Outcome>> {
     if !strong {
         // Cheap filter before parsing a .conf of unknown kind (supervisord, redis...).
         let bytes = std::fs::read(project.absolute(path)).unwrap_or_default();
@@ -157,20 +167,22 @@ fn read_one(project: &Project, path: &Path, strong: bool) -> Result<Option<Nginx
     }
     let source = match project.read(path) {
         Ok(source) => source,
-        Err(err) if strong => return Err(Outcome::from(err)),
+        Err(err) if strong => return Err(Box::new(Outcome::from(err))),
         Err(_) => return Ok(None),
     };
     match nginx::parse(&source.text) {
         Ok(config) => {
-            if !strong && !config.children(None).any(|id| matches!(config.name(id), "http" | "server" | "upstream" | "events")) {
+            if !strong
+                && !config.children(None).any(|id| matches!(config.name(id), "http" | "server" | "upstream" | "events"))
+            {
                 return Ok(None);
             }
             Ok(Some(NginxFile { path: path.to_owned(), source, config, container: Vec::new(), role: Role::Unknown }))
         }
-        Err(err) if strong => Err(Outcome::error(
+        Err(err) if strong => Err(Box::new(Outcome::error(
             Location::new(path, err.line),
             format!("nginx syntax error at line {}, column {}: {}", err.line, err.column, err.message),
-        )),
+        ))),
         Err(_) => Ok(None),
     }
 }
@@ -180,7 +192,8 @@ fn drop_symlink_twins(project: &Project, files: &mut Vec<NginxFile>) {
     let canonical: Vec<Option<PathBuf>> = files.iter().map(|f| project.absolute(&f.path).canonicalize().ok()).collect();
     let mut keep = vec![true; files.len()];
     for i in 0..files.len() {
-        let is_link = std::fs::symlink_metadata(project.absolute(&files[i].path)).is_ok_and(|m| m.file_type().is_symlink());
+        let is_link =
+            std::fs::symlink_metadata(project.absolute(&files[i].path)).is_ok_and(|m| m.file_type().is_symlink());
         if is_link && (0..files.len()).any(|j| j != i && canonical[j].is_some() && canonical[j] == canonical[i]) {
             keep[i] = false;
         }
@@ -222,7 +235,8 @@ impl Model {
         for (index, file) in self.files.iter().enumerate() {
             for id in file.config.all().filter(|&id| file.config.name(id) == "include") {
                 let Some(pattern) = file.config.arg(id, 0) else { continue };
-                let pattern = if pattern.starts_with('/') { pattern.into_owned() } else { format!("{prefix}/{pattern}") };
+                let pattern =
+                    if pattern.starts_with('/') { pattern.into_owned() } else { format!("{prefix}/{pattern}") };
                 let targets: Vec<usize> = (0..self.files.len())
                     .filter(|&t| t != index && self.files[t].container.iter().any(|c| mounts::glob_match(&pattern, c)))
                     .collect();
@@ -231,13 +245,15 @@ impl Model {
         }
         self.includes = includes;
         // Roles: main files first, then what they include (breadth first), then the rest.
-        let mut roles: Vec<Role> = self.files.iter().map(|f| if is_main(&f.config) { Role::Main } else { Role::Unknown }).collect();
+        let mut roles: Vec<Role> =
+            self.files.iter().map(|f| if is_main(&f.config) { Role::Main } else { Role::Unknown }).collect();
         let mut queue: Vec<usize> = (0..self.files.len()).filter(|&i| roles[i] == Role::Main).collect();
         let mut head = 0;
         while head < queue.len() {
             let from = queue[head];
             head += 1;
-            let mut sites: Vec<(&DirRef, &Vec<usize>)> = self.includes.iter().filter(|(site, _)| site.file == from).collect();
+            let mut sites: Vec<(&DirRef, &Vec<usize>)> =
+                self.includes.iter().filter(|(site, _)| site.file == from).collect();
             sites.sort_by_key(|(site, _)| site.id);
             for (site, targets) in sites {
                 for &target in targets {

@@ -162,7 +162,12 @@ fn compose_mounts(project: &Project, path: &Path, text: &str) -> Vec<Mount> {
         let src = src.strip_prefix("${PWD}").map(|s| format!(".{s}")).unwrap_or(src);
         let Some((project_path, is_dir)) = project_path(project, dir, &src) else { continue };
         let source = format!("{}:{}", path.display(), index + 1);
-        mounts.push(Mount { container: dst.trim_end_matches('/').to_owned(), project: project_path, dir: is_dir, source });
+        mounts.push(Mount {
+            container: dst.trim_end_matches('/').to_owned(),
+            project: project_path,
+            dir: is_dir,
+            source,
+        });
     }
     mounts
 }

@@ -162,7 +162,10 @@ impl<'a> Inserter<'a> {
 pub fn merge_inserts(edits: Vec<Edit>) -> Vec<Edit> {
     let mut merged: Vec<Edit> = Vec::with_capacity(edits.len());
     for edit in edits {
-        match merged.iter_mut().find(|e| e.range.is_empty() && edit.range.is_empty() && e.range.start == edit.range.start) {
+        match merged
+            .iter_mut()
+            .find(|e| e.range.is_empty() && edit.range.is_empty() && e.range.start == edit.range.start)
+        {
             Some(existing) => existing.replacement.push_str(&edit.replacement),
             None => merged.push(edit),
         }

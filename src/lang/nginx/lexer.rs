@@ -252,7 +252,15 @@ mod tests {
         use TokenKind::*;
         assert_eq!(
             kinds("set $a ${VAR}x;\r\n"),
-            [(Word, "set"), (Space, " "), (Word, "$a"), (Space, " "), (Word, "${VAR}x"), (Semicolon, ";"), (Newline, "\r\n")]
+            [
+                (Word, "set"),
+                (Space, " "),
+                (Word, "$a"),
+                (Space, " "),
+                (Word, "${VAR}x"),
+                (Semicolon, ";"),
+                (Newline, "\r\n")
+            ]
         );
         assert_eq!(kinds("~ ^/a{2}$"), [(Word, "~"), (Space, " "), (Word, "^/a"), (Open, "{"), (Word, "2}$")]);
         assert_eq!(kinds("a#b # c\r\n"), [(Word, "a#b"), (Space, " "), (Comment, "# c"), (Newline, "\r\n")]);

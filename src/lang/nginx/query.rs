@@ -94,7 +94,10 @@ mod tests {
         let (level, headers) = config.inherited(Some(ws), "proxy_set_header").unwrap();
         assert_eq!(level, Some(ws));
         assert_eq!(config.args(headers[0])[0], "Upgrade");
-        assert_eq!(config.inherited(Some(ws), "gzip").map(|(_, d)| config.args(d[0])[0].to_string()), Some("on".into()));
+        assert_eq!(
+            config.inherited(Some(ws), "gzip").map(|(_, d)| config.args(d[0])[0].to_string()),
+            Some("on".into())
+        );
         assert!(config.inherited(Some(ws), "gzip_vary").is_none());
     }
 }
