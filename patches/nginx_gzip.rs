@@ -241,7 +241,8 @@ fn config_line(model: &Model, dir: DirRef) -> String {
 }
 
 /// Where the new lines go in the block `owner`: after the last gzip line, or after a commented
-/// `#gzip on;`, or after the block's last plain directive before its first nested block.
+/// `#gzip on;`, or after the block's last plain directive before its first nested block or
+/// server-file include.
 fn insertion(model: &Model, file: usize, owner: DirId, lines: &[String]) -> Edit {
     let config = model.config(file);
     let inserter = Inserter::new(config);
@@ -262,8 +263,14 @@ fn insertion(model: &Model, file: usize, owner: DirId, lines: &[String]) -> Edit
         let indent = inserter.indent_of_line(token.start as usize).to_owned();
         return inserter.after_offset(token.end as usize, &indent, lines, Style::EndOfLine);
     }
+    // Settings come before the nested blocks and before the include of the server files.
     let children: Vec<DirId> = config.children(Some(owner)).collect();
-    let plain = children.iter().take_while(|&&d| config.directive(d).block.is_none()).last();
+    let opens_servers = |d: DirId| {
+        config.directive(d).block.is_some()
+            || (config.name(d) == "include"
+                && config.arg(d, 0).is_some_and(|p| p.contains("conf.d") || p.contains("sites-")))
+    };
+    let plain = children.iter().take_while(|&&d| !opens_servers(d)).last();
     match plain.or(children.last()) {
         Some(&anchor) => inserter.after(anchor, lines, Style::EndOfLine),
         None => inserter.at_end(owner, lines),
