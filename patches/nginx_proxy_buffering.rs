@@ -111,6 +111,11 @@ fn blocks_within(config: &Config, scope: DirId) -> Vec<DirId> {
     found
 }
 
+fn block_location(model: &Model, block: BlockRef) -> Location {
+    let file = model.file(block.file);
+    Location::new(file.path.clone(), block.scope.map_or(0, |id| file.config.line(id)))
+}
+
 /// `16k` -> 16384, `1m` -> 1048576, `0` -> 0.
 fn parse_size(text: &str) -> Option<u64> {
     let text = text.to_ascii_lowercase();
@@ -250,8 +255,22 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
                 list.join(", ")
             ),
         ));
-    } else if let Some(conflict) = temp_file_conflict(model, &blocks) {
-        outcomes.push(Outcome::skipped(Some(model.location(conflict.0)), conflict.1));
+        if let Some((block, message)) = merge_rule_violation(model, &blocks, false) {
+            outcomes.push(Outcome::warning(
+                Some(block_location(model, block)),
+                format!(
+                    "the proxy buffer sizes in effect here fail nginx's merge check: {message} (nginx -t will fail)"
+                ),
+            ));
+        }
+    } else if let Some((block, message)) = merge_rule_violation(model, &blocks, true) {
+        outcomes.push(Outcome::skipped(
+            Some(block_location(model, block)),
+            format!(
+                "{label}: the 16k buffer set would fail nginx's merge check here ({message}) with the values this \
+                 block inherits; buffer sizes left alone"
+            ),
+        ));
     } else {
         server_lines.extend(BUFFER_LINES.iter().map(|s| s.to_string()));
         edits.added.push("proxy buffers 16k / 8 x 16k / busy 32k".into());
@@ -483,32 +502,67 @@ fn shares_with_streaming(model: &Model, config: &Config, server: DirId, target: 
     })
 }
 
-/// A `proxy_temp_file_write_size` or `proxy_max_temp_file_size` on the chain that the new
-/// 16k buffers would violate (merge rules 4 and 5), with the reason.
-fn temp_file_conflict(model: &Model, blocks: &[BlockRef]) -> Option<(DirRef, String)> {
-    for &block in blocks {
-        for (name, rule) in [("proxy_temp_file_write_size", 4), ("proxy_max_temp_file_size", 5)] {
-            let Some((_, found)) = model.inherited(block, name) else { continue };
-            let last = found[found.len() - 1];
-            let value = model.config(last.file).arg(last.id, 0).and_then(|v| parse_size(&v));
-            let bad = match (rule, value) {
-                (4, Some(v)) => v < BUFFER_SIZE,
-                (5, Some(v)) => v != 0 && v < BUFFER_SIZE,
-                _ => false,
-            };
-            if bad {
-                return Some((
-                    last,
-                    format!(
-                        "`{}` is below 16k: adding 16k proxy buffers would break nginx's rule {rule} (it must be \
-                         >= the largest buffer); buffer sizes left alone",
-                        model.config(last.file).describe(last.id)
-                    ),
-                ));
-            }
-        }
+/// The merged proxy buffer values of one block, as `ngx_http_proxy_merge_loc_conf` sees them.
+struct Buffers {
+    buffer_size: u64,
+    number: u64,
+    size: u64,
+    busy: Option<u64>,
+    temp_write: Option<u64>,
+    max_temp: u64,
+}
+
+/// The values in effect inside `block` (nginx's defaults where nothing is set: one 4k page), or
+/// with the new set when `with_new_set` (it goes at server level, so it is what every block
+/// without its own sizes inherits).
+fn merged_buffers(model: &Model, block: BlockRef, with_new_set: bool) -> Buffers {
+    let value = |name: &str, index: usize| -> Option<u64> {
+        let (_, found) = model.inherited(block, name)?;
+        let last = found[found.len() - 1];
+        model.config(last.file).arg(last.id, index).and_then(|v| parse_size(&v))
+    };
+    let (default_size, default_number) = if with_new_set { (BUFFER_SIZE, 8) } else { (4096, 8) };
+    Buffers {
+        buffer_size: value("proxy_buffer_size", 0).unwrap_or(default_size),
+        number: value("proxy_buffers", 0).unwrap_or(default_number),
+        size: value("proxy_buffers", 1).unwrap_or(default_size),
+        busy: value("proxy_busy_buffers_size", 0).or(with_new_set.then_some(2 * BUFFER_SIZE)),
+        temp_write: value("proxy_temp_file_write_size", 0),
+        max_temp: value("proxy_max_temp_file_size", 0).unwrap_or(1024 * 1024 * 1024),
     }
-    None
+}
+
+/// nginx's five merge-time checks on proxy buffers (domain.md 4.5), with its own messages.
+fn check_merge_rules(b: &Buffers) -> Result<(), &'static str> {
+    let size = b.buffer_size.max(b.size);
+    let busy = b.busy.unwrap_or(2 * size);
+    if b.number < 2 {
+        return Err("there must be at least 2 \"proxy_buffers\"");
+    }
+    if busy < size {
+        return Err("\"proxy_busy_buffers_size\" must be equal to or greater than the maximum of the value of \
+                    \"proxy_buffer_size\" and one of the \"proxy_buffers\"");
+    }
+    if busy > (b.number - 1) * b.size {
+        return Err("\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus one buffer");
+    }
+    if b.temp_write.unwrap_or(2 * size) < size {
+        return Err("\"proxy_temp_file_write_size\" must be equal to or greater than the maximum of the value of \
+                    \"proxy_buffer_size\" and one of the \"proxy_buffers\"");
+    }
+    if b.max_temp != 0 && b.max_temp < size {
+        return Err("\"proxy_max_temp_file_size\" must be equal to zero to disable temporary files usage or must be \
+                    equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \
+                    \"proxy_buffers\"");
+    }
+    Ok(())
+}
+
+/// The first block of the server whose merged buffers break a rule, with nginx's message.
+fn merge_rule_violation(model: &Model, blocks: &[BlockRef], with_new_set: bool) -> Option<(BlockRef, &'static str)> {
+    blocks
+        .iter()
+        .find_map(|&block| check_merge_rules(&merged_buffers(model, block, with_new_set)).err().map(|m| (block, m)))
 }
 
 /// `keepalive 32;` in an upstream that has none, after its servers and any balancing method.
@@ -551,4 +605,45 @@ fn plan_upstream(model: &Model, upstream: DirRef, users: &[String]) -> Outcome {
             .verify("nginx -t")
             .at_line(line),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffers(buffer_size: u64, number: u64, size: u64, busy: Option<u64>) -> Buffers {
+        Buffers { buffer_size, number, size, busy, temp_write: None, max_temp: 1024 * 1024 * 1024 }
+    }
+
+    /// The combinations domain.md 4.5 checked with nginx 1.22.
+    #[test]
+    fn merge_rules_match_nginx() {
+        const K: u64 = 1024;
+        assert!(check_merge_rules(&buffers(16 * K, 8, 16 * K, None)).is_ok());
+        assert!(check_merge_rules(&buffers(16 * K, 8, 16 * K, Some(32 * K))).is_ok());
+        assert!(check_merge_rules(&buffers(128 * K, 4, 256 * K, Some(256 * K))).is_ok());
+        assert!(check_merge_rules(&buffers(16 * K, 4, 16 * K, Some(48 * K))).is_ok());
+        // proxy_buffer_size 16k alone: busy defaults to 32k > 7 x 4k.
+        assert!(check_merge_rules(&buffers(16 * K, 8, 4 * K, None)).unwrap_err().contains("minus one buffer"));
+        assert!(check_merge_rules(&buffers(4 * K, 1, 4 * K, None)).unwrap_err().contains("at least 2"));
+        assert!(
+            check_merge_rules(&buffers(16 * K, 8, 16 * K, Some(8 * K))).unwrap_err().contains("equal to or greater")
+        );
+        let mut low_temp = buffers(16 * K, 8, 16 * K, None);
+        low_temp.temp_write = Some(8 * K);
+        assert!(check_merge_rules(&low_temp).unwrap_err().contains("proxy_temp_file_write_size"));
+        low_temp.temp_write = None;
+        low_temp.max_temp = 8 * K;
+        assert!(check_merge_rules(&low_temp).unwrap_err().contains("proxy_max_temp_file_size"));
+        low_temp.max_temp = 0;
+        assert!(check_merge_rules(&low_temp).is_ok());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("16k"), Some(16384));
+        assert_eq!(parse_size("1M"), Some(1 << 20));
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("x"), None);
+    }
 }
