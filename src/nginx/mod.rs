@@ -414,3 +414,104 @@ impl Model {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config as UserConfig;
+
+    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        }
+        let project = Project::open(dir.path(), UserConfig::default()).unwrap();
+        (dir, project)
+    }
+
+    fn role_of(model: &Model, path: &str) -> Role {
+        model.files.iter().find(|f| f.path == Path::new(path)).map(|f| f.role.clone()).expect(path)
+    }
+
+    const MAIN: &str = "events {}\nhttp {\n    include /etc/nginx/conf.d/*.conf;\n}\n";
+    const SITE: &str =
+        "upstream app { server web:8000; }\nserver {\n    listen 80;\n    location / { proxy_pass http://app; }\n}\n";
+
+    #[test]
+    fn dockerfile_copy_maps_conf_d_into_the_main_http_block() {
+        let (_dir, project) = project(&[
+            (
+                "docker/nginx/Dockerfile",
+                "FROM nginx\nCOPY nginx.conf /etc/nginx/nginx.conf\nCOPY site.conf \\\n  /etc/nginx/conf.d/\n",
+            ),
+            ("docker/nginx/nginx.conf", MAIN),
+            ("docker/nginx/site.conf", SITE),
+            ("supervisord.conf", "[program:web]\ncommand=gunicorn app\n"),
+        ]);
+        let model = model(&project);
+        assert!(model.errors.is_empty(), "{:?}", model.errors);
+        assert_eq!(model.files.len(), 2, "supervisord.conf is not nginx");
+        assert_eq!(role_of(&model, "docker/nginx/nginx.conf"), Role::Main);
+        let Role::Included(site) = role_of(&model, "docker/nginx/site.conf") else { panic!("not included") };
+        assert_eq!(model.context(site).as_deref(), Some("http"));
+        let server = model.http_servers()[0];
+        let levels = model.levels(BlockRef { file: server.file, scope: Some(server.id) });
+        assert_eq!(levels.len(), 3, "main and http of nginx.conf, then the server");
+        assert_eq!(
+            model.upstream("app").map(|u| model.file(u.file).path.clone()),
+            Some("docker/nginx/site.conf".into())
+        );
+    }
+
+    #[test]
+    fn compose_mounts_templates_and_http_level_values_across_files() {
+        let (_dir, project) = project(&[
+            (
+                "compose.yaml",
+                "services:\n  nginx:\n    volumes:\n      - \"./ops/nginx.conf:/etc/nginx/nginx.conf:ro\"\n      - type: bind\n        source: ./ops/templates\n        target: /etc/nginx/templates\n",
+            ),
+            ("ops/nginx.conf", MAIN),
+            ("ops/templates/app.conf.template", "gzip_vary on;\nserver {\n    listen ${PORT};\n}\n"),
+        ]);
+        let model = model(&project);
+        let Role::Included(_) = role_of(&model, "ops/templates/app.conf.template") else {
+            panic!("template not mapped")
+        };
+        // The template's top-level gzip_vary is at the http level of nginx.conf.
+        let http = model.files.iter().position(|f| f.role == Role::Main).unwrap();
+        let http_block = BlockRef { file: http, scope: model.config(http).children_named(None, "http").next() };
+        assert_eq!(model.find(http_block, "gzip_vary").len(), 1);
+        let server = model.http_servers()[0];
+        assert!(model.inherited(BlockRef { file: server.file, scope: Some(server.id) }, "gzip_vary").is_some());
+    }
+
+    #[test]
+    fn server_only_files_and_errors() {
+        let (_dir, project) = project(&[
+            ("nginx/conf.d/app.conf", SITE),
+            ("nginx/conf.d/broken.conf", "server {\n    listen 80\n}\n"),
+            ("nginx/snippets/headers.conf", "proxy_set_header Host $host;\n"),
+        ]);
+        let model = model(&project);
+        assert_eq!(role_of(&model, "nginx/conf.d/app.conf"), Role::HttpInclude);
+        assert_eq!(role_of(&model, "nginx/snippets/headers.conf"), Role::Unknown);
+        assert_eq!(model.errors.len(), 1);
+        let Outcome::Error { location, message } = &model.errors[0] else { panic!() };
+        assert_eq!(location.to_string(), "nginx/conf.d/broken.conf:3");
+        assert!(message.contains("line 3, column 1: unexpected \"}\""), "{message}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sites_enabled_symlink_is_one_file() {
+        let (dir, _) = project(&[("etc/nginx/sites-available/app", SITE)]);
+        std::fs::create_dir_all(dir.path().join("etc/nginx/sites-enabled")).unwrap();
+        std::os::unix::fs::symlink("../sites-available/app", dir.path().join("etc/nginx/sites-enabled/app")).unwrap();
+        let project = Project::open(dir.path(), UserConfig::default()).unwrap();
+        let model = model(&project);
+        assert_eq!(model.files.len(), 1);
+        assert_eq!(model.files[0].path, Path::new("etc/nginx/sites-available/app"));
+    }
+}
