@@ -102,7 +102,10 @@ impl Patch for NginxGzip {
             let servers = model.http_servers();
             for server in &servers {
                 let block = BlockRef { file: server.file, scope: Some(server.id) };
-                outcomes.extend(plan_level(&model, block, Placement::Server));
+                match redirect_only(&model, *server) {
+                    Some(reason) => outcomes.push(Outcome::skipped(Some(model.location(*server)), reason)),
+                    None => outcomes.extend(plan_level(&model, block, Placement::Server)),
+                }
             }
             if servers.is_empty() && model.errors.is_empty() {
                 outcomes.push(Outcome::not_found(if model.files.is_empty() {
@@ -121,6 +124,31 @@ impl Patch for NginxGzip {
 enum Placement {
     Http,
     Server,
+}
+
+/// Directives that make a server send content (anything else only redirects or refuses).
+const CONTENT: &[&str] =
+    &["proxy_pass", "uwsgi_pass", "fastcgi_pass", "grpc_pass", "scgi_pass", "root", "alias", "try_files", "index"];
+
+/// Why a server has nothing to compress (it only redirects, as the usual port-80 server does).
+fn redirect_only(model: &Model, server: DirRef) -> Option<String> {
+    let config = model.config(server.file);
+    let mut stack = vec![server.id];
+    let mut redirects = false;
+    while let Some(id) = stack.pop() {
+        for child in config.children(Some(id)) {
+            let name = config.name(child);
+            if CONTENT.contains(&name) || name == "include" {
+                return None;
+            }
+            redirects |= name == "return";
+            if config.directive(child).block.is_some() {
+                stack.push(child);
+            }
+        }
+    }
+    redirects
+        .then(|| "this server only redirects (`return`, no proxy_pass, root or alias): nothing to compress".to_owned())
 }
 
 fn gzip_off(model: &Model, block: BlockRef) -> Option<DirRef> {

@@ -116,6 +116,17 @@ fn block_location(model: &Model, block: BlockRef) -> Location {
     Location::new(file.path.clone(), block.scope.map_or(0, |id| file.config.line(id)))
 }
 
+/// The block whose headers apply to a `proxy_pass`: its location, also when it sits in an `if`
+/// or `limit_except` block (where proxy_set_header is not allowed).
+fn header_context(config: &Config, mut scope: Option<DirId>) -> Option<DirId> {
+    while let Some(id) = scope
+        && matches!(config.name(id), "if" | "limit_except")
+    {
+        scope = config.parent(id);
+    }
+    scope
+}
+
 /// `16k` -> 16384, `1m` -> 1048576, `0` -> 0.
 fn parse_size(text: &str) -> Option<u64> {
     let text = text.to_ascii_lowercase();
@@ -307,7 +318,7 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
     for pass in passes {
         let pass_ref = DirRef { file: server.file, id: pass };
         let url = config.arg(pass, 0).unwrap_or_default().into_owned();
-        let location = BlockRef { file: server.file, scope: config.parent(pass) };
+        let location = BlockRef { file: server.file, scope: header_context(config, config.parent(pass)) };
         let where_ = format!("`{}` ({})", config.describe(pass), model.location(pass_ref));
         let Some(host) = upstream_name(&url) else {
             outcomes.push(Outcome::skipped(
