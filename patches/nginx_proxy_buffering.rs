@@ -35,6 +35,8 @@ const BUFFER_LINES: &[&str] = &["proxy_buffer_size 16k;", "proxy_buffers 8 16k;"
 const SIZE_NAMES: &[&str] = &["proxy_buffer_size", "proxy_buffers", "proxy_busy_buffers_size"];
 const BODY_LINE: &str = "client_body_buffer_size 32k;";
 const KEEPALIVE_LINE: &str = "keepalive 32;";
+/// Load-balancing methods, which must come before `keepalive` in an upstream (before 1.29.7).
+const BALANCING: &[&str] = &["least_conn", "ip_hash", "hash", "random", "least_time", "sticky"];
 const VERSION_LINE: &str = "proxy_http_version 1.1;";
 const CONNECTION_LINE: &str = "proxy_set_header Connection \"\";";
 
@@ -337,7 +339,6 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
             ));
             continue;
         };
-        upstreams.entry((upstream.file, upstream.id)).or_default().push(where_.clone());
         if let Some(reason) = streaming(model, location) {
             outcomes.push(Outcome::skipped(
                 Some(model.location(pass_ref)),
@@ -366,6 +367,7 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
         {
             let value = model.config(connection.file).arg(connection.id, 1).unwrap_or_default().into_owned();
             let outcome = if value.is_empty() {
+                upstreams.entry((upstream.file, upstream.id)).or_default().push(where_.clone());
                 Outcome::ok(
                     Some(model.location(*connection)),
                     format!("{where_}: Connection header already cleared for keep-alive"),
@@ -379,6 +381,7 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
             outcomes.push(outcome);
             continue;
         }
+        upstreams.entry((upstream.file, upstream.id)).or_default().push(where_.clone());
         // The level the new lines go to: where the other proxy_set_header lines are, else the server.
         let target = headers.as_ref().map_or(server_block, |(level, _)| *level);
         let shared = target != location && shares_with_streaming(model, config, server.id, target, location);
@@ -581,7 +584,20 @@ fn plan_upstream(model: &Model, upstream: DirRef, users: &[String]) -> Outcome {
     let config = model.config(upstream.file);
     let file = model.file(upstream.file);
     let label = format!("upstream {}", config.arg(upstream.id, 0).unwrap_or_default());
+    let balancing = config.children(Some(upstream.id)).find(|&d| BALANCING.contains(&config.name(d)));
     if let Some(existing) = config.children_named(Some(upstream.id), "keepalive").next() {
+        if let Some(method) = balancing.filter(|&m| m > existing) {
+            return Outcome::warning(
+                Some(model.location(DirRef { file: upstream.file, id: method })),
+                format!(
+                    "in {label}, `{}` comes after `{}`: before nginx 1.29.7 this redefines the balancing method and \
+                     drops keep-alive ([warn] load balancing method redefined); move `{}` below it",
+                    config.describe(method),
+                    config.describe(existing),
+                    config.describe(existing)
+                ),
+            );
+        }
         return Outcome::ok(
             Some(model.location(DirRef { file: upstream.file, id: existing })),
             format!("{label} already keeps idle connections: `{}`", config.describe(existing)),
@@ -593,9 +609,6 @@ fn plan_upstream(model: &Model, upstream: DirRef, users: &[String]) -> Outcome {
         None => inserter.at_end(upstream.id, &[KEEPALIVE_LINE.to_owned()]),
     };
     let line = file.source.line_of(edit.range.start);
-    let balancing = config
-        .children(Some(upstream.id))
-        .find(|&d| matches!(config.name(d), "least_conn" | "ip_hash" | "hash" | "random" | "least_time"));
     let mut why = format!(
         "QW4: keep up to 32 idle connections per nginx worker to the app, reused by {} (with proxy_http_version 1.1 \
          and an empty Connection header), instead of a new TCP connection per request.",
