@@ -121,7 +121,10 @@ fn every_fixture_conf_round_trips() {
             if !(name.ends_with(".conf") || name.ends_with(".conf.template") || in_sites) {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).unwrap();
+            let Ok(text) = String::from_utf8(std::fs::read(&path).unwrap()) else {
+                assert!(path.to_string_lossy().contains("/not-utf8/"), "{} is not UTF-8", path.display());
+                continue;
+            };
             match parse(&text) {
                 Ok(config) => assert_eq!(config.print(), text, "{}", path.display()),
                 Err(err) => assert!(path.to_string_lossy().contains("/syntax-error/"), "{}: {err}", path.display()),
@@ -225,6 +228,38 @@ fn valid_config() -> impl Strategy<Value = (String, usize)> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Every insertion point, in both styles, gives a file that parses, with exactly one more
+    /// directive, a child of the same block, and everything else unchanged.
+    #[test]
+    fn insertions_keep_the_file_valid(items in prop::collection::vec(valid_config(), 1..4)) {
+        use scalepatch::edit::apply_edits;
+        use scalepatch::lang::nginx::edit::{Inserter, Style};
+        let text: String = items.iter().map(|(t, _)| t.as_str()).collect();
+        let config = parse(&text).unwrap();
+        let inserter = Inserter::new(&config);
+        let line = vec!["added_directive 1;".to_owned()];
+        let count = config.all().count();
+        for id in config.all() {
+            let mut edits = vec![
+                (config.parent(id), inserter.after(id, &line, Style::EndOfLine)),
+                (config.parent(id), inserter.after(id, &line, Style::NextLine)),
+            ];
+            if config.directive(id).block.is_some() {
+                edits.push((Some(id), inserter.at_end(id, &line)));
+                edits.push((config.parent(id), inserter.before(id, &line)));
+            }
+            for (scope, edit) in edits {
+                let out = apply_edits(&text, std::slice::from_ref(&edit)).unwrap();
+                let after = parse(&out).map_err(|e| TestCaseError::fail(format!("{e}\n{out}")))?;
+                prop_assert_eq!(after.all().count(), count + 1, "{}", out);
+                let added = after.all().find(|&d| after.name(d) == "added_directive").unwrap();
+                let parent_name = after.parent(added).map(|p| after.describe(p));
+                prop_assert_eq!(parent_name, scope.map(|p| config.describe(p)), "{}", out);
+                prop_assert_eq!(out.replacen(&edit.replacement, "", 1), text.clone());
+            }
+        }
+    }
 
     #[test]
     fn token_soup_never_panics(pieces in prop::collection::vec(soup_piece(), 0..64)) {
