@@ -10,13 +10,14 @@ pub struct Step {
     pub args: Option<Vec<String>>,
 }
 
-/// Reads `http > server > location /` into steps. A step without arguments matches any arguments.
+/// Reads `http > server > location /` (or `location "/"`) into steps. A step without arguments
+/// matches any arguments.
 pub fn path(text: &str) -> Vec<Step> {
     text.split('>')
         .map(|step| {
             let mut words = step.split_whitespace();
             let name = words.next().unwrap_or_default().to_owned();
-            let args: Vec<String> = words.map(str::to_owned).collect();
+            let args: Vec<String> = words.map(|w| w.trim_matches(|c| c == '"' || c == '\'').to_owned()).collect();
             Step { name, args: (!args.is_empty()).then_some(args) }
         })
         .filter(|step| !step.name.is_empty())
@@ -78,6 +79,7 @@ mod tests {
         let config = parse(CONF).unwrap();
         let found = config.select("http > server > location /");
         assert_eq!(found.len(), 1);
+        assert_eq!(config.select("http > server > location \"/\""), found);
         assert_eq!(config.describe(found[0]), "location /");
         assert_eq!(config.select("http > server > location").len(), 2);
         assert!(config.select("http > location").is_empty());
