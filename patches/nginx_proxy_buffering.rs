@@ -390,17 +390,25 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
             // Adding at the shared level would reach a websocket/streaming location too: give
             // this location its own complete header set instead (domain.md 4.6).
             let Some(scope) = location.scope else { continue };
+            if !connection_levels.insert((location.file, location.scope)) {
+                continue;
+            }
+            // The inherited proxy_set_header lines (and `include proxy_params;`), as written.
             let mut lines: Vec<String> = headers
                 .iter()
                 .flat_map(|(_, found)| found.iter())
-                .filter(|d| model.config(d.file).name(d.id) == "proxy_set_header")
                 .map(|d| format!("{};", model.config(d.file).describe(d.id)))
                 .collect();
             if !has_version(location) {
                 lines.insert(0, VERSION_LINE.to_owned());
             }
             lines.push(CONNECTION_LINE.to_owned());
-            edits.edits.push(inserter.after(pass, &lines, Style::NextLine));
+            let edit = if config.parent(pass) == Some(scope) {
+                inserter.after(pass, &lines, Style::NextLine)
+            } else {
+                inserter.at_end(scope, &lines)
+            };
+            edits.edits.push(edit);
             edits.added.push(format!(
                 "proxy_http_version 1.1 + Connection \"\" (with copies of the inherited headers) in {}",
                 config.describe(scope)
