@@ -152,6 +152,7 @@ fn header_level(model: &Model, block: BlockRef) -> Option<(BlockRef, Vec<DirRef>
             .filter(|(_, pattern)| pattern.rsplit('/').next() == Some("proxy_params"))
             .map(|(site, _)| site);
         found.extend(params);
+        found.sort();
         (!found.is_empty()).then_some((level, found))
     })
 }
