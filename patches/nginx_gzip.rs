@@ -186,12 +186,21 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
     }
     let mut edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
     let mut added_types: Vec<&str> = Vec::new();
+    let mut notes = Vec::new();
     match model.inherited(block, "gzip_types") {
         Some((_, found)) => {
             let listed: Vec<String> = found
                 .iter()
                 .flat_map(|d| model.config(d.file).args(d.id).into_iter().map(|a| a.into_owned()).collect::<Vec<_>>())
                 .collect();
+            if let Some(html) = found.iter().find(|d| model.config(d.file).args(d.id).iter().any(|a| a == "text/html"))
+            {
+                notes.push(Outcome::warning(
+                    Some(model.location(*html)),
+                    "gzip_types lists text/html, which nginx always compresses: nginx -t says [warn] duplicate MIME \
+                     type \"text/html\"; remove it from the list",
+                ));
+            }
             if !listed.iter().any(|t| t == "*") {
                 added_types = TYPES.iter().copied().filter(|t| !listed.iter().any(|l| l == t)).collect();
             }
@@ -209,7 +218,9 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
         }
     }
     if lines.is_empty() && edits.is_empty() {
-        return vec![Outcome::ok(Some(here), format!("gzip already configured for {label}: {}", present.join(", ")))];
+        notes
+            .insert(0, Outcome::ok(Some(here), format!("gzip already configured for {label}: {}", present.join(", "))));
+        return notes;
     }
     if !lines.is_empty() {
         edits.entry(file.path.clone()).or_default().push(insertion(model, block.file, id, &lines));
@@ -248,7 +259,7 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
     if placement == Placement::Server || file.role == Role::HttpInclude {
         assumptions.push(format!("{} is included inside http {{}} (conf.d / sites-enabled)", file.path.display()));
     }
-    let mut outcomes = Vec::new();
+    let mut outcomes = notes;
     for (path, file_edits) in edits {
         let target = model.files.iter().find(|f| f.path == path).expect("edits are for model files");
         let edits = merge_inserts(file_edits);
