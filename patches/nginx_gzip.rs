@@ -89,31 +89,32 @@ impl Patch for NginxGzip {
                 file.config.children_named(None, "http").map(move |id| BlockRef { file: index, scope: Some(id) })
             })
             .collect();
-        if !http_blocks.is_empty() {
-            for block in http_blocks {
-                outcomes.extend(plan_level(&model, block, Placement::Http));
-            }
-            for server in model.http_servers() {
-                if let Some(off) = gzip_off(&model, BlockRef { file: server.file, scope: Some(server.id) }) {
+        for &block in &http_blocks {
+            outcomes.extend(plan_level(&model, block, Placement::Http));
+        }
+        // Servers under a main http block inherit from it; the others are in conf.d /
+        // sites-enabled files that an nginx.conf outside the project includes.
+        let servers = model.http_servers();
+        for server in &servers {
+            let block = BlockRef { file: server.file, scope: Some(server.id) };
+            let outermost = model.levels(block)[0];
+            if model.file(outermost.file).role == Role::Main {
+                if let Some(off) = gzip_off(&model, block) {
                     outcomes.push(deliberate_off(&model, off, "this server"));
                 }
+                continue;
             }
-        } else {
-            let servers = model.http_servers();
-            for server in &servers {
-                let block = BlockRef { file: server.file, scope: Some(server.id) };
-                match redirect_only(&model, *server) {
-                    Some(reason) => outcomes.push(Outcome::skipped(Some(model.location(*server)), reason)),
-                    None => outcomes.extend(plan_level(&model, block, Placement::Server)),
-                }
+            match redirect_only(&model, *server) {
+                Some(reason) => outcomes.push(Outcome::skipped(Some(model.location(*server)), reason)),
+                None => outcomes.extend(plan_level(&model, block, Placement::Server)),
             }
-            if servers.is_empty() && model.errors.is_empty() {
-                outcomes.push(Outcome::not_found(if model.files.is_empty() {
-                    "no nginx configuration in the project"
-                } else {
-                    "no http {} block in a main nginx.conf and no server {} block in the project's nginx files"
-                }));
-            }
+        }
+        if http_blocks.is_empty() && servers.is_empty() && model.errors.is_empty() {
+            outcomes.push(Outcome::not_found(if model.files.is_empty() {
+                "no nginx configuration in the project"
+            } else {
+                "no http {} block in a main nginx.conf and no server {} block in the project's nginx files"
+            }));
         }
         outcomes
     }
