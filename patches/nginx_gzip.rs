@@ -5,8 +5,8 @@
 //! gives `[warn] duplicate MIME type "text/html"`).
 //!
 //! Where: the `http {}` block of a main nginx.conf in the project, so every server inherits it.
-//! When the project only has files that nginx includes inside `http {}` (conf.d, sites-enabled),
-//! inside their `server {}` blocks, never at their top level: Debian's nginx.conf already says
+//! For files that an nginx.conf outside the project includes inside `http {}` (conf.d,
+//! sites-enabled), inside their `server {}` blocks, never at their top level: Debian's nginx.conf already says
 //! `gzip on;` and a second one in the same http context is fatal (`"gzip" directive is duplicate`).
 //!
 //! Only what is missing is added: a setting already in effect (at this level or inherited) is
