@@ -1,16 +1,48 @@
-//! `nginx-proxy-buffering`: nginx proxy buffers, client body buffer and upstream keep-alive to gunicorn.
+//! `nginx-proxy-buffering`: proxy buffers, client body buffer and upstream keep-alive (QW4).
 //!
-//! Not implemented yet: its own issue brings the real planning.
+//! For every `server {}` that `proxy_pass`es to the app:
+//! - `proxy_buffer_size 16k; proxy_buffers 8 16k; proxy_busy_buffers_size 32k;` as one set, at
+//!   server level, checked against nginx's merge rules (domain.md 4.5) with what the server and
+//!   its locations inherit. If any buffer size is already set on the chain, sizes are left alone.
+//! - `client_body_buffer_size 32k;` unless one is in effect.
+//! - When `proxy_pass` names an `upstream {}`: `keepalive 32;` in it (after any balancing
+//!   method), plus `proxy_http_version 1.1;` and `proxy_set_header Connection "";` at the level
+//!   where the location's other `proxy_set_header` lines are (a level that sets any loses all
+//!   inherited ones). Never in a websocket or streaming location (Upgrade headers,
+//!   `proxy_buffering off`): those keep their own Connection header.
+//! - `proxy_buffering off` is deliberate and never flipped; `uwsgi_pass` (uwsgi_* buffers, not
+//!   gunicorn) and `proxy_pass` to a literal address (no upstream block, so no keep-alive pool)
+//!   are skipped with why.
 
-use crate::change::Outcome;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use crate::change::{Change, Location, Outcome};
+use crate::edit::Edit;
+use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
+use crate::lang::nginx::{Config, DirId};
+use crate::nginx::{BlockRef, DirRef, Model, model};
 use crate::patch::Patch;
 use crate::project::Project;
 
 pub struct NginxProxyBuffering;
 
+const ID: &str = "nginx-proxy-buffering";
+
+/// The buffer set: header buffer, 8 body buffers of 16k, busy limit 32k (<= 7 x 16k).
+const BUFFER_SIZE: u64 = 16 * 1024;
+const BUFFER_LINES: &[&str] = &["proxy_buffer_size 16k;", "proxy_buffers 8 16k;", "proxy_busy_buffers_size 32k;"];
+const SIZE_NAMES: &[&str] = &["proxy_buffer_size", "proxy_buffers", "proxy_busy_buffers_size"];
+const BODY_LINE: &str = "client_body_buffer_size 32k;";
+const KEEPALIVE_LINE: &str = "keepalive 32;";
+/// Load-balancing methods, which must come before `keepalive` in an upstream (before 1.29.7).
+const BALANCING: &[&str] = &["least_conn", "ip_hash", "hash", "random", "least_time", "sticky"];
+const VERSION_LINE: &str = "proxy_http_version 1.1;";
+const CONNECTION_LINE: &str = "proxy_set_header Connection \"\";";
+
 impl Patch for NginxProxyBuffering {
     fn id(&self) -> &'static str {
-        "nginx-proxy-buffering"
+        ID
     }
 
     fn quick_win(&self) -> &'static str {
@@ -29,7 +61,622 @@ impl Patch for NginxProxyBuffering {
         &["nginx -t"]
     }
 
-    fn plan(&self, _project: &Project) -> Vec<Outcome> {
-        vec![Outcome::not_found("not implemented yet")]
+    fn plan(&self, project: &Project) -> Vec<Outcome> {
+        let model = model(project);
+        let mut outcomes = model.errors.clone();
+        let servers = model.http_servers();
+        let mut upstreams: BTreeMap<(usize, DirId), Vec<String>> = BTreeMap::new();
+        for server in &servers {
+            outcomes.extend(plan_server(&model, *server, &mut upstreams));
+        }
+        for ((file, id), users) in upstreams {
+            outcomes.push(plan_upstream(&model, DirRef { file, id }, &users));
+        }
+        if servers.is_empty() && model.errors.is_empty() {
+            outcomes.push(Outcome::not_found(if model.files.is_empty() {
+                "no nginx configuration in the project"
+            } else {
+                "no server {} block in the project's nginx files"
+            }));
+        }
+        outcomes
+    }
+}
+
+/// Every directive inside `scope` (any depth) named `name`.
+fn descendants_named(config: &Config, scope: DirId, name: &str) -> Vec<DirId> {
+    let mut found = Vec::new();
+    let mut stack = vec![scope];
+    while let Some(current) = stack.pop() {
+        for child in config.children(Some(current)) {
+            if config.name(child) == name {
+                found.push(child);
+            }
+            if config.directive(child).block.is_some() {
+                stack.push(child);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every block inside `scope` (any depth), `scope` included.
+fn blocks_within(config: &Config, scope: DirId) -> Vec<DirId> {
+    let mut found = vec![scope];
+    let mut index = 0;
+    while index < found.len() {
+        let current = found[index];
+        index += 1;
+        found.extend(config.children(Some(current)).filter(|&c| config.directive(c).block.is_some()));
+    }
+    found
+}
+
+fn block_location(model: &Model, block: BlockRef) -> Location {
+    let file = model.file(block.file);
+    Location::new(file.path.clone(), block.scope.map_or(0, |id| file.config.line(id)))
+}
+
+/// The block whose headers apply to a `proxy_pass`: its location, also when it sits in an `if`
+/// or `limit_except` block (where proxy_set_header is not allowed).
+fn header_context(config: &Config, mut scope: Option<DirId>) -> Option<DirId> {
+    while let Some(id) = scope
+        && matches!(config.name(id), "if" | "limit_except")
+    {
+        scope = config.parent(id);
+    }
+    scope
+}
+
+/// `16k` -> 16384, `1m` -> 1048576, `0` -> 0.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.to_ascii_lowercase();
+    let (digits, unit) = match text.chars().last()? {
+        'k' => (&text[..text.len() - 1], 1024),
+        'm' => (&text[..text.len() - 1], 1024 * 1024),
+        'g' => (&text[..text.len() - 1], 1024 * 1024 * 1024),
+        _ => (&text[..], 1),
+    };
+    digits.parse::<u64>().ok().map(|n| n * unit)
+}
+
+/// The level whose `proxy_set_header` lines apply inside `block`: the innermost that sets any
+/// (a distro `include proxy_params;` counts: it sets Host and the X-Forwarded headers).
+fn header_level(model: &Model, block: BlockRef) -> Option<(BlockRef, Vec<DirRef>)> {
+    model.levels(block).into_iter().rev().find_map(|level| {
+        let mut found = model.find(level, "proxy_set_header");
+        let params = model
+            .unresolved_includes(level)
+            .into_iter()
+            .filter(|(_, pattern)| pattern.rsplit('/').next() == Some("proxy_params"))
+            .map(|(site, _)| site);
+        found.extend(params);
+        found.sort();
+        (!found.is_empty()).then_some((level, found))
+    })
+}
+
+/// Why a location is a websocket or streaming one (its own Connection handling), if it is.
+fn streaming(model: &Model, block: BlockRef) -> Option<String> {
+    if let Some((_, headers)) = header_level(model, block) {
+        for header in headers {
+            let config = model.config(header.file);
+            let args = config.args(header.id);
+            let name = args.first().map(|a| a.to_ascii_lowercase()).unwrap_or_default();
+            let value = args.get(1).map(|a| a.to_ascii_lowercase()).unwrap_or_default();
+            if name == "upgrade" || (name == "connection" && value.contains("upgrade")) {
+                return Some(format!(
+                    "websocket location (`{}` at {})",
+                    config.describe(header.id),
+                    model.location(header)
+                ));
+            }
+        }
+    }
+    if let Some((_, found)) = model.inherited(block, "proxy_buffering") {
+        let last = found[found.len() - 1];
+        if model.config(last.file).arg(last.id, 0).as_deref() == Some("off") {
+            return Some(format!(
+                "streaming location (`proxy_buffering off` at {}, deliberate for websockets, server-sent events and streaming)",
+                model.location(last)
+            ));
+        }
+    }
+    None
+}
+
+/// The host of `http://app:8000/x` (`app`), `None` when it uses variables.
+fn upstream_name(url: &str) -> Option<String> {
+    if url.contains('$') {
+        return None;
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let end = rest.find([':', '/']).unwrap_or(rest.len());
+    Some(rest[..end].to_owned())
+}
+
+/// Edits collected for one file, with what they add.
+#[derive(Default)]
+struct FileEdits {
+    edits: Vec<Edit>,
+    added: Vec<String>,
+}
+
+fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, DirId), Vec<String>>) -> Vec<Outcome> {
+    let config = model.config(server.file);
+    let file = model.file(server.file);
+    let server_block = BlockRef { file: server.file, scope: Some(server.id) };
+    let names = config
+        .children_named(Some(server.id), "server_name")
+        .next()
+        .map(|d| config.args(d).join(" "))
+        .unwrap_or_else(|| "_".to_owned());
+    let label = format!("server {names} at {}:{}", file.path.display(), config.line(server.id));
+    let here = Some(Location::new(file.path.clone(), config.line(server.id)));
+    let mut outcomes = Vec::new();
+
+    for uwsgi in descendants_named(config, server.id, "uwsgi_pass") {
+        outcomes.push(Outcome::skipped(
+            Some(model.location(DirRef { file: server.file, id: uwsgi })),
+            format!(
+                "`{}` in {label}: the app is served over uwsgi, whose buffers are uwsgi_buffer_*; proxy buffers and \
+                 upstream keep-alive to gunicorn do not apply",
+                config.describe(uwsgi)
+            ),
+        ));
+    }
+    let passes = descendants_named(config, server.id, "proxy_pass");
+    if passes.is_empty() {
+        if outcomes.is_empty() {
+            outcomes.push(Outcome::skipped(here, format!("{label} does not proxy_pass to the app; nothing to buffer")));
+        }
+        return outcomes;
+    }
+
+    let mut edits = FileEdits::default();
+    let inserter = Inserter::new(config);
+    let mut why = vec![
+        "QW4: nginx buffers gunicorn's responses so a sync worker is freed as soon as the response is written, not \
+         when a slow client has read it (gunicorn's deploy docs: without buffering it is \"easily susceptible to \
+         denial-of-service attacks\")."
+            .to_owned(),
+    ];
+    let mut server_lines: Vec<String> = Vec::new();
+
+    // Buffer sizes, as one consistent set.
+    let blocks: Vec<BlockRef> = blocks_within(config, server.id)
+        .into_iter()
+        .map(|id| BlockRef { file: server.file, scope: Some(id) })
+        .collect();
+    let existing: Vec<DirRef> = SIZE_NAMES
+        .iter()
+        .flat_map(|name| {
+            blocks.iter().flat_map(move |&b| model.inherited(b, name).map(|(_, found)| found).unwrap_or_default())
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if let Some(first) = existing.first() {
+        let list: Vec<String> = existing
+            .iter()
+            .map(|d| format!("`{}` ({})", model.config(d.file).describe(d.id), model.location(*d)))
+            .collect();
+        outcomes.push(Outcome::ok(
+            Some(model.location(*first)),
+            format!(
+                "proxy buffer sizes for {label} are already set: {}; left alone (the set must stay consistent)",
+                list.join(", ")
+            ),
+        ));
+        if let Some((block, message)) = merge_rule_violation(model, &blocks, false) {
+            outcomes.push(Outcome::warning(
+                Some(block_location(model, block)),
+                format!(
+                    "the proxy buffer sizes in effect here fail nginx's merge check: {message} (nginx -t will fail)"
+                ),
+            ));
+        }
+    } else if let Some((block, message)) = merge_rule_violation(model, &blocks, true) {
+        outcomes.push(Outcome::skipped(
+            Some(block_location(model, block)),
+            format!(
+                "{label}: the 16k buffer set would fail nginx's merge check here ({message}) with the values this \
+                 block inherits; buffer sizes left alone"
+            ),
+        ));
+    } else {
+        server_lines.extend(BUFFER_LINES.iter().map(|s| s.to_string()));
+        edits.added.push("proxy buffers 16k / 8 x 16k / busy 32k".into());
+        why.push(
+            "Buffers: `proxy_buffer_size 16k` holds the response headers (session cookies and CSP headers outgrow \
+             the default 4k), `proxy_buffers 8 16k` holds 128k of body in memory before nginx spills to a temp file, \
+             `proxy_busy_buffers_size 32k` is written explicitly so the set satisfies nginx's checks (busy >= 16k and \
+             <= 7 x 16k) whatever a location inherits."
+                .to_owned(),
+        );
+    }
+
+    // Client body buffer.
+    let body: Vec<DirRef> =
+        blocks.iter().filter_map(|&b| model.inherited(b, "client_body_buffer_size")).flat_map(|(_, f)| f).collect();
+    if let Some(found) = body.first() {
+        outcomes.push(Outcome::ok(
+            Some(model.location(*found)),
+            format!("{label}: `{}` already set; left alone", model.config(found.file).describe(found.id)),
+        ));
+    } else {
+        server_lines.push(BODY_LINE.to_owned());
+        edits.added.push("client_body_buffer_size 32k".into());
+        why.push(
+            "`client_body_buffer_size 32k`: typical form and JSON posts stay in memory instead of a temp file \
+             (default 8k/16k)."
+                .to_owned(),
+        );
+    }
+
+    // Keep-alive to the upstream.
+    let mut connection_levels: BTreeSet<(usize, Option<DirId>)> = BTreeSet::new();
+    let mut keepalive_why = false;
+    for pass in passes {
+        let pass_ref = DirRef { file: server.file, id: pass };
+        let url = config.arg(pass, 0).unwrap_or_default().into_owned();
+        let location = BlockRef { file: server.file, scope: header_context(config, config.parent(pass)) };
+        let where_ = format!("`{}` ({})", config.describe(pass), model.location(pass_ref));
+        let Some(host) = upstream_name(&url) else {
+            outcomes.push(Outcome::skipped(
+                Some(model.location(pass_ref)),
+                format!("{where_}: the address uses variables; keep-alive needs a named upstream {{}}"),
+            ));
+            continue;
+        };
+        let Some(upstream) = model.upstream(&host) else {
+            outcomes.push(Outcome::skipped(
+                Some(model.location(pass_ref)),
+                format!(
+                    "{where_} goes to a literal address, not an upstream {{}} block: keep-alive connections need one \
+                     (`upstream app {{ server {host}...; keepalive 32; }}` and `proxy_pass http://app;`); left as is"
+                ),
+            ));
+            continue;
+        };
+        if let Some(reason) = streaming(model, location) {
+            outcomes.push(Outcome::skipped(
+                Some(model.location(pass_ref)),
+                format!("{where_}: {reason}; it keeps its own Connection header (never `Connection \"\"` there)"),
+            ));
+            continue;
+        }
+        if let Some((_, found)) = model.inherited(location, "proxy_http_version") {
+            let last = found[found.len() - 1];
+            if model.config(last.file).arg(last.id, 0).as_deref() != Some("1.1") {
+                outcomes.push(Outcome::skipped(
+                    Some(model.location(last)),
+                    format!(
+                        "{where_}: `{}` is set on purpose; upstream keep-alive needs 1.1, left as is",
+                        model.config(last.file).describe(last.id)
+                    ),
+                ));
+                continue;
+            }
+        }
+        let headers = header_level(model, location);
+        if let Some((_, found)) = &headers
+            && let Some(connection) = found
+                .iter()
+                .find(|d| model.config(d.file).arg(d.id, 0).is_some_and(|a| a.eq_ignore_ascii_case("connection")))
+        {
+            let value = model.config(connection.file).arg(connection.id, 1).unwrap_or_default().into_owned();
+            let outcome = if value.is_empty() {
+                upstreams.entry((upstream.file, upstream.id)).or_default().push(where_.clone());
+                Outcome::ok(
+                    Some(model.location(*connection)),
+                    format!("{where_}: Connection header already cleared for keep-alive"),
+                )
+            } else {
+                Outcome::skipped(
+                    Some(model.location(*connection)),
+                    format!("{where_}: `Connection {value:?}` is set on purpose; left as is"),
+                )
+            };
+            outcomes.push(outcome);
+            continue;
+        }
+        upstreams.entry((upstream.file, upstream.id)).or_default().push(where_.clone());
+        // The level the new lines go to: where the other proxy_set_header lines are, else the server.
+        let target = headers.as_ref().map_or(server_block, |(level, _)| *level);
+        let shared = target != location && shares_with_streaming(model, config, server.id, target, location);
+        let has_version = |level: BlockRef| !model.find(level, "proxy_http_version").is_empty();
+        if shared {
+            // Adding at the shared level would reach a websocket/streaming location too: give
+            // this location its own complete header set instead (domain.md 4.6).
+            let Some(scope) = location.scope else { continue };
+            if !connection_levels.insert((location.file, location.scope)) {
+                continue;
+            }
+            // The inherited proxy_set_header lines (and `include proxy_params;`), as written.
+            let mut lines: Vec<String> = headers
+                .iter()
+                .flat_map(|(_, found)| found.iter())
+                .map(|d| format!("{};", model.config(d.file).describe(d.id)))
+                .collect();
+            if !has_version(location) {
+                lines.insert(0, VERSION_LINE.to_owned());
+            }
+            lines.push(CONNECTION_LINE.to_owned());
+            let edit = if config.parent(pass) == Some(scope) {
+                inserter.after(pass, &lines, Style::NextLine)
+            } else {
+                inserter.at_end(scope, &lines)
+            };
+            edits.edits.push(edit);
+            edits.added.push(format!(
+                "proxy_http_version 1.1 + Connection \"\" (with copies of the inherited headers) in {}",
+                config.describe(scope)
+            ));
+            keepalive_why = true;
+            why.push(format!(
+                "In {} they come with copies of the inherited proxy_set_header lines: adding `Connection \"\"` at \
+                 the level they are inherited from would also reach a websocket/streaming location.",
+                config.describe(scope)
+            ));
+            continue;
+        }
+        if !connection_levels.insert((target.file, target.scope)) {
+            continue;
+        }
+        let mut lines = Vec::new();
+        if !has_version(target) {
+            lines.push(VERSION_LINE.to_owned());
+        }
+        lines.push(CONNECTION_LINE.to_owned());
+        keepalive_why = true;
+        let level_name = target.scope.map(|id| model.config(target.file).describe(id)).unwrap_or_else(|| "http".into());
+        if target == server_block && headers.is_none() {
+            server_lines.extend(lines);
+            edits.added.push("proxy_http_version 1.1 + Connection \"\" at server level".into());
+            continue;
+        }
+        if target.file != server.file {
+            outcomes.push(Outcome::skipped(
+                Some(model.location(pass_ref)),
+                format!("{where_}: its proxy_set_header lines are in another file ({}); add `proxy_http_version 1.1;` and `proxy_set_header Connection \"\";` there by hand", model.file(target.file).path.display()),
+            ));
+            continue;
+        }
+        let target_config = model.config(target.file);
+        let anchor = target_config
+            .children(target.scope)
+            .filter(|&d| {
+                target_config.name(d) == "proxy_set_header"
+                    || (target_config.name(d) == "include"
+                        && target_config.arg(d, 0).is_some_and(|a| a.ends_with("proxy_params")))
+            })
+            .last();
+        let edit = match (anchor, target.scope) {
+            (Some(anchor), _) => inserter.after(anchor, &lines, Style::NextLine),
+            (None, Some(owner)) => inserter.at_end(owner, &lines),
+            (None, None) => continue,
+        };
+        edits.edits.push(edit);
+        edits.added.push(format!("proxy_http_version 1.1 + Connection \"\" in {level_name}"));
+    }
+    if keepalive_why {
+        why.push(
+            "Keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse connections from the \
+             upstream's `keepalive` pool instead of opening one per request; they go where the location's other \
+             proxy_set_header lines are, because a level that sets any proxy_set_header loses all inherited ones \
+             (Host, X-Forwarded-*)."
+                .to_owned(),
+        );
+    }
+
+    if !server_lines.is_empty() {
+        edits.edits.push(server_insertion(config, &inserter, server.id, &server_lines));
+    }
+    if edits.edits.is_empty() {
+        if outcomes.is_empty() {
+            outcomes.push(Outcome::ok(here, format!("{label}: proxy buffering and keep-alive already configured")));
+        }
+        return outcomes;
+    }
+    let edits_merged = merge_inserts(edits.edits);
+    let line = file.source.line_of(edits_merged[0].range.start);
+    let change = Change::modify(ID, PathBuf::from(&file.path), edits_merged)
+        .summary(format!("add {} ({label})", edits.added.join("; ")))
+        .why(why.join(" "))
+        .assume("proxy_buffering stays on (the default) for the app: sync gunicorn workers need nginx to buffer slow clients")
+        .verify("nginx -t")
+        .at_line(line);
+    outcomes.insert(0, Outcome::Change(change));
+    outcomes
+}
+
+/// Where server-level lines go: after the server's last proxy_* / client_* line, else after its
+/// last plain directive before the first location, else before that location, else at its end.
+fn server_insertion(config: &Config, inserter: &Inserter, server: DirId, lines: &[String]) -> Edit {
+    let children: Vec<DirId> = config.children(Some(server)).collect();
+    let anchor = children.iter().copied().rev().filter(|&d| config.directive(d).block.is_none()).find(|&d| {
+        let name = config.name(d);
+        name.starts_with("proxy_") || name.starts_with("client_")
+    });
+    if let Some(anchor) = anchor {
+        return inserter.after(anchor, lines, Style::NextLine);
+    }
+    let plain = children.iter().copied().take_while(|&d| config.directive(d).block.is_none()).last();
+    match (plain, children.iter().copied().find(|&d| config.directive(d).block.is_some())) {
+        (Some(last_plain), _) => inserter.after(last_plain, lines, Style::NextLine),
+        (None, Some(first_block)) => inserter.before(first_block, lines),
+        (None, None) => inserter.at_end(server, lines),
+    }
+}
+
+/// Whether a websocket/streaming location of this server would inherit what is added at `target`.
+fn shares_with_streaming(model: &Model, config: &Config, server: DirId, target: BlockRef, except: BlockRef) -> bool {
+    blocks_within(config, server).into_iter().any(|id| {
+        let block = BlockRef { file: except.file, scope: Some(id) };
+        if block == except || block == target || config.name(id) != "location" {
+            return false;
+        }
+        let inherits = header_level(model, block)
+            .map(|(level, _)| level)
+            .unwrap_or(BlockRef { file: except.file, scope: Some(server) });
+        inherits == target && streaming(model, block).is_some()
+    })
+}
+
+/// The merged proxy buffer values of one block, as `ngx_http_proxy_merge_loc_conf` sees them.
+struct Buffers {
+    buffer_size: u64,
+    number: u64,
+    size: u64,
+    busy: Option<u64>,
+    temp_write: Option<u64>,
+    max_temp: u64,
+}
+
+/// The values in effect inside `block` (nginx's defaults where nothing is set: one 4k page), or
+/// with the new set when `with_new_set` (it goes at server level, so it is what every block
+/// without its own sizes inherits).
+fn merged_buffers(model: &Model, block: BlockRef, with_new_set: bool) -> Buffers {
+    let value = |name: &str, index: usize| -> Option<u64> {
+        let (_, found) = model.inherited(block, name)?;
+        let last = found[found.len() - 1];
+        model.config(last.file).arg(last.id, index).and_then(|v| parse_size(&v))
+    };
+    let (default_size, default_number) = if with_new_set { (BUFFER_SIZE, 8) } else { (4096, 8) };
+    Buffers {
+        buffer_size: value("proxy_buffer_size", 0).unwrap_or(default_size),
+        number: value("proxy_buffers", 0).unwrap_or(default_number),
+        size: value("proxy_buffers", 1).unwrap_or(default_size),
+        busy: value("proxy_busy_buffers_size", 0).or(with_new_set.then_some(2 * BUFFER_SIZE)),
+        temp_write: value("proxy_temp_file_write_size", 0),
+        max_temp: value("proxy_max_temp_file_size", 0).unwrap_or(1024 * 1024 * 1024),
+    }
+}
+
+/// nginx's five merge-time checks on proxy buffers (domain.md 4.5), with its own messages.
+fn check_merge_rules(b: &Buffers) -> Result<(), &'static str> {
+    let size = b.buffer_size.max(b.size);
+    let busy = b.busy.unwrap_or(2 * size);
+    if b.number < 2 {
+        return Err("there must be at least 2 \"proxy_buffers\"");
+    }
+    if busy < size {
+        return Err("\"proxy_busy_buffers_size\" must be equal to or greater than the maximum of the value of \
+                    \"proxy_buffer_size\" and one of the \"proxy_buffers\"");
+    }
+    if busy > (b.number - 1) * b.size {
+        return Err("\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus one buffer");
+    }
+    if b.temp_write.unwrap_or(2 * size) < size {
+        return Err("\"proxy_temp_file_write_size\" must be equal to or greater than the maximum of the value of \
+                    \"proxy_buffer_size\" and one of the \"proxy_buffers\"");
+    }
+    if b.max_temp != 0 && b.max_temp < size {
+        return Err("\"proxy_max_temp_file_size\" must be equal to zero to disable temporary files usage or must be \
+                    equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \
+                    \"proxy_buffers\"");
+    }
+    Ok(())
+}
+
+/// The first block of the server whose merged buffers break a rule, with nginx's message.
+fn merge_rule_violation(model: &Model, blocks: &[BlockRef], with_new_set: bool) -> Option<(BlockRef, &'static str)> {
+    blocks
+        .iter()
+        .find_map(|&block| check_merge_rules(&merged_buffers(model, block, with_new_set)).err().map(|m| (block, m)))
+}
+
+/// `keepalive 32;` in an upstream that has none, after its servers and any balancing method.
+fn plan_upstream(model: &Model, upstream: DirRef, users: &[String]) -> Outcome {
+    let config = model.config(upstream.file);
+    let file = model.file(upstream.file);
+    let label = format!("upstream {}", config.arg(upstream.id, 0).unwrap_or_default());
+    let balancing = config.children(Some(upstream.id)).find(|&d| BALANCING.contains(&config.name(d)));
+    if let Some(existing) = config.children_named(Some(upstream.id), "keepalive").next() {
+        if let Some(method) = balancing.filter(|&m| m > existing) {
+            return Outcome::warning(
+                Some(model.location(DirRef { file: upstream.file, id: method })),
+                format!(
+                    "in {label}, `{}` comes after `{}`: before nginx 1.29.7 this redefines the balancing method and \
+                     drops keep-alive ([warn] load balancing method redefined); move `{}` below it",
+                    config.describe(method),
+                    config.describe(existing),
+                    config.describe(existing)
+                ),
+            );
+        }
+        return Outcome::ok(
+            Some(model.location(DirRef { file: upstream.file, id: existing })),
+            format!("{label} already keeps idle connections: `{}`", config.describe(existing)),
+        );
+    }
+    let inserter = Inserter::new(config);
+    let edit = match config.children(Some(upstream.id)).last() {
+        Some(last) => inserter.after(last, &[KEEPALIVE_LINE.to_owned()], Style::NextLine),
+        None => inserter.at_end(upstream.id, &[KEEPALIVE_LINE.to_owned()]),
+    };
+    let line = file.source.line_of(edit.range.start);
+    let mut why = format!(
+        "QW4: keep up to 32 idle connections per nginx worker to the app, reused by {} (with proxy_http_version 1.1 \
+         and an empty Connection header), instead of a new TCP connection per request.",
+        users.join(", ")
+    );
+    if let Some(method) = balancing {
+        why.push_str(&format!(
+            " Placed after `{}`: before nginx 1.29.7 a balancing method must come before keepalive, or it is \
+             redefined and keepalive dropped ([warn] load balancing method redefined).",
+            config.describe(method)
+        ));
+    }
+    Outcome::Change(
+        Change::modify(ID, file.path.clone(), vec![edit])
+            .summary(format!("add keepalive 32 to {label}"))
+            .why(why)
+            .assume("connections are only reused by gthread/gevent/ASGI workers; sync gunicorn closes after each response (harmless)")
+            .verify("nginx -t")
+            .at_line(line),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffers(buffer_size: u64, number: u64, size: u64, busy: Option<u64>) -> Buffers {
+        Buffers { buffer_size, number, size, busy, temp_write: None, max_temp: 1024 * 1024 * 1024 }
+    }
+
+    /// The combinations domain.md 4.5 checked with nginx 1.22.
+    #[test]
+    fn merge_rules_match_nginx() {
+        const K: u64 = 1024;
+        assert!(check_merge_rules(&buffers(16 * K, 8, 16 * K, None)).is_ok());
+        assert!(check_merge_rules(&buffers(16 * K, 8, 16 * K, Some(32 * K))).is_ok());
+        assert!(check_merge_rules(&buffers(128 * K, 4, 256 * K, Some(256 * K))).is_ok());
+        assert!(check_merge_rules(&buffers(16 * K, 4, 16 * K, Some(48 * K))).is_ok());
+        // proxy_buffer_size 16k alone: busy defaults to 32k > 7 x 4k.
+        assert!(check_merge_rules(&buffers(16 * K, 8, 4 * K, None)).unwrap_err().contains("minus one buffer"));
+        assert!(check_merge_rules(&buffers(4 * K, 1, 4 * K, None)).unwrap_err().contains("at least 2"));
+        assert!(
+            check_merge_rules(&buffers(16 * K, 8, 16 * K, Some(8 * K))).unwrap_err().contains("equal to or greater")
+        );
+        let mut low_temp = buffers(16 * K, 8, 16 * K, None);
+        low_temp.temp_write = Some(8 * K);
+        assert!(check_merge_rules(&low_temp).unwrap_err().contains("proxy_temp_file_write_size"));
+        low_temp.temp_write = None;
+        low_temp.max_temp = 8 * K;
+        assert!(check_merge_rules(&low_temp).unwrap_err().contains("proxy_max_temp_file_size"));
+        low_temp.max_temp = 0;
+        assert!(check_merge_rules(&low_temp).is_ok());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("16k"), Some(16384));
+        assert_eq!(parse_size("1M"), Some(1 << 20));
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("x"), None);
     }
 }

@@ -13,6 +13,7 @@ pub mod edit;
 pub mod fs;
 pub mod journal;
 pub mod lang;
+pub mod nginx;
 pub mod patch;
 pub mod plan;
 pub mod project;

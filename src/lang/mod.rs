@@ -1,2 +1,4 @@
 //! Readers for the languages deployment files are written in. Each keeps byte offsets so that
 //! patches can edit the original text in place.
+
+pub mod nginx;
