@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use crate::change::{Change, ChangeKind, Location, Outcome};
 use crate::edit::{Edit, apply_edits};
 use crate::patch::Patch;
@@ -25,19 +23,32 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Plans every patch (in parallel), then turns each change that collides with an earlier one
-    /// (in catalog order) into an error outcome naming both patches.
+    /// Plans every patch (each on its own thread), then turns each change that collides with an
+    /// earlier one (in catalog order) into an error outcome naming both patches.
+    ///
+    /// Patches run on plain scoped threads, not rayon tasks: a patch may block in
+    /// [`Project::memo`] while another computes a shared analysis with rayon, and a rayon worker
+    /// that blocked there could be the one that analysis waits for.
     pub fn build(project: &Project, patches: &[&'static dyn Patch]) -> Plan {
-        let mut reports: Vec<PatchReport> = patches
-            .par_iter()
-            .map(|&patch| {
-                let mut outcomes = patch.plan(project);
-                if outcomes.is_empty() {
-                    outcomes.push(Outcome::not_found("nothing of this kind in the project"));
-                }
-                PatchReport { patch, outcomes }
-            })
-            .collect();
+        let mut reports: Vec<PatchReport> = std::thread::scope(|scope| {
+            let running: Vec<_> = patches
+                .iter()
+                .map(|&patch| {
+                    let plan = move || {
+                        let mut outcomes = patch.plan(project);
+                        if outcomes.is_empty() {
+                            outcomes.push(Outcome::not_found("nothing of this kind in the project"));
+                        }
+                        PatchReport { patch, outcomes }
+                    };
+                    scope.spawn(plan)
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
         reject_conflicts(project, &mut reports);
         Plan { reports }
     }

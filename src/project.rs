@@ -160,7 +160,12 @@ impl Project {
     }
 
     /// Computes an analysis once per project and shares it between patches (the gunicorn facts
-    /// that the database patch needs for its connection budget, for instance).
+    /// that the database patch needs for its connection budget, for instance). Callers that ask
+    /// while it is being computed wait for it.
+    ///
+    /// Call it from a patch's `plan` (a plain thread, see [`crate::plan::Plan::build`]), never
+    /// from inside a rayon task: a rayon worker blocked here could be the one the computation
+    /// waits for. `compute` itself may use rayon.
     pub fn memo<T: Any + Send + Sync>(&self, compute: impl FnOnce(&Project) -> T) -> Arc<T> {
         let cell = self.memos.lock().expect("memo table poisoned").entry(TypeId::of::<T>()).or_default().clone();
         let value = cell.get_or_init(|| Arc::new(compute(self)) as Memo).clone();
