@@ -9,6 +9,7 @@ pub mod change;
 pub mod cli;
 pub mod config;
 pub mod diff;
+pub mod django;
 pub mod edit;
 pub mod lang;
 pub mod patch;
@@ -16,6 +17,7 @@ pub mod plan;
 pub mod project;
 pub mod serving;
 pub mod source;
+pub mod versions;
 
 #[path = "../patches/mod.rs"]
 pub mod patches;

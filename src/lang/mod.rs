@@ -1,2 +1,3 @@
 //! Readers for the languages deployment files are written in. Each keeps byte offsets so that
 //! patches can edit the original text in place.
+pub mod python;

@@ -1,0 +1,3 @@
+//! Django projects as scalepatch reads them: where the settings are, and what they assign.
+
+pub mod settings;

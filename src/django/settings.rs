@@ -1,0 +1,213 @@
+//! Finding a project's Django settings modules, and the assignments they make.
+//!
+//! A settings module is a Python file that Django may import as settings: one named by
+//! `DJANGO_SETTINGS_MODULE` (in manage.py, wsgi.py, asgi.py, env files, compose files, Dockerfiles,
+//! pytest/tox config), a `settings.py` (or `*settings*.py`), or any module of a `settings/` package
+//! (`base.py`, `production.py`, ... glued together with `from .base import *`). Other Python
+//! files that happen to say `DATABASES` (a listener's own config, a test helper) are not settings
+//! and are never touched.
+//!
+//! Only files whose bytes mention one of the wanted names are read and parsed, in parallel; the
+//! result is computed once per project and shared by the patches.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::change::{Location, Outcome};
+use crate::lang::python::{self, Assignment, PyFile, Scope};
+use crate::project::Project;
+
+/// The names whose presence makes a settings module worth parsing.
+const WANTED: &[&str] = &["DATABASES", "CACHES"];
+
+/// One parsed settings module.
+pub struct SettingsModule {
+    pub file: PyFile,
+    /// The folder that groups split settings (`proj/settings/` for `proj/settings/base.py`).
+    /// Assignments anywhere in one package act on the same settings.
+    pub package: PathBuf,
+    /// Why it counts as a settings module (for messages).
+    pub why: String,
+}
+
+impl SettingsModule {
+    pub fn path(&self) -> &Path {
+        &self.file.source.path
+    }
+}
+
+/// The project's settings modules that mention a wanted name, and the ones that could not be
+/// read or parsed.
+pub struct Settings {
+    pub modules: Vec<SettingsModule>,
+    pub errors: Vec<Outcome>,
+    /// `DJANGO_SETTINGS_MODULE` values found, with where (`proj.settings.production`, `manage.py:9`).
+    pub declared: Vec<(String, Location)>,
+}
+
+/// An assignment to a setting in some settings module.
+#[derive(Clone, Copy)]
+pub struct Definition<'s> {
+    pub module: &'s SettingsModule,
+    pub assignment: Assignment<'s>,
+}
+
+impl<'s> Definition<'s> {
+    pub fn file(&self) -> &'s PyFile {
+        &self.module.file
+    }
+
+    pub fn location(&self) -> Location {
+        self.module.file.location(self.assignment.statement)
+    }
+}
+
+impl Settings {
+    /// The settings of `project`, computed once.
+    pub fn of(project: &Project) -> Arc<Settings> {
+        project.memo(find_settings)
+    }
+
+    /// Every assignment whose target is `name` or a subscript of `name` (`DATABASES = ...`,
+    /// `DATABASES["default"]["CONN_MAX_AGE"] = ...`), with its scope, in path then source order.
+    pub fn assignments_to(&self, name: &str) -> Vec<(Definition<'_>, Scope)> {
+        let mut found = Vec::new();
+        for module in &self.modules {
+            let text = &module.file.source.text;
+            for (assignment, scope) in python::assignments(&module.file) {
+                let base = python::subscript_path(assignment.left, text).map(|(base, _)| base);
+                if base.as_deref() == Some(name) {
+                    found.push((Definition { module, assignment }, scope));
+                }
+            }
+        }
+        found
+    }
+}
+
+fn find_settings(project: &Project) -> Settings {
+    let declared = declared_settings_modules(project);
+    let declared_suffixes: Vec<PathBuf> = declared
+        .iter()
+        .flat_map(|(module, _)| {
+            let base = PathBuf::from(module.replace('.', "/"));
+            [base.with_extension("py"), base.join("__init__.py")]
+        })
+        .collect();
+    let candidates: Vec<(PathBuf, String)> = project
+        .files_where(|path| path.extension().is_some_and(|e| e == "py"))
+        .filter_map(|path| settings_reason(path, &declared_suffixes).map(|why| (path.clone(), why)))
+        .collect();
+    let finders: Vec<memchr::memmem::Finder> =
+        WANTED.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes())).collect();
+    let parsed: Vec<Result<Option<SettingsModule>, Box<Outcome>>> = candidates
+        .par_iter()
+        .map(|(path, why)| {
+            let Ok(bytes) = std::fs::read(project.absolute(path)) else {
+                return project.read(path).map(|_| None).map_err(|err| Box::new(Outcome::from(err)));
+            };
+            if !finders.iter().any(|f| f.find(&bytes).is_some()) {
+                return Ok(None);
+            }
+            let source = project.read(path).map_err(|err| Box::new(Outcome::from(err)))?;
+            let file = python::parse(source).map_err(|err| Box::new(Outcome::from(err)))?;
+            let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
+            Ok(Some(SettingsModule { file, package, why: why.clone() }))
+        })
+        .collect();
+    let mut settings = Settings { modules: Vec::new(), errors: Vec::new(), declared };
+    for result in parsed {
+        match result {
+            Ok(Some(module)) => settings.modules.push(module),
+            Ok(None) => {}
+            Err(error) => settings.errors.push(*error),
+        }
+    }
+    settings
+}
+
+/// Why `path` may be a settings module, or `None`.
+fn settings_reason(path: &Path, declared: &[PathBuf]) -> Option<String> {
+    if declared.iter().any(|suffix| path.ends_with(suffix)) {
+        return Some("named by DJANGO_SETTINGS_MODULE".to_owned());
+    }
+    let stem = path.file_stem()?.to_str()?;
+    if stem.contains("settings") {
+        return Some("a settings module by name".to_owned());
+    }
+    if path.parent().and_then(|p| p.file_name()).is_some_and(|d| d == "settings") {
+        return Some("a module of a settings package".to_owned());
+    }
+    None
+}
+
+/// Files that may set `DJANGO_SETTINGS_MODULE`, by name.
+fn may_declare_settings(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    matches!(
+        name,
+        "manage.py" | "wsgi.py" | "asgi.py" | "celery.py" | "pytest.ini" | "tox.ini" | "setup.cfg" | "Procfile"
+    ) || name == ".env"
+        || name.starts_with(".env.")
+        || name.ends_with(".env")
+        || name.starts_with("Dockerfile")
+        || (name.starts_with("docker-compose") || name.starts_with("compose"))
+            && (name.ends_with(".yml") || name.ends_with(".yaml"))
+        || name == "pyproject.toml"
+}
+
+/// Every `DJANGO_SETTINGS_MODULE` value written in the project, with where.
+fn declared_settings_modules(project: &Project) -> Vec<(String, Location)> {
+    let candidates: Vec<PathBuf> = project.files_where(may_declare_settings).cloned().collect();
+    let files = project.files_containing(&candidates, "DJANGO_SETTINGS_MODULE");
+    let mut found = BTreeSet::new();
+    for path in files {
+        let Ok(file) = project.read(&path) else { continue };
+        for (index, line) in file.text.lines().enumerate() {
+            let Some(at) = line.find("DJANGO_SETTINGS_MODULE") else { continue };
+            let rest = &line[at + "DJANGO_SETTINGS_MODULE".len()..];
+            let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || "'\",=:".contains(c));
+            let module: String =
+                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.').collect();
+            if module.contains('.') || !module.is_empty() && !module.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            {
+                found.insert((module, Location::new(path.clone(), index + 1)));
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn finds_settings_modules_and_ignores_decoys() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        };
+        write("manage.py", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.conf')\n");
+        write("proj/conf.py", "DATABASES = {}\n");
+        write("proj/settings/base.py", "DATABASES = {}\n");
+        write("proj/settings/production.py", "from .base import *\nDEBUG = False\n");
+        write("listener/config.py", "DATABASES = {}\n");
+        write("proj/settings.py", "LISTENER_DATABASES = {}\n");
+        write("broken/settings.py", "DATABASES = {\n");
+        let project = Project::open(dir.path(), Config::default()).unwrap();
+        let settings = find_settings(&project);
+        let paths: Vec<_> = settings.modules.iter().map(|m| m.path().to_str().unwrap().to_owned()).collect();
+        assert_eq!(paths, ["proj/conf.py", "proj/settings/base.py", "proj/settings.py"]);
+        assert_eq!(settings.declared[0].0, "proj.conf");
+        assert_eq!(settings.errors.len(), 1);
+        assert!(settings.errors[0].describe().starts_with("broken/settings.py:"), "{}", settings.errors[0].describe());
+        assert_eq!(settings.assignments_to("DATABASES").len(), 2);
+    }
+}
