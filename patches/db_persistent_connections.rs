@@ -1,16 +1,49 @@
-//! `db-persistent-connections`: Persistent database connections: CONN_MAX_AGE = 600 and CONN_HEALTH_CHECKS.
+//! `db-persistent-connections` (QW2): keep database connections open between requests.
 //!
-//! Not implemented yet: its own issue brings the real planning.
+//! Django closes its connection at the end of every request unless `CONN_MAX_AGE` says otherwise,
+//! so each request pays a new PostgreSQL connection (TCP, TLS, authentication, a backend process).
+//! For every server database alias the patch makes sure of `CONN_MAX_AGE = 600` and, on Django
+//! >= 4.1 (or when the version is unknown: older versions ignore the key), `CONN_HEALTH_CHECKS =
+//! True`, so that a connection dropped by the server is replaced without failing the request.
+//!
+//! Where: the place that decides the value. A `DATABASES["default"]["CONN_MAX_AGE"] = ...` line
+//! anywhere in the settings package, or a `for alias, db in DATABASES.items()` loop, wins over the
+//! dict literal and is edited there (an env lookup keeps being one: only its default changes);
+//! otherwise the dict literal gets the keys, `dj_database_url.config()/.parse()` gets keyword
+//! arguments, and django-environ's `env.db()` gets assignments after it.
+//!
+//! Skipped, with the reason: SQLite, `OPTIONS["pool"]` (Django refuses both together), an app
+//! served through ASGI (Django says to disable persistent connections there), gevent/eventlet
+//! workers (greenlets would each hold a connection), and settings built in functions, classes,
+//! `match` statements or loops that cannot be read statically. Already-persistent aliases
+//! (`None` or > 0) are ok. After planning, the connection budget is checked (see [`crate::budget`]).
 
-use crate::change::Outcome;
+use std::path::PathBuf;
+
+use tree_sitter::Node;
+
+use crate::budget::Budget;
+use crate::change::{Change, Outcome};
+use crate::django::settings::{Definition, Settings, SettingsModule};
+use crate::edit::Edit;
+use crate::lang::python::{self, Index, Literal, PyFile, Scope};
 use crate::patch::Patch;
 use crate::project::Project;
+use crate::serving::{self, ServerKind, Serving};
+use crate::versions::{Known, Versions};
+
+const ID: &str = "db-persistent-connections";
+/// Seconds a connection is kept: dj-database-url's README value, below common proxy idle timeouts.
+const MAX_AGE: i64 = 600;
+const MAX_AGE_KEY: &str = "CONN_MAX_AGE";
+const HEALTH_KEY: &str = "CONN_HEALTH_CHECKS";
+const VERIFY_SHELL: &str = "python manage.py shell -c \"from django.db import connection; connection.ensure_connection(); print(connection.settings_dict['CONN_MAX_AGE'], connection.settings_dict['CONN_HEALTH_CHECKS'])\"";
 
 pub struct DbPersistentConnections;
 
 impl Patch for DbPersistentConnections {
     fn id(&self) -> &'static str {
-        "db-persistent-connections"
+        ID
     }
 
     fn quick_win(&self) -> &'static str {
@@ -26,10 +59,733 @@ impl Patch for DbPersistentConnections {
     }
 
     fn verify(&self) -> &'static [&'static str] {
-        &["python manage.py check --deploy"]
+        &["python manage.py check --deploy", VERIFY_SHELL]
     }
 
-    fn plan(&self, _project: &Project) -> Vec<Outcome> {
-        vec![Outcome::not_found("not implemented yet")]
+    fn plan(&self, project: &Project) -> Vec<Outcome> {
+        let settings = Settings::of(project);
+        let planner = Planner::new(project, &settings);
+        planner.plan()
+    }
+}
+
+/// Why an app must not keep connections, from the serving facts.
+pub fn serving_blocker(serving: &Serving) -> Option<String> {
+    let at = serving.location.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
+    match serving.server {
+        ServerKind::GunicornAsgi | ServerKind::Uvicorn | ServerKind::Daphne => Some(format!(
+            "the app is served through ASGI{at}: Django says persistent connections should be disabled under ASGI \
+             (use the database backend's pool instead)"
+        )),
+        _ if ["gevent", "eventlet"].iter().any(|w| serving.worker_class.contains(w)) => Some(format!(
+            "gunicorn runs {} workers{at}: every greenlet would keep its own connection open",
+            serving.worker_class
+        )),
+        _ => None,
+    }
+}
+
+/// A key set by a statement outside the DATABASES literal: `DATABASES["default"]["KEY"] = v`
+/// or `db["KEY"] = v` in a loop over `DATABASES.items()`.
+#[derive(Clone, Copy)]
+struct Override<'s> {
+    module: &'s SettingsModule,
+    statement: Node<'s>,
+    value: Node<'s>,
+    /// `None` for a loop (every alias).
+    alias: Option<&'s str>,
+    key: &'s str,
+    /// The subscripted name (`DATABASES["default"]` or the loop variable `db`), for siblings.
+    target: &'s str,
+}
+
+struct Planner<'s> {
+    settings: &'s Settings,
+    versions: std::sync::Arc<Versions>,
+    /// Add CONN_HEALTH_CHECKS (Django >= 4.1 or unknown), and the sentence saying why.
+    health: (bool, String),
+    blocker: Option<String>,
+    budget: Budget,
+    overrides: Vec<Override<'s>>,
+}
+
+/// A planned answer for one target, before it becomes an outcome.
+enum Answer {
+    Edits { module: PathBuf, line: usize, edits: Vec<Edit>, summary: String, why: String, notes: Vec<String> },
+    Done(Outcome),
+}
+
+impl<'s> Planner<'s> {
+    fn new(project: &'s Project, settings: &'s Settings) -> Planner<'s> {
+        let versions = Versions::of(project);
+        let (known, sentence) = versions.at_least("django", &[4, 1]);
+        let health = match known {
+            Known::No => (false, format!("{sentence}: CONN_HEALTH_CHECKS needs Django >= 4.1, not added")),
+            Known::Yes => (true, sentence),
+            Known::Unknown => (true, format!("{sentence}; CONN_HEALTH_CHECKS is added (Django < 4.1 ignores it)")),
+        };
+        let overrides = find_overrides(settings);
+        Planner {
+            settings,
+            versions,
+            health,
+            blocker: serving_blocker(&serving::serving(project)),
+            budget: Budget::of(project),
+            overrides,
+        }
+    }
+
+    fn plan(&self) -> Vec<Outcome> {
+        let mut outcomes: Vec<Outcome> = self.settings.errors.clone();
+        let definitions = self.settings.assignments_to("DATABASES");
+        let mut answers = Vec::new();
+        let mut server_seen = false;
+        for (definition, scope) in &definitions {
+            let text = &definition.file().source.text;
+            let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text) else { continue };
+            if let Scope::Opaque { what, line } = scope {
+                answers.push(Answer::Done(Outcome::skipped(
+                    Some(definition.location()),
+                    format!(
+                        "DATABASES is built inside {what} (line {line}): it cannot be resolved statically; \
+                         set CONN_MAX_AGE = {MAX_AGE} there by hand"
+                    ),
+                )));
+                continue;
+            }
+            if matches!(scope, Scope::Loop { .. }) && indexes.len() != 2 {
+                answers.push(Answer::Done(Outcome::skipped(
+                    Some(definition.location()),
+                    "DATABASES is changed inside a loop that cannot be resolved statically",
+                )));
+                continue;
+            }
+            match indexes.as_slice() {
+                [] => {
+                    let value = python::unparenthesized(definition.assignment.value);
+                    if value.kind() != "dictionary" || python::dict_has_splat(value) {
+                        answers.push(Answer::Done(Outcome::skipped(
+                            Some(definition.location()),
+                            format!(
+                                "DATABASES is computed (`{}`): it cannot be resolved statically; set CONN_MAX_AGE = \
+                                 {MAX_AGE} where it is built",
+                                first_line(definition.file().text(value))
+                            ),
+                        )));
+                        continue;
+                    }
+                    for pair in python::dict_pairs(value) {
+                        let Some(alias) = python::string_value(pair.key, text) else { continue };
+                        let answer = self.alias(definition, &alias, pair.value);
+                        server_seen |= matches!(&answer, Answer::Edits { .. } | Answer::Done(Outcome::Ok { .. }));
+                        answers.push(answer);
+                    }
+                }
+                [Index::Key(alias)] => {
+                    let answer = self.alias(definition, alias, definition.assignment.value);
+                    server_seen |= matches!(&answer, Answer::Edits { .. } | Answer::Done(Outcome::Ok { .. }));
+                    answers.push(answer);
+                }
+                _ => {}
+            }
+        }
+        for (location, what) in self.settings.functions_named("DATABASES") {
+            answers.push(Answer::Done(Outcome::skipped(
+                Some(location),
+                format!(
+                    "DATABASES is computed by the {what} at run time: it cannot be resolved statically; \
+                     set CONN_MAX_AGE = {MAX_AGE} there by hand"
+                ),
+            )));
+        }
+        for index in 0..self.overrides.len() {
+            if self.overrides[index].key == MAX_AGE_KEY {
+                let answer = self.override_answer(index, &definitions);
+                server_seen |= matches!(&answer, Answer::Edits { .. } | Answer::Done(Outcome::Ok { .. }));
+                answers.push(answer);
+            }
+        }
+        for answer in answers {
+            outcomes.push(match answer {
+                Answer::Done(outcome) => outcome,
+                Answer::Edits { module, line, edits, summary, why, notes } => Outcome::Change(
+                    Change::modify(ID, module, edits)
+                        .summary(summary)
+                        .why(why)
+                        .assumptions(notes)
+                        .assume(self.budget.describe())
+                        .verify("python manage.py check --deploy")
+                        .verify(VERIFY_SHELL)
+                        .at_line(line),
+                ),
+            });
+        }
+        if outcomes.is_empty() {
+            outcomes.push(Outcome::not_found("no DATABASES setting in the project's settings modules"));
+        }
+        if server_seen && let Some(warning) = self.budget.warning() {
+            outcomes.push(warning);
+        }
+        outcomes
+    }
+
+    /// The overrides of `key` that apply to `alias` in `module`'s package.
+    fn override_of(&self, module: &SettingsModule, alias: &str, key: &str) -> Option<&Override<'s>> {
+        self.overrides
+            .iter()
+            .find(|o| self.settings.sees(o.module, module) && o.key == key && o.alias.is_none_or(|a| a == alias))
+    }
+
+    /// The answer for one alias defined by `value` (a dict literal, a call...).
+    fn alias(&self, definition: &Definition<'s>, alias: &str, value: Node<'s>) -> Answer {
+        let file = definition.file();
+        let text = &file.source.text;
+        let value = python::unparenthesized(value);
+        let location = file.location(value);
+        let target = format!("DATABASES[{alias:?}]");
+        let skipped =
+            |reason: String| Answer::Done(Outcome::skipped(Some(location.clone()), format!("{target}: {reason}")));
+
+        let decided_elsewhere = self.override_of(definition.module, alias, MAX_AGE_KEY);
+        match value.kind() {
+            "dictionary" => {
+                let engine = python::dict_get(value, text, "ENGINE");
+                let engine_name = engine.and_then(|p| python::string_value(p.value, text));
+                if engine_name.as_deref().is_some_and(|e| e.contains("sqlite")) {
+                    return skipped("SQLite: a local file, there is no server connection to keep".to_owned());
+                }
+                if engine.is_none() {
+                    return skipped("no ENGINE: not a database scalepatch can judge".to_owned());
+                }
+                if let Some(options) = python::dict_get(value, text, "OPTIONS")
+                    && python::unparenthesized(options.value).kind() == "dictionary"
+                    && python::dict_get(python::unparenthesized(options.value), text, "pool").is_some()
+                {
+                    return skipped(
+                        "OPTIONS[\"pool\"] is set: Django's connection pool refuses CONN_MAX_AGE \
+                         (\"Pooling doesn't support persistent connections.\")"
+                            .to_owned(),
+                    );
+                }
+                if let Some(blocker) = &self.blocker {
+                    return skipped(blocker.clone());
+                }
+                self.dict_alias(definition, alias, value, decided_elsewhere.is_some())
+            }
+            "call" => {
+                let function = value.child_by_field_name("function").and_then(|f| python::dotted_name(f, text));
+                let function = function.unwrap_or_default();
+                let last = function.rsplit('.').next().unwrap_or("");
+                if function.contains("database_url") && matches!(last, "config" | "parse") {
+                    if last == "parse"
+                        && let Some(url) = python::positional_args(value).first()
+                        && python::string_value(*url, text).is_some_and(|u| u.starts_with("sqlite"))
+                    {
+                        return skipped("SQLite: a local file, there is no server connection to keep".to_owned());
+                    }
+                    if let Some(blocker) = &self.blocker {
+                        return skipped(blocker.clone());
+                    }
+                    self.dj_database_url(definition, alias, value, &function, decided_elsewhere.is_some())
+                } else if matches!(last, "db" | "db_url") && function.contains('.') {
+                    if let Some(blocker) = &self.blocker {
+                        return skipped(blocker.clone());
+                    }
+                    self.environ_db(definition, alias, &function, decided_elsewhere.is_some())
+                } else {
+                    skipped(format!(
+                        "built by `{}`: it cannot be resolved statically; set CONN_MAX_AGE = {MAX_AGE} where it is built",
+                        first_line(file.text(value))
+                    ))
+                }
+            }
+            _ => skipped(format!(
+                "computed (`{}`): it cannot be resolved statically; set CONN_MAX_AGE = {MAX_AGE} where it is built",
+                first_line(file.text(value))
+            )),
+        }
+    }
+
+    /// A dict literal alias: fix or insert the keys.
+    fn dict_alias(&self, definition: &Definition<'s>, alias: &str, dict: Node<'s>, max_age_elsewhere: bool) -> Answer {
+        let file = definition.file();
+        let text = &file.source.text;
+        let style = file.style().local(dict, text);
+        let mut edits = Vec::new();
+        let mut said = Vec::new();
+        let mut missing = Vec::new();
+        let elsewhere = |key: &str| self.override_of(definition.module, alias, key);
+
+        if let Some(place) = elsewhere(MAX_AGE_KEY) {
+            said.push(format!("CONN_MAX_AGE is decided at {}", place.module.file.location(place.statement)));
+        } else {
+            match python::dict_get(dict, text, MAX_AGE_KEY) {
+                Some(pair) => match judge_max_age(file, pair.value) {
+                    Judged::Fine(why) => said.push(why),
+                    Judged::Fix(edit, why) => {
+                        edits.push(edit);
+                        said.push(why);
+                    }
+                    Judged::Opaque(why) => said.push(why),
+                },
+                None => {
+                    missing.push(format!("{}: {MAX_AGE}", style.string(MAX_AGE_KEY)));
+                    said.push(format!("CONN_MAX_AGE = {MAX_AGE} added"));
+                }
+            }
+        }
+        if self.health.0 && !max_age_elsewhere && elsewhere(HEALTH_KEY).is_none() {
+            match python::dict_get(dict, text, HEALTH_KEY) {
+                Some(pair) => match python::literal(pair.value, text) {
+                    Some(Literal::Bool(false)) => {
+                        edits.push(Edit::replace(pair.value.byte_range(), "True"));
+                        said.push("CONN_HEALTH_CHECKS False -> True".to_owned());
+                    }
+                    _ => said.push(format!("CONN_HEALTH_CHECKS already `{}`", file.text(pair.value))),
+                },
+                None => {
+                    missing.push(format!("{}: True", style.string(HEALTH_KEY)));
+                    said.push("CONN_HEALTH_CHECKS = True added".to_owned());
+                }
+            }
+        }
+        edits.extend(python::insert_items(file, dict, &missing, &style));
+        self.answer(definition, alias, file, dict, edits, said, Vec::new())
+    }
+
+    /// `dj_database_url.config(...)` / `.parse(...)`: keyword arguments inside the call.
+    fn dj_database_url(
+        &self,
+        definition: &Definition<'s>,
+        alias: &str,
+        call: Node<'s>,
+        function: &str,
+        max_age_elsewhere: bool,
+    ) -> Answer {
+        let file = definition.file();
+        let text = &file.source.text;
+        let kwargs = python::kwargs(call, text);
+        let kwarg = |name: &str| kwargs.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
+        let mut edits = Vec::new();
+        let mut said = Vec::new();
+        let mut notes = Vec::new();
+        let mut missing = Vec::new();
+        if let Some(place) = self.override_of(definition.module, alias, MAX_AGE_KEY) {
+            said.push(format!("CONN_MAX_AGE is decided at {}", place.module.file.location(place.statement)));
+        } else {
+            match kwarg("conn_max_age") {
+                Some(existing) => match judge_max_age(file, existing.value) {
+                    Judged::Fine(why) | Judged::Opaque(why) => said.push(why),
+                    Judged::Fix(edit, why) => {
+                        edits.push(edit);
+                        said.push(why);
+                    }
+                },
+                None => {
+                    missing.push(format!("conn_max_age={MAX_AGE}"));
+                    said.push(format!("conn_max_age={MAX_AGE} added to {function}()"));
+                }
+            }
+        }
+        if self.health.0 && !max_age_elsewhere && self.override_of(definition.module, alias, HEALTH_KEY).is_none() {
+            let (known, sentence) = self.versions.at_least("dj-database-url", &[1, 1, 0]);
+            match (kwarg("conn_health_checks"), known) {
+                (Some(existing), _) => said.push(format!("conn_health_checks already `{}`", file.text(existing.value))),
+                (None, Known::Yes) => {
+                    missing.push("conn_health_checks=True".to_owned());
+                    said.push("conn_health_checks=True added".to_owned());
+                    notes.push(sentence);
+                }
+                (None, _) => notes.push(format!(
+                    "{sentence}: conn_health_checks (dj-database-url >= 1.1.0) not added, an older version raises TypeError"
+                )),
+            }
+        }
+        edits.extend(python::insert_items(file, call, &missing, &file.style().local(call, text)));
+        self.answer(definition, alias, file, call, edits, said, notes)
+    }
+
+    /// django-environ's `env.db()`: it takes no conn_max_age, so assignments follow the statement.
+    fn environ_db(&self, definition: &Definition<'s>, alias: &str, function: &str, max_age_elsewhere: bool) -> Answer {
+        let file = definition.file();
+        let style = file.style().local(definition.assignment.statement, &file.source.text);
+        let mut lines = Vec::new();
+        let mut said = Vec::new();
+        let subscript = |key: &str| format!("DATABASES[{}][{}]", style.string(alias), style.string(key));
+        if let Some(place) = self.override_of(definition.module, alias, MAX_AGE_KEY) {
+            said.push(format!("CONN_MAX_AGE is decided at {}", place.module.file.location(place.statement)));
+        } else {
+            lines.push(format!("{} = {MAX_AGE}", subscript(MAX_AGE_KEY)));
+            said.push(format!(
+                "{function}() takes no conn_max_age: CONN_MAX_AGE = {MAX_AGE} is set right after DATABASES"
+            ));
+        }
+        if self.health.0 && !max_age_elsewhere && self.override_of(definition.module, alias, HEALTH_KEY).is_none() {
+            lines.push(format!("{} = True", subscript(HEALTH_KEY)));
+            said.push("CONN_HEALTH_CHECKS = True set after it".to_owned());
+        }
+        let edits = if lines.is_empty() {
+            Vec::new()
+        } else {
+            vec![python::insert_statements_after(file, definition.assignment.statement, &lines, &style)]
+        };
+        self.answer(definition, alias, file, definition.assignment.statement, edits, said, Vec::new())
+    }
+
+    /// An override statement for CONN_MAX_AGE (a subscript assignment or a loop): judge its value
+    /// and add CONN_HEALTH_CHECKS next to it when nothing sets it.
+    fn override_answer(&self, index: usize, definitions: &[(Definition<'s>, Scope)]) -> Answer {
+        let place = self.overrides[index];
+        let file = &place.module.file;
+        let location = file.location(place.statement);
+        let target =
+            place.alias.map_or("DATABASES (every alias, in a loop)".to_owned(), |a| format!("DATABASES[{a:?}]"));
+        if let Some(blocker) = &self.blocker {
+            return Answer::Done(Outcome::skipped(Some(location), format!("{target}: {blocker}")));
+        }
+        if let Some(alias) = place.alias
+            && let Some(reason) = alias_blocker(self.settings, definitions, place.module, alias)
+        {
+            return Answer::Done(Outcome::skipped(Some(location), format!("{target}: {reason}")));
+        }
+        let mut edits = Vec::new();
+        let mut said = Vec::new();
+        match judge_max_age(file, place.value) {
+            Judged::Fine(why) | Judged::Opaque(why) => said.push(why),
+            Judged::Fix(edit, why) => {
+                edits.push(edit);
+                said.push(why);
+            }
+        }
+        let related =
+            |o: &Override| self.settings.sees(o.module, place.module) || self.settings.sees(place.module, o.module);
+        let health_set = self
+            .overrides
+            .iter()
+            .any(|o| related(o) && o.key == HEALTH_KEY && (o.alias.is_none() || o.alias == place.alias))
+            || place.alias.is_some_and(|alias| health_in_definition(self.settings, definitions, place.module, alias));
+        if self.health.0 && !health_set {
+            let style = file.style().local(place.statement, &file.source.text);
+            let line =
+                format!("{}[{}] = True{}", place.target, style.string(HEALTH_KEY), noqa_of(file, place.statement));
+            edits.push(python::insert_statements_after(file, place.statement, &[line], &style));
+            said.push("CONN_HEALTH_CHECKS = True set next to it".to_owned());
+        }
+        let why = format!(
+            "{target}: this statement decides CONN_MAX_AGE (it runs after the DATABASES literal), so it is edited here \
+             and no second, conflicting value is added. {}",
+            said.join("; ")
+        );
+        if edits.is_empty() {
+            return Answer::Done(Outcome::ok(Some(location), why));
+        }
+        Answer::Edits {
+            module: file.source.path.clone(),
+            line: location.line,
+            edits,
+            summary: format!("{target}: {}", said.join("; ")),
+            why,
+            notes: vec![self.health.1.clone()],
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &self,
+        definition: &Definition<'s>,
+        alias: &str,
+        file: &PyFile,
+        node: Node,
+        edits: Vec<Edit>,
+        said: Vec<String>,
+        mut notes: Vec<String>,
+    ) -> Answer {
+        let location = file.location(node);
+        let target = format!("DATABASES[{alias:?}]");
+        if edits.is_empty() {
+            return Answer::Done(Outcome::ok(Some(location), format!("{target}: {}", said.join("; "))));
+        }
+        notes.insert(0, self.health.1.clone());
+        Answer::Edits {
+            module: definition.module.path().to_path_buf(),
+            line: location.line,
+            edits,
+            summary: format!("{target}: {}", said.join("; ")),
+            why: format!(
+                "QW2: with CONN_MAX_AGE = 0 (Django's default) every request opens and closes its own database \
+                 connection; {MAX_AGE} s keeps it for the next requests of the same thread, and CONN_HEALTH_CHECKS \
+                 replaces one the server dropped. {target} is defined here ({}, {}) and nothing later in the \
+                 settings package sets these keys.",
+                definition.module.path().display(),
+                definition.module.why,
+            ),
+            notes,
+        }
+    }
+}
+
+/// What an existing CONN_MAX_AGE value means.
+enum Judged {
+    /// Already persistent (None, > 0, or an env lookup whose default is).
+    Fine(String),
+    /// 0 (or an env default of 0): this edit makes it 600.
+    Fix(Edit, String),
+    /// Computed in a way scalepatch does not read: left alone.
+    Opaque(String),
+}
+
+fn judge_max_age(file: &PyFile, value: Node) -> Judged {
+    let text = &file.source.text;
+    let shown = first_line(file.text(value)).to_owned();
+    match python::literal(value, text) {
+        Some(Literal::None) => {
+            return Judged::Fine("CONN_MAX_AGE is None (unlimited persistent connections)".to_owned());
+        }
+        Some(Literal::Int(n)) if n > 0 => return Judged::Fine(format!("CONN_MAX_AGE is already {n}")),
+        Some(Literal::Int(0)) => {
+            return Judged::Fix(
+                Edit::replace(value.byte_range(), MAX_AGE.to_string()),
+                format!("CONN_MAX_AGE 0 -> {MAX_AGE}"),
+            );
+        }
+        _ => {}
+    }
+    // An env lookup (`env.int("CONN_MAX_AGE", default=0)`, `int(os.getenv("X", "0"))`): it stays
+    // one, only a default of 0 changes.
+    let call = match value.kind() {
+        "call" => {
+            let function = value.child_by_field_name("function").and_then(|f| python::dotted_name(f, text));
+            if function.as_deref() == Some("int") {
+                python::positional_args(value).first().copied().filter(|n| n.kind() == "call")
+            } else {
+                Some(value)
+            }
+        }
+        _ => None,
+    };
+    if let Some(call) = call {
+        let default = python::kwargs(call, text)
+            .into_iter()
+            .find(|(name, _)| name == "default")
+            .map(|(_, k)| k.value)
+            .or_else(|| python::positional_args(call).get(1).copied());
+        let Some(default) = default else {
+            return Judged::Fine(format!("CONN_MAX_AGE comes from the environment without a default (`{shown}`)"));
+        };
+        return match python::literal(default, text) {
+            Some(Literal::Int(0)) => Judged::Fix(
+                Edit::replace(default.byte_range(), MAX_AGE.to_string()),
+                format!("the default of `{shown}` 0 -> {MAX_AGE} (the environment can still override it)"),
+            ),
+            Some(Literal::Str(s)) if s.trim() == "0" => {
+                let quote = python::quote_of(default, text).unwrap_or('"');
+                Judged::Fix(
+                    Edit::replace(default.byte_range(), format!("{quote}{MAX_AGE}{quote}")),
+                    format!("the default of `{shown}` \"0\" -> \"{MAX_AGE}\" (the environment can still override it)"),
+                )
+            }
+            Some(_) => {
+                Judged::Fine(format!("CONN_MAX_AGE comes from the environment with default `{}`", file.text(default)))
+            }
+            None => Judged::Opaque(format!("CONN_MAX_AGE is computed (`{shown}`); left alone")),
+        };
+    }
+    Judged::Opaque(format!("CONN_MAX_AGE is `{shown}`, which scalepatch does not read; left alone"))
+}
+
+/// Whether the alias's definition in `module`'s package says sqlite or pool (a reason to skip).
+fn alias_blocker(
+    settings: &Settings,
+    definitions: &[(Definition<'_>, Scope)],
+    module: &SettingsModule,
+    alias: &str,
+) -> Option<String> {
+    let dict = alias_dict(settings, definitions, module, alias)?;
+    let (file, dict) = dict;
+    let text = &file.source.text;
+    let engine = python::dict_get(dict, text, "ENGINE").and_then(|p| python::string_value(p.value, text));
+    if engine.is_some_and(|e| e.contains("sqlite")) {
+        return Some("SQLite: a local file, there is no server connection to keep".to_owned());
+    }
+    let options = python::dict_get(dict, text, "OPTIONS").map(|p| python::unparenthesized(p.value))?;
+    (options.kind() == "dictionary" && python::dict_get(options, text, "pool").is_some())
+        .then(|| "OPTIONS[\"pool\"] is set: Django refuses CONN_MAX_AGE with its pool".to_owned())
+}
+
+fn health_in_definition(
+    settings: &Settings,
+    definitions: &[(Definition<'_>, Scope)],
+    module: &SettingsModule,
+    alias: &str,
+) -> bool {
+    alias_dict(settings, definitions, module, alias)
+        .is_some_and(|(file, dict)| python::dict_get(dict, &file.source.text, HEALTH_KEY).is_some())
+}
+
+/// The dict literal that defines `alias` as `module` sees it: its own last definition, else the
+/// last one in a module it star-imports.
+fn alias_dict<'s>(
+    settings: &Settings,
+    definitions: &[(Definition<'s>, Scope)],
+    module: &SettingsModule,
+    alias: &str,
+) -> Option<(&'s PyFile, Node<'s>)> {
+    let own = |d: &Definition| std::ptr::eq(d.module, module);
+    let mut candidates: Vec<&(Definition<'s>, Scope)> =
+        definitions.iter().filter(|(d, scope)| settings.sees(module, d.module) && *scope == Scope::Module).collect();
+    candidates.sort_by_key(|(d, _)| own(d));
+    candidates
+        .into_iter()
+        .filter_map(|(d, _)| {
+            let file = d.file();
+            let text = &file.source.text;
+            let (_, indexes) = python::subscript_path(d.assignment.left, text)?;
+            let value = python::unparenthesized(d.assignment.value);
+            let dict = match indexes.as_slice() {
+                [] if value.kind() == "dictionary" => {
+                    python::unparenthesized(python::dict_get(value, text, alias)?.value)
+                }
+                [Index::Key(a)] if a == alias => value,
+                _ => return None,
+            };
+            (dict.kind() == "dictionary").then_some((file, dict))
+        })
+        .next_back()
+}
+
+/// `DATABASES["alias"]["KEY"] = v` statements at module level, and `db["KEY"] = v` inside
+/// `for alias, db in DATABASES.items():` (or `.values()`) loops at module level.
+fn find_overrides(settings: &Settings) -> Vec<Override<'_>> {
+    let mut found = Vec::new();
+    let wanted = |key: &str| key == MAX_AGE_KEY || key == HEALTH_KEY;
+    for (definition, scope) in settings.assignments_to("DATABASES") {
+        let text = &definition.file().source.text;
+        if scope != Scope::Module {
+            continue;
+        }
+        if let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text)
+            && let [Index::Key(alias), Index::Key(key)] = indexes.as_slice()
+            && wanted(key)
+        {
+            let left = definition.assignment.left;
+            let object = left.child_by_field_name("value").expect("a subscript has a value");
+            let alias_range = object.child_by_field_name("subscript").and_then(string_content);
+            let key_range = left.child_by_field_name("subscript").and_then(string_content);
+            if let (Some(alias_range), Some(key_range)) = (alias_range, key_range) {
+                debug_assert!(text[alias_range.clone()] == **alias && text[key_range.clone()] == **key);
+                found.push(Override {
+                    module: definition.module,
+                    statement: definition.assignment.statement,
+                    value: definition.assignment.value,
+                    alias: Some(&text[alias_range]),
+                    key: &text[key_range],
+                    target: &text[object.byte_range()],
+                });
+            }
+        }
+    }
+    for module in &settings.modules {
+        found.extend(loop_overrides(module));
+    }
+    found
+}
+
+/// The byte range of a plain string literal's content.
+fn string_content(node: Node) -> Option<std::ops::Range<usize>> {
+    let mut cursor = node.walk();
+    let children: Vec<Node> = node.children(&mut cursor).collect();
+    match children.as_slice() {
+        [start, content, end]
+            if start.kind() == "string_start" && end.kind() == "string_end" && content.kind() == "string_content" =>
+        {
+            Some(content.byte_range())
+        }
+        _ => None,
+    }
+}
+
+fn loop_overrides(module: &SettingsModule) -> Vec<Override<'_>> {
+    let file = &module.file;
+    let text = &file.source.text;
+    let mut found = Vec::new();
+    let mut cursor = file.root().walk();
+    for statement in file.root().named_children(&mut cursor) {
+        if statement.kind() != "for_statement" {
+            continue;
+        }
+        let (Some(left), Some(right), Some(body)) = (
+            statement.child_by_field_name("left"),
+            statement.child_by_field_name("right"),
+            statement.child_by_field_name("body"),
+        ) else {
+            continue;
+        };
+        let iterable = right.child_by_field_name("function").and_then(|f| python::dotted_name(f, text));
+        let variable = match iterable.as_deref() {
+            Some("DATABASES.items") => left.named_child(1).filter(|_| left.named_child_count() == 2),
+            Some("DATABASES.values") => Some(left),
+            _ => None,
+        };
+        let Some(variable) = variable.filter(|v| v.kind() == "identifier") else { continue };
+        let variable = &text[variable.byte_range()];
+        let mut body_cursor = body.walk();
+        for inner in body.named_children(&mut body_cursor) {
+            let Some(assignment) = inner.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
+            let (Some(target), Some(value)) =
+                (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+            else {
+                continue;
+            };
+            if let Some((base, indexes)) = python::subscript_path(target, text)
+                && base == variable
+                && let [Index::Key(key)] = indexes.as_slice()
+                && (key == MAX_AGE_KEY || key == HEALTH_KEY)
+                && let Some(range) = target.child_by_field_name("subscript").and_then(string_content)
+            {
+                found.push(Override {
+                    module,
+                    statement: inner,
+                    value,
+                    alias: None,
+                    key: &text[range],
+                    target: variable,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// A `# noqa...` comment on the statement's line, repeated on a sibling statement so that linters
+/// treat the new line like its neighbour (`DATABASES` from a star import is F405 to ruff).
+fn noqa_of(file: &PyFile, statement: Node) -> String {
+    statement
+        .next_sibling()
+        .filter(|n| n.kind() == "comment" && n.start_position().row == statement.end_position().row)
+        .map(|comment| file.text(comment))
+        .filter(|comment| comment.trim_start_matches(['#', ' ']).starts_with("noqa"))
+        .map(|comment| format!("  {comment}"))
+        .unwrap_or_default()
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serving(server: ServerKind, worker_class: &str) -> Serving {
+        Serving { server, location: None, workers: 3, threads: 1, worker_class: worker_class.to_owned() }
+    }
+
+    #[test]
+    fn asgi_and_greenlets_block_persistent_connections() {
+        assert!(serving_blocker(&serving(ServerKind::Uvicorn, "sync")).unwrap().contains("ASGI"));
+        assert!(serving_blocker(&serving(ServerKind::GunicornAsgi, "uvicorn_worker.UvicornWorker")).is_some());
+        assert!(serving_blocker(&serving(ServerKind::Gunicorn, "gevent")).unwrap().contains("gevent"));
+        assert!(serving_blocker(&serving(ServerKind::Gunicorn, "gthread")).is_none());
+        assert!(serving_blocker(&serving(ServerKind::Unknown, "sync")).is_none());
     }
 }

@@ -5,6 +5,7 @@
 //! The flow: [`project::Project`] (files, read lazily) -> each [`patch::Patch`] plans
 //! [`change::Outcome`]s -> [`plan::Plan`] (conflicts, after-texts) -> [`diff`] / review -> journal.
 
+pub mod budget;
 pub mod change;
 pub mod cli;
 pub mod config;

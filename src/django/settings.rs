@@ -31,6 +31,8 @@ pub struct SettingsModule {
     pub package: PathBuf,
     /// Why it counts as a settings module (for messages).
     pub why: String,
+    /// The modules it star-imports (`from .base import *`), as project paths.
+    pub star_imports: Vec<PathBuf>,
 }
 
 impl SettingsModule {
@@ -86,6 +88,55 @@ impl Settings {
         }
         found
     }
+
+    /// Whether `module` sees the settings of `other`: it is `other`, or star-imports it (directly
+    /// or through another settings module), as `production.py` sees `base.py`.
+    pub fn sees(&self, module: &SettingsModule, other: &SettingsModule) -> bool {
+        let mut stack = vec![module.path().to_path_buf()];
+        let mut seen = Vec::new();
+        while let Some(path) = stack.pop() {
+            if other.path().ends_with(&path) {
+                return true;
+            }
+            if seen.contains(&path) {
+                continue;
+            }
+            if let Some(found) = self.modules.iter().find(|m| m.path().ends_with(&path)) {
+                stack.extend(found.star_imports.iter().cloned());
+            }
+            seen.push(path);
+        }
+        false
+    }
+
+    /// Functions and methods named `name` (a django-configurations `@property def DATABASES`),
+    /// with a description of where they are: settings computed at run time.
+    pub fn functions_named(&self, name: &str) -> Vec<(Location, String)> {
+        let mut found = Vec::new();
+        for module in &self.modules {
+            let file = &module.file;
+            let mut stack = vec![file.root()];
+            while let Some(node) = stack.pop() {
+                if node.kind() == "function_definition"
+                    && node.child_by_field_name("name").is_some_and(|n| file.text(n) == name)
+                {
+                    let mut owner = node.parent();
+                    while let Some(parent) = owner.filter(|p| p.kind() != "class_definition") {
+                        owner = parent.parent();
+                    }
+                    let what = match owner.and_then(|class| class.child_by_field_name("name")) {
+                        Some(class) => format!("method `{name}` of class `{}`", file.text(class)),
+                        None => format!("function `{name}`"),
+                    };
+                    found.push((file.location(node), what));
+                }
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
 }
 
 fn find_settings(project: &Project) -> Settings {
@@ -115,7 +166,8 @@ fn find_settings(project: &Project) -> Settings {
             let source = project.read(path).map_err(|err| Box::new(Outcome::from(err)))?;
             let file = python::parse(source).map_err(|err| Box::new(Outcome::from(err)))?;
             let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            Ok(Some(SettingsModule { file, package, why: why.clone() }))
+            let star_imports = star_imports(&file, path);
+            Ok(Some(SettingsModule { file, package, why: why.clone(), star_imports }))
         })
         .collect();
     let mut settings = Settings { modules: Vec::new(), errors: Vec::new(), declared };
@@ -127,6 +179,40 @@ fn find_settings(project: &Project) -> Settings {
         }
     }
     settings
+}
+
+/// The files `from X import *` statements of `file` (at `path`) name: relative imports resolved
+/// against its folder, absolute ones as paths (matched against project paths by suffix later).
+fn star_imports(file: &PyFile, path: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut cursor = file.root().walk();
+    for statement in file.root().named_children(&mut cursor) {
+        if statement.kind() != "import_from_statement" {
+            continue;
+        }
+        let mut inner = statement.walk();
+        if !statement.named_children(&mut inner).any(|n| n.kind() == "wildcard_import") {
+            continue;
+        }
+        let Some(module) = statement.child_by_field_name("module_name") else { continue };
+        let name = file.text(module);
+        let dots = name.chars().take_while(|c| *c == '.').count();
+        let dotted = &name[dots..];
+        let mut base = if dots > 0 {
+            let mut dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+            for _ in 1..dots {
+                dir.pop();
+            }
+            dir
+        } else {
+            PathBuf::new()
+        };
+        for part in dotted.split('.').filter(|p| !p.is_empty()) {
+            base.push(part);
+        }
+        found.push(base.with_extension("py"));
+    }
+    found
 }
 
 /// Why `path` may be a settings module, or `None`.

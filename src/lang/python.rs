@@ -36,7 +36,8 @@ pub struct SyntaxError {
 
 impl From<SyntaxError> for Outcome {
     fn from(err: SyntaxError) -> Outcome {
-        Outcome::error(err.location.clone(), err.to_string())
+        let message = format!("Python syntax error ({}); the file is left alone", err.detail);
+        Outcome::error(err.location, message)
     }
 }
 
