@@ -481,6 +481,26 @@ pub fn insert_items(file: &PyFile, container: Node, items: &[String], style: &St
     edits
 }
 
+/// The indentation of the elements of a container written one element per line (`None` when it
+/// is written on one line or is empty): what a multi-line value inserted into it starts with.
+pub fn element_indent<'f>(file: &'f PyFile, container: Node) -> Option<&'f str> {
+    let text = &file.source.text;
+    let mut cursor = container.walk();
+    let last = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").last()?;
+    let line_start = file.source.start_of_line(last.start_byte());
+    let own_line = text[line_start..last.start_byte()].trim().is_empty();
+    let closes_later = file.source.line_of(container.end_byte() - 1) > file.source.line_of(last.end_byte() - 1);
+    (own_line && closes_later).then(|| file.source.indent_at(last.start_byte()))
+}
+
+/// Whether the container's last element is followed by a comma (`{"a": 1,}`): the habit new
+/// nested containers copy.
+pub fn has_trailing_comma(container: Node) -> bool {
+    let mut cursor = container.walk();
+    let last = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").last();
+    last.and_then(next_comma).is_some()
+}
+
 /// The `,` token right after `element` inside `container`, if any (comments may sit between).
 fn next_comma(element: Node<'_>) -> Option<Node<'_>> {
     let mut sibling = element.next_sibling();
