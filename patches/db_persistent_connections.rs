@@ -503,7 +503,8 @@ impl<'s> Planner<'s> {
         let location = file.location(node);
         let target = format!("DATABASES[{alias:?}]");
         if edits.is_empty() {
-            return Answer::Done(Outcome::ok(Some(location), format!("{target}: {}", said.join("; "))));
+            let reason = said.into_iter().chain(notes).collect::<Vec<_>>().join("; ");
+            return Answer::Done(Outcome::ok(Some(location), format!("{target}: {reason}")));
         }
         notes.insert(0, self.health.1.clone());
         Answer::Edits {

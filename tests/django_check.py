@@ -18,7 +18,7 @@ import sys
 
 
 def main():
-    root, spec_path = sys.argv[1], sys.argv[2]
+    root, spec_path = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     with open(spec_path) as f:
         spec = json.load(f)
     sys.path.insert(0, root)

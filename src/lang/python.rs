@@ -589,6 +589,10 @@ mod tests {
         );
         assert_eq!(add("D = {\r\n  'a': 1,\r\n}", &["'b': 2"]), "D = {\r\n  'a': 1,\r\n  'b': 2,\r\n}");
         assert_eq!(add("D = {\n  'a': 1,\n  'b': 1}\n", &["'c': 2"]), "D = {\n  'a': 1,\n  'b': 1, 'c': 2}\n");
+        assert_eq!(
+            add("D = {\n    'a': {\n        'x': 1,\n    },  # nested\n}\n", &["'b': 2"]),
+            "D = {\n    'a': {\n        'x': 1,\n    },  # nested\n    'b': 2,\n}\n"
+        );
     }
 
     #[test]
