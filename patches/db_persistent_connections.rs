@@ -538,6 +538,18 @@ enum Judged {
 fn judge_max_age(file: &PyFile, value: Node) -> Judged {
     let text = &file.source.text;
     let shown = first_line(file.text(value)).to_owned();
+    // `"CONN_MAX_AGE": CONN_MAX_AGE` with `CONN_MAX_AGE = env.int(...)` earlier: judge (and edit)
+    // the variable's value where it is assigned.
+    if value.kind() == "identifier"
+        && let Some(assignment) = python::module_value(file, &shown, value.start_byte())
+    {
+        let place = format!("`{shown}` (line {})", file.line(assignment.statement));
+        return match judge_max_age(file, assignment.value) {
+            Judged::Fine(why) => Judged::Fine(format!("{why}, via {place}")),
+            Judged::Fix(edit, why) => Judged::Fix(edit, format!("{why}, in {place}")),
+            Judged::Opaque(why) => Judged::Opaque(format!("{why}, via {place}")),
+        };
+    }
     match python::literal(value, text) {
         Some(Literal::None) => {
             return Judged::Fine("CONN_MAX_AGE is None (unlimited persistent connections)".to_owned());

@@ -148,37 +148,75 @@ fn find_settings(project: &Project) -> Settings {
             [base.with_extension("py"), base.join("__init__.py")]
         })
         .collect();
-    let candidates: Vec<(PathBuf, String)> = project
-        .files_where(|path| path.extension().is_some_and(|e| e == "py"))
-        .filter_map(|path| settings_reason(path, &declared_suffixes).map(|why| (path.clone(), why)))
+    let python_files: Vec<&PathBuf> = project.files_where(|path| path.extension().is_some_and(|e| e == "py")).collect();
+    // A declared module is read even when it does not mention a wanted name itself: it may
+    // star-import the module that does (`prod.py`: `from .common import *`).
+    let mut batch: Vec<Candidate> = python_files
+        .iter()
+        .filter_map(|path| {
+            let why = settings_reason(path, &declared_suffixes)?;
+            let always = why.starts_with("named by");
+            Some(Candidate { path: (*path).clone(), why, always })
+        })
         .collect();
     let finders: Vec<memchr::memmem::Finder> =
         WANTED.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes())).collect();
-    let parsed: Vec<Result<Option<SettingsModule>, Box<Outcome>>> = candidates
-        .par_iter()
-        .map(|(path, why)| {
-            let Ok(bytes) = std::fs::read(project.absolute(path)) else {
-                return project.read(path).map(|_| None).map_err(|err| Box::new(Outcome::from(err)));
-            };
-            if !finders.iter().any(|f| f.find(&bytes).is_some()) {
-                return Ok(None);
-            }
-            let source = project.read(path).map_err(|err| Box::new(Outcome::from(err)))?;
-            let file = python::parse(source).map_err(|err| Box::new(Outcome::from(err)))?;
-            let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            let star_imports = star_imports(&file, path);
-            Ok(Some(SettingsModule { file, package, why: why.clone(), star_imports }))
-        })
-        .collect();
     let mut settings = Settings { modules: Vec::new(), errors: Vec::new(), declared };
-    for result in parsed {
-        match result {
-            Ok(Some(module)) => settings.modules.push(module),
-            Ok(None) => {}
-            Err(error) => settings.errors.push(*error),
+    let mut seen: Vec<PathBuf> = batch.iter().map(|c| c.path.clone()).collect();
+    while !batch.is_empty() {
+        let parsed: Vec<Result<Option<SettingsModule>, Box<Outcome>>> =
+            batch.par_iter().map(|candidate| parse_candidate(project, candidate, &finders)).collect();
+        let mut next = Vec::new();
+        for result in parsed {
+            match result {
+                Ok(Some(module)) => {
+                    // Star imports lead to more settings (a `common.py` outside any naming rule).
+                    for import in &module.star_imports {
+                        let Some(path) = python_files.iter().find(|p| p.ends_with(import)) else { continue };
+                        if !seen.contains(path) {
+                            seen.push((*path).clone());
+                            let why = format!("star-imported by {}", module.path().display());
+                            next.push(Candidate { path: (*path).clone(), why, always: true });
+                        }
+                    }
+                    settings.modules.push(module);
+                }
+                Ok(None) => {}
+                Err(error) => settings.errors.push(*error),
+            }
         }
+        batch = next;
     }
+    settings.modules.sort_by(|a, b| a.path().cmp(b.path()));
     settings
+}
+
+/// A file that may be a settings module, and why.
+struct Candidate {
+    path: PathBuf,
+    why: String,
+    /// Parse it even when it mentions no wanted name (declared or star-imported modules).
+    always: bool,
+}
+
+/// Reads and parses a candidate when it mentions a wanted name (or must be read anyway).
+fn parse_candidate(
+    project: &Project,
+    candidate: &Candidate,
+    finders: &[memchr::memmem::Finder],
+) -> Result<Option<SettingsModule>, Box<Outcome>> {
+    let path = &candidate.path;
+    let Ok(bytes) = std::fs::read(project.absolute(path)) else {
+        return project.read(path).map(|_| None).map_err(|err| Box::new(Outcome::from(err)));
+    };
+    if !candidate.always && !finders.iter().any(|f| f.find(&bytes).is_some()) {
+        return Ok(None);
+    }
+    let source = project.read(path).map_err(|err| Box::new(Outcome::from(err)))?;
+    let file = python::parse(source).map_err(|err| Box::new(Outcome::from(err)))?;
+    let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let star_imports = star_imports(&file, path);
+    Ok(Some(SettingsModule { file, package, why: candidate.why.clone(), star_imports }))
 }
 
 /// The files `from X import *` statements of `file` (at `path`) name: relative imports resolved
@@ -255,7 +293,7 @@ fn declared_settings_modules(project: &Project) -> Vec<(String, Location)> {
         for (index, line) in file.text.lines().enumerate() {
             let Some(at) = line.find("DJANGO_SETTINGS_MODULE") else { continue };
             let rest = &line[at + "DJANGO_SETTINGS_MODULE".len()..];
-            let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || "'\",=:".contains(c));
+            let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || "'\",=:]".contains(c));
             let module: String =
                 rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.').collect();
             if module.contains('.') || !module.is_empty() && !module.chars().all(|c| c.is_ascii_uppercase() || c == '_')
@@ -286,11 +324,17 @@ mod tests {
         write("proj/settings/production.py", "from .base import *\nDEBUG = False\n");
         write("listener/config.py", "DATABASES = {}\n");
         write("proj/settings.py", "LISTENER_DATABASES = {}\n");
+        write("site/prod.py", "from .common import *\n");
+        write("site/common.py", "CACHES = {}\n");
+        write("site/wsgi.py", "os.environ['DJANGO_SETTINGS_MODULE'] = 'site.prod'\n");
         write("broken/settings.py", "DATABASES = {\n");
         let project = Project::open(dir.path(), Config::default()).unwrap();
         let settings = find_settings(&project);
         let paths: Vec<_> = settings.modules.iter().map(|m| m.path().to_str().unwrap().to_owned()).collect();
-        assert_eq!(paths, ["proj/conf.py", "proj/settings/base.py", "proj/settings.py"]);
+        assert_eq!(
+            paths,
+            ["proj/conf.py", "proj/settings/base.py", "proj/settings.py", "site/common.py", "site/prod.py"]
+        );
         assert_eq!(settings.declared[0].0, "proj.conf");
         assert_eq!(settings.errors.len(), 1);
         assert!(settings.errors[0].describe().starts_with("broken/settings.py:"), "{}", settings.errors[0].describe());
