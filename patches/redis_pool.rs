@@ -61,7 +61,8 @@ impl Patch for RedisPool {
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let settings = Settings::of(project);
         let threads = serving::serving(project).threads.max(1);
-        let planner = Planner { settings: &settings, max_connections: pool_size(threads), threads };
+        let versions = crate::versions::Versions::of(project);
+        let planner = Planner { settings: &settings, versions, max_connections: pool_size(threads), threads };
         planner.plan()
     }
 }
@@ -80,6 +81,8 @@ enum Flavor {
 
 struct Planner<'s> {
     settings: &'s Settings,
+    /// Stated in each change: which django-redis / redis-py the keys were chosen for.
+    versions: std::sync::Arc<crate::versions::Versions>,
     max_connections: i64,
     threads: u32,
 }
@@ -304,6 +307,10 @@ impl<'s> Planner<'s> {
                 "{} thread(s) per gunicorn process after Phase 1 (from the gunicorn patches)",
                 self.threads
             ))
+            .assume(match flavor {
+                Flavor::DjangoRedis => self.versions.describe("django-redis"),
+                Flavor::BuiltIn => self.versions.describe("redis"),
+            })
             .verify(VERIFY_SHELL)
             .at_line(location.line);
         AliasAnswer::Outcomes(vec![Outcome::Change(change)])

@@ -33,6 +33,8 @@ pub struct Budget {
     pub instances: Sourced<u32>,
     pub workers: u32,
     pub threads: u32,
+    /// Where the worker and thread counts come from.
+    pub serving_source: String,
     pub celery: Vec<CeleryWorker>,
     pub max_connections: Sourced<u32>,
 }
@@ -49,6 +51,12 @@ impl Budget {
             instances,
             workers: serving.workers.max(1),
             threads: serving.threads.max(1),
+            serving_source: match &serving.location {
+                Some(location) => {
+                    format!("{} at {location}, after Phase 1", format!("{:?}", serving.server).to_lowercase())
+                }
+                None => "no server command found: gunicorn's defaults".to_owned(),
+            },
             celery: celery_workers(project),
             max_connections: max_connections(project),
         }
@@ -71,11 +79,12 @@ impl Budget {
     /// The budget in one sentence, with every number's source.
     pub fn describe(&self) -> String {
         let mut text = format!(
-            "connection budget: {} instance(s) [{}] x {} worker(s) x {} thread(s) (gunicorn, after Phase 1) = {}",
+            "connection budget: {} instance(s) [{}] x {} worker(s) x {} thread(s) [{}] = {}",
             self.instances.value,
             self.instances.source,
             self.workers,
             self.threads,
+            self.serving_source,
             self.web()
         );
         for worker in &self.celery {

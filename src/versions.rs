@@ -128,6 +128,14 @@ impl Versions {
         self.found.get(&normalize(package))
     }
 
+    /// What was found for `package`, for the plan: `django-redis ==5.4.0 (requirements.txt:3)`.
+    pub fn describe(&self, package: &str) -> String {
+        match self.get(package) {
+            Some(found) => found.describe(package),
+            None => format!("{package}: no version found in requirements, pyproject.toml, Pipfile or lock files"),
+        }
+    }
+
     /// "is `package` at least `version`?", with the sentence the plan states as an assumption.
     pub fn at_least(&self, package: &str, version: &[u64]) -> (Known, String) {
         let version = Version::new(version);
