@@ -283,6 +283,17 @@ impl<'s> Planner<'s> {
                     {
                         return skipped("SQLite: a local file, there is no server connection to keep".to_owned());
                     }
+                    // `?pool=true` in the URL becomes OPTIONS["pool"] (dj-database-url 3.x).
+                    let urls = python::positional_args(value).into_iter().chain(
+                        python::kwargs(value, text).into_iter().filter(|(n, _)| n == "default").map(|(_, k)| k.value),
+                    );
+                    if urls.filter_map(|url| python::string_value(url, text)).any(|url| url.contains("pool=")) {
+                        return skipped(
+                            "the URL asks for Django's pool (`pool=` becomes OPTIONS[\"pool\"]): Django refuses \
+                             CONN_MAX_AGE with it (\"Pooling doesn't support persistent connections.\")"
+                                .to_owned(),
+                        );
+                    }
                     if let Some(blocker) = &self.blocker {
                         return skipped(blocker.clone());
                     }

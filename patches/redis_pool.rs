@@ -382,6 +382,23 @@ impl<'s> Planner<'s> {
         let mut edits = Vec::new();
         let mut said = Vec::new();
         let mut missing = Vec::new();
+        // Keys of the other style are a bug already there: say so, never add to the mix.
+        for pair in python::dict_pairs(options) {
+            let Some(key) = python::string_value(pair.key, text) else { continue };
+            let upper = key.chars().any(|c| c.is_ascii_uppercase());
+            match flavor {
+                Flavor::BuiltIn if upper => said.push(format!(
+                    "`{key}` is a django-redis key: Django's RedisCache passes it to redis-py, which raises \
+                     TypeError (unexpected keyword argument '{key}'); left for you to remove"
+                )),
+                Flavor::DjangoRedis if !upper && key == "max_connections" => said.push(
+                    "a top-level `max_connections` is ignored by django-redis (the pool size goes in \
+                     CONNECTION_POOL_KWARGS)"
+                        .to_owned(),
+                ),
+                _ => {}
+            }
+        }
         for w in wanted {
             if let Some(pair) = python::dict_get(options, text, w.key) {
                 match (&w.value, python::unparenthesized(pair.value)) {
