@@ -153,11 +153,18 @@ impl<'s> Planner<'s> {
                 )));
                 continue;
             }
-            if matches!(scope, Scope::Loop { .. }) && indexes.len() != 2 {
-                answers.push(Answer::Done(Outcome::skipped(
-                    Some(definition.location()),
-                    "DATABASES is changed inside a loop that cannot be resolved statically",
-                )));
+            if matches!(scope, Scope::Loop { .. }) {
+                let statement = definition.assignment.statement;
+                let conn_key = |i: &Index| matches!(i, Index::Key(k) if k == MAX_AGE_KEY || k == HEALTH_KEY);
+                let touches = indexes.len() <= 1
+                    || indexes.iter().any(conn_key)
+                    || matches!(indexes.last(), Some(Index::Name(_) | Index::Other));
+                if touches && !self.overrides.iter().any(|o| o.statement == statement) {
+                    let message = "DATABASES is changed inside a loop that scalepatch does not read (only \
+                                   `for alias, db in DATABASES.items()` and `for alias in DATABASES` are read); \
+                                   check CONN_MAX_AGE there by hand";
+                    answers.push(Answer::Done(Outcome::skipped(Some(definition.location()), message)));
+                }
                 continue;
             }
             match indexes.as_slice() {
@@ -678,7 +685,8 @@ fn alias_dict<'s>(
 }
 
 /// `DATABASES["alias"]["KEY"] = v` statements at module level, and `db["KEY"] = v` inside
-/// `for alias, db in DATABASES.items():` (or `.values()`) loops at module level.
+/// `for alias, db in DATABASES.items():` (or `.values()`) loops at module level, and
+/// `DATABASES[alias]["KEY"] = v` inside `for alias in DATABASES:` (or `.keys()`).
 fn find_overrides(settings: &Settings) -> Vec<Override<'_>> {
     let mut found = Vec::new();
     let wanted = |key: &str| key == MAX_AGE_KEY || key == HEALTH_KEY;
@@ -744,14 +752,20 @@ fn loop_overrides(module: &SettingsModule) -> Vec<Override<'_>> {
         ) else {
             continue;
         };
-        let iterable = right.child_by_field_name("function").and_then(|f| python::dotted_name(f, text));
-        let variable = match iterable.as_deref() {
-            Some("DATABASES.items") => left.named_child(1).filter(|_| left.named_child_count() == 2),
-            Some("DATABASES.values") => Some(left),
-            _ => None,
+        let name = |node: Option<Node>| node.filter(|n| n.kind() == "identifier").map(|n| &text[n.byte_range()]);
+        // (the alias variable, the settings-dict variable) the loop binds.
+        let iterable = match right.kind() {
+            "call" => right.child_by_field_name("function").and_then(|f| python::dotted_name(f, text)),
+            _ => python::dotted_name(right, text),
         };
-        let Some(variable) = variable.filter(|v| v.kind() == "identifier") else { continue };
-        let variable = &text[variable.byte_range()];
+        let (alias_var, dict_var) = match iterable.as_deref() {
+            Some("DATABASES.items") if left.named_child_count() == 2 => {
+                (name(left.named_child(0)), name(left.named_child(1)))
+            }
+            Some("DATABASES.values") => (None, name(Some(left))),
+            Some("DATABASES" | "DATABASES.keys") => (name(Some(left)), None),
+            _ => continue,
+        };
         let mut body_cursor = body.walk();
         for inner in body.named_children(&mut body_cursor) {
             let Some(assignment) = inner.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
@@ -760,11 +774,17 @@ fn loop_overrides(module: &SettingsModule) -> Vec<Override<'_>> {
             else {
                 continue;
             };
-            if let Some((base, indexes)) = python::subscript_path(target, text)
-                && base == variable
-                && let [Index::Key(key)] = indexes.as_slice()
-                && (key == MAX_AGE_KEY || key == HEALTH_KEY)
+            let Some((base, indexes)) = python::subscript_path(target, text) else { continue };
+            let key = match indexes.as_slice() {
+                [Index::Key(key)] if Some(base.as_str()) == dict_var => key,
+                [Index::Name(alias), Index::Key(key)] if base == "DATABASES" && Some(alias.as_str()) == alias_var => {
+                    key
+                }
+                _ => continue,
+            };
+            if (key == MAX_AGE_KEY || key == HEALTH_KEY)
                 && let Some(range) = target.child_by_field_name("subscript").and_then(string_content)
+                && let Some(object) = target.child_by_field_name("value")
             {
                 found.push(Override {
                     module,
@@ -772,7 +792,7 @@ fn loop_overrides(module: &SettingsModule) -> Vec<Override<'_>> {
                     value,
                     alias: None,
                     key: &text[range],
-                    target: variable,
+                    target: &text[object.byte_range()],
                 });
             }
         }

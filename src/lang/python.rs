@@ -441,7 +441,13 @@ pub fn insert_items(file: &PyFile, container: Node, items: &[String], style: &St
     let elements: Vec<Node> = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
     let close = container.end_byte() - 1;
     let Some(last) = elements.last().copied() else {
-        return vec![Edit::insert(close, items.join(", "))];
+        if file.source.line_of(container.start_byte()) == file.source.line_of(close) {
+            return vec![Edit::insert(close, items.join(", "))];
+        }
+        // `{\n}`: one item per line, one level deeper than the closing bracket.
+        let indent = format!("{}{}", file.source.indent_at(close), style.indent_unit);
+        let block: String = items.iter().map(|item| format!("{indent}{item},{}", style.newline)).collect();
+        return vec![Edit::insert(file.source.start_of_line(close), block)];
     };
     let comma_after_last = next_comma(last);
     let last_line = file.source.line_of(last.end_byte() - 1);
@@ -600,6 +606,7 @@ mod tests {
         assert_eq!(add("D = {'a': 1}\n", &["'b': 2"]), "D = {'a': 1, 'b': 2}\n");
         assert_eq!(add("D = {'a': 1, }\n", &["'b': 2"]), "D = {'a': 1, 'b': 2, }\n");
         assert_eq!(add("D = {}\n", &["'b': 2"]), "D = {'b': 2}\n");
+        assert_eq!(add("D = {\n}\n", &["'b': 2"]), "D = {\n    'b': 2,\n}\n");
         assert_eq!(add("D = f()\n", &["x=1"]), "D = f(x=1)\n");
         assert_eq!(add("D = f(a, b=2)\n", &["x=1"]), "D = f(a, b=2, x=1)\n");
         assert_eq!(add("D = f(\n    a,\n)\n", &["x=1"]), "D = f(\n    a,\n    x=1,\n)\n");
