@@ -7,14 +7,13 @@
 //! files that happen to say `DATABASES` (a listener's own config, a test helper) are not settings
 //! and are never touched.
 //!
-//! Only files whose bytes mention one of the wanted names are read and parsed, in parallel; the
-//! result is computed once per project and shared by the patches.
+//! Only files whose bytes mention one of the wanted names are parsed, in parallel (on scoped
+//! threads, see [`parallel_map`]); the result is computed once per project and shared by the
+//! patches.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use rayon::prelude::*;
 
 use crate::change::{Location, Outcome};
 use crate::lang::python::{self, Assignment, PyFile, Scope};
@@ -164,8 +163,7 @@ fn find_settings(project: &Project) -> Settings {
     let mut settings = Settings { modules: Vec::new(), errors: Vec::new(), declared };
     let mut seen: Vec<PathBuf> = batch.iter().map(|c| c.path.clone()).collect();
     while !batch.is_empty() {
-        let parsed: Vec<Result<Option<SettingsModule>, Box<Outcome>>> =
-            batch.par_iter().map(|candidate| parse_candidate(project, candidate, &finders)).collect();
+        let parsed = parallel_map(&batch, |candidate| parse_candidate(project, candidate, &finders));
         let mut next = Vec::new();
         for result in parsed {
             match result {
@@ -189,6 +187,25 @@ fn find_settings(project: &Project) -> Settings {
     }
     settings.modules.sort_by(|a, b| a.path().cmp(b.path()));
     settings
+}
+
+/// `f` over `items` on scoped OS threads, results in order.
+///
+/// Not rayon: this runs inside [`Project::memo`]'s one-time initialisation, which patches planned
+/// in parallel may wait on. A rayon worker waiting for its own parallel jobs steals other queued
+/// jobs, and a stolen patch plan that asks for the same memo on that thread would re-enter the
+/// initialisation (a deadlock). Plain threads only block.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
+    if threads <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|handle| handle.join().expect("settings parser thread panicked")).collect()
+    })
 }
 
 /// A file that may be a settings module, and why.
@@ -285,11 +302,14 @@ fn may_declare_settings(path: &Path) -> bool {
 
 /// Every `DJANGO_SETTINGS_MODULE` value written in the project, with where.
 fn declared_settings_modules(project: &Project) -> Vec<(String, Location)> {
-    let candidates: Vec<PathBuf> = project.files_where(may_declare_settings).cloned().collect();
-    let files = project.files_containing(&candidates, "DJANGO_SETTINGS_MODULE");
+    // A handful of small files, read in sequence: this runs inside a memo (see [`parallel_map`]).
+    let finder = memchr::memmem::Finder::new(b"DJANGO_SETTINGS_MODULE");
     let mut found = BTreeSet::new();
-    for path in files {
-        let Ok(file) = project.read(&path) else { continue };
+    for path in project.files_where(may_declare_settings) {
+        if !std::fs::read(project.absolute(path)).is_ok_and(|bytes| finder.find(&bytes).is_some()) {
+            continue;
+        }
+        let Ok(file) = project.read(path) else { continue };
         for (index, line) in file.text.lines().enumerate() {
             let Some(at) = line.find("DJANGO_SETTINGS_MODULE") else { continue };
             let rest = &line[at + "DJANGO_SETTINGS_MODULE".len()..];

@@ -629,4 +629,58 @@ mod tests {
         let style = file.style();
         assert_eq!((style.quote, style.indent_unit.as_str(), style.newline), ('\'', "\t", "\n"));
     }
+
+    proptest::proptest! {
+        /// Whatever the layout (inline or one per line, trailing comma or not, comments, CRLF,
+        /// tabs), inserting keeps the file valid Python, keeps every original byte, and the new
+        /// entries are found by the reader afterwards.
+        #[test]
+        fn inserted_items_always_parse(
+            count in 0usize..4,
+            multiline in proptest::bool::ANY,
+            trailing in proptest::bool::ANY,
+            comment in proptest::bool::ANY,
+            crlf in proptest::bool::ANY,
+            tabs in proptest::bool::ANY,
+            new in 1usize..3,
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let indent = if tabs { "\t" } else { "    " };
+            let entries: Vec<String> = (0..count).map(|i| format!("'k{i}': {i}")).collect();
+            let body = if multiline && count > 0 {
+                let mut body = String::from("{");
+                for (i, entry) in entries.iter().enumerate() {
+                    let comma = if i + 1 < count || trailing { "," } else { "" };
+                    let note = if comment { "  # note" } else { "" };
+                    body.push_str(&format!("{nl}{indent}{entry}{comma}{note}"));
+                }
+                body.push_str(&format!("{nl}}}"));
+                body
+            } else {
+                let comma = if trailing && count > 0 { "," } else { "" };
+                format!("{{{}{comma}}}", entries.join(", "))
+            };
+            let text = format!("X = 1{nl}D = {body}{nl}Y = 2{nl}");
+            let file = py(&text);
+            let (assignment, _) = assignments(&file).into_iter().nth(1).unwrap();
+            let items: Vec<String> = (0..new).map(|i| format!("'n{i}': {i}")).collect();
+            let edits = insert_items(&file, assignment.value, &items, &file.style());
+            let after = apply_edits(&text, &edits).unwrap();
+            let reparsed = parse(Arc::new(SourceFile::from_text("s.py", &after)));
+            proptest::prop_assert!(reparsed.is_ok(), "{after:?}");
+            let reparsed = reparsed.unwrap();
+            let (dict, _) = assignments(&reparsed).into_iter().nth(1).unwrap();
+            for i in 0..new {
+                proptest::prop_assert!(dict_get(dict.value, &after, &format!("n{i}")).is_some(), "{after:?}");
+            }
+            for i in 0..count {
+                proptest::prop_assert!(dict_get(dict.value, &after, &format!("k{i}")).is_some(), "{after:?}");
+            }
+            let inserted: usize = edits.iter().map(|e| e.replacement.len()).sum();
+            proptest::prop_assert_eq!(after.len(), text.len() + inserted);
+            if crlf {
+                proptest::prop_assert!(!after.replace("\r\n", "").contains('\n'), "bare LF in {after:?}");
+            }
+        }
+    }
 }
