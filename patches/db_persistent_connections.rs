@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use tree_sitter::Node;
 
 use crate::budget::Budget;
-use crate::change::{Change, Outcome};
+use crate::change::{Change, Location, Outcome};
 use crate::django::settings::{Definition, Settings, SettingsModule};
 use crate::edit::Edit;
 use crate::lang::python::{self, Index, Literal, PyFile, Scope};
@@ -107,6 +107,9 @@ struct Planner<'s> {
     blocker: Option<String>,
     budget: Budget,
     overrides: Vec<Override<'s>>,
+    /// Calls that change the keys in a way scalepatch does not edit
+    /// (`DATABASES["default"].update(CONN_MAX_AGE=0)`), by alias (`None`: every alias).
+    opaque_changes: Vec<(Option<String>, &'s SettingsModule, Location)>,
 }
 
 /// A planned answer for one target, before it becomes an outcome.
@@ -132,6 +135,7 @@ impl<'s> Planner<'s> {
             blocker: serving_blocker(&serving::serving(project)),
             budget: Budget::of(project),
             overrides,
+            opaque_changes: find_opaque_changes(settings),
         }
     }
 
@@ -253,6 +257,14 @@ impl<'s> Planner<'s> {
         let skipped =
             |reason: String| Answer::Done(Outcome::skipped(Some(location.clone()), format!("{target}: {reason}")));
 
+        if let Some((_, _, place)) = self.opaque_changes.iter().find(|(a, module, _)| {
+            a.as_deref().is_none_or(|a| a == alias) && self.settings.sees(module, definition.module)
+        }) {
+            return skipped(format!(
+                "CONN_MAX_AGE / CONN_HEALTH_CHECKS are changed by a call at {place} that scalepatch does not edit; \
+                 set CONN_MAX_AGE = {MAX_AGE} there by hand"
+            ));
+        }
         let decided_elsewhere = self.override_of(definition.module, alias, MAX_AGE_KEY);
         match value.kind() {
             "dictionary" => {
@@ -794,6 +806,42 @@ fn loop_overrides(module: &SettingsModule) -> Vec<Override<'_>> {
                     key: &text[range],
                     target: &text[object.byte_range()],
                 });
+            }
+        }
+    }
+    found
+}
+
+/// Calls like `DATABASES["default"].update(CONN_MAX_AGE=0)` or `db.setdefault("CONN_MAX_AGE", 0)`
+/// (any call on DATABASES or a subscript of it whose text names one of the keys): a value set
+/// there would silently win over an inserted key, so the alias is skipped instead.
+fn find_opaque_changes(settings: &Settings) -> Vec<(Option<String>, &SettingsModule, Location)> {
+    let mut found = Vec::new();
+    for module in &settings.modules {
+        let file = &module.file;
+        let text = &file.source.text;
+        let mut stack = vec![file.root()];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            if node.kind() != "call" {
+                continue;
+            }
+            let Some(object) = node
+                .child_by_field_name("function")
+                .filter(|f| f.kind() == "attribute")
+                .and_then(|f| f.child_by_field_name("object"))
+            else {
+                continue;
+            };
+            let Some((base, indexes)) = python::subscript_path(object, text) else { continue };
+            let names_key = [MAX_AGE_KEY, HEALTH_KEY].iter().any(|key| file.text(node).contains(key));
+            if base == "DATABASES" && names_key {
+                let alias = match indexes.first() {
+                    Some(Index::Key(alias)) => Some(alias.clone()),
+                    _ => None,
+                };
+                found.push((alias, module, file.location(node)));
             }
         }
     }

@@ -180,8 +180,8 @@ impl<'s> Planner<'s> {
     }
 
     /// OPTIONS keys set after the literal: `CACHES["a"]["OPTIONS"]["K"] = v`,
-    /// `CACHES["a"]["OPTIONS"].setdefault("K", v)`, `VAR.setdefault("K", v)` / `VAR["K"] = v` for a
-    /// module variable used as OPTIONS (alias unknown: recorded for every alias).
+    /// `CACHES["a"]["OPTIONS"].setdefault("K", v)` or `.update(...)`, `VAR.setdefault("K", v)` /
+    /// `VAR["K"] = v` for a module variable used as OPTIONS (alias unknown: recorded for every alias).
     fn later_keys(&self) -> LaterKeys {
         let mut keys = Vec::new();
         for module in &self.settings.modules {
@@ -207,24 +207,19 @@ impl<'s> Planner<'s> {
             }
             let mut stack = vec![file.root()];
             while let Some(node) = stack.pop() {
-                if node.kind() == "call"
-                    && let Some(function) = node.child_by_field_name("function").filter(|f| f.kind() == "attribute")
-                    && function.child_by_field_name("attribute").is_some_and(|a| file.text(a) == "setdefault")
-                    && let Some(key) =
-                        python::positional_args(node).first().and_then(|k| python::string_value(*k, text))
-                {
-                    let object = function.child_by_field_name("object").expect("an attribute has an object");
-                    let alias = match python::subscript_path(object, text) {
-                        Some((base, indexes)) if base == "CACHES" => match indexes.as_slice() {
-                            [Index::Key(alias), Index::Key(options)] if options == "OPTIONS" => alias.clone(),
-                            _ => continue,
-                        },
-                        _ => String::new(),
-                    };
-                    keys.push((alias, key, file.location(node)));
-                }
                 let mut cursor = node.walk();
                 stack.extend(node.named_children(&mut cursor));
+                let Some((object, set_keys)) = keys_set_by_call(file, node) else { continue };
+                let alias = match python::subscript_path(object, text) {
+                    Some((base, indexes)) if base == "CACHES" => match indexes.as_slice() {
+                        [Index::Key(alias), Index::Key(options)] if options == "OPTIONS" => alias.clone(),
+                        _ => continue,
+                    },
+                    _ => String::new(),
+                };
+                for key in set_keys {
+                    keys.push((alias.clone(), key, file.location(node)));
+                }
             }
         }
         LaterKeys { keys }
@@ -479,6 +474,26 @@ impl Wanted {
             WantedValue::Pool(n) => format!("{} max_connections {n}", self.key),
         }
     }
+}
+
+/// For `X.setdefault("K", v)` and `X.update({"K": v}, K2=v)`: `X` and the keys the call sets.
+fn keys_set_by_call<'t>(file: &'t PyFile, call: Node<'t>) -> Option<(Node<'t>, Vec<String>)> {
+    let text = &file.source.text;
+    let function = call.child_by_field_name("function").filter(|f| call.kind() == "call" && f.kind() == "attribute")?;
+    let object = function.child_by_field_name("object")?;
+    let positional = python::positional_args(call);
+    let keys = match file.text(function.child_by_field_name("attribute")?) {
+        "setdefault" => vec![python::string_value(*positional.first()?, text)?],
+        "update" => {
+            let mut keys: Vec<String> = python::kwargs(call, text).into_iter().map(|(name, _)| name).collect();
+            if let Some(dict) = positional.first().filter(|d| d.kind() == "dictionary") {
+                keys.extend(python::dict_pairs(*dict).iter().filter_map(|p| python::string_value(p.key, text)));
+            }
+            keys
+        }
+        _ => return None,
+    };
+    Some((object, keys))
 }
 
 /// A new dict value for `entries`, written like its container: one entry per line (one level
