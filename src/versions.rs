@@ -481,5 +481,17 @@ mod tests {
         let (known, why) = read_versions(&project).at_least("django", &[4, 1]);
         assert_eq!(known, Known::No, "{why}");
         assert!(why.contains("poetry.lock"), "{why}");
+
+        std::fs::remove_file(dir.path().join("poetry.lock")).unwrap();
+        write(
+            "uv.lock",
+            "version = 1\n[[package]]\nname = \"dj-database-url\"\nversion = \"2.3.0\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+        );
+        write("Pipfile.lock", "{\"default\": {\"django\": {\"version\": \"==4.0.10\"}}}");
+        let project = crate::project::Project::open(dir.path(), Config::default()).unwrap();
+        let versions = read_versions(&project);
+        assert_eq!(versions.at_least("dj-database-url", &[1, 1, 0]).0, Known::Yes, "uv.lock wins over requirements");
+        assert_eq!(versions.describe("django"), "django ==4.0.10 (Pipfile.lock)");
+        assert!(versions.describe("celery").contains("no version found"));
     }
 }
