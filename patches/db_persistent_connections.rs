@@ -26,7 +26,7 @@ use crate::budget::Budget;
 use crate::change::{Change, Location, Outcome};
 use crate::django::settings::{Definition, Settings, SettingsModule};
 use crate::edit::Edit;
-use crate::lang::python::{self, Index, Literal, PyFile, Scope};
+use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope};
 use crate::patch::Patch;
 use crate::project::Project;
 use crate::serving::{self, ServerKind, Serving};
@@ -216,7 +216,26 @@ impl<'s> Planner<'s> {
                 answers.push(answer);
             }
         }
+        // Aliases that share a splatted base dict (`{**BASE, "NAME": ...}`) fix it with the same
+        // edit: keep it once.
+        let mut made: Vec<(PathBuf, Edit)> = Vec::new();
         for answer in answers {
+            let answer = match answer {
+                Answer::Edits { module, line, edits, summary, why, notes } => {
+                    let fresh: Vec<Edit> =
+                        edits.into_iter().filter(|e| !made.contains(&(module.clone(), e.clone()))).collect();
+                    made.extend(fresh.iter().map(|e| (module.clone(), e.clone())));
+                    if fresh.is_empty() {
+                        Answer::Done(Outcome::ok(
+                            Some(Location::new(module, line)),
+                            format!("{summary} (the same edit as an alias above)"),
+                        ))
+                    } else {
+                        Answer::Edits { module, line, edits: fresh, summary, why, notes }
+                    }
+                }
+                done => done,
+            };
             outcomes.push(match answer {
                 Answer::Done(outcome) => outcome,
                 Answer::Edits { module, line, edits, summary, why, notes } => Outcome::Change(
@@ -268,17 +287,22 @@ impl<'s> Planner<'s> {
         let decided_elsewhere = self.override_of(definition.module, alias, MAX_AGE_KEY);
         match value.kind() {
             "dictionary" => {
-                let engine = python::dict_get(value, text, "ENGINE");
-                let engine_name = engine.and_then(|p| python::string_value(p.value, text));
-                if engine_name.as_deref().is_some_and(|e| e.contains("sqlite")) {
+                let engine = match python::dict_lookup(file, value, "ENGINE") {
+                    Lookup::Found(pair) => python::string_value(pair.value, text),
+                    Lookup::Missing => {
+                        return skipped("no ENGINE: not a database scalepatch can judge".to_owned());
+                    }
+                    Lookup::Unknown(_) => None,
+                };
+                if engine.as_deref().is_some_and(|e| e.contains("sqlite")) {
                     return skipped("SQLite: a local file, there is no server connection to keep".to_owned());
                 }
-                if engine.is_none() {
-                    return skipped("no ENGINE: not a database scalepatch can judge".to_owned());
-                }
-                if let Some(options) = python::dict_get(value, text, "OPTIONS")
+                if let Lookup::Found(options) = python::dict_lookup(file, value, "OPTIONS")
                     && python::unparenthesized(options.value).kind() == "dictionary"
-                    && python::dict_get(python::unparenthesized(options.value), text, "pool").is_some()
+                    && !matches!(
+                        python::dict_lookup(file, python::unparenthesized(options.value), "pool"),
+                        Lookup::Missing
+                    )
                 {
                     return skipped(
                         "OPTIONS[\"pool\"] is set: Django's connection pool refuses CONN_MAX_AGE \
@@ -349,38 +373,61 @@ impl<'s> Planner<'s> {
         if let Some(place) = elsewhere(MAX_AGE_KEY) {
             said.push(format!("CONN_MAX_AGE is decided at {}", place.module.file.location(place.statement)));
         } else {
-            match python::dict_get(dict, text, MAX_AGE_KEY) {
-                Some(pair) => match judge_max_age(file, pair.value) {
-                    Judged::Fine(why) => said.push(why),
-                    Judged::Fix(edit, why) => {
-                        edits.push(edit);
-                        said.push(why);
+            match python::dict_lookup(file, dict, MAX_AGE_KEY) {
+                Lookup::Found(pair) => {
+                    let via = match pair.node.parent() == Some(dict) {
+                        true => String::new(),
+                        false => format!(" (in the dict splatted from line {})", file.line(pair.node)),
+                    };
+                    match judge_max_age(file, pair.value) {
+                        Judged::Fine(why) | Judged::Opaque(why) => said.push(format!("{why}{via}")),
+                        Judged::Fix(edit, why) => {
+                            edits.push(edit);
+                            said.push(format!("{why}{via}"));
+                        }
                     }
-                    Judged::Opaque(why) => said.push(why),
-                },
-                None => {
+                }
+                Lookup::Missing => {
                     missing.push(format!("{}: {MAX_AGE}", style.string(MAX_AGE_KEY)));
                     said.push(format!("CONN_MAX_AGE = {MAX_AGE} added"));
+                }
+                Lookup::Unknown(splat) => {
+                    return self.unreadable_splat(file, alias, splat);
                 }
             }
         }
         if self.health.0 && !max_age_elsewhere && elsewhere(HEALTH_KEY).is_none() {
-            match python::dict_get(dict, text, HEALTH_KEY) {
-                Some(pair) => match python::literal(pair.value, text) {
+            match python::dict_lookup(file, dict, HEALTH_KEY) {
+                Lookup::Found(pair) => match python::literal(pair.value, text) {
                     Some(Literal::Bool(false)) => {
                         edits.push(Edit::replace(pair.value.byte_range(), "True"));
                         said.push("CONN_HEALTH_CHECKS False -> True".to_owned());
                     }
                     _ => said.push(format!("CONN_HEALTH_CHECKS already `{}`", file.text(pair.value))),
                 },
-                None => {
+                Lookup::Missing => {
                     missing.push(format!("{}: True", style.string(HEALTH_KEY)));
                     said.push("CONN_HEALTH_CHECKS = True added".to_owned());
+                }
+                Lookup::Unknown(splat) => {
+                    return self.unreadable_splat(file, alias, splat);
                 }
             }
         }
         edits.extend(python::insert_items(file, dict, &missing, &style));
         self.answer(definition, alias, file, dict, edits, said, Vec::new())
+    }
+
+    /// An alias dict that splats something unreadable (`**defaults()`): it may set the keys, and
+    /// a key inserted after it would silently override that.
+    fn unreadable_splat(&self, file: &PyFile, alias: &str, splat: Node) -> Answer {
+        Answer::Done(Outcome::skipped(
+            Some(file.location(splat)),
+            format!(
+                "DATABASES[{alias:?}]: `{}` may set CONN_MAX_AGE and cannot be read statically; set it there by hand",
+                first_line(file.text(splat))
+            ),
+        ))
     }
 
     /// `dj_database_url.config(...)` / `.parse(...)`: keyword arguments inside the call.

@@ -22,7 +22,7 @@ use tree_sitter::Node;
 use crate::change::{Change, Location, Outcome};
 use crate::django::settings::{Definition, Settings};
 use crate::edit::Edit;
-use crate::lang::python::{self, Index, Literal, PyFile, Scope, Style};
+use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope, Style};
 use crate::patch::Patch;
 use crate::project::Project;
 use crate::serving;
@@ -164,6 +164,7 @@ impl<'s> Planner<'s> {
                 }
             }
         }
+        dedupe_edits(&mut outcomes);
         if redis_seen {
             for (location, what) in other_backends {
                 outcomes.push(Outcome::skipped(Some(location), format!("{what}: not a Redis cache")));
@@ -236,8 +237,12 @@ impl<'s> Planner<'s> {
         if value.kind() != "dictionary" {
             return skipped(format!("built by `{}`: it cannot be resolved statically", first_line(file.text(value))));
         }
-        let Some(backend) = python::dict_get(value, text, "BACKEND") else {
-            return AliasAnswer::NotRedis("no BACKEND (Django's default LocMemCache)".to_owned());
+        let backend = match python::dict_lookup(file, value, "BACKEND") {
+            Lookup::Found(pair) => pair,
+            Lookup::Missing => return AliasAnswer::NotRedis("no BACKEND (Django's default LocMemCache)".to_owned()),
+            Lookup::Unknown(splat) => {
+                return skipped(format!("`{}` may set BACKEND and cannot be read statically", file.text(splat)));
+            }
         };
         let flavor = match python::string_value(backend.value, text).as_deref() {
             Some(DJANGO_REDIS) => Flavor::DjangoRedis,
@@ -254,8 +259,11 @@ impl<'s> Planner<'s> {
         let wanted = self.wanted(flavor);
         let style = file.style().local(value, text);
         let mut said = Vec::new();
-        let (edits, edit_file) = match python::dict_get(value, text, "OPTIONS") {
-            None => {
+        let (edits, edit_file) = match python::dict_lookup(file, value, "OPTIONS") {
+            Lookup::Unknown(splat) => {
+                return skipped(format!("`{}` may set OPTIONS and cannot be read statically", file.text(splat)));
+            }
+            Lookup::Missing => {
                 let missing: Vec<&Wanted> =
                     wanted.iter().filter(|w| !self.note_later(later, alias, w.key, &mut said)).collect();
                 if missing.is_empty() {
@@ -267,7 +275,7 @@ impl<'s> Planner<'s> {
                     (python::insert_items(file, value, &[item], &style), file)
                 }
             }
-            Some(options) => {
+            Lookup::Found(options) => {
                 let (options_file, options_dict) = match self.options_dict(definition, options.value) {
                     Ok(found) => found,
                     Err(reason) => return skipped(reason),
@@ -395,18 +403,29 @@ impl<'s> Planner<'s> {
             }
         }
         for w in wanted {
-            if let Some(pair) = python::dict_get(options, text, w.key) {
+            let pair = match python::dict_lookup(file, options, w.key) {
+                Lookup::Found(pair) => Some(pair),
+                Lookup::Missing => None,
+                Lookup::Unknown(splat) => {
+                    said.push(format!("{} may be set by `{}`, left alone", w.key, file.text(splat)));
+                    continue;
+                }
+            };
+            if let Some(pair) = pair {
                 match (&w.value, python::unparenthesized(pair.value)) {
                     (WantedValue::Pool(size), inner) if inner.kind() == "dictionary" => {
-                        match python::dict_get(inner, text, "max_connections") {
-                            Some(existing) => said.push(format!(
+                        match python::dict_lookup(file, inner, "max_connections") {
+                            Lookup::Found(existing) => said.push(format!(
                                 "CONNECTION_POOL_KWARGS max_connections already `{}`",
                                 file.text(existing.value)
                             )),
-                            None if later.get(alias, "max_connections").is_some() => {
+                            Lookup::Unknown(splat) => {
+                                said.push(format!("max_connections may be set by `{}`, left alone", file.text(splat)))
+                            }
+                            Lookup::Missing if later.get(alias, "max_connections").is_some() => {
                                 said.push("max_connections is set later, left to it".to_owned())
                             }
-                            None => {
+                            Lookup::Missing => {
                                 let inner_style = style.local(inner, text);
                                 let item = format!("{}: {size}", inner_style.string("max_connections"));
                                 edits.extend(python::insert_items(file, inner, &[item], &inner_style));
@@ -472,6 +491,22 @@ impl Wanted {
         match self.value {
             WantedValue::Number(n) => format!("{} {n}", self.key),
             WantedValue::Pool(n) => format!("{} max_connections {n}", self.key),
+        }
+    }
+}
+
+/// Aliases that share one OPTIONS variable would each insert the same keys into it: the edit is
+/// kept once, and a change left without edits becomes an ok naming the first one.
+fn dedupe_edits(outcomes: &mut [Outcome]) {
+    let mut made: Vec<(std::path::PathBuf, Edit)> = Vec::new();
+    for outcome in outcomes.iter_mut() {
+        let Outcome::Change(change) = outcome else { continue };
+        let crate::change::ChangeKind::Modify { edits } = &mut change.kind else { continue };
+        edits.retain(|edit| !made.contains(&(change.path.clone(), edit.clone())));
+        made.extend(edits.iter().map(|edit| (change.path.clone(), edit.clone())));
+        if edits.is_empty() {
+            let location = Location::new(change.path.clone(), change.line);
+            *outcome = Outcome::ok(Some(location), format!("{} (the same edit as an alias above)", change.summary));
         }
     }
 }

@@ -302,6 +302,58 @@ pub fn dict_has_splat(dict: Node) -> bool {
     dict.named_children(&mut cursor).any(|n| n.kind() == "dictionary_splat")
 }
 
+/// What a dict literal says about one key, the way Python builds it: later entries win, and
+/// `**name` splats of module-level dict literals are read too.
+#[derive(Clone, Copy)]
+pub enum Lookup<'t> {
+    /// The pair that provides the value (possibly inside a splatted dict).
+    Found(Pair<'t>),
+    /// Neither the dict nor anything it splats sets the key.
+    Missing,
+    /// A splat that cannot be read (`**defaults()`), which may set it.
+    Unknown(Node<'t>),
+}
+
+/// Looks `key` up in a dict literal of `file` (see [`Lookup`]).
+pub fn dict_lookup<'t>(file: &'t PyFile, dict: Node<'t>, key: &str) -> Lookup<'t> {
+    lookup_in(file, dict, key, 0)
+}
+
+fn lookup_in<'t>(file: &'t PyFile, dict: Node<'t>, key: &str, depth: usize) -> Lookup<'t> {
+    let text = &file.source.text;
+    let mut cursor = dict.walk();
+    let children: Vec<Node> = dict.named_children(&mut cursor).collect();
+    for child in children.into_iter().rev() {
+        match child.kind() {
+            "pair" => {
+                if let (Some(k), Some(value)) = (child.child_by_field_name("key"), child.child_by_field_name("value"))
+                    && string_value(k, text).as_deref() == Some(key)
+                {
+                    return Lookup::Found(Pair { node: child, key: k, value });
+                }
+            }
+            "dictionary_splat" => {
+                let splatted = child.named_child(0).map(unparenthesized).and_then(|inner| match inner.kind() {
+                    "dictionary" => Some(inner),
+                    "identifier" => module_value(file, file.text(inner), dict.start_byte())
+                        .map(|a| unparenthesized(a.value))
+                        .filter(|value| value.kind() == "dictionary"),
+                    _ => None,
+                });
+                match splatted {
+                    Some(inner) if depth < 8 => match lookup_in(file, inner, key, depth + 1) {
+                        Lookup::Missing => {}
+                        found => return found,
+                    },
+                    _ => return Lookup::Unknown(child),
+                }
+            }
+            _ => {}
+        }
+    }
+    Lookup::Missing
+}
+
 /// One `name=value` argument of a call.
 #[derive(Clone, Copy)]
 pub struct Kwarg<'t> {
@@ -574,6 +626,25 @@ mod tests {
         let (base, indexes) = subscript_path(last.left, &file.source.text).unwrap();
         assert_eq!(base, "X");
         assert_eq!(indexes, [Index::Key("a".into()), Index::Name("k".into())]);
+    }
+
+    #[test]
+    fn lookups_follow_splats_and_later_entries() {
+        let file = py("BASE = {'A': 1, 'B': 2}\nD = {**BASE, 'B': 3, **f()}\nE = {'C': 0, **BASE}\n");
+        let found = assignments(&file);
+        let value = |lookup: Lookup| match lookup {
+            Lookup::Found(pair) => file.text(pair.value).to_owned(),
+            Lookup::Missing => "missing".to_owned(),
+            Lookup::Unknown(splat) => file.text(splat).to_owned(),
+        };
+        assert_eq!(value(dict_lookup(&file, found[1].0.value, "A")), "**f()");
+        assert_eq!(value(dict_lookup(&file, found[2].0.value, "A")), "1");
+        assert_eq!(value(dict_lookup(&file, found[2].0.value, "C")), "0");
+        assert_eq!(value(dict_lookup(&file, found[2].0.value, "Z")), "missing");
+        let file = py("BASE = {'A': 1}\nD = {**BASE, 'B': 3}\n");
+        let d = assignments(&file)[1].0.value;
+        assert!(matches!(dict_lookup(&file, d, "A"), Lookup::Found(p) if file.line(p.node) == 1));
+        assert!(matches!(dict_lookup(&file, d, "B"), Lookup::Found(p) if file.line(p.node) == 2));
     }
 
     #[test]
