@@ -24,6 +24,9 @@ use tree_sitter::Node;
 
 use crate::budget::Budget;
 use crate::change::{Change, Location, Outcome};
+use crate::django::databases::{
+    HEALTH_KEY, MAX_AGE_KEY, Override, alias_blocker, find_opaque_changes, find_overrides, health_in_definition,
+};
 use crate::django::settings::{Definition, Settings, SettingsModule};
 use crate::edit::Edit;
 use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope};
@@ -35,8 +38,6 @@ use crate::versions::{Known, Versions};
 const ID: &str = "db-persistent-connections";
 /// Seconds a connection is kept: dj-database-url's README value, below common proxy idle timeouts.
 const MAX_AGE: i64 = 600;
-const MAX_AGE_KEY: &str = "CONN_MAX_AGE";
-const HEALTH_KEY: &str = "CONN_HEALTH_CHECKS";
 const VERIFY_SHELL: &str = "python manage.py shell -c \"from django.db import connection; connection.ensure_connection(); print(connection.settings_dict['CONN_MAX_AGE'], connection.settings_dict['CONN_HEALTH_CHECKS'])\"";
 
 pub struct DbPersistentConnections;
@@ -83,20 +84,6 @@ pub fn serving_blocker(serving: &Serving) -> Option<String> {
         )),
         _ => None,
     }
-}
-
-/// A key set by a statement outside the DATABASES literal: `DATABASES["default"]["KEY"] = v`
-/// or `db["KEY"] = v` in a loop over `DATABASES.items()`.
-#[derive(Clone, Copy)]
-struct Override<'s> {
-    module: &'s SettingsModule,
-    statement: Node<'s>,
-    value: Node<'s>,
-    /// `None` for a loop (every alias).
-    alias: Option<&'s str>,
-    key: &'s str,
-    /// The subscripted name (`DATABASES["default"]` or the loop variable `db`), for siblings.
-    target: &'s str,
 }
 
 struct Planner<'s> {
@@ -543,8 +530,12 @@ impl<'s> Planner<'s> {
             || place.alias.is_some_and(|alias| health_in_definition(self.settings, definitions, place.module, alias));
         if self.health.0 && !health_set {
             let style = file.style().local(place.statement, &file.source.text);
-            let line =
-                format!("{}[{}] = True{}", place.target, style.string(HEALTH_KEY), noqa_of(file, place.statement));
+            let line = format!(
+                "{}[{}] = True{}",
+                place.target,
+                style.string(HEALTH_KEY),
+                python::noqa_of(file, place.statement)
+            );
             edits.push(python::insert_statements_after(file, place.statement, &[line], &style));
             said.push("CONN_HEALTH_CHECKS = True set next to it".to_owned());
         }
@@ -681,230 +672,6 @@ fn judge_max_age(file: &PyFile, value: Node) -> Judged {
         };
     }
     Judged::Opaque(format!("CONN_MAX_AGE is `{shown}`, which scalepatch does not read; left alone"))
-}
-
-/// Whether the alias's definition in `module`'s package says sqlite or pool (a reason to skip).
-fn alias_blocker(
-    settings: &Settings,
-    definitions: &[(Definition<'_>, Scope)],
-    module: &SettingsModule,
-    alias: &str,
-) -> Option<String> {
-    let dict = alias_dict(settings, definitions, module, alias)?;
-    let (file, dict) = dict;
-    let text = &file.source.text;
-    let engine = python::dict_get(dict, text, "ENGINE").and_then(|p| python::string_value(p.value, text));
-    if engine.is_some_and(|e| e.contains("sqlite")) {
-        return Some("SQLite: a local file, there is no server connection to keep".to_owned());
-    }
-    let options = python::dict_get(dict, text, "OPTIONS").map(|p| python::unparenthesized(p.value))?;
-    (options.kind() == "dictionary" && python::dict_get(options, text, "pool").is_some())
-        .then(|| "OPTIONS[\"pool\"] is set: Django refuses CONN_MAX_AGE with its pool".to_owned())
-}
-
-fn health_in_definition(
-    settings: &Settings,
-    definitions: &[(Definition<'_>, Scope)],
-    module: &SettingsModule,
-    alias: &str,
-) -> bool {
-    alias_dict(settings, definitions, module, alias)
-        .is_some_and(|(file, dict)| python::dict_get(dict, &file.source.text, HEALTH_KEY).is_some())
-}
-
-/// The dict literal that defines `alias` as `module` sees it: its own last definition, else the
-/// last one in a module it star-imports.
-fn alias_dict<'s>(
-    settings: &Settings,
-    definitions: &[(Definition<'s>, Scope)],
-    module: &SettingsModule,
-    alias: &str,
-) -> Option<(&'s PyFile, Node<'s>)> {
-    let own = |d: &Definition| std::ptr::eq(d.module, module);
-    let mut candidates: Vec<&(Definition<'s>, Scope)> =
-        definitions.iter().filter(|(d, scope)| settings.sees(module, d.module) && *scope == Scope::Module).collect();
-    candidates.sort_by_key(|(d, _)| own(d));
-    candidates
-        .into_iter()
-        .filter_map(|(d, _)| {
-            let file = d.file();
-            let text = &file.source.text;
-            let (_, indexes) = python::subscript_path(d.assignment.left, text)?;
-            let value = python::unparenthesized(d.assignment.value);
-            let dict = match indexes.as_slice() {
-                [] if value.kind() == "dictionary" => {
-                    python::unparenthesized(python::dict_get(value, text, alias)?.value)
-                }
-                [Index::Key(a)] if a == alias => value,
-                _ => return None,
-            };
-            (dict.kind() == "dictionary").then_some((file, dict))
-        })
-        .next_back()
-}
-
-/// `DATABASES["alias"]["KEY"] = v` statements at module level, and `db["KEY"] = v` inside
-/// `for alias, db in DATABASES.items():` (or `.values()`) loops at module level, and
-/// `DATABASES[alias]["KEY"] = v` inside `for alias in DATABASES:` (or `.keys()`).
-fn find_overrides(settings: &Settings) -> Vec<Override<'_>> {
-    let mut found = Vec::new();
-    let wanted = |key: &str| key == MAX_AGE_KEY || key == HEALTH_KEY;
-    for (definition, scope) in settings.assignments_to("DATABASES") {
-        let text = &definition.file().source.text;
-        if scope != Scope::Module {
-            continue;
-        }
-        if let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text)
-            && let [Index::Key(alias), Index::Key(key)] = indexes.as_slice()
-            && wanted(key)
-        {
-            let left = definition.assignment.left;
-            let object = left.child_by_field_name("value").expect("a subscript has a value");
-            let alias_range = object.child_by_field_name("subscript").and_then(string_content);
-            let key_range = left.child_by_field_name("subscript").and_then(string_content);
-            if let (Some(alias_range), Some(key_range)) = (alias_range, key_range) {
-                debug_assert!(text[alias_range.clone()] == **alias && text[key_range.clone()] == **key);
-                found.push(Override {
-                    module: definition.module,
-                    statement: definition.assignment.statement,
-                    value: definition.assignment.value,
-                    alias: Some(&text[alias_range]),
-                    key: &text[key_range],
-                    target: &text[object.byte_range()],
-                });
-            }
-        }
-    }
-    for module in &settings.modules {
-        found.extend(loop_overrides(module));
-    }
-    found
-}
-
-/// The byte range of a plain string literal's content.
-fn string_content(node: Node) -> Option<std::ops::Range<usize>> {
-    let mut cursor = node.walk();
-    let children: Vec<Node> = node.children(&mut cursor).collect();
-    match children.as_slice() {
-        [start, content, end]
-            if start.kind() == "string_start" && end.kind() == "string_end" && content.kind() == "string_content" =>
-        {
-            Some(content.byte_range())
-        }
-        _ => None,
-    }
-}
-
-fn loop_overrides(module: &SettingsModule) -> Vec<Override<'_>> {
-    let file = &module.file;
-    let text = &file.source.text;
-    let mut found = Vec::new();
-    let mut cursor = file.root().walk();
-    for statement in file.root().named_children(&mut cursor) {
-        if statement.kind() != "for_statement" {
-            continue;
-        }
-        let (Some(left), Some(right), Some(body)) = (
-            statement.child_by_field_name("left"),
-            statement.child_by_field_name("right"),
-            statement.child_by_field_name("body"),
-        ) else {
-            continue;
-        };
-        let name = |node: Option<Node>| node.filter(|n| n.kind() == "identifier").map(|n| &text[n.byte_range()]);
-        // (the alias variable, the settings-dict variable) the loop binds.
-        let iterable = match right.kind() {
-            "call" => right.child_by_field_name("function").and_then(|f| python::dotted_name(f, text)),
-            _ => python::dotted_name(right, text),
-        };
-        let (alias_var, dict_var) = match iterable.as_deref() {
-            Some("DATABASES.items") if left.named_child_count() == 2 => {
-                (name(left.named_child(0)), name(left.named_child(1)))
-            }
-            Some("DATABASES.values") => (None, name(Some(left))),
-            Some("DATABASES" | "DATABASES.keys") => (name(Some(left)), None),
-            _ => continue,
-        };
-        let mut body_cursor = body.walk();
-        for inner in body.named_children(&mut body_cursor) {
-            let Some(assignment) = inner.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
-            let (Some(target), Some(value)) =
-                (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-            else {
-                continue;
-            };
-            let Some((base, indexes)) = python::subscript_path(target, text) else { continue };
-            let key = match indexes.as_slice() {
-                [Index::Key(key)] if Some(base.as_str()) == dict_var => key,
-                [Index::Name(alias), Index::Key(key)] if base == "DATABASES" && Some(alias.as_str()) == alias_var => {
-                    key
-                }
-                _ => continue,
-            };
-            if (key == MAX_AGE_KEY || key == HEALTH_KEY)
-                && let Some(range) = target.child_by_field_name("subscript").and_then(string_content)
-                && let Some(object) = target.child_by_field_name("value")
-            {
-                found.push(Override {
-                    module,
-                    statement: inner,
-                    value,
-                    alias: None,
-                    key: &text[range],
-                    target: &text[object.byte_range()],
-                });
-            }
-        }
-    }
-    found
-}
-
-/// Calls like `DATABASES["default"].update(CONN_MAX_AGE=0)` or `db.setdefault("CONN_MAX_AGE", 0)`
-/// (any call on DATABASES or a subscript of it whose text names one of the keys): a value set
-/// there would silently win over an inserted key, so the alias is skipped instead.
-fn find_opaque_changes(settings: &Settings) -> Vec<(Option<String>, &SettingsModule, Location)> {
-    let mut found = Vec::new();
-    for module in &settings.modules {
-        let file = &module.file;
-        let text = &file.source.text;
-        let mut stack = vec![file.root()];
-        while let Some(node) = stack.pop() {
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
-            if node.kind() != "call" {
-                continue;
-            }
-            let Some(object) = node
-                .child_by_field_name("function")
-                .filter(|f| f.kind() == "attribute")
-                .and_then(|f| f.child_by_field_name("object"))
-            else {
-                continue;
-            };
-            let Some((base, indexes)) = python::subscript_path(object, text) else { continue };
-            let names_key = [MAX_AGE_KEY, HEALTH_KEY].iter().any(|key| file.text(node).contains(key));
-            if base == "DATABASES" && names_key {
-                let alias = match indexes.first() {
-                    Some(Index::Key(alias)) => Some(alias.clone()),
-                    _ => None,
-                };
-                found.push((alias, module, file.location(node)));
-            }
-        }
-    }
-    found
-}
-
-/// A `# noqa...` comment on the statement's line, repeated on a sibling statement so that linters
-/// treat the new line like its neighbour (`DATABASES` from a star import is F405 to ruff).
-fn noqa_of(file: &PyFile, statement: Node) -> String {
-    statement
-        .next_sibling()
-        .filter(|n| n.kind() == "comment" && n.start_position().row == statement.end_position().row)
-        .map(|comment| file.text(comment))
-        .filter(|comment| comment.trim_start_matches(['#', ' ']).starts_with("noqa"))
-        .map(|comment| format!("  {comment}"))
-        .unwrap_or_default()
 }
 
 fn first_line(text: &str) -> &str {

@@ -409,6 +409,20 @@ pub fn module_value<'t>(file: &'t PyFile, name: &str, before: usize) -> Option<A
         .next_back()
 }
 
+/// The byte range of a plain string literal's content.
+pub fn string_content(node: Node<'_>) -> Option<std::ops::Range<usize>> {
+    let mut cursor = node.walk();
+    let children: Vec<Node> = node.children(&mut cursor).collect();
+    match children.as_slice() {
+        [start, content, end]
+            if start.kind() == "string_start" && end.kind() == "string_end" && content.kind() == "string_content" =>
+        {
+            Some(content.byte_range())
+        }
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------------------------
@@ -570,6 +584,19 @@ fn next_comma(element: Node<'_>) -> Option<Node<'_>> {
         }
     }
     None
+}
+
+/// The `# noqa...` comment on a statement's line (with its two leading spaces), or `""`: a
+/// sibling statement inserted next to it repeats it so that linters treat the new line like its
+/// neighbour (`DATABASES` from a star import is F405 to ruff).
+pub fn noqa_of(file: &PyFile, statement: Node) -> String {
+    statement
+        .next_sibling()
+        .filter(|n| n.kind() == "comment" && n.start_position().row == statement.end_position().row)
+        .map(|comment| file.text(comment))
+        .filter(|comment| comment.trim_start_matches(['#', ' ']).starts_with("noqa"))
+        .map(|comment| format!("  {comment}"))
+        .unwrap_or_default()
 }
 
 /// Inserts whole statements on the lines after `statement` (after its same-line comment), at
