@@ -5,12 +5,34 @@
 //! - **parsing** ([`parse`]): a file with any ERROR or MISSING node is refused with the line of the
 //!   first one, because tree-sitter recovers from errors and an edit placed in a recovered tree
 //!   could land anywhere;
-//! - **reading** ([`assignments`], [`dict_pairs`], [`kwargs`], [`literal`], [`string_value`]):
-//!   the shapes settings are written in, each with the node it came from so that an edit can be
-//!   placed by byte offset;
-//! - **writing** ([`Style`], [`insert_items`], [`insert_statements_after`]): new dict entries,
-//!   keyword arguments and statements written the way the surrounding code is written (quote
-//!   character, tabs or spaces, indent width, trailing commas, line endings, same-line comments).
+//! - **reading** ([`assignments`] with their [`Scope`], [`subscript_path`], [`dict_pairs`],
+//!   [`dict_lookup`] (which follows `**splats`), [`kwargs`], [`module_value`], [`literal`],
+//!   [`string_value`]): the shapes settings are written in, each with the node it came from so
+//!   that an edit can be placed by byte offset;
+//! - **writing** ([`Style`], [`insert_items`], [`insert_statements_after`], [`noqa_of`]): new dict
+//!   entries, keyword arguments and statements written the way the surrounding code is written
+//!   (quote character, tabs or spaces, indent width, trailing commas, line endings, same-line
+//!   comments, a missing final newline).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use scalepatch::edit::apply_edits;
+//! use scalepatch::lang::python::{self, Scope};
+//! use scalepatch::source::SourceFile;
+//!
+//! let text = "CACHES = {\n\t'default': {\n\t\t'BACKEND': 'x'  # note\n\t}\n}\n";
+//! let file = python::parse(Arc::new(SourceFile::from_text("settings.py", text))).unwrap();
+//! let (caches, scope) = python::assignments(&file).into_iter().next().unwrap();
+//! assert_eq!(scope, Scope::Module);
+//! let default = python::dict_get(caches.value, text, "default").unwrap().value;
+//! let style = file.style().local(default, text);
+//! let item = format!("{}: 5", style.string("TIMEOUT"));
+//! let edits = python::insert_items(&file, default, &[item], &style);
+//! assert_eq!(
+//!     apply_edits(text, &edits).unwrap(),
+//!     "CACHES = {\n\t'default': {\n\t\t'BACKEND': 'x',  # note\n\t\t'TIMEOUT': 5\n\t}\n}\n"
+//! );
+//! ```
 
 use std::sync::Arc;
 
