@@ -117,7 +117,12 @@ fn budget_uses_gunicorn_workers_threads_and_instances() {
     let outcomes = plan_with_serving("db-persistent-connections", "dict-literal", facts, Some(5));
     let warning = outcomes.iter().find(|o| o.label() == "warning").unwrap_or_else(|| panic!("{outcomes:#?}"));
     let text = warning.describe();
-    assert!(text.contains("5 instance(s) [--instances] x 5 worker(s) x 4 thread(s) [gunicorn at Dockerfile:12, after Phase 1]"), "{text}");
+    assert!(
+        text.contains(
+            "5 instance(s) [--instances] x 5 worker(s) x 4 thread(s) [gunicorn at Dockerfile:12, after Phase 1]"
+        ),
+        "{text}"
+    );
     assert!(text.contains("= 100 of PostgreSQL max_connections 100 [PostgreSQL's default] (100%"), "{text}");
     assert!(text.contains("pgBouncer"), "{text}");
 }
