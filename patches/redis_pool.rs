@@ -1,16 +1,45 @@
-//! `redis-pool`: Redis cache connection pool size and socket timeouts.
+//! `redis-pool` (QW3): a Redis cache connection pool sized for the serving threads, and socket
+//! timeouts so that a slow or unreachable Redis fails fast instead of hanging a worker.
 //!
-//! Not implemented yet: its own issue brings the real planning.
+//! The keys depend on the backend, and mixing them breaks the cache:
+//! - `django_redis.cache.RedisCache`: upper-case `OPTIONS` keys, the pool size nested in
+//!   `CONNECTION_POOL_KWARGS` (`{"max_connections": M}`, merged into an existing dict), and
+//!   `SOCKET_CONNECT_TIMEOUT` / `SOCKET_TIMEOUT` as numbers (django-redis refuses strings:
+//!   "Socket timeout should be float or integer"); unknown keys are silently ignored there.
+//! - Django's own `django.core.cache.backends.redis.RedisCache`: the OPTIONS go to redis-py's
+//!   pool and connection constructors, so only lower-case redis-py keys (`max_connections`,
+//!   `socket_connect_timeout`, `socket_timeout`); an upper-case key raises TypeError at first use.
+//!
+//! `M = max(50, 4 x threads per process)`: the pool is per process, and each thread may hold a
+//! connection. Existing values are kept. OPTIONS held in a module variable are edited there; keys
+//! set later (`OPTIONS.setdefault("CONNECTION_POOL_KWARGS", ...)`, `CACHES[...]["OPTIONS"][K] = ...`)
+//! are left to that statement. Backends chosen at run time and caches built in functions are
+//! skipped with the reason; a project without a Redis cache gets "not found" (caching itself is
+//! Phase 2).
 
-use crate::change::Outcome;
+use tree_sitter::Node;
+
+use crate::change::{Change, Location, Outcome};
+use crate::django::settings::{Definition, Settings};
+use crate::edit::Edit;
+use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope, Style};
 use crate::patch::Patch;
 use crate::project::Project;
+use crate::serving;
+
+const ID: &str = "redis-pool";
+const DJANGO_REDIS: &str = "django_redis.cache.RedisCache";
+const BUILT_IN: &str = "django.core.cache.backends.redis.RedisCache";
+/// Seconds to connect and to wait for a reply: fail fast, well under gunicorn's 30 s timeout.
+const TIMEOUT: i64 = 5;
+const VERIFY_SHELL: &str =
+    "python manage.py shell -c \"from django.core.cache import cache; cache.set('k', 1, 5); print(cache.get('k'))\"";
 
 pub struct RedisPool;
 
 impl Patch for RedisPool {
     fn id(&self) -> &'static str {
-        "redis-pool"
+        ID
     }
 
     fn quick_win(&self) -> &'static str {
@@ -26,10 +55,513 @@ impl Patch for RedisPool {
     }
 
     fn verify(&self) -> &'static [&'static str] {
-        &["python manage.py check"]
+        &[VERIFY_SHELL]
     }
 
-    fn plan(&self, _project: &Project) -> Vec<Outcome> {
-        vec![Outcome::not_found("not implemented yet")]
+    fn plan(&self, project: &Project) -> Vec<Outcome> {
+        let settings = Settings::of(project);
+        let threads = serving::serving(project).threads.max(1);
+        let versions = crate::versions::Versions::of(project);
+        let planner = Planner { settings: &settings, versions, max_connections: pool_size(threads), threads };
+        planner.plan()
+    }
+}
+
+/// `max(50, 4 x threads)`: room for every thread of the process, and a floor for background use.
+pub fn pool_size(threads: u32) -> i64 {
+    50.max(4 * i64::from(threads))
+}
+
+/// Which key style a backend takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    DjangoRedis,
+    BuiltIn,
+}
+
+struct Planner<'s> {
+    settings: &'s Settings,
+    /// Stated in each change: which django-redis / redis-py the keys were chosen for.
+    versions: std::sync::Arc<crate::versions::Versions>,
+    max_connections: i64,
+    threads: u32,
+}
+
+/// Keys of an alias's OPTIONS set by statements after the literal.
+struct LaterKeys {
+    keys: Vec<(String, String, Location)>,
+}
+
+impl LaterKeys {
+    fn get(&self, alias: &str, key: &str) -> Option<&Location> {
+        self.keys.iter().find(|(a, k, _)| (a == alias || a.is_empty()) && k == key).map(|(_, _, l)| l)
+    }
+}
+
+impl<'s> Planner<'s> {
+    fn plan(&self) -> Vec<Outcome> {
+        let mut outcomes: Vec<Outcome> = self.settings.errors.clone();
+        let later = self.later_keys();
+        let mut other_backends = Vec::new();
+        let mut redis_seen = false;
+        for (location, what) in self.settings.functions_named("CACHES") {
+            outcomes.push(Outcome::skipped(
+                Some(location),
+                format!("CACHES is computed by the {what} at run time: it cannot be resolved statically"),
+            ));
+            redis_seen = true;
+        }
+        for (definition, scope) in self.settings.assignments_to("CACHES") {
+            let file = definition.file();
+            let text = &file.source.text;
+            let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text) else { continue };
+            let opaque = match &scope {
+                Scope::Opaque { what, line } => Some((what.clone(), *line)),
+                Scope::Loop { line } => Some(("a loop".to_owned(), *line)),
+                Scope::Module => None,
+            };
+            if let Some((what, line)) = opaque {
+                if indexes.len() <= 1 {
+                    outcomes.push(Outcome::skipped(
+                        Some(definition.location()),
+                        format!("CACHES is built inside {what} (line {line}): it cannot be resolved statically"),
+                    ));
+                    redis_seen = true;
+                }
+                continue;
+            }
+            let aliases: Vec<(String, Node)> = match indexes.as_slice() {
+                [] => {
+                    let value = python::unparenthesized(definition.assignment.value);
+                    if value.kind() != "dictionary" {
+                        outcomes.push(Outcome::skipped(
+                            Some(definition.location()),
+                            format!(
+                                "CACHES is computed (`{}`): it cannot be resolved statically",
+                                first_line(file.text(value))
+                            ),
+                        ));
+                        redis_seen = true;
+                        continue;
+                    }
+                    python::dict_pairs(value)
+                        .into_iter()
+                        .filter_map(|pair| Some((python::string_value(pair.key, text)?, pair.value)))
+                        .collect()
+                }
+                [Index::Key(alias)] => vec![(alias.clone(), definition.assignment.value)],
+                _ => Vec::new(),
+            };
+            for (alias, value) in aliases {
+                match self.alias(&definition, &alias, python::unparenthesized(value), &later) {
+                    AliasAnswer::Outcomes(found) => {
+                        redis_seen = true;
+                        outcomes.extend(found);
+                    }
+                    AliasAnswer::NotRedis(backend) => {
+                        other_backends.push((file.location(value), format!("CACHES[{alias:?}]: {backend}")))
+                    }
+                }
+            }
+        }
+        dedupe_edits(&mut outcomes);
+        if redis_seen {
+            for (location, what) in other_backends {
+                outcomes.push(Outcome::skipped(Some(location), format!("{what}: not a Redis cache")));
+            }
+        } else if outcomes.is_empty() {
+            let seen: Vec<String> = other_backends.iter().map(|(l, w)| format!("{w} ({l})")).collect();
+            outcomes.push(Outcome::not_found(if seen.is_empty() {
+                "no CACHES setting in the project's settings modules (caching itself is Phase 2)".to_owned()
+            } else {
+                format!("no Redis cache in CACHES: {} (caching itself is Phase 2)", seen.join(", "))
+            }));
+        }
+        outcomes
+    }
+
+    /// OPTIONS keys set after the literal: `CACHES["a"]["OPTIONS"]["K"] = v`,
+    /// `CACHES["a"]["OPTIONS"].setdefault("K", v)` or `.update(...)`, `VAR.setdefault("K", v)` /
+    /// `VAR["K"] = v` for a module variable used as OPTIONS (alias unknown: recorded for every alias).
+    fn later_keys(&self) -> LaterKeys {
+        let mut keys = Vec::new();
+        for module in &self.settings.modules {
+            let file = &module.file;
+            let text = &file.source.text;
+            for (assignment, scope) in python::assignments(file) {
+                if scope != Scope::Module {
+                    continue;
+                }
+                if let Some((base, indexes)) = python::subscript_path(assignment.left, text) {
+                    match indexes.as_slice() {
+                        [Index::Key(alias), Index::Key(options), Index::Key(key)]
+                            if base == "CACHES" && options == "OPTIONS" =>
+                        {
+                            keys.push((alias.clone(), key.clone(), file.location(assignment.statement)));
+                        }
+                        [Index::Key(key)] if base != "CACHES" && base != "DATABASES" => {
+                            keys.push((String::new(), key.clone(), file.location(assignment.statement)));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let mut stack = vec![file.root()];
+            while let Some(node) = stack.pop() {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+                let Some((object, set_keys)) = keys_set_by_call(file, node) else { continue };
+                let alias = match python::subscript_path(object, text) {
+                    Some((base, indexes)) if base == "CACHES" => match indexes.as_slice() {
+                        [Index::Key(alias), Index::Key(options)] if options == "OPTIONS" => alias.clone(),
+                        _ => continue,
+                    },
+                    _ => String::new(),
+                };
+                for key in set_keys {
+                    keys.push((alias.clone(), key, file.location(node)));
+                }
+            }
+        }
+        LaterKeys { keys }
+    }
+
+    fn alias(&self, definition: &Definition<'s>, alias: &str, value: Node<'s>, later: &LaterKeys) -> AliasAnswer {
+        let file = definition.file();
+        let text = &file.source.text;
+        let target = format!("CACHES[{alias:?}]");
+        let location = file.location(value);
+        let skipped = |reason: String| {
+            AliasAnswer::Outcomes(vec![Outcome::skipped(Some(location.clone()), format!("{target}: {reason}"))])
+        };
+        if value.kind() != "dictionary" {
+            return skipped(format!("built by `{}`: it cannot be resolved statically", first_line(file.text(value))));
+        }
+        let backend = match python::dict_lookup(file, value, "BACKEND") {
+            Lookup::Found(pair) => pair,
+            Lookup::Missing => return AliasAnswer::NotRedis("no BACKEND (Django's default LocMemCache)".to_owned()),
+            Lookup::Unknown(splat) => {
+                return skipped(format!("`{}` may set BACKEND and cannot be read statically", file.text(splat)));
+            }
+        };
+        let flavor = match python::string_value(backend.value, text).as_deref() {
+            Some(DJANGO_REDIS) => Flavor::DjangoRedis,
+            Some(BUILT_IN) => Flavor::BuiltIn,
+            Some(other) => return AliasAnswer::NotRedis(other.to_owned()),
+            None => {
+                return skipped(format!(
+                    "the backend is chosen at run time (`{}`): the OPTIONS keys differ between django-redis and \
+                     Django's RedisCache, so none is written",
+                    first_line(file.text(backend.value))
+                ));
+            }
+        };
+        let wanted = self.wanted(flavor);
+        let style = file.style().local(value, text);
+        let mut said = Vec::new();
+        let (edits, edit_file) = match python::dict_lookup(file, value, "OPTIONS") {
+            Lookup::Unknown(splat) => {
+                return skipped(format!("`{}` may set OPTIONS and cannot be read statically", file.text(splat)));
+            }
+            Lookup::Missing => {
+                let missing: Vec<&Wanted> =
+                    wanted.iter().filter(|w| !self.note_later(later, alias, w.key, &mut said)).collect();
+                if missing.is_empty() {
+                    (Vec::new(), file)
+                } else {
+                    let entries: Vec<String> = missing.iter().map(|w| w.render(&style)).collect();
+                    said.extend(missing.iter().map(|w| format!("{} added", w.describe())));
+                    let item = format!("{}: {}", style.string("OPTIONS"), nested_dict(file, value, &entries, &style));
+                    (python::insert_items(file, value, &[item], &style), file)
+                }
+            }
+            Lookup::Found(options) => {
+                let (options_file, options_dict) = match self.options_dict(definition, options.value) {
+                    Ok(found) => found,
+                    Err(reason) => return skipped(reason),
+                };
+                if options_file.source.path != file.source.path
+                    || options_dict.start_byte() != options.value.start_byte()
+                {
+                    said.push(format!("OPTIONS are held in `{}`, edited there", options_file.text(options.value)));
+                }
+                let (edits, mut notes) = self.fill_options(options_file, options_dict, &wanted, alias, later, flavor);
+                said.append(&mut notes);
+                (edits, options_file)
+            }
+        };
+        if edits.is_empty() {
+            return AliasAnswer::Outcomes(vec![Outcome::ok(Some(location), format!("{target}: {}", said.join("; ")))]);
+        }
+        let change = Change::modify(ID, edit_file.source.path.clone(), edits)
+            .summary(format!("{target}: {}", said.join("; ")))
+            .why(format!(
+                "QW3: the Redis cache ({}) gets a pool of {} connections per process (max(50, 4 x {} thread(s))) and \
+                 {TIMEOUT} s socket timeouts, so a slow Redis fails a request fast instead of hanging a worker. {}",
+                match flavor {
+                    Flavor::DjangoRedis => "django-redis: upper-case OPTIONS keys, pool size in CONNECTION_POOL_KWARGS",
+                    Flavor::BuiltIn => "Django's RedisCache: lower-case redis-py keys, passed to the connection pool",
+                },
+                self.max_connections,
+                self.threads,
+                "Existing values are kept."
+            ))
+            .assume(format!(
+                "{} thread(s) per gunicorn process after Phase 1 (from the gunicorn patches)",
+                self.threads
+            ))
+            .assume(match flavor {
+                Flavor::DjangoRedis => self.versions.describe("django-redis"),
+                Flavor::BuiltIn => self.versions.describe("redis"),
+            })
+            .verify(VERIFY_SHELL)
+            .at_line(location.line);
+        AliasAnswer::Outcomes(vec![Outcome::Change(change)])
+    }
+
+    /// When `key` is set by a later statement, says so and returns true.
+    fn note_later(&self, later: &LaterKeys, alias: &str, key: &str, said: &mut Vec<String>) -> bool {
+        match later.get(alias, key) {
+            Some(location) => {
+                said.push(format!("{key} is set later ({location}), left to it"));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The keys this backend should have.
+    fn wanted(&self, flavor: Flavor) -> Vec<Wanted> {
+        match flavor {
+            Flavor::DjangoRedis => vec![
+                Wanted { key: "CONNECTION_POOL_KWARGS", value: WantedValue::Pool(self.max_connections) },
+                Wanted { key: "SOCKET_CONNECT_TIMEOUT", value: WantedValue::Number(TIMEOUT) },
+                Wanted { key: "SOCKET_TIMEOUT", value: WantedValue::Number(TIMEOUT) },
+            ],
+            Flavor::BuiltIn => vec![
+                Wanted { key: "max_connections", value: WantedValue::Number(self.max_connections) },
+                Wanted { key: "socket_connect_timeout", value: WantedValue::Number(TIMEOUT) },
+                Wanted { key: "socket_timeout", value: WantedValue::Number(TIMEOUT) },
+            ],
+        }
+    }
+
+    /// The dict literal OPTIONS is: the value itself, or the module variable it names.
+    fn options_dict(&self, definition: &Definition<'s>, value: Node<'s>) -> Result<(&'s PyFile, Node<'s>), String> {
+        let file = definition.file();
+        let value = python::unparenthesized(value);
+        match value.kind() {
+            "dictionary" => Ok((file, value)),
+            "identifier" => {
+                let name = file.text(value);
+                let assignment = python::module_value(file, name, definition.assignment.statement.start_byte())
+                    .ok_or_else(|| format!("OPTIONS is `{name}`, which is not assigned earlier in this module"))?;
+                let dict = python::unparenthesized(assignment.value);
+                if dict.kind() == "dictionary" {
+                    Ok((file, dict))
+                } else {
+                    Err(format!("OPTIONS is `{name}`, computed (`{}`)", first_line(file.text(dict))))
+                }
+            }
+            _ => Err(format!(
+                "OPTIONS is computed (`{}`): it cannot be resolved statically",
+                first_line(file.text(value))
+            )),
+        }
+    }
+
+    /// Edits that add the missing keys to an OPTIONS dict literal.
+    fn fill_options(
+        &self,
+        file: &PyFile,
+        options: Node,
+        wanted: &[Wanted],
+        alias: &str,
+        later: &LaterKeys,
+        flavor: Flavor,
+    ) -> (Vec<Edit>, Vec<String>) {
+        let text = &file.source.text;
+        let style = file.style().local(options, text);
+        let mut edits = Vec::new();
+        let mut said = Vec::new();
+        let mut missing = Vec::new();
+        // Keys of the other style are a bug already there: say so, never add to the mix.
+        for pair in python::dict_pairs(options) {
+            let Some(key) = python::string_value(pair.key, text) else { continue };
+            let upper = key.chars().any(|c| c.is_ascii_uppercase());
+            match flavor {
+                Flavor::BuiltIn if upper => said.push(format!(
+                    "`{key}` is a django-redis key: Django's RedisCache passes it to redis-py, which raises \
+                     TypeError (unexpected keyword argument '{key}'); left for you to remove"
+                )),
+                Flavor::DjangoRedis if !upper && key == "max_connections" => said.push(
+                    "a top-level `max_connections` is ignored by django-redis (the pool size goes in \
+                     CONNECTION_POOL_KWARGS)"
+                        .to_owned(),
+                ),
+                _ => {}
+            }
+        }
+        for w in wanted {
+            let pair = match python::dict_lookup(file, options, w.key) {
+                Lookup::Found(pair) => Some(pair),
+                Lookup::Missing => None,
+                Lookup::Unknown(splat) => {
+                    said.push(format!("{} may be set by `{}`, left alone", w.key, file.text(splat)));
+                    continue;
+                }
+            };
+            if let Some(pair) = pair {
+                match (&w.value, python::unparenthesized(pair.value)) {
+                    (WantedValue::Pool(size), inner) if inner.kind() == "dictionary" => {
+                        match python::dict_lookup(file, inner, "max_connections") {
+                            Lookup::Found(existing) => said.push(format!(
+                                "CONNECTION_POOL_KWARGS max_connections already `{}`",
+                                file.text(existing.value)
+                            )),
+                            Lookup::Unknown(splat) => {
+                                said.push(format!("max_connections may be set by `{}`, left alone", file.text(splat)))
+                            }
+                            Lookup::Missing if later.get(alias, "max_connections").is_some() => {
+                                said.push("max_connections is set later, left to it".to_owned())
+                            }
+                            Lookup::Missing => {
+                                let inner_style = style.local(inner, text);
+                                let item = format!("{}: {size}", inner_style.string("max_connections"));
+                                edits.extend(python::insert_items(file, inner, &[item], &inner_style));
+                                said.push(format!("max_connections {size} merged into CONNECTION_POOL_KWARGS"));
+                            }
+                        }
+                    }
+                    (WantedValue::Pool(_), other) => {
+                        said.push(format!("CONNECTION_POOL_KWARGS is `{}`, left alone", first_line(file.text(other))))
+                    }
+                    (WantedValue::Number(_), value) => {
+                        let shown = file.text(value);
+                        match python::literal(value, text) {
+                            Some(Literal::Str(_)) if flavor == Flavor::DjangoRedis => said.push(format!(
+                                "{} is the string {shown}: django-redis raises \"Socket timeout should be float or \
+                                 integer\"; left for you to fix",
+                                w.key
+                            )),
+                            _ => said.push(format!("{} already `{shown}`", w.key)),
+                        }
+                    }
+                }
+                continue;
+            }
+            if self.note_later(later, alias, w.key, &mut said) {
+                continue;
+            }
+            missing.push(w.render(&style));
+            said.push(format!("{} added", w.describe()));
+        }
+        edits.extend(python::insert_items(file, options, &missing, &style));
+        (edits, said)
+    }
+}
+
+enum AliasAnswer {
+    Outcomes(Vec<Outcome>),
+    /// Not a Redis cache: the backend, for the summary.
+    NotRedis(String),
+}
+
+/// A key an OPTIONS dict should have.
+struct Wanted {
+    key: &'static str,
+    value: WantedValue,
+}
+
+enum WantedValue {
+    Number(i64),
+    /// `CONNECTION_POOL_KWARGS: {"max_connections": N}`.
+    Pool(i64),
+}
+
+impl Wanted {
+    fn render(&self, style: &Style) -> String {
+        match self.value {
+            WantedValue::Number(n) => format!("{}: {n}", style.string(self.key)),
+            WantedValue::Pool(n) => format!("{}: {{{}: {n}}}", style.string(self.key), style.string("max_connections")),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.value {
+            WantedValue::Number(n) => format!("{} {n}", self.key),
+            WantedValue::Pool(n) => format!("{} max_connections {n}", self.key),
+        }
+    }
+}
+
+/// Aliases that share one OPTIONS variable would each insert the same keys into it: the edit is
+/// kept once, and a change left without edits becomes an ok naming the first one.
+fn dedupe_edits(outcomes: &mut [Outcome]) {
+    let mut made: Vec<(std::path::PathBuf, Edit)> = Vec::new();
+    for outcome in outcomes.iter_mut() {
+        let Outcome::Change(change) = outcome else { continue };
+        let crate::change::ChangeKind::Modify { edits } = &mut change.kind else { continue };
+        edits.retain(|edit| !made.contains(&(change.path.clone(), edit.clone())));
+        made.extend(edits.iter().map(|edit| (change.path.clone(), edit.clone())));
+        if edits.is_empty() {
+            let location = Location::new(change.path.clone(), change.line);
+            *outcome = Outcome::ok(Some(location), format!("{} (the same edit as an alias above)", change.summary));
+        }
+    }
+}
+
+/// For `X.setdefault("K", v)` and `X.update({"K": v}, K2=v)`: `X` and the keys the call sets.
+fn keys_set_by_call<'t>(file: &'t PyFile, call: Node<'t>) -> Option<(Node<'t>, Vec<String>)> {
+    let text = &file.source.text;
+    let function = call.child_by_field_name("function").filter(|f| call.kind() == "call" && f.kind() == "attribute")?;
+    let object = function.child_by_field_name("object")?;
+    let positional = python::positional_args(call);
+    let keys = match file.text(function.child_by_field_name("attribute")?) {
+        "setdefault" => vec![python::string_value(*positional.first()?, text)?],
+        "update" => {
+            let mut keys: Vec<String> = python::kwargs(call, text).into_iter().map(|(name, _)| name).collect();
+            if let Some(dict) = positional.first().filter(|d| d.kind() == "dictionary") {
+                keys.extend(python::dict_pairs(*dict).iter().filter_map(|p| python::string_value(p.key, text)));
+            }
+            keys
+        }
+        _ => return None,
+    };
+    Some((object, keys))
+}
+
+/// A new dict value for `entries`, written like its container: one entry per line (one level
+/// deeper, with the container's trailing-comma habit) when the container is multi-line, else inline.
+fn nested_dict(file: &PyFile, container: Node, entries: &[String], style: &Style) -> String {
+    match python::element_indent(file, container) {
+        Some(indent) => {
+            let inner = format!("{indent}{}", style.indent_unit);
+            let trailing = python::has_trailing_comma(container);
+            let mut out = String::from("{");
+            for (i, entry) in entries.iter().enumerate() {
+                let comma = if i + 1 < entries.len() || trailing { "," } else { "" };
+                out.push_str(&format!("{}{inner}{entry}{comma}", style.newline));
+            }
+            out.push_str(&format!("{}{indent}}}", style.newline));
+            out
+        }
+        None => format!("{{{}}}", entries.join(", ")),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_size_follows_threads() {
+        assert_eq!(pool_size(1), 50);
+        assert_eq!(pool_size(4), 50);
+        assert_eq!(pool_size(16), 64);
     }
 }

@@ -5,10 +5,12 @@
 //! The flow: [`project::Project`] (files, read lazily) -> each [`patch::Patch`] plans
 //! [`change::Outcome`]s -> [`plan::Plan`] (conflicts, after-texts) -> [`diff`] / review -> journal.
 
+pub mod budget;
 pub mod change;
 pub mod cli;
 pub mod config;
 pub mod diff;
+pub mod django;
 pub mod edit;
 pub mod fs;
 pub mod journal;
@@ -20,6 +22,7 @@ pub mod project;
 pub mod review;
 pub mod serving;
 pub mod source;
+pub mod versions;
 
 #[path = "../patches/mod.rs"]
 pub mod patches;

@@ -2,3 +2,4 @@
 //! patches can edit the original text in place.
 
 pub mod nginx;
+pub mod python;

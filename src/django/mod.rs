@@ -1,0 +1,4 @@
+//! Django projects as scalepatch reads them: where the settings are, and what they assign.
+
+pub mod databases;
+pub mod settings;

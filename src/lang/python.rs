@@ -1,0 +1,806 @@
+//! Python source as syntax nodes with byte ranges (tree-sitter-python), for patches that edit
+//! Django settings and other Python modules in place.
+//!
+//! Three jobs, kept apart:
+//! - **parsing** ([`parse`]): a file with any ERROR or MISSING node is refused with the line of the
+//!   first one, because tree-sitter recovers from errors and an edit placed in a recovered tree
+//!   could land anywhere;
+//! - **reading** ([`assignments`] with their [`Scope`], [`subscript_path`], [`dict_pairs`],
+//!   [`dict_lookup`] (which follows `**splats`), [`kwargs`], [`module_value`], [`literal`],
+//!   [`string_value`]): the shapes settings are written in, each with the node it came from so
+//!   that an edit can be placed by byte offset;
+//! - **writing** ([`Style`], [`insert_items`], [`insert_statements_after`], [`noqa_of`]): new dict
+//!   entries, keyword arguments and statements written the way the surrounding code is written
+//!   (quote character, tabs or spaces, indent width, trailing commas, line endings, same-line
+//!   comments, a missing final newline).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use scalepatch::edit::apply_edits;
+//! use scalepatch::lang::python::{self, Scope};
+//! use scalepatch::source::SourceFile;
+//!
+//! let text = "CACHES = {\n\t'default': {\n\t\t'BACKEND': 'x'  # note\n\t}\n}\n";
+//! let file = python::parse(Arc::new(SourceFile::from_text("settings.py", text))).unwrap();
+//! let (caches, scope) = python::assignments(&file).into_iter().next().unwrap();
+//! assert_eq!(scope, Scope::Module);
+//! let default = python::dict_get(caches.value, text, "default").unwrap().value;
+//! let style = file.style().local(default, text);
+//! let item = format!("{}: 5", style.string("TIMEOUT"));
+//! let edits = python::insert_items(&file, default, &[item], &style);
+//! assert_eq!(
+//!     apply_edits(text, &edits).unwrap(),
+//!     "CACHES = {\n\t'default': {\n\t\t'BACKEND': 'x',  # note\n\t\t'TIMEOUT': 5\n\t}\n}\n"
+//! );
+//! ```
+
+use std::sync::Arc;
+
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::change::{Location, Outcome};
+use crate::edit::Edit;
+use crate::source::SourceFile;
+
+/// A Python file and its syntax tree (free of syntax errors).
+pub struct PyFile {
+    pub source: Arc<SourceFile>,
+    pub tree: Tree,
+}
+
+/// Why a Python file could not be used: the first syntax error, with its line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: Python syntax error ({detail}); the file is left alone")]
+pub struct SyntaxError {
+    pub location: Location,
+    pub detail: String,
+}
+
+impl From<SyntaxError> for Outcome {
+    fn from(err: SyntaxError) -> Outcome {
+        let message = format!("Python syntax error ({}); the file is left alone", err.detail);
+        Outcome::error(err.location, message)
+    }
+}
+
+/// Parses `source`; refuses a file whose tree has an ERROR or MISSING node, naming the line of
+/// the first one.
+pub fn parse(source: Arc<SourceFile>) -> Result<PyFile, SyntaxError> {
+    let mut parser = Parser::new();
+    parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("tree-sitter-python matches the runtime ABI");
+    let location = |line| Location::new(source.path.clone(), line);
+    let Some(tree) = parser.parse(&source.text, None) else {
+        return Err(SyntaxError { location: location(0), detail: "the parser gave up".to_owned() });
+    };
+    if tree.root_node().has_error() {
+        let bad = first_error(tree.root_node()).unwrap_or(tree.root_node());
+        let detail = if bad.is_missing() {
+            format!("missing `{}`", bad.kind())
+        } else {
+            let snippet: String = source.text[bad.byte_range()].chars().take(30).collect();
+            format!("unexpected `{}`", snippet.lines().next().unwrap_or("").trim())
+        };
+        return Err(SyntaxError { location: location(bad.start_position().row + 1), detail });
+    }
+    Ok(PyFile { source, tree })
+}
+
+/// The first ERROR or MISSING node in document order.
+fn first_error(node: Node) -> Option<Node> {
+    if node.is_error() || node.is_missing() {
+        return Some(node);
+    }
+    let mut cursor = node.walk();
+    node.children(&mut cursor).filter(|child| child.has_error()).find_map(first_error)
+}
+
+impl PyFile {
+    pub fn root(&self) -> Node<'_> {
+        self.tree.root_node()
+    }
+
+    /// The source text of a node.
+    pub fn text(&self, node: Node) -> &str {
+        &self.source.text[node.byte_range()]
+    }
+
+    /// 1-based line of a node's start.
+    pub fn line(&self, node: Node) -> usize {
+        node.start_position().row + 1
+    }
+
+    /// The location of a node, for outcomes.
+    pub fn location(&self, node: Node) -> Location {
+        Location::new(self.source.path.clone(), self.line(node))
+    }
+
+    /// The style this file writes Python in (see [`Style::of`]).
+    pub fn style(&self) -> Style {
+        Style::of(self)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/// A Python literal as far as a settings patch needs to know it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// The value of a literal expression (`600`, `-1`, `None`, `True`, `"x"`, `'a' 'b'`); `None` for
+/// anything computed.
+pub fn literal(node: Node, text: &str) -> Option<Literal> {
+    let own = &text[node.byte_range()];
+    match node.kind() {
+        "none" => Some(Literal::None),
+        "true" => Some(Literal::Bool(true)),
+        "false" => Some(Literal::Bool(false)),
+        "integer" => own.replace('_', "").parse().ok().map(Literal::Int),
+        "float" => own.replace('_', "").parse().ok().map(Literal::Float),
+        "string" | "concatenated_string" => string_value(node, text).map(Literal::Str),
+        "parenthesized_expression" => node.named_child(0).and_then(|inner| literal(inner, text)),
+        "unary_operator" if own.starts_with('-') => match literal(node.child_by_field_name("argument")?, text)? {
+            Literal::Int(value) => Some(Literal::Int(-value)),
+            Literal::Float(value) => Some(Literal::Float(-value)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The value of a plain string literal (prefixes `r`, `u`, `b` allowed; implicit concatenation
+/// joined); `None` for f-strings with interpolations and for anything that is not a string. Escape
+/// sequences are kept as written: settings keys and dotted paths do not use them.
+pub fn string_value(node: Node, text: &str) -> Option<String> {
+    match node.kind() {
+        "string" => {
+            let mut value = String::new();
+            let mut cursor = node.walk();
+            for child in node.children(&mut cursor) {
+                match child.kind() {
+                    "string_start" | "string_end" => {}
+                    "string_content" | "escape_sequence" => value.push_str(&text[child.byte_range()]),
+                    _ => return None,
+                }
+            }
+            Some(value)
+        }
+        "concatenated_string" => {
+            let mut cursor = node.walk();
+            node.named_children(&mut cursor).map(|part| string_value(part, text)).collect()
+        }
+        _ => None,
+    }
+}
+
+/// The quote character a string literal is written with (`'` or `"`).
+pub fn quote_of(node: Node, text: &str) -> Option<char> {
+    if node.kind() != "string" {
+        return None;
+    }
+    let start = node.child(0).filter(|c| c.kind() == "string_start")?;
+    text[start.byte_range()].chars().find(|c| *c == '\'' || *c == '"')
+}
+
+/// A dotted name (`dj_database_url.config`, `env.db`, `DATABASES`) for identifiers and attribute
+/// chains; `None` for anything else.
+pub fn dotted_name(node: Node, text: &str) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text[node.byte_range()].to_owned()),
+        "attribute" => {
+            let object = dotted_name(node.child_by_field_name("object")?, text)?;
+            let attribute = node.child_by_field_name("attribute")?;
+            Some(format!("{object}.{}", &text[attribute.byte_range()]))
+        }
+        _ => None,
+    }
+}
+
+/// One step of a subscript chain: `["default"]` is `Key("default")`, `[alias]` is `Name("alias")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Index {
+    Key(String),
+    Name(String),
+    Other,
+}
+
+/// A subscript chain `DATABASES["default"]["CONN_MAX_AGE"]` as its base name and its indexes;
+/// `None` when the base is not a plain name.
+pub fn subscript_path(node: Node, text: &str) -> Option<(String, Vec<Index>)> {
+    match node.kind() {
+        "identifier" => Some((text[node.byte_range()].to_owned(), Vec::new())),
+        "subscript" => {
+            let (base, mut indexes) = subscript_path(node.child_by_field_name("value")?, text)?;
+            let index = node.child_by_field_name("subscript")?;
+            indexes.push(match index.kind() {
+                "identifier" => Index::Name(text[index.byte_range()].to_owned()),
+                _ => string_value(index, text).map_or(Index::Other, Index::Key),
+            });
+            Some((base, indexes))
+        }
+        _ => None,
+    }
+}
+
+/// Where an assignment sits, as far as static reading is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Runs when the module is imported (also inside module-level `if`, `try`, `with`).
+    Module,
+    /// Inside a `for` loop at module level (the loop node's start line).
+    Loop { line: usize },
+    /// Inside something that cannot be resolved statically: a function, a class, a `match`.
+    Opaque { what: String, line: usize },
+}
+
+/// An assignment statement `target = value` (or `target: T = value`).
+#[derive(Clone, Copy)]
+pub struct Assignment<'t> {
+    /// The whole `expression_statement`.
+    pub statement: Node<'t>,
+    pub left: Node<'t>,
+    pub value: Node<'t>,
+}
+
+/// Every single-target assignment in the file, in document order, with its scope. Chained
+/// (`a = b = 1`) and tuple targets are left out: settings patches never edit them.
+pub fn assignments<'t>(file: &'t PyFile) -> Vec<(Assignment<'t>, Scope)> {
+    let mut found = Vec::new();
+    collect_assignments(file, file.root(), &Scope::Module, &mut found);
+    found
+}
+
+fn collect_assignments<'t>(file: &'t PyFile, node: Node<'t>, scope: &Scope, out: &mut Vec<(Assignment<'t>, Scope)>) {
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        let inner = |what: &str| match scope {
+            Scope::Opaque { .. } => scope.clone(),
+            _ => {
+                let name =
+                    child.child_by_field_name("name").map(|n| format!(" `{}`", file.text(n))).unwrap_or_default();
+                Scope::Opaque { what: format!("{what}{name}"), line: file.line(child) }
+            }
+        };
+        match child.kind() {
+            "expression_statement" => {
+                if let Some(assignment) = child.named_child(0).filter(|n| n.kind() == "assignment")
+                    && let (Some(left), Some(value)) =
+                        (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+                    && value.kind() != "assignment"
+                {
+                    out.push((Assignment { statement: child, left, value }, scope.clone()));
+                }
+            }
+            "function_definition" => collect_assignments(file, child, &inner("function"), out),
+            "class_definition" => collect_assignments(file, child, &inner("class"), out),
+            "match_statement" => collect_assignments(file, child, &inner("match statement"), out),
+            "lambda" => {}
+            "for_statement" | "while_statement" => {
+                let looped = match scope {
+                    Scope::Module => Scope::Loop { line: file.line(child) },
+                    other => other.clone(),
+                };
+                collect_assignments(file, child, &looped, out)
+            }
+            _ => collect_assignments(file, child, scope, out),
+        }
+    }
+}
+
+/// One `key: value` entry of a dict literal.
+#[derive(Clone, Copy)]
+pub struct Pair<'t> {
+    pub node: Node<'t>,
+    pub key: Node<'t>,
+    pub value: Node<'t>,
+}
+
+/// The `key: value` pairs of a dict literal (splats `**x` and comprehensions are left out).
+pub fn dict_pairs(dict: Node<'_>) -> Vec<Pair<'_>> {
+    let mut cursor = dict.walk();
+    dict.named_children(&mut cursor)
+        .filter(|n| n.kind() == "pair")
+        .filter_map(|node| {
+            Some(Pair { node, key: node.child_by_field_name("key")?, value: node.child_by_field_name("value")? })
+        })
+        .collect()
+}
+
+/// The pair whose key is the string `key`.
+pub fn dict_get<'t>(dict: Node<'t>, text: &str, key: &str) -> Option<Pair<'t>> {
+    dict_pairs(dict).into_iter().find(|pair| string_value(pair.key, text).as_deref() == Some(key))
+}
+
+/// Whether a dict literal has entries that cannot be read statically (`**base`).
+pub fn dict_has_splat(dict: Node) -> bool {
+    let mut cursor = dict.walk();
+    dict.named_children(&mut cursor).any(|n| n.kind() == "dictionary_splat")
+}
+
+/// What a dict literal says about one key, the way Python builds it: later entries win, and
+/// `**name` splats of module-level dict literals are read too.
+#[derive(Clone, Copy)]
+pub enum Lookup<'t> {
+    /// The pair that provides the value (possibly inside a splatted dict).
+    Found(Pair<'t>),
+    /// Neither the dict nor anything it splats sets the key.
+    Missing,
+    /// A splat that cannot be read (`**defaults()`), which may set it.
+    Unknown(Node<'t>),
+}
+
+/// Looks `key` up in a dict literal of `file` (see [`Lookup`]).
+pub fn dict_lookup<'t>(file: &'t PyFile, dict: Node<'t>, key: &str) -> Lookup<'t> {
+    lookup_in(file, dict, key, 0)
+}
+
+fn lookup_in<'t>(file: &'t PyFile, dict: Node<'t>, key: &str, depth: usize) -> Lookup<'t> {
+    let text = &file.source.text;
+    let mut cursor = dict.walk();
+    let children: Vec<Node> = dict.named_children(&mut cursor).collect();
+    for child in children.into_iter().rev() {
+        match child.kind() {
+            "pair" => {
+                if let (Some(k), Some(value)) = (child.child_by_field_name("key"), child.child_by_field_name("value"))
+                    && string_value(k, text).as_deref() == Some(key)
+                {
+                    return Lookup::Found(Pair { node: child, key: k, value });
+                }
+            }
+            "dictionary_splat" => {
+                let splatted = child.named_child(0).map(unparenthesized).and_then(|inner| match inner.kind() {
+                    "dictionary" => Some(inner),
+                    "identifier" => module_value(file, file.text(inner), dict.start_byte())
+                        .map(|a| unparenthesized(a.value))
+                        .filter(|value| value.kind() == "dictionary"),
+                    _ => None,
+                });
+                match splatted {
+                    Some(inner) if depth < 8 => match lookup_in(file, inner, key, depth + 1) {
+                        Lookup::Missing => {}
+                        found => return found,
+                    },
+                    _ => return Lookup::Unknown(child),
+                }
+            }
+            _ => {}
+        }
+    }
+    Lookup::Missing
+}
+
+/// One `name=value` argument of a call.
+#[derive(Clone, Copy)]
+pub struct Kwarg<'t> {
+    pub node: Node<'t>,
+    pub value: Node<'t>,
+}
+
+/// The keyword arguments of a call, by name.
+pub fn kwargs<'t>(call: Node<'t>, text: &str) -> Vec<(String, Kwarg<'t>)> {
+    let Some(arguments) = call.child_by_field_name("arguments") else { return Vec::new() };
+    let mut cursor = arguments.walk();
+    arguments
+        .named_children(&mut cursor)
+        .filter(|n| n.kind() == "keyword_argument")
+        .filter_map(|node| {
+            let name = node.child_by_field_name("name")?;
+            Some((text[name.byte_range()].to_owned(), Kwarg { node, value: node.child_by_field_name("value")? }))
+        })
+        .collect()
+}
+
+/// The positional arguments of a call.
+pub fn positional_args(call: Node<'_>) -> Vec<Node<'_>> {
+    let Some(arguments) = call.child_by_field_name("arguments") else { return Vec::new() };
+    let mut cursor = arguments.walk();
+    arguments
+        .named_children(&mut cursor)
+        .filter(|n| !matches!(n.kind(), "keyword_argument" | "comment" | "list_splat" | "dictionary_splat"))
+        .collect()
+}
+
+/// Strips parentheses around an expression.
+pub fn unparenthesized(mut node: Node<'_>) -> Node<'_> {
+    while node.kind() == "parenthesized_expression" {
+        match node.named_child(0) {
+            Some(inner) => node = inner,
+            None => break,
+        }
+    }
+    node
+}
+
+/// The module-level assignment `name = ...` in `file` that is last before `before` (a byte
+/// offset), as Python would see it when the statement at `before` runs.
+pub fn module_value<'t>(file: &'t PyFile, name: &str, before: usize) -> Option<Assignment<'t>> {
+    assignments(file)
+        .into_iter()
+        .filter(|(a, scope)| {
+            *scope == Scope::Module && a.statement.end_byte() <= before && a.left.kind() == "identifier"
+        })
+        .filter(|(a, _)| file.text(a.left) == name)
+        .map(|(a, _)| a)
+        .next_back()
+}
+
+/// The byte range of a plain string literal's content.
+pub fn string_content(node: Node<'_>) -> Option<std::ops::Range<usize>> {
+    let mut cursor = node.walk();
+    let children: Vec<Node> = node.children(&mut cursor).collect();
+    match children.as_slice() {
+        [start, content, end]
+            if start.kind() == "string_start" && end.kind() == "string_end" && content.kind() == "string_content" =>
+        {
+            Some(content.byte_range())
+        }
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+/// How a file writes Python: what new code must look like to match its neighbours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Style {
+    /// The quote character of most string literals (`"` when there are none).
+    pub quote: char,
+    /// One level of indentation (a tab, or N spaces).
+    pub indent_unit: String,
+    /// `"\n"` or `"\r\n"`.
+    pub newline: &'static str,
+}
+
+impl Style {
+    /// The file's style: the quote character most of its strings use, its indent unit and newline.
+    pub fn of(file: &PyFile) -> Style {
+        let (mut single, mut double) = (0usize, 0usize);
+        let mut stack = vec![file.root()];
+        while let Some(node) = stack.pop() {
+            if node.kind() == "string" {
+                match quote_of(node, &file.source.text) {
+                    Some('\'') => single += 1,
+                    Some(_) => double += 1,
+                    None => {}
+                }
+                continue;
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        Style {
+            quote: if single > double { '\'' } else { '"' },
+            indent_unit: file.source.indent_unit(),
+            newline: file.source.newline(),
+        }
+    }
+
+    /// The same style, with the quote character of `container`'s own strings when it has any
+    /// (a dict written with single quotes in a file of double quotes keeps single quotes).
+    pub fn local(&self, container: Node, text: &str) -> Style {
+        let mut stack = vec![container];
+        while let Some(node) = stack.pop() {
+            if let Some(quote) = quote_of(node, text) {
+                return Style { quote, ..self.clone() };
+            }
+            let mut cursor = node.walk();
+            let mut children: Vec<Node> = node.named_children(&mut cursor).collect();
+            children.reverse();
+            stack.extend(children);
+        }
+        self.clone()
+    }
+
+    /// A string literal in this style.
+    pub fn string(&self, value: &str) -> String {
+        format!("{q}{value}{q}", q = self.quote)
+    }
+}
+
+/// Inserts `items` (already rendered: `"KEY": value` or `name=value`) as new last elements of a
+/// dict literal, an argument list or a list, keeping its layout:
+/// - one element per line: new lines after the last element's line (after its same-line comment),
+///   at the last element's indentation, with the container's trailing-comma habit (a comma is
+///   added after the old last element when it had none);
+/// - on one line: `, item` after the last element (before its trailing comma's `}` / `)`);
+/// - empty: the items inside the brackets, on one line.
+///
+/// `container` is a `dictionary`, `argument_list` or `list` node; a `call` is taken as its
+/// argument list.
+pub fn insert_items(file: &PyFile, container: Node, items: &[String], style: &Style) -> Vec<Edit> {
+    let container = match container.kind() {
+        "call" => container.child_by_field_name("arguments").unwrap_or(container),
+        _ => container,
+    };
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let text = &file.source.text;
+    let mut cursor = container.walk();
+    let elements: Vec<Node> = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+    let close = container.end_byte() - 1;
+    let Some(last) = elements.last().copied() else {
+        if file.source.line_of(container.start_byte()) == file.source.line_of(close) {
+            return vec![Edit::insert(close, items.join(", "))];
+        }
+        // `{\n}`: one item per line, one level deeper than the closing bracket.
+        let indent = format!("{}{}", file.source.indent_at(close), style.indent_unit);
+        let block: String = items.iter().map(|item| format!("{indent}{item},{}", style.newline)).collect();
+        return vec![Edit::insert(file.source.start_of_line(close), block)];
+    };
+    let comma_after_last = next_comma(last);
+    let last_line = file.source.line_of(last.end_byte() - 1);
+    let close_line = file.source.line_of(close);
+    let own_line = |node: Node| text[file.source.start_of_line(node.start_byte())..node.start_byte()].trim().is_empty();
+
+    if last_line == close_line || !own_line(last) {
+        // Everything after the last element stays on its line: `{"a": 1}` or `{\n "a": 1}`.
+        let joined: String = items.iter().map(|item| format!(", {item}")).collect();
+        return match comma_after_last {
+            // `{"a": 1, }` -> `{"a": 1, "k": v, }` keeps the trailing comma.
+            Some(comma) => vec![Edit::insert(comma.end_byte(), format!(" {},", items.join(", ")))],
+            None => vec![Edit::insert(last.end_byte(), joined)],
+        };
+    }
+
+    let indent = file.source.indent_at(last.start_byte()).to_owned();
+    let trailing = comma_after_last.is_some();
+    let newline = style.newline;
+    let mut edits = Vec::new();
+    if comma_after_last.is_none() {
+        edits.push(Edit::insert(last.end_byte(), ","));
+    }
+    let mut block = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let comma = if i + 1 < items.len() || trailing { "," } else { "" };
+        block.push_str(&format!("{indent}{item}{comma}{newline}"));
+    }
+    let after_last_line = file.source.end_of_line(last.end_byte() - 1);
+    if after_last_line > text.len() || !text[..after_last_line].ends_with('\n') {
+        // The last element's line is the file's last line without a newline: impossible here,
+        // because the closing bracket is on a later line.
+        edits.push(Edit::insert(text.len(), format!("{newline}{block}")));
+    } else {
+        edits.push(Edit::insert(after_last_line, block));
+    }
+    edits
+}
+
+/// The indentation of the elements of a container written one element per line (`None` when it
+/// is written on one line or is empty): what a multi-line value inserted into it starts with.
+pub fn element_indent<'f>(file: &'f PyFile, container: Node) -> Option<&'f str> {
+    let text = &file.source.text;
+    let mut cursor = container.walk();
+    let last = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").last()?;
+    let line_start = file.source.start_of_line(last.start_byte());
+    let own_line = text[line_start..last.start_byte()].trim().is_empty();
+    let closes_later = file.source.line_of(container.end_byte() - 1) > file.source.line_of(last.end_byte() - 1);
+    (own_line && closes_later).then(|| file.source.indent_at(last.start_byte()))
+}
+
+/// Whether the container's last element is followed by a comma (`{"a": 1,}`): the habit new
+/// nested containers copy.
+pub fn has_trailing_comma(container: Node) -> bool {
+    let mut cursor = container.walk();
+    let last = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").last();
+    last.and_then(next_comma).is_some()
+}
+
+/// The `,` token right after `element` inside `container`, if any (comments may sit between).
+fn next_comma(element: Node<'_>) -> Option<Node<'_>> {
+    let mut sibling = element.next_sibling();
+    while let Some(node) = sibling {
+        match node.kind() {
+            "," => return Some(node),
+            "comment" => sibling = node.next_sibling(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The `# noqa...` comment on a statement's line (with its two leading spaces), or `""`: a
+/// sibling statement inserted next to it repeats it so that linters treat the new line like its
+/// neighbour (`DATABASES` from a star import is F405 to ruff).
+pub fn noqa_of(file: &PyFile, statement: Node) -> String {
+    statement
+        .next_sibling()
+        .filter(|n| n.kind() == "comment" && n.start_position().row == statement.end_position().row)
+        .map(|comment| file.text(comment))
+        .filter(|comment| comment.trim_start_matches(['#', ' ']).starts_with("noqa"))
+        .map(|comment| format!("  {comment}"))
+        .unwrap_or_default()
+}
+
+/// Inserts whole statements on the lines after `statement` (after its same-line comment), at
+/// its indentation. Each entry of `lines` is one statement without indentation or newline.
+pub fn insert_statements_after(file: &PyFile, statement: Node, lines: &[String], style: &Style) -> Edit {
+    let text = &file.source.text;
+    let indent = file.source.indent_at(statement.start_byte()).to_owned();
+    let end_line = file.source.line_of(statement.end_byte().saturating_sub(1).max(statement.start_byte()));
+    let at = file.source.line_start(end_line + 1);
+    let body: Vec<String> = lines.iter().map(|line| format!("{indent}{line}")).collect();
+    if at >= text.len() && !text.ends_with('\n') {
+        // The statement is on the file's last line, which has no newline: keep it without one.
+        Edit::insert(text.len(), format!("{}{}", style.newline, body.join(style.newline)))
+    } else {
+        Edit::insert(at, body.iter().map(|line| format!("{line}{}", style.newline)).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::apply_edits;
+
+    fn py(text: &str) -> PyFile {
+        parse(Arc::new(SourceFile::from_text("settings.py", text))).unwrap()
+    }
+
+    fn add(text: &str, items: &[&str]) -> String {
+        let file = py(text);
+        let (assignment, _) = assignments(&file).into_iter().next().unwrap();
+        let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+        let edits = insert_items(&file, assignment.value, &items, &file.style());
+        apply_edits(text, &edits).unwrap()
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = parse(Arc::new(SourceFile::from_text("s.py", "A = 1\nB = {\n  'x': 1\nC = 2\n"))).err().unwrap();
+        assert_eq!(err.location.path, std::path::PathBuf::from("s.py"));
+        assert!(err.location.line >= 2, "{err}");
+        let err = parse(Arc::new(SourceFile::from_text("s.py", "A = 1\nB = )\n"))).err().unwrap();
+        assert_eq!(err.location.line, 2, "{err}");
+    }
+
+    #[test]
+    fn literals_and_paths() {
+        let file = py("A = -1\nB = None\nC = 'a' \"b\"\nD = f'{x}'\nX['a'][k] = 3\n");
+        let values: Vec<_> = assignments(&file).iter().map(|(a, _)| literal(a.value, &file.source.text)).collect();
+        assert_eq!(
+            values,
+            [Some(Literal::Int(-1)), Some(Literal::None), Some(Literal::Str("ab".into())), None, Some(Literal::Int(3))]
+        );
+        let (last, _) = assignments(&file)[4];
+        let (base, indexes) = subscript_path(last.left, &file.source.text).unwrap();
+        assert_eq!(base, "X");
+        assert_eq!(indexes, [Index::Key("a".into()), Index::Name("k".into())]);
+    }
+
+    #[test]
+    fn lookups_follow_splats_and_later_entries() {
+        let file = py("BASE = {'A': 1, 'B': 2}\nD = {**BASE, 'B': 3, **f()}\nE = {'C': 0, **BASE}\n");
+        let found = assignments(&file);
+        let value = |lookup: Lookup| match lookup {
+            Lookup::Found(pair) => file.text(pair.value).to_owned(),
+            Lookup::Missing => "missing".to_owned(),
+            Lookup::Unknown(splat) => file.text(splat).to_owned(),
+        };
+        assert_eq!(value(dict_lookup(&file, found[1].0.value, "A")), "**f()");
+        assert_eq!(value(dict_lookup(&file, found[2].0.value, "A")), "1");
+        assert_eq!(value(dict_lookup(&file, found[2].0.value, "C")), "0");
+        assert_eq!(value(dict_lookup(&file, found[2].0.value, "Z")), "missing");
+        let file = py("BASE = {'A': 1}\nD = {**BASE, 'B': 3}\n");
+        let d = assignments(&file)[1].0.value;
+        assert!(matches!(dict_lookup(&file, d, "A"), Lookup::Found(p) if file.line(p.node) == 1));
+        assert!(matches!(dict_lookup(&file, d, "B"), Lookup::Found(p) if file.line(p.node) == 2));
+    }
+
+    #[test]
+    fn scopes() {
+        let file = py("if X:\n    A = 1\ndef f():\n    B = 2\nclass C:\n    D = 3\nfor a in b:\n    E = 4\n");
+        let scopes: Vec<_> = assignments(&file).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(scopes[0], Scope::Module);
+        assert_eq!(scopes[1], Scope::Opaque { what: "function `f`".into(), line: 3 });
+        assert_eq!(scopes[2], Scope::Opaque { what: "class `C`".into(), line: 5 });
+        assert_eq!(scopes[3], Scope::Loop { line: 7 });
+    }
+
+    #[test]
+    fn inserts_in_multiline_dicts_keeping_comma_habit_and_comments() {
+        assert_eq!(add("D = {\n    'a': 1,  # one\n}\n", &["'b': 2"]), "D = {\n    'a': 1,  # one\n    'b': 2,\n}\n");
+        assert_eq!(
+            add("D = {\n\t\"a\": 1  # one\n}\n", &["\"b\": 2", "\"c\": 3"]),
+            "D = {\n\t\"a\": 1,  # one\n\t\"b\": 2,\n\t\"c\": 3\n}\n"
+        );
+        assert_eq!(add("D = {\r\n  'a': 1,\r\n}", &["'b': 2"]), "D = {\r\n  'a': 1,\r\n  'b': 2,\r\n}");
+        assert_eq!(add("D = {\n  'a': 1,\n  'b': 1}\n", &["'c': 2"]), "D = {\n  'a': 1,\n  'b': 1, 'c': 2}\n");
+        assert_eq!(
+            add("D = {\n    'a': {\n        'x': 1,\n    },  # nested\n}\n", &["'b': 2"]),
+            "D = {\n    'a': {\n        'x': 1,\n    },  # nested\n    'b': 2,\n}\n"
+        );
+    }
+
+    #[test]
+    fn inserts_in_inline_dicts_and_calls() {
+        assert_eq!(add("D = {'a': 1}\n", &["'b': 2"]), "D = {'a': 1, 'b': 2}\n");
+        assert_eq!(add("D = {'a': 1, }\n", &["'b': 2"]), "D = {'a': 1, 'b': 2, }\n");
+        assert_eq!(add("D = {}\n", &["'b': 2"]), "D = {'b': 2}\n");
+        assert_eq!(add("D = {\n}\n", &["'b': 2"]), "D = {\n    'b': 2,\n}\n");
+        assert_eq!(add("D = f()\n", &["x=1"]), "D = f(x=1)\n");
+        assert_eq!(add("D = f(a, b=2)\n", &["x=1"]), "D = f(a, b=2, x=1)\n");
+        assert_eq!(add("D = f(\n    a,\n)\n", &["x=1"]), "D = f(\n    a,\n    x=1,\n)\n");
+    }
+
+    #[test]
+    fn statements_after_keep_missing_final_newline() {
+        let file = py("A = 1\nB = 2");
+        let (b, _) = assignments(&file)[1];
+        let edit = insert_statements_after(&file, b.statement, &["C = 3".into()], &file.style());
+        assert_eq!(apply_edits(&file.source.text, &[edit]).unwrap(), "A = 1\nB = 2\nC = 3");
+        let (a, _) = assignments(&file)[0];
+        let edit = insert_statements_after(&file, a.statement, &["C = 3".into()], &file.style());
+        assert_eq!(apply_edits(&file.source.text, &[edit]).unwrap(), "A = 1\nC = 3\nB = 2");
+    }
+
+    #[test]
+    fn style_detection() {
+        let file = py("A = 'x'\nB = {\n\t'y': \"z\",\n}\nC = 'w'\r\n");
+        let style = file.style();
+        assert_eq!((style.quote, style.indent_unit.as_str(), style.newline), ('\'', "\t", "\n"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the layout (inline or one per line, trailing comma or not, comments, CRLF,
+        /// tabs), inserting keeps the file valid Python, keeps every original byte, and the new
+        /// entries are found by the reader afterwards.
+        #[test]
+        fn inserted_items_always_parse(
+            count in 0usize..4,
+            multiline in proptest::bool::ANY,
+            trailing in proptest::bool::ANY,
+            comment in proptest::bool::ANY,
+            crlf in proptest::bool::ANY,
+            tabs in proptest::bool::ANY,
+            new in 1usize..3,
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let indent = if tabs { "\t" } else { "    " };
+            let entries: Vec<String> = (0..count).map(|i| format!("'k{i}': {i}")).collect();
+            let body = if multiline && count > 0 {
+                let mut body = String::from("{");
+                for (i, entry) in entries.iter().enumerate() {
+                    let comma = if i + 1 < count || trailing { "," } else { "" };
+                    let note = if comment { "  # note" } else { "" };
+                    body.push_str(&format!("{nl}{indent}{entry}{comma}{note}"));
+                }
+                body.push_str(&format!("{nl}}}"));
+                body
+            } else {
+                let comma = if trailing && count > 0 { "," } else { "" };
+                format!("{{{}{comma}}}", entries.join(", "))
+            };
+            let text = format!("X = 1{nl}D = {body}{nl}Y = 2{nl}");
+            let file = py(&text);
+            let (assignment, _) = assignments(&file).into_iter().nth(1).unwrap();
+            let items: Vec<String> = (0..new).map(|i| format!("'n{i}': {i}")).collect();
+            let edits = insert_items(&file, assignment.value, &items, &file.style());
+            let after = apply_edits(&text, &edits).unwrap();
+            let reparsed = parse(Arc::new(SourceFile::from_text("s.py", &after)));
+            proptest::prop_assert!(reparsed.is_ok(), "{after:?}");
+            let reparsed = reparsed.unwrap();
+            let (dict, _) = assignments(&reparsed).into_iter().nth(1).unwrap();
+            for i in 0..new {
+                proptest::prop_assert!(dict_get(dict.value, &after, &format!("n{i}")).is_some(), "{after:?}");
+            }
+            for i in 0..count {
+                proptest::prop_assert!(dict_get(dict.value, &after, &format!("k{i}")).is_some(), "{after:?}");
+            }
+            let inserted: usize = edits.iter().map(|e| e.replacement.len()).sum();
+            proptest::prop_assert_eq!(after.len(), text.len() + inserted);
+            if crlf {
+                proptest::prop_assert!(!after.replace("\r\n", "").contains('\n'), "bare LF in {after:?}");
+            }
+        }
+    }
+}
