@@ -20,6 +20,14 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "chat_messag_conver_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
             ],
         ),
+        "abstract-base-meta" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "rooms_room_name_updated_at_idx" ON "rooms_room" ("name", "updated_at" DESC);"#,
+                r#"CREATE INDEX "rooms_post_room_created_at_idx" ON "rooms_post" ("room_id", "created_at" DESC);"#,
+                r#"CREATE INDEX "rooms_post_author_created_idx" ON "rooms_post" ("author", "created_at" DESC);"#,
+            ],
+        ),
         "existing-meta-indexes" => (
             "config.settings",
             &[

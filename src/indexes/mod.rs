@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::change::{Change, Location, Outcome};
+use crate::change::{Change, ChangeKind, Location, Outcome};
 use crate::project::Project;
 use apps::App;
 use models::{FieldKind, ModelClass};
@@ -398,7 +398,11 @@ fn plan_app(
                         sites.join(", ")
                     ));
                 }
-                model_changes.push(Change::modify(PATCH, &model.file, edits).at_line(model.line));
+                // One change per file: models of one file share it (their edits never overlap).
+                match model_changes.iter_mut().find(|c| c.path == model.file) {
+                    Some(Change { kind: ChangeKind::Modify { edits: earlier }, .. }) => earlier.extend(edits),
+                    _ => model_changes.push(Change::modify(PATCH, &model.file, edits).at_line(model.line)),
+                }
                 in_migration.push(ModelIndexes { model_name: model.name.to_lowercase(), indexes: new });
             }
             Err(why) => outcomes.push(Outcome::skipped(

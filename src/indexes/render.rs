@@ -240,4 +240,46 @@ mod tests {
         let long = index_name("averyveryverylongapplabel", "AnotherVeryLongModelName", &cols(&["a", "b", "c"]), &taken);
         assert!(long.len() <= MAX_NAME && long.starts_with('a'), "{long}");
     }
+
+    fn apply(src: &str) -> String {
+        let file = SourceFile::from_text("app/models.py", src);
+        let tree = crate::indexes::py::parse(&file.text).unwrap();
+        let classes = crate::indexes::models::read_classes(&file, tree.root_node());
+        let index = NewIndex { name: "app_m_b_idx".into(), columns: cols(&["b", "-c"]) };
+        let edits = meta_edits(&file, &classes[0], None, &[index]).unwrap();
+        crate::edit::apply_edits(&file.text, &edits).unwrap()
+    }
+
+    #[test]
+    fn appends_to_a_one_line_list() {
+        let src = "from django.db import models\n\nclass M(models.Model):\n    b = models.IntegerField()\n\n    class Meta:\n        indexes = [models.Index(fields=[\"b\"], name=\"m_b\")]\n";
+        assert!(apply(src).ends_with(
+            "indexes = [models.Index(fields=[\"b\"], name=\"m_b\"), models.Index(fields=[\"b\", \"-c\"], name=\"app_m_b_idx\")]\n"
+        ));
+    }
+
+    #[test]
+    fn multi_line_list_without_trailing_comma_keeps_its_habit() {
+        let src = "from django.db import models\n\nclass M(models.Model):\n    b = models.IntegerField()\n\n    class Meta:\n        indexes = [\n            models.Index(fields=['b'], name='m_b')\n        ]\n";
+        assert!(apply(src).ends_with(
+            "            models.Index(fields=['b'], name='m_b'),\n            models.Index(fields=['b', '-c'], name='app_m_b_idx')\n        ]\n"
+        ), "{}", apply(src));
+    }
+
+    #[test]
+    fn replaces_a_lone_pass() {
+        let src = "from django.db import models\n\nclass M(models.Model):\n    b = models.IntegerField()\n\n    class Meta:\n        pass\n\n    def f(self):\n        pass\n";
+        let out = apply(src);
+        assert!(out.contains("    class Meta:\n        indexes = [\n            models.Index(fields=[\"b\", \"-c\"], name=\"app_m_b_idx\"),\n        ]\n\n    def f"), "{out}");
+    }
+
+    #[test]
+    fn new_meta_with_tabs_crlf_and_no_final_newline() {
+        let src = "from django.db import models\r\n\r\nclass M(models.Model):\r\n\tb = models.IntegerField()";
+        let out = apply(src);
+        assert_eq!(
+            out,
+            "from django.db import models\r\n\r\nclass M(models.Model):\r\n\tb = models.IntegerField()\r\n\r\n\tclass Meta:\r\n\t\tindexes = [\r\n\t\t\tmodels.Index(fields=[\"b\", \"-c\"], name=\"app_m_b_idx\"),\r\n\t\t]"
+        );
+    }
 }
