@@ -52,7 +52,8 @@ pub fn plan(project: &Project) -> Vec<Outcome> {
         })
         .cloned()
         .collect();
-    let queries = mine_queries(project, &python_files, &models, &mut outcomes);
+    let production_files: Vec<PathBuf> = python_files.iter().filter(|p| !is_test_module(p)).cloned().collect();
+    let queries = mine_queries(project, &production_files, &models, &mut outcomes);
     let facts: Vec<ModelFacts> = (0..models.len()).map(|i| facts_of(&models, i)).collect();
     let databases = databases::read(project, &python_files);
     let python_root = apps::python_root(project);
@@ -94,6 +95,20 @@ pub fn plan(project: &Project) -> Vec<Outcome> {
 
 /// The classes of one models file, or the error outcome that stops its app.
 type ClassesOrError = Result<Vec<ModelClass>, Box<Outcome>>;
+
+/// Test modules (`tests.py`, `test_*.py`, `*_tests.py`, `conftest.py`, anything under `tests/`):
+/// their queries exercise the code, they are not the production load indexes are for.
+fn is_test_module(path: &Path) -> bool {
+    let name = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    name == "tests"
+        || name == "conftest"
+        || name.starts_with("test_")
+        || name.ends_with("_tests")
+        || name.ends_with("_test")
+        || path
+            .parent()
+            .is_some_and(|dir| dir.components().any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test"))))
+}
 
 /// Reads every models file of every app (in parallel); an unreadable one makes its app an error.
 fn read_models(project: &Project, apps: &[App], outcomes: &mut Vec<Outcome>) -> (Vec<Model>, BTreeSet<usize>) {

@@ -15,8 +15,10 @@ use crate::source::SourceFile;
 pub enum FieldKind {
     /// ForeignKey / OneToOneField: a column `<name>_id`, indexed by Django already.
     Relation,
-    /// ManyToManyField (and generic relations): no column on this table.
+    /// ManyToManyField and generic relations: no column on this table.
     NoColumn,
+    /// A column a B-tree index does not suit (TextField, JSONField, ...).
+    NotBtree,
     /// Any other concrete field.
     Plain,
 }
@@ -32,6 +34,8 @@ pub struct Field {
     pub unique: bool,
     /// The primary key (declared, or Django's implicit `id`).
     pub primary: bool,
+    /// A BooleanField: two values, too few to narrow a lookup on their own.
+    pub boolean: bool,
 }
 
 /// An existing index (or unique constraint) as its ordered column list (`-` for descending).
@@ -112,6 +116,9 @@ impl ModelClass {
 const NO_COLUMN: &[&str] = &["ManyToManyField", "GenericRelation", "GenericForeignKey", "TaggableManager"];
 /// Field classes that are relations with a column, indexed by Django.
 const RELATIONS: &[&str] = &["ForeignKey", "OneToOneField", "ParentalKey"];
+/// Field classes a B-tree index does not suit: unbounded text (PostgreSQL refuses B-tree entries
+/// over about 2.7 kB), JSON, binary and array values.
+const NOT_BTREE: &[&str] = &["TextField", "JSONField", "BinaryField", "ArrayField", "HStoreField", "SearchVectorField"];
 /// Field classes that are primary keys by nature.
 const AUTO: &[&str] = &["AutoField", "BigAutoField", "SmallAutoField"];
 
@@ -177,7 +184,14 @@ fn read_class(file: &SourceFile, src: &str, class: Node) -> ModelClass {
     let meta_insert_at = file.end_of_line(last_attribute_end.unwrap_or(body.end_byte()).saturating_sub(1));
     if !fields.iter().any(|f| f.primary) {
         // Django adds `id` unless a field says primary_key=True (an abstract base may, too).
-        fields.push(Field { name: "id".into(), kind: FieldKind::Plain, indexed: true, unique: true, primary: true });
+        fields.push(Field {
+            name: "id".into(),
+            kind: FieldKind::Plain,
+            indexed: true,
+            unique: true,
+            primary: true,
+            boolean: false,
+        });
     }
     ModelClass {
         name,
@@ -203,6 +217,8 @@ fn class_bases(class: Node, src: &str) -> Vec<String> {
 fn read_field(name: &str, class_name: &str, call: Node, src: &str) -> Option<Field> {
     let kind = if RELATIONS.contains(&class_name) {
         FieldKind::Relation
+    } else if NOT_BTREE.contains(&class_name) {
+        FieldKind::NotBtree
     } else if NO_COLUMN.contains(&class_name) {
         FieldKind::NoColumn
     } else if class_name.ends_with("Field") {
@@ -217,7 +233,8 @@ fn read_field(name: &str, class_name: &str, call: Node, src: &str) -> Option<Fie
     let indexed = unique
         || flag("db_index")
         || kind == FieldKind::Relation && !kwargs.iter().any(|(k, v)| k == "db_index" && v.kind() == "false");
-    Some(Field { name: name.to_owned(), kind, indexed, unique, primary })
+    let boolean = matches!(class_name, "BooleanField" | "NullBooleanField");
+    Some(Field { name: name.to_owned(), kind, indexed, unique, primary, boolean })
 }
 
 fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {

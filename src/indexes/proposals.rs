@@ -113,6 +113,8 @@ struct Shape {
     /// The query's order cannot be served by this table's columns (`order_by("author__name")`).
     order_elsewhere: bool,
     through: Vec<String>,
+    /// Lookups on columns a B-tree does not suit (TextField, JSONField, ...).
+    unsuitable: Vec<String>,
 }
 
 const EQUALITY_LOOKUPS: &[&str] = &["exact", "in", "isnull"];
@@ -181,6 +183,10 @@ fn classify(facts: &ModelFacts, key: &str, shape: &mut Shape) {
         shape.through.push(key.to_owned());
         return;
     }
+    if field.kind == FieldKind::NotBtree {
+        shape.unsuitable.push(key.to_owned());
+        return;
+    }
     let lookup = match (field.kind, rest.as_slice()) {
         (_, []) => "exact",
         (FieldKind::Relation, ["id" | "pk"]) => "exact",
@@ -208,8 +214,15 @@ fn order_column(facts: &ModelFacts, spelled: &str) -> Option<Column> {
         return None;
     }
     let mut column = Column::parse(spelled);
-    column.field = facts.field_of(&column.field)?.name.clone();
-    Some(column)
+    let field = facts.field_of(&column.field)?;
+    let usable = match field.kind {
+        FieldKind::Plain => true,
+        // `order_by("author")` sorts by the related model's own ordering (a join); `author_id` does not.
+        FieldKind::Relation => column.field != field.name,
+        FieldKind::NoColumn | FieldKind::NotBtree => false,
+    };
+    column.field = field.name.clone();
+    usable.then_some(column)
 }
 
 /// Whether an index with `existing` columns serves `columns` (whose first `equalities` are
@@ -237,23 +250,49 @@ pub fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decis
     for query in queries {
         let shape = shape(facts, query);
         let at = &query.location;
+        for key in &shape.unsuitable {
+            decision.notes.push(format!(
+                "{model_name}: `{key}` at {at} is on a text, JSON, binary or array column: a B-tree index does not \
+                 suit it"
+            ));
+        }
         for key in &shape.through {
             decision.notes.push(format!(
                 "{model_name}: `{key}` at {at} is a lookup through a relation: an index on this table would not serve it"
             ));
         }
-        let mut columns: Vec<Column> =
-            shape.equalities.iter().map(|f| Column { field: f.clone(), desc: false }).collect();
-        let equalities = columns.len();
         let order = if shape.needs_order { shape.order.clone().unwrap_or_default() } else { Vec::new() };
-        let order: Vec<Column> = order.into_iter().filter(|c| !shape.equalities.contains(&c.field)).collect();
-        if !order.is_empty() {
-            columns.extend(order);
-        } else if let Some(range) = &shape.range
+        let mut tail: Vec<Column> = order.into_iter().filter(|c| !shape.equalities.contains(&c.field)).collect();
+        if tail.is_empty()
+            && let Some(range) = &shape.range
             && !shape.equalities.contains(range)
         {
-            columns.push(Column { field: range.clone(), desc: false });
+            tail.push(Column { field: range.clone(), desc: false });
         }
+        // A boolean narrows little on its own or at the end of an index; in front of an order
+        // column it lets the index hand rows over already sorted, so it stays there.
+        let mut equalities_used: Vec<&String> = shape.equalities.iter().collect();
+        if tail.is_empty() {
+            let (booleans, others): (Vec<&String>, Vec<&String>) =
+                equalities_used.iter().partition(|f| facts.field(f).is_some_and(|f| f.boolean));
+            if !booleans.is_empty() {
+                let names: Vec<&str> = booleans.iter().map(|s| s.as_str()).collect();
+                decision.notes.push(format!(
+                    "{model_name}: `{}` at {at} is a boolean: too few values to be worth an index column here \
+                     (a partial index is a Phase 2 decision)",
+                    names.join("`, `")
+                ));
+            }
+            equalities_used = others;
+        }
+        if equalities_used.is_empty() && !shape.through.is_empty() {
+            // The rows come from the join; sorting them needs no index on this table.
+            continue;
+        }
+        let mut columns: Vec<Column> =
+            equalities_used.iter().map(|f| Column { field: (*f).clone(), desc: false }).collect();
+        let equalities = columns.len();
+        columns.extend(tail);
         if columns.is_empty() {
             continue;
         }
@@ -301,13 +340,20 @@ mod tests {
     use crate::indexes::queries::Step;
 
     fn field(name: &str, kind: FieldKind, indexed: bool) -> Field {
-        Field { name: name.into(), kind, indexed, unique: false, primary: false }
+        Field { name: name.into(), kind, indexed, unique: false, primary: false, boolean: false }
     }
 
     fn facts() -> ModelFacts {
         ModelFacts {
             fields: vec![
-                Field { name: "id".into(), kind: FieldKind::Plain, indexed: true, unique: true, primary: true },
+                Field {
+                    name: "id".into(),
+                    kind: FieldKind::Plain,
+                    indexed: true,
+                    unique: true,
+                    primary: true,
+                    boolean: false,
+                },
                 field("conversation", FieldKind::Relation, true),
                 field("participants", FieldKind::NoColumn, false),
                 field("status", FieldKind::Plain, false),
@@ -361,5 +407,26 @@ mod tests {
         let q2 = query(4, &[("filter", &["status__in"], &[]), ("exists", &[], &[])]);
         let d = decide("Message", &facts, &[&q1, &q2]);
         assert!(d.proposals.is_empty(), "{:?}", d.proposals);
+    }
+
+    #[test]
+    fn booleans_only_in_front_of_an_order() {
+        let mut facts = facts();
+        facts.fields.push(Field {
+            name: "is_read".into(),
+            kind: FieldKind::Plain,
+            indexed: false,
+            unique: false,
+            primary: false,
+            boolean: true,
+        });
+        let alone = query(3, &[("filter", &["is_read"], &[]), ("count", &[], &[])]);
+        let trailing = query(4, &[("filter", &["conversation", "is_read"], &[]), ("update", &[], &[])]);
+        let ordered = query(5, &[("filter", &["status", "is_read"], &[]), ("order_by", &[], &["-created_at"])]);
+        let joined = query(6, &[("filter", &["participants"], &[]), ("order_by", &[], &["-created_at"])]);
+        let d = decide("Message", &facts, &[&alone, &trailing, &ordered, &joined]);
+        let shown: Vec<Vec<String>> = d.proposals.iter().map(spelled).collect();
+        assert_eq!(shown, [vec!["status", "is_read", "-created_at"]]);
+        assert!(d.notes.iter().any(|n| n.contains("`is_read` at chat/views.py:3 is a boolean")), "{:?}", d.notes);
     }
 }
