@@ -67,24 +67,34 @@ pub fn migration_modules(project: &Project, candidates: &[PathBuf]) -> BTreeMap<
     found
 }
 
+/// Every Python module of the project, by folder: looked up once per app instead of scanning
+/// the whole file list for each.
+pub fn modules_by_dir(project: &Project) -> BTreeMap<PathBuf, Vec<PathBuf>> {
+    let mut by_dir: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for path in project.files_where(|p| p.extension().is_some_and(|e| e == "py")) {
+        by_dir.entry(path.parent().unwrap_or(Path::new("")).to_path_buf()).or_default().push(path.clone());
+    }
+    by_dir
+}
+
 /// Reads the app's history and finds its single leaf.
 pub fn history(
     project: &Project,
     app: &App,
     python_root: &Path,
     overrides: &BTreeMap<String, (Option<String>, Location)>,
+    modules_by_dir: &BTreeMap<PathBuf, Vec<PathBuf>>,
 ) -> Result<History, HistoryProblem> {
     let dir = match overrides.get(&app.label) {
         Some((None, location)) => return Err(HistoryProblem::Disabled(location.clone())),
         Some((Some(module), _)) => python_root.join(module.replace('.', "/")),
         None => app.dir.join("migrations"),
     };
-    let files: Vec<&PathBuf> = project
-        .files_where(|p| {
-            p.parent() == Some(dir.as_path())
-                && p.extension().is_some_and(|e| e == "py")
-                && p.file_stem().is_some_and(|s| !s.to_string_lossy().starts_with(['_', '~']))
-        })
+    let files: Vec<&PathBuf> = modules_by_dir
+        .get(&dir)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.file_stem().is_some_and(|s| !s.to_string_lossy().starts_with(['_', '~'])))
         .collect();
     if files.is_empty() {
         return Err(HistoryProblem::NoMigrations(dir));

@@ -15,7 +15,7 @@ pub mod py;
 pub mod queries;
 pub mod render;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -58,39 +58,52 @@ pub fn plan(project: &Project) -> Vec<Outcome> {
     let databases = databases::read(project, &python_files);
     let python_root = apps::python_root(project);
     let overrides = migrations::migration_modules(project, &python_files);
+    let modules_by_dir = migrations::modules_by_dir(project);
     let mut taken: BTreeSet<String> = models
         .iter()
         .filter_map(|m| m.class.meta.as_ref())
         .flat_map(|meta| meta.indexes.iter().filter_map(|i| i.name.clone()))
         .collect();
 
-    for (app_index, app) in apps.iter().enumerate() {
-        if broken_apps.contains(&app_index) {
-            continue;
-        }
-        let mut decisions: Vec<(usize, Decision)> = Vec::new();
-        let mut queried = 0;
-        for (i, model) in models.iter().enumerate() {
-            if model.app != app_index || !model.is_model || model.is_abstract {
-                continue;
+    let mut queries_by_model: Vec<Vec<&queries::Query>> = vec![Vec::new(); models.len()];
+    for query in &queries {
+        queries_by_model[query.model].push(query);
+    }
+    // Decide every app's indexes, and read the histories of those that need a migration, in parallel.
+    let planned: Vec<AppPlan> = apps
+        .par_iter()
+        .enumerate()
+        .filter(|(app_index, _)| !broken_apps.contains(app_index))
+        .map(|(app_index, app)| {
+            let mut decisions: Vec<(usize, Decision)> = Vec::new();
+            let mut queried = 0;
+            for (i, model) in models.iter().enumerate() {
+                if model.app != app_index || !model.is_model || model.is_abstract {
+                    continue;
+                }
+                queried += queries_by_model[i].len();
+                decisions.push((i, proposals::decide(&model.class.name, &facts[i], &queries_by_model[i])));
             }
-            let mine: Vec<&queries::Query> = queries.iter().filter(|q| q.model == i).collect();
-            queried += mine.len();
-            decisions.push((i, proposals::decide(&model.class.name, &facts[i], &mine)));
-        }
-        outcomes.extend(plan_app(
-            project,
-            app,
-            &models,
-            &decisions,
-            queried,
-            &databases,
-            &python_root,
-            &overrides,
-            &mut taken,
-        ));
+            let history = decisions
+                .iter()
+                .any(|(_, d)| !d.proposals.is_empty())
+                .then(|| migrations::history(project, app, &python_root, &overrides, &modules_by_dir));
+            AppPlan { app, decisions, queried, history }
+        })
+        .collect();
+    // Naming is sequential: index names must be unique across the whole project.
+    for plan in planned {
+        outcomes.extend(plan_app(project, plan, &models, &databases, &mut taken));
     }
     outcomes
+}
+
+/// One app's decisions, and its migration history when it needs a new migration.
+struct AppPlan<'a> {
+    app: &'a App,
+    decisions: Vec<(usize, Decision)>,
+    queried: usize,
+    history: Option<Result<migrations::History, migrations::HistoryProblem>>,
 }
 
 /// The classes of one models file, or the error outcome that stops its app.
@@ -309,18 +322,15 @@ fn mine_queries(
 }
 
 /// The outcomes for one app: its change pair, or why it needs none.
-#[allow(clippy::too_many_arguments)]
 fn plan_app(
     project: &Project,
-    app: &App,
+    plan: AppPlan,
     models: &[Model],
-    decisions: &[(usize, Decision)],
-    queried: usize,
     databases: &databases::Databases,
-    python_root: &Path,
-    overrides: &BTreeMap<String, (Option<String>, Location)>,
     taken: &mut BTreeSet<String>,
 ) -> Vec<Outcome> {
+    let AppPlan { app, decisions, queried, history } = plan;
+    let decisions = decisions.as_slice();
     let app_location = Some(Location::file(&app.model_files[0]));
     let mut outcomes = Vec::new();
     for (i, decision) in decisions {
@@ -354,7 +364,7 @@ fn plan_app(
         outcomes.push(Outcome::ok(app_location, reason));
         return outcomes;
     }
-    let history = match migrations::history(project, app, python_root, overrides) {
+    let history = match history.expect("read for every app with proposals") {
         Ok(history) => history,
         Err(migrations::HistoryProblem::Error(outcome)) => {
             outcomes.push(*outcome);
