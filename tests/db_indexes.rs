@@ -17,40 +17,47 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
         "chat-message-list" => (
             "config.settings",
             &[
-                r#"CREATE INDEX "chat_messag_conver_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
+                r#"CREATE INDEX "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
             ],
         ),
         "abstract-base-meta" => (
             "config.settings",
             &[
-                r#"CREATE INDEX "rooms_room_name_updated_at_idx" ON "rooms_room" ("name", "updated_at" DESC);"#,
-                r#"CREATE INDEX "rooms_post_room_created_at_idx" ON "rooms_post" ("room_id", "created_at" DESC);"#,
-                r#"CREATE INDEX "rooms_post_author_created_idx" ON "rooms_post" ("author", "created_at" DESC);"#,
+                r#"CREATE INDEX "room_name_updated_at_idx" ON "rooms_room" ("name", "updated_at" DESC);"#,
+                r#"CREATE INDEX "post_room_created_at_idx" ON "rooms_post" ("room_id", "created_at" DESC);"#,
+                r#"CREATE INDEX "post_author_created_at_idx" ON "rooms_post" ("author", "created_at" DESC);"#,
+            ],
+        ),
+        "managers-and-views" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "ticket_team_state_priority_idx" ON "helpdesk_ticket" ("team", "state", "priority" DESC);"#,
+                r#"CREATE INDEX "ticket_assignee_due_at_idx" ON "helpdesk_ticket" ("assignee", "due_at");"#,
             ],
         ),
         "existing-meta-indexes" => (
             "config.settings",
             &[
-                r#"CREATE INDEX "shop_order_custome_created_idx" ON "shop_order" ("customer_email", "created_at" DESC);"#,
+                r#"CREATE INDEX "order_customer_created_at_idx" ON "shop_order" ("customer_email", "created_at" DESC);"#,
             ],
         ),
         "models-package" => (
             "config.settings",
             &[
-                r#"CREATE INDEX "blog_post_status_published_idx" ON "blog_post" ("status", "published_at" DESC);"#,
-                r#"CREATE INDEX "blog_post_published_at_idx" ON "blog_post" ("published_at");"#,
+                r#"CREATE INDEX "post_status_published_at_idx" ON "blog_post" ("status", "published_at" DESC);"#,
+                r#"CREATE INDEX "post_published_at_idx" ON "blog_post" ("published_at");"#,
             ],
         ),
         "squashed-history" => (
             "config.settings",
             &[
-                r#"CREATE INDEX "notes_note_owne_pinn_creat_idx" ON "notes_note" ("owner", "pinned", "created_at" DESC);"#,
+                r#"CREATE INDEX "note_owner_pinned_created_idx" ON "notes_note" ("owner", "pinned", "created_at" DESC);"#,
             ],
         ),
         "postgres-with-sqlite-tests" => (
             "config.test_settings",
             &[
-                r#"CREATE INDEX "chat_messag_conver_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
+                r#"CREATE INDEX "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
             ],
         ),
         _ => return None,
@@ -191,7 +198,7 @@ fn postgres_gets_create_index_concurrently() {
     assert!(check.status.success() && text(&check).contains("No changes detected"), "{}", text(&check));
     let shown = manage(root, &["sqlmigrate", app, migration], &env);
     assert!(shown.status.success(), "sqlmigrate: {}", text(&shown));
-    let expected = r#"CREATE INDEX CONCURRENTLY "chat_messag_conver_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#;
+    let expected = r#"CREATE INDEX CONCURRENTLY "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#;
     assert!(text(&shown).contains(expected), "sqlmigrate:\n{}", text(&shown));
     // The non-atomic migration really runs: CONCURRENTLY outside a transaction.
     let migrate = manage(root, &["migrate", "--noinput"], &env);
@@ -201,7 +208,7 @@ fn postgres_gets_create_index_concurrently() {
         &[
             "shell",
             "-c",
-            "from django.db import connection; c = connection.cursor(); c.execute(\"select indexdef from pg_indexes where indexname = 'chat_messag_conver_created_idx'\"); print(c.fetchone()[0])",
+            "from django.db import connection; c = connection.cursor(); c.execute(\"select indexdef from pg_indexes where indexname = 'message_conversati_created_idx'\"); print(c.fetchone()[0])",
         ],
         &env,
     );

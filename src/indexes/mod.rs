@@ -396,7 +396,7 @@ fn plan_app(
             .proposals
             .iter()
             .map(|proposal| {
-                let name = render::index_name(&app.label, &model.name, &proposal.columns, taken);
+                let name = render::index_name(&model.name, &proposal.columns, taken);
                 taken.insert(name.clone());
                 NewIndex { name, columns: proposal.columns.clone() }
             })

@@ -20,20 +20,28 @@ pub struct NewIndex {
     pub columns: Vec<Column>,
 }
 
-/// A readable name `<app>_<model>_<columns>_idx`, shortened to 30 characters by trimming the
-/// longest words first, `[a-z][a-z0-9_]*`, and not in `taken` (a number is added if needed).
-pub fn index_name(app: &str, model: &str, columns: &[Column], taken: &BTreeSet<String>) -> String {
+/// A readable name `<model>_<columns>_idx`, shortened to 30 characters by trimming the longest
+/// words first, `[a-z][a-z0-9_]*`, and not in `taken` (every explicit index name of the project,
+/// all apps: index names are unique per database; a number is added when needed).
+pub fn index_name(model: &str, columns: &[Column], taken: &BTreeSet<String>) -> String {
     let clean = |word: &str| -> String {
         word.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
     };
-    let mut words: Vec<String> = vec![clean(app), clean(model)];
+    let mut words: Vec<String> = vec![clean(model)];
     words.extend(columns.iter().map(|c| clean(&c.field)));
     for suffix in 1.. {
         let tail = if suffix == 1 { "idx".to_owned() } else { format!("{suffix}_idx") };
         let mut words = words.clone();
         let length = |words: &[String]| words.iter().map(|w| w.len() + 1).sum::<usize>() + tail.len();
+        // First whole sub-words (`created_at` -> `created`), then characters of the longest word.
         while length(&words) > MAX_NAME {
-            // The app label is trimmed last: it keeps names of different apps apart.
+            let compound = (1..words.len()).filter(|&i| words[i].contains('_')).max_by_key(|&i| words[i].len());
+            let Some(i) = compound else { break };
+            let cut = words[i].rfind('_').expect("has an underscore");
+            words[i].truncate(cut);
+        }
+        while length(&words) > MAX_NAME {
+            // The model is trimmed last: it says which table the index belongs to.
             let from = if words[1..].iter().any(|w| w.len() > 3) { 1 } else { 0 };
             let longest = (from..words.len()).max_by_key(|&i| (words[i].len(), std::cmp::Reverse(i))).unwrap();
             if words[longest].len() <= 1 {
@@ -231,13 +239,13 @@ mod tests {
     #[test]
     fn names_fit_and_stay_unique() {
         let taken = BTreeSet::new();
-        let name = index_name("chat", "Message", &cols(&["conversation", "-created_at"]), &taken);
+        let name = index_name("Message", &cols(&["conversation", "-created_at"]), &taken);
         assert!(name.len() <= MAX_NAME, "{name}");
-        assert_eq!(name, "chat_messag_conver_created_idx");
-        assert_eq!(index_name("shop", "Order", &cols(&["status"]), &taken), "shop_order_status_idx");
-        let taken = BTreeSet::from(["shop_order_status_idx".to_owned()]);
-        assert_eq!(index_name("shop", "Order", &cols(&["status"]), &taken), "shop_order_status_2_idx");
-        let long = index_name("averyveryverylongapplabel", "AnotherVeryLongModelName", &cols(&["a", "b", "c"]), &taken);
+        assert_eq!(name, "message_conversati_created_idx");
+        assert_eq!(index_name("Order", &cols(&["status"]), &taken), "order_status_idx");
+        let taken = BTreeSet::from(["order_status_idx".to_owned()]);
+        assert_eq!(index_name("Order", &cols(&["status"]), &taken), "order_status_2_idx");
+        let long = index_name("AnotherVeryVeryLongModelName", &cols(&["a", "b", "c"]), &taken);
         assert!(long.len() <= MAX_NAME && long.starts_with('a'), "{long}");
     }
 
