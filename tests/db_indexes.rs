@@ -35,6 +35,10 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "ticket_assignee_due_at_idx" ON "helpdesk_ticket" ("assignee", "due_at");"#,
             ],
         ),
+        "migration-modules" => (
+            "config.settings",
+            &[r#"CREATE INDEX "order_status_placed_at_idx" ON "shop_order" ("status", "placed_at" DESC);"#],
+        ),
         "existing-meta-indexes" => (
             "config.settings",
             &[
