@@ -429,4 +429,18 @@ mod tests {
         assert_eq!(shown, [vec!["status", "is_read", "-created_at"]]);
         assert!(d.notes.iter().any(|n| n.contains("`is_read` at chat/views.py:3 is a boolean")), "{:?}", d.notes);
     }
+
+    #[test]
+    fn at_most_three_per_model_most_used_first() {
+        let mut facts = facts();
+        for name in ["a", "b", "c", "d"] {
+            facts.fields.push(field(name, FieldKind::Plain, false));
+        }
+        let q = |line, key: &'static [&'static str]| query(line, &[("filter", key, &[]), ("count", &[], &[])]);
+        let (a, b, c, d, d2) = (q(1, &["a"]), q(2, &["b"]), q(3, &["c"]), q(4, &["d"]), q(5, &["d"]));
+        let decision = decide("Message", &facts, &[&a, &b, &c, &d, &d2]);
+        let shown: Vec<Vec<String>> = decision.proposals.iter().map(spelled).collect();
+        assert_eq!(shown, [vec!["d"], vec!["a"], vec!["b"]]);
+        assert_eq!(decision.left_out.iter().map(spelled).collect::<Vec<_>>(), [vec!["c"]]);
+    }
 }
