@@ -289,7 +289,8 @@ fn mine_queries(
         .into_iter()
         .map(|dir| if dir.file_name().is_some_and(|n| n == "models") { dir.parent().unwrap_or(dir) } else { dir })
         .collect();
-    let names = queries::Names { models: by_name, managers, manager_attrs, app_dirs };
+    let model_files: Vec<&Path> = models.iter().map(|m| m.class.file.as_path()).collect();
+    let names = queries::Names { models: by_name, managers, manager_attrs, app_dirs, model_files };
     let needles = needles(models);
     let finders: Vec<memchr::memmem::Finder> =
         needles.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();

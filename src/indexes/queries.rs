@@ -43,6 +43,8 @@ pub struct Names<'a> {
     pub manager_attrs: Vec<Vec<String>>,
     /// The app folder of each model, to prefer the local model when a name is ambiguous.
     pub app_dirs: Vec<&'a Path>,
+    /// The file each model is defined in, to follow a file's imports when a name is ambiguous.
+    pub model_files: Vec<&'a Path>,
 }
 
 /// Methods that make a chain a query (evaluated against the table).
@@ -81,6 +83,8 @@ struct Miner<'a, 'n> {
     bindings: Vec<Binding>,
     queries: Vec<Query>,
     extended: Vec<bool>,
+    /// `from <module> import <Name>`: name -> the module as a relative path (`chat/models`).
+    imports: HashMap<String, std::path::PathBuf>,
 }
 
 /// Context of the node being visited: the enclosing function (scope) and class.
@@ -92,8 +96,9 @@ struct Context<'t> {
 
 /// The queries of one parsed Python file.
 pub fn mine(path: &Path, src: &str, root: Node, line_of: &dyn Fn(usize) -> usize, names: &Names) -> Vec<Query> {
+    let imports = imports(path, src, root);
     let mut miner =
-        Miner { src, path, names, line_of, bindings: Vec::new(), queries: Vec::new(), extended: Vec::new() };
+        Miner { src, path, names, line_of, bindings: Vec::new(), queries: Vec::new(), extended: Vec::new(), imports };
     miner.visit(root, Context { scope: root.id(), class: None });
     let extended = std::mem::take(&mut miner.extended);
     miner
@@ -283,14 +288,57 @@ impl<'t> Miner<'_, '_> {
         Some((binding.model, binding.steps.clone(), Some(index)))
     }
 
-    /// The model a class name means in this file: the only one of that name, else the one of the
-    /// app the file belongs to.
+    /// The model a class name means in this file: the only one of that name, else the one the
+    /// file imports it from, else the one of the app the file belongs to.
     fn model_named(&self, name: &str) -> Option<usize> {
         match self.names.models.get(name)?.as_slice() {
             [only] => Some(*only),
-            several => several.iter().copied().find(|&m| self.path.starts_with(self.names.app_dirs[m])),
+            several => {
+                let imported = self.imports.get(name).and_then(|module| {
+                    several.iter().copied().find(|&m| {
+                        let file = self.names.model_files[m];
+                        file.with_extension("").ends_with(module)
+                            || file.parent().is_some_and(|dir| dir.ends_with(module))
+                    })
+                });
+                imported.or_else(|| several.iter().copied().find(|&m| self.path.starts_with(self.names.app_dirs[m])))
+            }
         }
     }
+}
+
+/// The names a file imports with `from <module> import <Name>`, each with its module as a path
+/// (relative imports resolved against the file's folder).
+fn imports(path: &Path, src: &str, root: Node) -> HashMap<String, std::path::PathBuf> {
+    let mut found = HashMap::new();
+    for statement in py::statements(root) {
+        if statement.kind() != "import_from_statement" {
+            continue;
+        }
+        let Some(module) = statement.child_by_field_name("module_name") else { continue };
+        let text = py::text(module, src);
+        let dots = text.len() - text.trim_start_matches('.').len();
+        let mut base = std::path::PathBuf::new();
+        if dots > 0 {
+            base = path.parent().unwrap_or(Path::new("")).to_path_buf();
+            for _ in 1..dots {
+                base.pop();
+            }
+        }
+        let module_path =
+            text.trim_start_matches('.').split('.').filter(|p| !p.is_empty()).fold(base, |acc, p| acc.join(p));
+        let mut cursor = statement.walk();
+        for name in statement.children_by_field_name("name", &mut cursor) {
+            let imported = match name.kind() {
+                "aliased_import" => name.child_by_field_name("alias").map(|a| py::text(a, src)),
+                _ => Some(py::text(name, src)),
+            };
+            if let Some(imported) = imported {
+                found.insert(imported.to_owned(), module_path.clone());
+            }
+        }
+    }
+    found
 }
 
 /// Whether `call` is the outermost call of a method chain (not the object of a further `.method()`).
@@ -313,6 +361,7 @@ mod tests {
             managers: HashMap::from([("MessageQuerySet", 0)]),
             manager_attrs: vec![vec!["objects".into()]],
             app_dirs: vec![Path::new("chat")],
+            model_files: vec![Path::new("chat/models.py")],
         }
     }
 
@@ -331,5 +380,29 @@ mod tests {
         assert_eq!(shown, [(3, vec!["filter", "order_by"]), (8, vec!["all", "filter"]), (12, vec!["filter"])]);
         assert_eq!(queries[0].steps[1].strings, ["-created_at"]);
         assert_eq!(queries[0].steps[0].keys, ["conversation"]);
+    }
+
+    #[test]
+    fn ambiguous_names_follow_the_imports() {
+        let names = Names {
+            models: HashMap::from([("Item", vec![0, 1])]),
+            managers: HashMap::new(),
+            manager_attrs: vec![vec![], vec![]],
+            app_dirs: vec![Path::new("shop"), Path::new("blog")],
+            model_files: vec![Path::new("shop/models.py"), Path::new("blog/models/item.py")],
+        };
+        let run = |path: &str, src: &str| {
+            let tree = py::parse(src).unwrap();
+            let file = crate::source::SourceFile::from_text(path, src);
+            mine(Path::new(path), src, tree.root_node(), &|o| file.line_of(o), &names)
+                .iter()
+                .map(|q| q.model)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run("reports/views.py", "from blog.models import Item\nItem.objects.filter(a=1)\n"), [1]);
+        assert_eq!(run("reports/views.py", "from shop.models import Item\nItem.objects.get(a=1)\n"), [0]);
+        assert_eq!(run("shop/api/views.py", "from ..models import Item\nItem.objects.filter(a=1)\n"), [0]);
+        assert_eq!(run("shop/views.py", "Item.objects.filter(a=1)\n"), [0]);
+        assert_eq!(run("other/views.py", "Item.objects.filter(a=1)\n"), Vec::<usize>::new());
     }
 }
