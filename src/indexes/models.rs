@@ -155,7 +155,9 @@ fn read_class(file: &SourceFile, src: &str, class: Node) -> ModelClass {
                 let class_name = py::last_segment(&function).to_owned();
                 if let Some(field) = read_field(&attr, &class_name, value, src) {
                     fields.push(field);
-                } else if class_name.ends_with("Manager") || function.ends_with(".as_manager") {
+                } else if (class_name.ends_with("Manager") && class_name != "Manager")
+                    || function.ends_with(".as_manager")
+                {
                     let manager = function.trim_end_matches(".as_manager").to_owned();
                     managers.push((attr, py::last_segment(&manager).to_owned()));
                 }
@@ -169,16 +171,10 @@ fn read_class(file: &SourceFile, src: &str, class: Node) -> ModelClass {
                     last_attribute_end = Some(statement.end_byte());
                 }
             }
-            _ => {
-                if matches!(statement.kind(), "function_definition" | "decorated_definition") {
-                    seen_method = true;
-                } else if !seen_method && statement.kind() != "expression_statement" {
-                    last_attribute_end = Some(statement.end_byte());
-                } else if !seen_method {
-                    // Docstrings and other expressions before the fields.
-                    last_attribute_end = Some(statement.end_byte());
-                }
-            }
+            _ if matches!(statement.kind(), "function_definition" | "decorated_definition") => seen_method = true,
+            // Docstrings, nested classes and other statements among the fields.
+            _ if !seen_method => last_attribute_end = Some(statement.end_byte()),
+            _ => {}
         }
     }
     let meta_insert_at = file.end_of_line(last_attribute_end.unwrap_or(body.end_byte()).saturating_sub(1));
