@@ -41,9 +41,7 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
         ),
         "existing-meta-indexes" => (
             "config.settings",
-            &[
-                r#"CREATE INDEX "order_customer_created_at_idx" ON "shop_order" ("customer_email", "created_at" DESC);"#,
-            ],
+            &[r#"CREATE INDEX "order_customer_created_at_idx" ON "shop_order" ("customer_email", "created_at" DESC);"#],
         ),
         "models-package" => (
             "config.settings",
@@ -130,6 +128,21 @@ fn fixture_cases_pass_real_django() {
     }
 }
 
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A PostgreSQL tool, run as the `postgres` user when we are root (initdb refuses root).
+fn postgres_command(program: &Path) -> Command {
+    if running_as_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
 /// A throwaway PostgreSQL cluster on a unix socket in a temp dir, stopped on drop.
 struct Cluster {
     dir: tempfile::TempDir,
@@ -148,15 +161,12 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let port = (20000 + std::process::id() % 20000).to_string();
         let as_postgres = |program: &str, args: &[&str]| {
-            let output = Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(bin.join(program))
-                .args(args)
-                .output()
-                .expect("runuser runs");
+            let output = postgres_command(&bin.join(program)).args(args).output().expect("PostgreSQL tools run");
             assert!(output.status.success(), "{program}: {}", text(&output));
         };
-        Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap();
+        if running_as_root() {
+            Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap();
+        }
         let data = dir.path().join("data");
         let data = data.to_str().unwrap();
         as_postgres("initdb", &["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
@@ -179,9 +189,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
+        let _ = postgres_command(&self.bin.join("pg_ctl"))
             .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
             .output();
     }
