@@ -1,6 +1,14 @@
-//! `db-indexes`: Index migrations for the filters and orderings the code runs.
+//! `db-indexes` (QW5, optional in Phase 1): index migrations for the filters and orderings the
+//! code runs.
 //!
-//! Not implemented yet: its own issue brings the real planning.
+//! Reads the models (models.py or a models/ package), mines the querysets across the project's
+//! Python files, and proposes composite indexes (equality fields, then the order field with its
+//! direction) that no ForeignKey, primary key, unique field, `db_index=True` or existing index's
+//! leading columns already serve; at most 3 per model. Each app gets its model edit(s)
+//! (`Meta.indexes`) and one migration depending on its current leaf, sharing one summary:
+//! accept both halves or neither. `AddIndexConcurrently` (non-atomic) only when every configured
+//! database, test settings included, is PostgreSQL and psycopg is required; else `AddIndex`.
+//! More than one leaf migration is an error: the user merges first.
 
 use crate::change::Outcome;
 use crate::patch::Patch;
@@ -29,7 +37,7 @@ impl Patch for DbIndexes {
         &["python manage.py makemigrations --check --dry-run", "python manage.py sqlmigrate <app> <migration>"]
     }
 
-    fn plan(&self, _project: &Project) -> Vec<Outcome> {
-        vec![Outcome::not_found("not implemented yet")]
+    fn plan(&self, project: &Project) -> Vec<Outcome> {
+        crate::indexes::plan(project)
     }
 }

@@ -1,0 +1,97 @@
+//! Django apps of the project: folders holding a `models.py` or a `models/` package, with their
+//! label (from `apps.py` when it sets one) and their dotted module path.
+
+use std::path::{Path, PathBuf};
+
+use crate::project::Project;
+
+/// One Django app found on disk.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The app label Django uses in migrations (`AppConfig.label`, default: the folder name).
+    pub label: String,
+    /// The app folder, relative to the project root.
+    pub dir: PathBuf,
+    /// `models.py`, or every module of the `models/` package.
+    pub model_files: Vec<PathBuf>,
+    /// The app's dotted module (`apps.chat`), relative to the folder holding manage.py.
+    pub module: String,
+}
+
+/// The folder Python imports the project from: the one holding manage.py (the shallowest one),
+/// else the project root.
+pub fn python_root(project: &Project) -> PathBuf {
+    project
+        .files_named("manage.py")
+        .min_by_key(|path| path.components().count())
+        .and_then(|path| path.parent().map(Path::to_path_buf))
+        .unwrap_or_default()
+}
+
+/// Every app with models, sorted by folder.
+pub fn find_apps(project: &Project) -> Vec<App> {
+    let root = python_root(project);
+    let mut apps: Vec<App> = Vec::new();
+    for path in project.files_where(|p| p.extension().is_some_and(|e| e == "py")) {
+        let in_migrations = path.components().any(|c| c.as_os_str() == "migrations");
+        if in_migrations {
+            continue;
+        }
+        let Some(parent) = path.parent() else { continue };
+        let app_dir = if path.file_name().is_some_and(|n| n == "models.py") {
+            parent.to_path_buf()
+        } else if parent.file_name().is_some_and(|n| n == "models") && project.has_file(&parent.join("__init__.py")) {
+            parent.parent().unwrap_or(Path::new("")).to_path_buf()
+        } else {
+            continue;
+        };
+        match apps.iter_mut().find(|app| app.dir == app_dir) {
+            Some(app) => app.model_files.push(path.clone()),
+            None => apps.push(App {
+                label: String::new(),
+                module: module_of(&root, &app_dir),
+                dir: app_dir,
+                model_files: vec![path.clone()],
+            }),
+        }
+    }
+    for app in &mut apps {
+        app.model_files.sort();
+        app.label = label_from_apps_py(project, &app.dir).unwrap_or_else(|| default_label(&app.dir));
+    }
+    apps.sort_by(|a, b| a.dir.cmp(&b.dir));
+    apps
+}
+
+/// The dotted module of `dir` relative to the Python root (`apps/chat` -> `apps.chat`).
+pub fn module_of(root: &Path, dir: &Path) -> String {
+    let relative = dir.strip_prefix(root).unwrap_or(dir);
+    relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join(".")
+}
+
+fn default_label(dir: &Path) -> String {
+    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// `label = "..."` in the app's `apps.py` AppConfig, when there is one.
+fn label_from_apps_py(project: &Project, dir: &Path) -> Option<String> {
+    let path = dir.join("apps.py");
+    if !project.has_file(&path) {
+        return None;
+    }
+    let source = project.read(&path).ok()?;
+    let tree = super::py::parse(&source.text).ok()?;
+    let src = source.text.as_str();
+    for statement in super::py::statements(tree.root_node()) {
+        let Some(class) = super::py::class_definition(statement) else { continue };
+        let body = class.child_by_field_name("body")?;
+        for item in super::py::statements(body) {
+            if let Some((name, value)) = super::py::assignment(item, src)
+                && name == "label"
+            {
+                return super::py::string_value(value, src);
+            }
+        }
+    }
+    None
+}

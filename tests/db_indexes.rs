@@ -1,0 +1,228 @@
+//! `db-indexes`: fixture cases (exact diff, git apply, idempotence), then real Django on the
+//! patched copy: `makemigrations --check --dry-run` reports no changes, `migrate` runs on SQLite,
+//! and `sqlmigrate` prints the CREATE INDEX with the planned columns in the planned order. The
+//! PostgreSQL case starts a throwaway cluster (Debian's postgresql package) to show
+//! `CREATE INDEX CONCURRENTLY` and to run the non-atomic migration for real.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::tools;
+
+/// Per case: the settings module SQLite runs use, and the SQL fragments `sqlmigrate` must print.
+fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
+    Some(match case {
+        "chat-message-list" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
+            ],
+        ),
+        "abstract-base-meta" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "room_name_updated_at_idx" ON "rooms_room" ("name", "updated_at" DESC);"#,
+                r#"CREATE INDEX "post_room_created_at_idx" ON "rooms_post" ("room_id", "created_at" DESC);"#,
+                r#"CREATE INDEX "post_author_created_at_idx" ON "rooms_post" ("author", "created_at" DESC);"#,
+            ],
+        ),
+        "managers-and-views" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "ticket_team_state_priority_idx" ON "helpdesk_ticket" ("team", "state", "priority" DESC);"#,
+                r#"CREATE INDEX "ticket_assignee_due_at_idx" ON "helpdesk_ticket" ("assignee", "due_at");"#,
+            ],
+        ),
+        "migration-modules" => (
+            "config.settings",
+            &[r#"CREATE INDEX "order_status_placed_at_idx" ON "shop_order" ("status", "placed_at" DESC);"#],
+        ),
+        "existing-meta-indexes" => (
+            "config.settings",
+            &[r#"CREATE INDEX "order_customer_created_at_idx" ON "shop_order" ("customer_email", "created_at" DESC);"#],
+        ),
+        "models-package" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "post_status_published_at_idx" ON "blog_post" ("status", "published_at" DESC);"#,
+                r#"CREATE INDEX "post_published_at_idx" ON "blog_post" ("published_at");"#,
+            ],
+        ),
+        "squashed-history" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "note_owner_pinned_created_idx" ON "notes_note" ("owner", "pinned", "created_at" DESC);"#,
+            ],
+        ),
+        "postgres-with-sqlite-tests" => (
+            "config.test_settings",
+            &[
+                r#"CREATE INDEX "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
+            ],
+        ),
+        _ => return None,
+    })
+}
+
+fn manage(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(tools::python())
+        .arg("manage.py")
+        .args(args)
+        .current_dir(root)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("python runs")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// The migrations the diff creates: (app label, migration name).
+fn created_migrations(diff: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut lines = diff.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line == "--- /dev/null"
+            && let Some(next) = lines.peek()
+            && let Some(path) = next.strip_prefix("+++ b/")
+        {
+            let path = PathBuf::from(path);
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let app = path.parent().unwrap().parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+            found.push((app, name));
+        }
+    }
+    found
+}
+
+#[test]
+fn fixture_cases_pass_real_django() {
+    for case in common::cases("db-indexes") {
+        let applied = case.check();
+        let migrations = created_migrations(&applied.diff);
+        let Some((settings, sql)) = expectations(&case.name) else {
+            if case.name != "postgres-concurrently" {
+                assert!(migrations.is_empty(), "{}: unexpected migration {migrations:?}", case.name);
+            }
+            continue;
+        };
+        assert_eq!(migrations.len(), 1, "{}: one migration per app: {migrations:?}", case.name);
+        let (app, migration) = &migrations[0];
+        let root = applied.root();
+        let settings_arg = format!("--settings={settings}");
+        let check = manage(root, &["makemigrations", "--check", "--dry-run", &settings_arg], &[]);
+        assert!(check.status.success(), "{}: makemigrations --check: {}", case.name, text(&check));
+        assert!(text(&check).contains("No changes detected"), "{}: {}", case.name, text(&check));
+        let migrate = manage(root, &["migrate", "--noinput", &settings_arg], &[]);
+        assert!(migrate.status.success(), "{}: migrate: {}", case.name, text(&migrate));
+        let shown = manage(root, &["sqlmigrate", app, migration, &settings_arg], &[]);
+        assert!(shown.status.success(), "{}: sqlmigrate: {}", case.name, text(&shown));
+        for fragment in sql {
+            assert!(text(&shown).contains(fragment), "{}: sqlmigrate lacks {fragment}:\n{}", case.name, text(&shown));
+        }
+        assert!(!text(&shown).contains("CONCURRENTLY"), "{}: SQLite cannot build concurrently", case.name);
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A PostgreSQL tool, run as the `postgres` user when we are root (initdb refuses root).
+fn postgres_command(program: &Path) -> Command {
+    if running_as_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+/// A throwaway PostgreSQL cluster on a unix socket in a temp dir, stopped on drop.
+struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: String,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is installed from Debian's packages (apt-get install -y postgresql)")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .find(|bin| bin.join("pg_ctl").exists())
+            .expect("pg_ctl in /usr/lib/postgresql/*/bin");
+        let dir = tempfile::tempdir().unwrap();
+        let port = (20000 + std::process::id() % 20000).to_string();
+        let as_postgres = |program: &str, args: &[&str]| {
+            let output = postgres_command(&bin.join(program)).args(args).output().expect("PostgreSQL tools run");
+            assert!(output.status.success(), "{program}: {}", text(&output));
+        };
+        if running_as_root() {
+            Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap();
+        }
+        let data = dir.path().join("data");
+        let data = data.to_str().unwrap();
+        as_postgres("initdb", &["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+        let options = format!("-k {} -p {port} -c listen_addresses=''", dir.path().display());
+        let log = dir.path().join("log");
+        as_postgres("pg_ctl", &["-D", data, "-o", &options, "-l", log.to_str().unwrap(), "-w", "start"]);
+        Cluster { dir, bin, port }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DB_HOST", self.dir.path().display().to_string()),
+            ("DB_PORT", self.port.clone()),
+            ("DB_NAME", "postgres".into()),
+            ("DB_USER", "postgres".into()),
+        ]
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = postgres_command(&self.bin.join("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+#[test]
+fn postgres_gets_create_index_concurrently() {
+    let case = common::cases("db-indexes").into_iter().find(|c| c.name == "postgres-concurrently").unwrap();
+    let applied = case.check();
+    let migrations = created_migrations(&applied.diff);
+    assert_eq!(migrations.len(), 1, "{migrations:?}");
+    let (app, migration) = &migrations[0];
+    let root = applied.root();
+    let cluster = Cluster::start();
+    let env = cluster.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let check = manage(root, &["makemigrations", "--check", "--dry-run"], &env);
+    assert!(check.status.success() && text(&check).contains("No changes detected"), "{}", text(&check));
+    let shown = manage(root, &["sqlmigrate", app, migration], &env);
+    assert!(shown.status.success(), "sqlmigrate: {}", text(&shown));
+    let expected = r#"CREATE INDEX CONCURRENTLY "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#;
+    assert!(text(&shown).contains(expected), "sqlmigrate:\n{}", text(&shown));
+    // The non-atomic migration really runs: CONCURRENTLY outside a transaction.
+    let migrate = manage(root, &["migrate", "--noinput"], &env);
+    assert!(migrate.status.success(), "migrate: {}", text(&migrate));
+    let indexes = manage(
+        root,
+        &[
+            "shell",
+            "-c",
+            "from django.db import connection; c = connection.cursor(); c.execute(\"select indexdef from pg_indexes where indexname = 'message_conversati_created_idx'\"); print(c.fetchone()[0])",
+        ],
+        &env,
+    );
+    assert!(text(&indexes).contains("(conversation_id, created_at DESC)"), "{}", text(&indexes));
+}
