@@ -64,6 +64,11 @@ pub struct Change {
     pub verify: Vec<String>,
     /// The line the change starts at, for messages (1-based; 0 for created files).
     pub line: usize,
+    /// Changes of one patch that carry the same key are reviewed, accepted and rejected as one
+    /// unit: a model's `Meta.indexes` and the migration that creates those indexes only make
+    /// sense together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub together: Option<String>,
 }
 
 impl Change {
@@ -87,6 +92,7 @@ impl Change {
             assumptions: Vec::new(),
             verify: Vec::new(),
             line: 0,
+            together: None,
         }
     }
 
@@ -117,6 +123,12 @@ impl Change {
 
     pub fn at_line(mut self, line: usize) -> Change {
         self.line = line;
+        self
+    }
+
+    /// Ties this change to the other changes of its patch with the same key (see [`Change::together`]).
+    pub fn together(mut self, key: impl Into<String>) -> Change {
+        self.together = Some(key.into());
         self
     }
 

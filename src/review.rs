@@ -150,32 +150,69 @@ impl Default for Interactive {
     }
 }
 
+/// The units of a review: indices of proposals, where changes tied with [`Change::together`]
+/// form one unit (at the place of the first of them).
+pub fn units(proposals: &[Proposal<'_>]) -> Vec<Vec<usize>> {
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    for (index, proposal) in proposals.iter().enumerate() {
+        let key = |p: &Proposal<'_>| p.change.together.as_ref().map(|key| (p.patch.id(), key.clone()));
+        let mine = key(proposal);
+        match units.iter_mut().find(|unit| mine.is_some() && key(&proposals[unit[0]]) == mine) {
+            Some(unit) => unit.push(index),
+            None => units.push(vec![index]),
+        }
+    }
+    units
+}
+
 impl Reviewer for Interactive {
     fn review(&mut self, project: &Project, proposals: &[Proposal<'_>]) -> Result<Verdict> {
         let mut accepted = Vec::new();
         let mut skipped_patches: Vec<&str> = Vec::new();
         let mut accept_rest = false;
-        for (index, proposal) in proposals.iter().enumerate() {
+        let units = units(proposals);
+        for (position, unit) in units.iter().enumerate() {
+            let patch = proposals[unit[0]].patch.id();
             if accept_rest {
-                accepted.push(index);
+                accepted.extend(unit);
                 continue;
             }
-            if skipped_patches.contains(&proposal.patch.id()) {
+            if skipped_patches.contains(&patch) {
                 continue;
             }
-            self.show(project, proposal, index + 1, proposals.len())?;
+            for &index in unit {
+                self.show(project, &proposals[index], position + 1, units.len())?;
+            }
             match self.ask()? {
-                Choice::Yes => accepted.push(index),
+                Choice::Yes => accepted.extend(unit),
                 Choice::No => {}
                 Choice::AllRemaining => {
-                    accepted.push(index);
+                    accepted.extend(unit);
                     accept_rest = true;
                 }
-                Choice::SkipPatch => skipped_patches.push(proposal.patch.id()),
+                Choice::SkipPatch => skipped_patches.push(patch),
                 Choice::Done => break,
                 Choice::Quit => return Ok(Verdict::Quit),
             }
         }
+        accepted.sort_unstable();
         Ok(Verdict::Apply(accepted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tied_changes_form_one_unit() {
+        let patch = crate::patches::by_id("db-indexes").unwrap();
+        let model = Change::modify("db-indexes", "chat/models.py", vec![]).together("indexes of app chat");
+        let other = Change::modify("db-indexes", "blog/models.py", vec![]).together("indexes of app blog");
+        let migration = Change::create("db-indexes", "chat/migrations/0002_x.py", "").together("indexes of app chat");
+        let loose = Change::modify("db-indexes", "a.py", vec![]);
+        let changes = [&model, &other, &migration, &loose, &loose];
+        let proposals: Vec<Proposal<'_>> = changes.iter().map(|&change| Proposal { patch, change }).collect();
+        assert_eq!(units(&proposals), vec![vec![0, 2], vec![1], vec![3], vec![4]]);
     }
 }

@@ -478,7 +478,7 @@ fn plan_app(
         "QW5 index migrations: {}. No existing index (ForeignKey, primary key, unique, db_index or the leading \
          columns of Meta.indexes) serves these queries. The model's Meta.indexes and the migration carry the same \
          explicit names, so makemigrations sees them agree; the migration depends on the current leaf {}. \
-         Accept or reject this change together with its twin (same summary) in the other file.",
+         The review offers the model edit and the migration as one change.",
         reasons.join("; "),
         history.leaf
     );
@@ -487,7 +487,11 @@ fn plan_app(
         format!("python manage.py sqlmigrate {} {migration_name}", app.label),
     ];
     let finish = |change: Change| {
-        let change = change.summary(summary.clone()).why(why.clone()).assume(databases.explain());
+        let change = change
+            .summary(summary.clone())
+            .why(why.clone())
+            .assume(databases.explain())
+            .together(format!("indexes of app {}", app.label));
         verify.iter().fold(change, |c, v| c.verify(v.clone()))
     };
     for change in model_changes {
