@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod edit;
+pub mod gunicorn;
 pub mod lang;
 pub mod patch;
 pub mod plan;
