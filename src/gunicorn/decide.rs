@@ -106,11 +106,11 @@ pub fn workers(ctx: &Context, inv: &Invocation, resolved: &Resolved, project: &c
                         setting.what
                     ),
                 ),
-                Some(target),
+                None,
             ),
             Value::Dynamic(expr) => keep(
                 Outcome::skipped(location, format!("workers is decided at runtime by {expr} ({}); left alone", setting.what)),
-                Some(target),
+                None,
             ),
             Value::Text(text) => {
                 keep(Outcome::skipped(location, format!("workers = {text:?} ({}) is not a number; left alone", setting.what)), None)

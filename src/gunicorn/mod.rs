@@ -29,6 +29,18 @@ pub struct Analysis {
     pub workers: Vec<Outcome>,
     pub worker_class: Vec<Outcome>,
     pub serving: Serving,
+    /// Every gunicorn (WSGI) start and what it will run with after both patches, where known.
+    pub servers: Vec<PlannedServer>,
+}
+
+/// What one gunicorn start will resolve to once the planned changes are applied (`None`: not
+/// known statically, or left to the platform).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedServer {
+    pub location: Location,
+    pub workers: Option<u32>,
+    pub worker_class: Option<String>,
+    pub threads: Option<u32>,
 }
 
 /// The analysis, computed once per project.
@@ -56,6 +68,7 @@ fn compute(project: &Project) -> Analysis {
     let mut worker_class = found.errors.clone();
     let mut serving: Option<Serving> = None;
     let mut fallback: Option<Serving> = None;
+    let mut servers = Vec::new();
     for inv in &found.invocations {
         let location = inv.location();
         if inv.server != ServerKind::Gunicorn {
@@ -96,6 +109,13 @@ fn compute(project: &Project) -> Analysis {
             let class = c.worker_class.clone().unwrap_or_else(|| "sync".to_owned());
             facts(ServerKind::Gunicorn, &location, w.workers.unwrap_or(ctx.target), c.threads.unwrap_or(1), &class)
         });
+        let known = |outcome: &Outcome| matches!(outcome, Outcome::Change(_) | Outcome::Ok { .. });
+        servers.push(PlannedServer {
+            location: location.clone(),
+            workers: w.workers.filter(|_| known(&w.outcome)),
+            worker_class: c.worker_class.clone().filter(|_| known(&c.outcome)),
+            threads: c.threads.filter(|_| known(&c.outcome)),
+        });
         workers.push(w.outcome);
         worker_class.push(c.outcome);
     }
@@ -111,7 +131,7 @@ fn compute(project: &Project) -> Analysis {
         threads: 1,
         worker_class: "sync".to_owned(),
     });
-    Analysis { cpus, workers: dedupe(workers), worker_class: dedupe(worker_class), serving }
+    Analysis { cpus, workers: dedupe(workers), worker_class: dedupe(worker_class), serving, servers }
 }
 
 fn facts(server: ServerKind, location: &Location, workers: u32, threads: u32, class: &str) -> Serving {

@@ -163,7 +163,7 @@ fn config_name(flag: &str) -> &'static str {
 
 fn value_of(text: &str, word: &Word) -> Value {
     if text.contains("{{") || text.contains("{%") {
-        return Value::Dynamic(format!("template expression {text}"));
+        return Value::Dynamic("a template expression".to_owned());
     }
     if word.is_dynamic() {
         return Value::Dynamic(text.to_owned());

@@ -1,0 +1,160 @@
+//! The gunicorn patches on every fixture case: the exact diff, `git apply --check`, idempotence
+//! (`Case::check`), then the real `gunicorn --print-config` on the project after both patches:
+//! for every gunicorn start, the workers, worker class and threads gunicorn resolves (command
+//! line, GUNICORN_CMD_ARGS, config file, WEB_CONCURRENCY, all as the deployment gives them) are
+//! the ones the plan announced.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use scalepatch::config::{Config, Values};
+use scalepatch::gunicorn::discovery::{self, Invocation};
+use scalepatch::plan::{Plan, file_updates};
+use scalepatch::project::Project;
+use scalepatch::serving::ServerKind;
+
+fn open(root: &Path, case: &common::Case) -> Project {
+    let spec = case.spec();
+    let config = Config::load(root, &Values { cpus: spec.cpus, instances: spec.instances }).unwrap();
+    Project::open(root, config).unwrap()
+}
+
+/// Plans both gunicorn patches together on a copy of the case and writes the result.
+fn apply_both(case: &common::Case) -> (tempfile::TempDir, Vec<scalepatch::gunicorn::PlannedServer>) {
+    let tmp = case.copy();
+    let project = open(tmp.path(), case);
+    let patches: Vec<&'static dyn scalepatch::patch::Patch> =
+        ["gunicorn-workers", "gunicorn-worker-class"].iter().map(|id| scalepatch::patches::by_id(id).unwrap()).collect();
+    let plan = Plan::build(&project, &patches);
+    for outcome in plan.reports.iter().flat_map(|r| &r.outcomes) {
+        assert!(
+            !matches!(outcome, scalepatch::change::Outcome::Error { message, .. } if message.contains("collides")),
+            "{}: the two patches collide: {}",
+            case.label(),
+            outcome.describe()
+        );
+    }
+    let changes: Vec<_> = plan.changes().collect();
+    let planned = scalepatch::gunicorn::analysis(&project).servers.clone();
+    for update in file_updates(&project, &changes).unwrap() {
+        std::fs::write(tmp.path().join(&update.path), update.after_bytes()).unwrap();
+    }
+    (tmp, planned)
+}
+
+/// A tiny WSGI application importable as `target` (`pkg.wsgi:application`, `app.wsgi`).
+fn write_app(dir: &Path, target: &str) {
+    let (module, attr) = target.split_once(':').unwrap_or((target, "application"));
+    let parts: Vec<&str> = module.split('.').collect();
+    let mut folder = dir.to_path_buf();
+    for package in &parts[..parts.len() - 1] {
+        folder.push(package);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("__init__.py"), "").unwrap();
+    }
+    let body = format!(
+        "def {attr}(environ, start_response):\n    start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])\n    return [b\"ok\"]\n"
+    );
+    std::fs::write(folder.join(format!("{}.py", parts[parts.len() - 1])), body).unwrap();
+}
+
+/// argv as the process gets it: `$VAR` set earlier in the script replaced by its value.
+fn argv(inv: &Invocation) -> Vec<String> {
+    inv.args
+        .iter()
+        .map(|word| {
+            let text = word.text.trim_start_matches('$').trim_matches(['{', '}']);
+            match inv.script_vars.iter().rev().find(|(name, _)| word.text.starts_with('$') && name == text) {
+                Some((_, value)) => value.text.clone(),
+                None => word.text.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Runs `gunicorn --print-config` for one start and returns the settings it printed.
+fn print_config(root: &Path, inv: &Invocation, label: &str) -> BTreeMap<String, String> {
+    let args = argv(inv);
+    let flags = scalepatch::gunicorn::flags::parse(&inv.args);
+    let target = flags.target.map(|i| args[i].clone()).unwrap_or_else(|| "app.wsgi:application".to_owned());
+    let apps = tempfile::tempdir().unwrap();
+    write_app(apps.path(), &target);
+    let cwd = root.join(inv.path.parent().unwrap_or(Path::new("")));
+    let mut command = Command::new(common::tools::gunicorn());
+    command.arg("--print-config").args(&args).current_dir(&cwd);
+    if flags.target.is_none() {
+        command.arg(&target);
+    }
+    command.env_remove("WEB_CONCURRENCY").env_remove("GUNICORN_CMD_ARGS");
+    let mut pythonpath = vec![apps.path().to_path_buf(), root.to_path_buf()];
+    pythonpath.push(cwd.clone());
+    command.env("PYTHONPATH", std::env::join_paths(pythonpath).unwrap());
+    for var in &inv.env {
+        command.env(&var.key, &var.value.text);
+    }
+    let output = command.output().expect("gunicorn runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{label}: gunicorn --print-config {args:?} failed in {}:\n{stdout}\n{}",
+        cwd.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|line| line.split_once(" = ").map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+        .collect()
+}
+
+/// The real gunicorn agrees with the plan for every gunicorn start of the case.
+fn check_with_gunicorn(case: &common::Case) -> usize {
+    let (tmp, planned) = apply_both(case);
+    let patched = open(tmp.path(), case);
+    let found = discovery::discover(&patched);
+    let mut checked = 0;
+    let mut per_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let planned_by_file = |path: &Path, ordinal: usize| planned.iter().filter(|p| p.location.path == path).nth(ordinal);
+    for inv in found.invocations.iter().filter(|inv| inv.server == ServerKind::Gunicorn) {
+        let ordinal = per_file.entry(inv.path.clone()).or_default();
+        let Some(plan) = planned_by_file(&inv.path, *ordinal) else { continue };
+        *ordinal += 1;
+        if inv.args.iter().any(|w| w.text.contains("{{")) {
+            continue;
+        }
+        let label = format!("{} ({}:{})", case.label(), inv.path.display(), inv.line);
+        let config = print_config(tmp.path(), inv, &label);
+        if let Some(workers) = plan.workers {
+            assert_eq!(config["workers"], workers.to_string(), "{label}: workers");
+        }
+        if let Some(class) = &plan.worker_class {
+            assert_eq!(&config["worker_class"], class, "{label}: worker_class");
+        }
+        if let Some(threads) = plan.threads {
+            assert_eq!(config["threads"], threads.to_string(), "{label}: threads");
+        }
+        checked += 1;
+    }
+    checked
+}
+
+fn run_cases(patch: &str) {
+    let mut verified = 0;
+    for case in common::cases(patch) {
+        case.check();
+        verified += check_with_gunicorn(&case);
+    }
+    assert!(verified > 0, "no case was verified with the real gunicorn");
+}
+
+#[test]
+fn gunicorn_workers_cases() {
+    run_cases("gunicorn-workers");
+}
+
+#[test]
+fn gunicorn_worker_class_cases() {
+    run_cases("gunicorn-worker-class");
+}
