@@ -26,8 +26,10 @@ fn open(root: &Path, case: &common::Case) -> Project {
 fn apply_both(case: &common::Case) -> (tempfile::TempDir, Vec<scalepatch::gunicorn::PlannedServer>) {
     let tmp = case.copy();
     let project = open(tmp.path(), case);
-    let patches: Vec<&'static dyn scalepatch::patch::Patch> =
-        ["gunicorn-workers", "gunicorn-worker-class"].iter().map(|id| scalepatch::patches::by_id(id).unwrap()).collect();
+    let patches: Vec<&'static dyn scalepatch::patch::Patch> = ["gunicorn-workers", "gunicorn-worker-class"]
+        .iter()
+        .map(|id| scalepatch::patches::by_id(id).unwrap())
+        .collect();
     let plan = Plan::build(&project, &patches);
     for outcome in plan.reports.iter().flat_map(|r| &r.outcomes) {
         assert!(
@@ -114,6 +116,8 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
     let (tmp, planned) = apply_both(case);
     let patched = open(tmp.path(), case);
     let found = discovery::discover(&patched);
+    let errors: Vec<String> = found.errors.iter().map(|e| e.describe()).collect();
+    assert!(errors.is_empty(), "{}: the patched files no longer read cleanly: {errors:?}", case.label());
     let mut checked = 0;
     let mut per_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
     let planned_by_file = |path: &Path, ordinal: usize| planned.iter().filter(|p| p.location.path == path).nth(ordinal);
@@ -137,6 +141,9 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
         }
         checked += 1;
     }
+    let known = planned.iter().filter(|p| p.workers.is_some() || p.worker_class.is_some()).count();
+    let templated = found.invocations.iter().filter(|inv| inv.args.iter().any(|w| w.text.contains("{{"))).count();
+    assert!(checked + templated >= known, "{}: {checked} gunicorn starts checked, {known} planned", case.label());
     checked
 }
 

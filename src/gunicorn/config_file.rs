@@ -55,7 +55,8 @@ pub fn read(text: &str) -> Result<ConfigFile, (usize, String)> {
             continue;
         }
         let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
-        let (Some(left), Some(right)) = (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+        let (Some(left), Some(right)) =
+            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
         else {
             continue;
         };

@@ -42,7 +42,9 @@ fn why_source(setting: &Setting) -> &'static str {
         SourceKind::CmdArgs => {
             "GUNICORN_CMD_ARGS wins over the config file and WEB_CONCURRENCY, and the command line does not set it"
         }
-        SourceKind::ConfigFile => "the config file wins over WEB_CONCURRENCY, and neither the command line nor GUNICORN_CMD_ARGS set it",
+        SourceKind::ConfigFile => {
+            "the config file wins over WEB_CONCURRENCY, and neither the command line nor GUNICORN_CMD_ARGS set it"
+        }
         SourceKind::WebConcurrency => {
             "WEB_CONCURRENCY is gunicorn's default for workers and nothing of higher precedence sets it; a new flag would silently override it"
         }
@@ -62,7 +64,10 @@ fn guarded(change: Change, text: &str) -> Outcome {
     };
     if write::touches_template(text, &edits) {
         let location = Some(Location::new(change.path.clone(), change.line));
-        return Outcome::skipped(location, format!("template file: the edit ({}) would fall inside a template expression", change.summary));
+        return Outcome::skipped(
+            location,
+            format!("template file: the edit ({}) would fall inside a template expression", change.summary),
+        );
     }
     Outcome::Change(change)
 }
@@ -75,12 +80,21 @@ pub fn workers(ctx: &Context, inv: &Invocation, resolved: &Resolved, project: &c
         let location = Some(setting.location());
         return match &setting.value {
             Value::Int(n) if *n >= target => keep(
-                Outcome::ok(location, format!("workers = {n} (from {}) is already >= the target {target}; never lowered", setting.what)),
+                Outcome::ok(
+                    location,
+                    format!("workers = {n} (from {}) is already >= the target {target}; never lowered", setting.what),
+                ),
                 Some(*n),
             ),
             Value::Int(n) => {
                 let Some(range) = setting.range.clone() else {
-                    return keep(Outcome::skipped(location, format!("workers = {n} in {} cannot be edited in place", setting.what)), Some(*n));
+                    return keep(
+                        Outcome::skipped(
+                            location,
+                            format!("workers = {n} in {} cannot be edited in place", setting.what),
+                        ),
+                        Some(*n),
+                    );
                 };
                 let text = match project.read(&setting.path) {
                     Ok(file) => file.text.clone(),
@@ -109,12 +123,19 @@ pub fn workers(ctx: &Context, inv: &Invocation, resolved: &Resolved, project: &c
                 None,
             ),
             Value::Dynamic(expr) => keep(
-                Outcome::skipped(location, format!("workers is decided at runtime by {expr} ({}); left alone", setting.what)),
+                Outcome::skipped(
+                    location,
+                    format!("workers is decided at runtime by {expr} ({}); left alone", setting.what),
+                ),
                 None,
             ),
-            Value::Text(text) => {
-                keep(Outcome::skipped(location, format!("workers = {text:?} ({}) is not a number; left alone", setting.what)), None)
-            }
+            Value::Text(text) => keep(
+                Outcome::skipped(
+                    location,
+                    format!("workers = {text:?} ({}) is not a number; left alone", setting.what),
+                ),
+                None,
+            ),
         };
     }
     // Nothing sets workers: gunicorn runs 1.
@@ -175,7 +196,12 @@ pub fn is_asgi_class(class: &str) -> bool {
 }
 
 /// `gunicorn-worker-class` for one invocation.
-pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, project: &crate::project::Project) -> Decision {
+pub fn worker_class(
+    ctx: &Context,
+    inv: &Invocation,
+    resolved: &Resolved,
+    project: &crate::project::Project,
+) -> Decision {
     let _ = ctx;
     let decision = |outcome: Outcome, class: &str, threads: u32| Decision {
         outcome,
@@ -190,7 +216,10 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
         Some(Value::Dynamic(expr) | Value::Formula(expr)) => {
             let setting = resolved.worker_class.as_ref().expect("matched Some");
             return decision(
-                Outcome::skipped(Some(setting.location()), format!("the worker class is decided at runtime by {expr} ({}); left alone", setting.what)),
+                Outcome::skipped(
+                    Some(setting.location()),
+                    format!("the worker class is decided at runtime by {expr} ({}); left alone", setting.what),
+                ),
                 "sync",
                 1,
             );
@@ -202,7 +231,10 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
         Some(_) => {
             let setting = resolved.threads.as_ref().expect("matched Some");
             return decision(
-                Outcome::skipped(Some(setting.location()), format!("threads is decided at runtime ({}); worker class left alone", setting.what)),
+                Outcome::skipped(
+                    Some(setting.location()),
+                    format!("threads is decided at runtime ({}); worker class left alone", setting.what),
+                ),
                 &class_value,
                 1,
             );
@@ -210,7 +242,11 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
     };
     let class_location = resolved.worker_class.as_ref().map(|s| s.location()).or(Some(inv.location()));
     if class_value == "gthread" || class_value.ends_with("ThreadWorker") {
-        return decision(Outcome::ok(class_location, format!("worker class is already gthread ({threads} threads)")), "gthread", threads);
+        return decision(
+            Outcome::ok(class_location, format!("worker class is already gthread ({threads} threads)")),
+            "gthread",
+            threads,
+        );
     }
     if !is_sync(&class_value) {
         return decision(
@@ -236,12 +272,22 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
     // Threads set somewhere (`--threads 1`, `threads = 1`): raise it where it is.
     if set_threads && let Some(setting) = &resolved.threads {
         let Some(range) = setting.range.clone() else {
-            return decision(Outcome::skipped(Some(setting.location()), format!("threads in {} cannot be edited in place", setting.what)), "sync", threads);
+            return decision(
+                Outcome::skipped(
+                    Some(setting.location()),
+                    format!("threads in {} cannot be edited in place", setting.what),
+                ),
+                "sync",
+                threads,
+            );
         };
         if setting.path != inv.path && resolved.worker_class.as_ref().is_none_or(|c| c.path != setting.path) {
             // Edited in its own file: a separate file is fine, but one change covers one file.
             return decision(
-                Outcome::skipped(Some(setting.location()), format!("threads is set in {} and the worker class elsewhere; change both by hand", setting.what)),
+                Outcome::skipped(
+                    Some(setting.location()),
+                    format!("threads is set in {} and the worker class elsewhere; change both by hand", setting.what),
+                ),
                 "sync",
                 threads,
             );
@@ -252,11 +298,24 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
     match &resolved.worker_class {
         Some(setting) => {
             let Some(range) = setting.range.clone() else {
-                return decision(Outcome::skipped(Some(setting.location()), format!("worker class in {} cannot be edited in place", setting.what)), "sync", threads);
+                return decision(
+                    Outcome::skipped(
+                        Some(setting.location()),
+                        format!("worker class in {} cannot be edited in place", setting.what),
+                    ),
+                    "sync",
+                    threads,
+                );
             };
             if !edits.is_empty() && resolved.threads.as_ref().is_some_and(|t| t.path != setting.path) {
                 return decision(
-                    Outcome::skipped(Some(setting.location()), format!("the worker class ({}) and threads are set in different files; change both by hand", setting.what)),
+                    Outcome::skipped(
+                        Some(setting.location()),
+                        format!(
+                            "the worker class ({}) and threads are set in different files; change both by hand",
+                            setting.what
+                        ),
+                    ),
                     "sync",
                     threads,
                 );
@@ -271,7 +330,8 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
             if set_threads && !threads_done {
                 match (&setting.word, setting.line_end) {
                     (Some(word), _) => {
-                        let style = if setting.source == SourceKind::CommandLine { inv.style.clone() } else { ArgStyle::Shell };
+                        let style =
+                            if setting.source == SourceKind::CommandLine { inv.style.clone() } else { ArgStyle::Shell };
                         let file = match project.read(&path) {
                             Ok(file) => file,
                             Err(err) => return decision(Outcome::from(err), "sync", threads),
@@ -309,7 +369,10 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
                 }
                 if resolved.threads.as_ref().is_some_and(|t| t.path != inv.path) {
                     return decision(
-                        Outcome::skipped(Some(inv.location()), "threads are set outside the command line; add -k gthread by hand"),
+                        Outcome::skipped(
+                            Some(inv.location()),
+                            "threads are set outside the command line; add -k gthread by hand",
+                        ),
                         "sync",
                         threads,
                     );
@@ -329,7 +392,9 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
         |s| format!("{} sets sync ({})", s.what, why_source(s)),
     );
     let why = if make_explicit_only {
-        format!("{decided_by}; with threads = {threads} > 1 gunicorn already swaps in the gthread worker at runtime, so only the class is made explicit")
+        format!(
+            "{decided_by}; with threads = {threads} > 1 gunicorn already swaps in the gthread worker at runtime, so only the class is made explicit"
+        )
     } else {
         format!(
             "{decided_by}; the app is WSGI, so gthread (a thread pool per worker) is the safe switch: the same WSGI callable, {THREADS} requests in flight per worker, keep-alive supported. Each thread holds its own database connection."
@@ -338,7 +403,10 @@ pub fn worker_class(ctx: &Context, inv: &Invocation, resolved: &Resolved, projec
     let change = Change::modify(WORKER_CLASS, &path, edits)
         .summary(summary)
         .why(why)
-        .assumptions(vec![format!("the application {} is WSGI and thread-safe (Django is)", resolved.target.as_deref().unwrap_or("(from the config file)"))])
+        .assumptions(vec![format!(
+            "the application {} is WSGI and thread-safe (Django is)",
+            resolved.target.as_deref().unwrap_or("(from the config file)")
+        )])
         .verify(verify(inv, resolved))
         .at_line(line);
     decision(guarded(change, &text), "gthread", final_threads)

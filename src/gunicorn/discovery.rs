@@ -27,8 +27,13 @@ pub enum ArgStyle {
     /// A JSON array of strings (Dockerfile exec form).
     Json,
     /// A YAML list: block (`- item` lines with this indentation) or flow (`[a, b]`).
-    YamlBlock { indent: String, quote: Option<char> },
-    YamlFlow { quote: Option<char> },
+    YamlBlock {
+        indent: String,
+        quote: Option<char>,
+    },
+    YamlFlow {
+        quote: Option<char>,
+    },
 }
 
 /// Where the command line lives.
@@ -133,7 +138,8 @@ pub fn is_dockerfile(path: &Path) -> bool {
 
 pub fn is_compose(path: &Path) -> bool {
     let name = name_of(path);
-    (name.starts_with("docker-compose") || name.starts_with("compose")) && (name.ends_with(".yml") || name.ends_with(".yaml"))
+    (name.starts_with("docker-compose") || name.starts_with("compose"))
+        && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
 fn is_procfile(path: &Path) -> bool {
@@ -171,7 +177,8 @@ fn read(project: &Project, path: &Path, errors: &mut Vec<Outcome>) -> Option<Arc
 
 /// Files among `paths` whose bytes mention a server: the cheap filter before any parsing.
 fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
-    let finders: Vec<memchr::memmem::Finder> = SERVER_NAMES.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
+    let finders: Vec<memchr::memmem::Finder> =
+        SERVER_NAMES.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
     let mut found: Vec<PathBuf> = paths
         .par_iter()
         .filter(|path| {
@@ -232,7 +239,8 @@ pub fn discover(project: &Project) -> Discovery {
                 }
             };
             let Some(found) = found else { continue };
-            let style = if origin == Origin::DockerfileExec && !found.inside_string { ArgStyle::Json } else { ArgStyle::Shell };
+            let style =
+                if origin == Origin::DockerfileExec && !found.inside_string { ArgStyle::Json } else { ArgStyle::Shell };
             let mut inv = invocation_from(found, &docker.file, instruction.line, origin, style);
             inv.dockerfile = Some(hook(docker, instruction));
             inv.env = dockerfile_env(docker);
@@ -249,7 +257,9 @@ pub fn discover(project: &Project) -> Discovery {
                 ComposeCommand::String { words, .. } => (invocation::find(words), ArgStyle::Shell),
                 ComposeCommand::List { items, style, .. } => {
                     let style = match style {
-                        ListStyle::Block { indent, quote } => ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote },
+                        ListStyle::Block { indent, quote } => {
+                            ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote }
+                        }
                         ListStyle::Flow { quote } => ArgStyle::YamlFlow { quote: *quote },
                     };
                     (invocation::find(items), style)
@@ -282,7 +292,13 @@ pub fn discover(project: &Project) -> Discovery {
         if is_procfile(&path) {
             for command in launchers::procfile(&file.text) {
                 if let Some(found) = invocation::find(&command.words) {
-                    out.invocations.push(invocation_from(found, &file, command.line, Origin::Procfile, ArgStyle::Shell));
+                    out.invocations.push(invocation_from(
+                        found,
+                        &file,
+                        command.line,
+                        Origin::Procfile,
+                        ArgStyle::Shell,
+                    ));
                 }
             }
         } else if is_script(&path) {
@@ -303,13 +319,7 @@ pub fn discover(project: &Project) -> Discovery {
     out
 }
 
-fn invocation_from(
-    found: Found,
-    file: &Arc<SourceFile>,
-    line: usize,
-    origin: Origin,
-    style: ArgStyle,
-) -> Invocation {
+fn invocation_from(found: Found, file: &Arc<SourceFile>, line: usize, origin: Origin, style: ArgStyle) -> Invocation {
     Invocation {
         server: found.server,
         file: file.clone(),
@@ -355,7 +365,11 @@ fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
 }
 
 /// The Dockerfile a compose service builds, if it is in the project.
-fn built_dockerfile<'d>(compose: &Path, service: &Service, dockerfiles: &'d [ParsedDockerfile]) -> Option<&'d ParsedDockerfile> {
+fn built_dockerfile<'d>(
+    compose: &Path,
+    service: &Service,
+    dockerfiles: &'d [ParsedDockerfile],
+) -> Option<&'d ParsedDockerfile> {
     let (context, file) = service.build.as_ref()?;
     let base = compose.parent().unwrap_or(Path::new(""));
     let wanted = normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
@@ -468,9 +482,11 @@ fn scripts(
         let words = &command.words;
         let mut found = invocation::find(words);
         // `NAME=value` words: remember them, and look inside values that hold a command.
-        for word in words.iter().take_while(|w| shell::is_assignment(w)).chain(words.iter().skip(1).filter(|_| {
-            words.first().is_some_and(|w| w.text == "export" || w.text == "local" || w.text == "readonly")
-        })) {
+        for word in
+            words.iter().take_while(|w| shell::is_assignment(w)).chain(words.iter().skip(1).filter(|_| {
+                words.first().is_some_and(|w| w.text == "export" || w.text == "local" || w.text == "readonly")
+            }))
+        {
             let Some(eq) = word.text.find('=') else { continue };
             let value = Word {
                 text: word.text[eq + 1..].to_owned(),
@@ -480,7 +496,10 @@ fn scripts(
                     .vars
                     .iter()
                     .filter(|v| v.text_range.start > eq)
-                    .map(|v| shell::VarRef { text_range: v.text_range.start - eq - 1..v.text_range.end - eq - 1, ..v.clone() })
+                    .map(|v| shell::VarRef {
+                        text_range: v.text_range.start - eq - 1..v.text_range.end - eq - 1,
+                        ..v.clone()
+                    })
                     .collect(),
             };
             if found.is_none()

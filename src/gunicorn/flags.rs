@@ -126,7 +126,8 @@ pub fn parse(words: &[Word]) -> Flags {
             }
             .to_owned();
             let rest = 1 + short.len_utf8();
-            let inline = (text.len() > rest).then(|| if text[rest..].starts_with('=') { rest + 1..text.len() } else { rest..text.len() });
+            let inline = (text.len() > rest)
+                .then(|| if text[rest..].starts_with('=') { rest + 1..text.len() } else { rest..text.len() });
             (name, inline)
         };
         let takes_value = !(SWITCHES.contains(&name.as_str()) || name == "switch");
@@ -169,7 +170,8 @@ mod tests {
             assert_eq!(flags.workers.as_ref().unwrap().text(&words), "5", "{line}");
             assert_eq!(words[flags.target.unwrap()].text, "app", "{line}");
         }
-        let (words, flags) = read("--bind 0.0.0.0:8000 -ksync --thread 2 --preload --worker-class=gevent app:app -c conf.py");
+        let (words, flags) =
+            read("--bind 0.0.0.0:8000 -ksync --thread 2 --preload --worker-class=gevent app:app -c conf.py");
         assert_eq!(flags.worker_class.unwrap().text(&words), "gevent");
         assert_eq!(flags.threads.unwrap().text(&words), "2");
         assert_eq!(flags.config.unwrap().text(&words), "conf.py");

@@ -57,8 +57,17 @@ pub fn find(words: &[Word]) -> Option<Found> {
             });
         }
         match name {
-            "exec" | "command" | "nohup" | "dumb-init" | "tini" | "--" | "sudo" | "time" | "ddtrace-run"
-            | "opentelemetry-instrument" | "scout-apm" => i += 1,
+            "exec"
+            | "command"
+            | "nohup"
+            | "dumb-init"
+            | "tini"
+            | "--"
+            | "sudo"
+            | "time"
+            | "ddtrace-run"
+            | "opentelemetry-instrument"
+            | "scout-apm" => i += 1,
             "env" => {
                 i += 1;
                 while i < words.len() && (words[i].text.starts_with('-') || is_assignment(&words[i])) {

@@ -98,7 +98,10 @@ fn compute(project: &Project) -> Analysis {
             continue;
         }
         if resolved.target.as_deref().is_some_and(|t| t.contains(".asgi") || t.starts_with("asgi")) {
-            let reason = format!("the application {} is ASGI; gunicorn needs an ASGI worker class for it ({location})", resolved.target.as_deref().unwrap_or(""));
+            let reason = format!(
+                "the application {} is ASGI; gunicorn needs an ASGI worker class for it ({location})",
+                resolved.target.as_deref().unwrap_or("")
+            );
             workers.push(Outcome::skipped(Some(location.clone()), reason.clone()));
             worker_class.push(Outcome::skipped(Some(location.clone()), reason));
             continue;

@@ -90,18 +90,17 @@ pub struct Resolved {
 
 /// Resolves one invocation; `Err` when its config file cannot be read.
 pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outcome>> {
-    let cli = ArgWords { path: inv.path.clone(), fixed_line: None, flags: flags::parse(&inv.args), words: inv.args.clone() };
+    let cli =
+        ArgWords { path: inv.path.clone(), fixed_line: None, flags: flags::parse(&inv.args), words: inv.args.clone() };
     let cmd_args = inv.env_var("GUNICORN_CMD_ARGS").map(|var| {
         let words: Vec<Word> = shell::words(&var.value.text).iter().map(|w| w.remap(&var.value.offsets)).collect();
         let flags = flags::parse(&words);
         (var.clone(), ArgWords { path: var.path.clone(), fixed_line: Some(var.line), words, flags })
     });
-    let config_ref = cli
-        .flags
-        .config
-        .as_ref()
-        .map(|v| v.text(&cli.words).to_owned())
-        .or_else(|| cmd_args.as_ref().and_then(|(_, a)| a.flags.config.as_ref().map(|v| v.text(&a.words).to_owned())));
+    let config_ref =
+        cli.flags.config.as_ref().map(|v| v.text(&cli.words).to_owned()).or_else(|| {
+            cmd_args.as_ref().and_then(|(_, a)| a.flags.config.as_ref().map(|v| v.text(&a.words).to_owned()))
+        });
     let config = match find_config(project, inv, config_ref.as_deref()) {
         Some(path) => {
             let file = project.read(&path).map_err(|err| Box::new(Outcome::from(err)))?;
@@ -118,19 +117,25 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outc
     };
     let cli_what = inv.origin.describe();
     let env_what = |var: &EnvVar| format!("GUNICORN_CMD_ARGS ({})", var.what);
-    let pick_setting = |pick: fn(&Flags) -> &Option<FlagValue>, name: &str, config_pick: fn(&ConfigFile) -> &Option<config_file::Assignment>| {
+    let pick_setting = |pick: fn(&Flags) -> &Option<FlagValue>,
+                        name: &str,
+                        config_pick: fn(&ConfigFile) -> &Option<config_file::Assignment>| {
         from_flags(&cli, pick, SourceKind::CommandLine, &format!("{name} on the {cli_what} command line"))
             .or_else(|| {
-                cmd_args
-                    .as_ref()
-                    .and_then(|(var, args)| from_flags(args, pick, SourceKind::CmdArgs, &format!("{name} in {}", env_what(var))))
+                cmd_args.as_ref().and_then(|(var, args)| {
+                    from_flags(args, pick, SourceKind::CmdArgs, &format!("{name} in {}", env_what(var)))
+                })
             })
             .or_else(|| {
                 let loaded = config.as_ref()?;
                 let assignment = config_pick(&loaded.config).as_ref()?;
                 // `workers = int(os.environ.get("X", 3))` with X set for the process: X decides.
                 if let Some(var) = assignment.env_var.as_deref().and_then(|name| inv.env_var(name)) {
-                    return Some(env_setting(var, SourceKind::ConfigFile, &format!("{} (read by {}:{})", var.key, loaded.path.display(), assignment.line)));
+                    return Some(env_setting(
+                        var,
+                        SourceKind::ConfigFile,
+                        &format!("{} (read by {}:{})", var.key, loaded.path.display(), assignment.line),
+                    ));
                 }
                 Some(Setting {
                     value: assignment.value.clone(),
@@ -145,7 +150,8 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outc
             })
     };
     let workers = pick_setting(|f| &f.workers, "--workers", |c| &c.workers).or_else(|| {
-        inv.env_var("WEB_CONCURRENCY").map(|var| env_setting(var, SourceKind::WebConcurrency, &format!("WEB_CONCURRENCY ({})", var.what)))
+        inv.env_var("WEB_CONCURRENCY")
+            .map(|var| env_setting(var, SourceKind::WebConcurrency, &format!("WEB_CONCURRENCY ({})", var.what)))
     });
     let worker_class = pick_setting(|f| &f.worker_class, "--worker-class", |c| &c.worker_class);
     let threads = pick_setting(|f| &f.threads, "--threads", |c| &c.threads);

@@ -45,7 +45,10 @@ pub fn cpu_count(project: &Project, discovery: &Discovery) -> Sourced<u32> {
     if let Some(found) = kubernetes_cpus(project) {
         return found;
     }
-    Sourced { value: ASSUMED_CPUS, source: "assumed: no --cpus, no cpus in the config, no CPU limit in the deployment files".to_owned() }
+    Sourced {
+        value: ASSUMED_CPUS,
+        source: "assumed: no --cpus, no cpus in the config, no CPU limit in the deployment files".to_owned(),
+    }
 }
 
 /// `resources.limits.cpu` of the Kubernetes container that runs gunicorn (or of the only
@@ -66,7 +69,8 @@ fn kubernetes_cpus(project: &Project) -> Option<Sourced<u32>> {
             collect_containers(&file.text, document, &path, &mut limits);
         }
     }
-    let chosen = limits.iter().find(|(gunicorn, _, _)| *gunicorn).or(if limits.len() == 1 { limits.first() } else { None })?;
+    let chosen =
+        limits.iter().find(|(gunicorn, _, _)| *gunicorn).or(if limits.len() == 1 { limits.first() } else { None })?;
     let value = whole_cpus(&chosen.1)?;
     Some(Sourced { value, source: format!("Kubernetes resources.limits.cpu {} ({})", chosen.1, chosen.2) })
 }

@@ -58,7 +58,8 @@ pub fn insert_before(file: &SourceFile, style: &ArgStyle, word: &Word, items: &[
         ArgStyle::YamlBlock { indent, .. } => {
             let newline = file.newline();
             let at = file.start_of_line(word.span.start);
-            let text: String = items.iter().map(|item| format!("{indent}- {}{newline}", element(style, item))).collect();
+            let text: String =
+                items.iter().map(|item| format!("{indent}- {}{newline}", element(style, item))).collect();
             Edit::insert(at, text)
         }
     }
@@ -130,7 +131,9 @@ pub fn touches_template(text: &str, edits: &[Edit]) -> bool {
     edits.iter().any(|edit| {
         templates.iter().any(|t| {
             let r = &edit.range;
-            (r.start > t.start && r.start < t.end) || (r.end > t.start && r.end < t.end) || (r.start <= t.start && r.end >= t.end && !r.is_empty())
+            (r.start > t.start && r.start < t.end)
+                || (r.end > t.start && r.end < t.end)
+                || (r.start <= t.start && r.end >= t.end && !r.is_empty())
         })
     })
 }
