@@ -415,7 +415,7 @@ fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mu
         if let Some(value) = &entry.value {
             env.push(EnvVar {
                 key: entry.key.clone(),
-                value: value.clone(),
+                value: interpolated(value),
                 path: compose.to_owned(),
                 line: entry.line,
                 what: format!("environment of service {} in {}", service.name, compose.display()),
@@ -539,5 +539,17 @@ fn attach_compose_env_for_script(
                 return;
             }
         }
+    }
+}
+
+/// A compose value with `${VAR:-default}` interpolation: the default stands for the value (and
+/// is the place to edit), the variable is kept.
+fn interpolated(value: &Word) -> Word {
+    if !value.text.contains("${") {
+        return value.clone();
+    }
+    match shell::words(&value.text).as_slice() {
+        [only] if only.span == (0..value.text.len()) => only.remap(&value.offsets),
+        _ => value.clone(),
     }
 }
