@@ -174,3 +174,27 @@ fn gunicorn_workers_cases() {
 fn gunicorn_worker_class_cases() {
     run_cases("gunicorn-worker-class");
 }
+
+/// The serving facts other patches use (connection budget, threads per process) are the ones
+/// both gunicorn patches leave, at the place gunicorn is started.
+#[test]
+fn serving_facts_after_phase_1() {
+    let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == "sample-entrypoint-and-cmd").unwrap();
+    let tmp = case.copy();
+    let project = open(tmp.path(), &case);
+    let serving = scalepatch::serving::serving(&project);
+    assert_eq!(serving.server, ServerKind::Gunicorn);
+    assert_eq!(serving.location.as_ref().unwrap().to_string(), "Dockerfile:12");
+    assert_eq!((serving.workers, serving.threads, serving.worker_class.as_str()), (5, 4, "gthread"));
+    let cpus = scalepatch::serving::cpu_count(&project);
+    assert_eq!(cpus.value, 2);
+    assert!(cpus.source.starts_with("assumed"), "{}", cpus.source);
+
+    let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == "compose-string-cpu-limit").unwrap();
+    let tmp = case.copy();
+    let project = open(tmp.path(), &case);
+    let cpus = scalepatch::serving::cpu_count(&project);
+    assert_eq!(cpus.value, 4, "{}", cpus.source);
+    assert!(cpus.source.contains("docker-compose.yml:8"), "{}", cpus.source);
+    assert_eq!(scalepatch::serving::serving(&project).workers, 9);
+}
