@@ -288,6 +288,10 @@ pub fn discover(project: &Project) -> Discovery {
     let candidates: Vec<&PathBuf> =
         project.files_where(|p| is_procfile(p) || is_script(p) || is_launcher_config(p)).collect();
     for path in mentioning_servers(project, candidates) {
+        // A binary that happens to sit in bin/ is not a start script: no error for it.
+        if matches!(project.read(&path), Err(crate::project::InputError::Binary { .. })) {
+            continue;
+        }
         let Some(file) = read(project, &path, &mut out.errors) else { continue };
         if is_procfile(&path) {
             for command in launchers::procfile(&file.text) {

@@ -351,3 +351,32 @@ mod tests {
         assert_eq!(word.source_range(0..1), Some(112..113));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every reader takes any text without panicking, and every word's offsets point at
+        /// bytes of the input.
+        #[test]
+        fn readers_never_panic(text in "[ -~\\n\\t\\\\\"'$#{}()é\\[\\],:=%-]{0,120}") {
+            for command in super::commands(&text, super::Options { newline_is_space: false, dockerfile_comments: true }) {
+                for word in command.words {
+                    prop_assert!(word.offsets.iter().all(|&o| o < text.len()));
+                    prop_assert!(word.span.end <= text.len());
+                }
+            }
+            let file = crate::lang::dockerfile::parse(&text);
+            for instruction in &file.instructions {
+                let _ = crate::lang::dockerfile::command_form(&text, instruction);
+                let _ = crate::lang::dockerfile::env_pairs(&text, instruction);
+            }
+            let _ = crate::lang::envfile::parse(&text);
+            let _ = crate::lang::launchers::procfile(&text);
+            let _ = crate::lang::launchers::supervisord(&format!("[program:x]\ncommand={text}"));
+            let _ = crate::lang::launchers::systemd(&format!("ExecStart={text}"));
+            let _ = crate::lang::compose::services(&text);
+        }
+    }
+}
