@@ -49,31 +49,60 @@ pub fn read(text: &str) -> Result<ConfigFile, (usize, String)> {
     let singles = text.matches('\'').count();
     let doubles = text.matches('"').count();
     let mut config = ConfigFile { quote: if singles > doubles { '\'' } else { '"' }, ..ConfigFile::default() };
-    let mut cursor = root.walk();
-    for statement in root.named_children(&mut cursor) {
-        if statement.kind() != "expression_statement" {
-            continue;
+    visit(text, root, true, &mut config);
+    Ok(config)
+}
+
+/// Visits the statements of a block in order. Module-level assignments are read; an assignment
+/// inside `if`/`try`/`for`/`with` at module level makes the setting conditional (decided at
+/// runtime), unless a later module-level assignment overrides it. Function and class bodies are
+/// not module settings.
+fn visit(text: &str, block: Node, module_level: bool, config: &mut ConfigFile) {
+    let mut cursor = block.walk();
+    for statement in block.named_children(&mut cursor) {
+        match statement.kind() {
+            "expression_statement" => assignment(text, statement, module_level, config),
+            "function_definition" | "class_definition" | "decorated_definition" => {}
+            _ => {
+                let mut inner = statement.walk();
+                for child in statement.named_children(&mut inner) {
+                    if matches!(
+                        child.kind(),
+                        "block" | "else_clause" | "elif_clause" | "except_clause" | "finally_clause"
+                    ) {
+                        visit(text, child, false, config);
+                    }
+                }
+                if statement.kind() == "block" {
+                    visit(text, statement, false, config);
+                }
+            }
         }
-        let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
-        let (Some(left), Some(right)) =
-            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-        else {
-            continue;
-        };
-        let name = &text[left.byte_range()];
-        let slot = match name {
-            "workers" => &mut config.workers,
-            "worker_class" => &mut config.worker_class,
-            "threads" => &mut config.threads,
-            _ => continue,
-        };
-        let line = statement.start_position().row + 1;
-        let end = statement.end_byte();
-        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+    }
+}
+
+fn assignment(text: &str, statement: Node, module_level: bool, config: &mut ConfigFile) {
+    let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { return };
+    let (Some(left), Some(right)) = (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+    else {
+        return;
+    };
+    let slot = match &text[left.byte_range()] {
+        "workers" => &mut config.workers,
+        "worker_class" => &mut config.worker_class,
+        "threads" => &mut config.threads,
+        _ => return,
+    };
+    let line = statement.start_position().row + 1;
+    let end = statement.end_byte();
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+    if module_level {
         let (value, range, env_var) = evaluate(text, right);
         *slot = Some(Assignment { value, range, line, env_var, line_end });
+    } else {
+        let value = Value::Dynamic(format!("a conditional assignment (line {line})"));
+        *slot = Some(Assignment { value, range: None, line, env_var: None, line_end });
     }
-    Ok(config)
 }
 
 fn error_line(node: Node) -> usize {
@@ -170,5 +199,11 @@ mod tests {
         assert_eq!(&text[class.range.unwrap()], "sync");
         assert!(matches!(config.threads.unwrap().value, Value::Formula(_)));
         assert_eq!(read("workers = (\n").unwrap_err().0, 1);
+        let conditional =
+            read("import os\nif os.environ.get('ENV') == 'prod':\n    workers = 8\nelse:\n    workers = 2\n").unwrap();
+        assert!(matches!(conditional.workers.unwrap().value, Value::Dynamic(_)));
+        let overridden = read("try:\n    import x\n    workers = 8\nexcept ImportError:\n    pass\nworkers = 2\ndef post_fork(server, worker):\n    threads = 9\n").unwrap();
+        assert_eq!(overridden.workers.unwrap().value, Value::Int(2));
+        assert!(overridden.threads.is_none());
     }
 }

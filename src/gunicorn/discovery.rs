@@ -238,14 +238,28 @@ pub fn discover(project: &Project) -> Discovery {
                     (commands.iter().find_map(|c| invocation::find(&c.words)), Origin::DockerfileShell)
                 }
             };
-            let Some(found) = found else { continue };
+            let Some(mut found) = found else { continue };
             let style =
                 if origin == Origin::DockerfileExec && !found.inside_string { ArgStyle::Json } else { ArgStyle::Shell };
+            // `ENTRYPOINT ["gunicorn"]` + `CMD ["app.wsgi", "-w", "3"]`: Docker appends CMD to an
+            // exec-form ENTRYPOINT, so both are one command line (the CMD is not a start of its own).
+            let mut cmd_is_arguments = false;
+            if keyword == "ENTRYPOINT"
+                && style == ArgStyle::Json
+                && let Some(cmd) = docker.parsed.last_in_final_stage("CMD")
+                && let CommandForm::Exec(words) = dockerfile::command_form(&docker.file.text, cmd)
+            {
+                found.args.extend(words);
+                cmd_is_arguments = true;
+            }
             let mut inv = invocation_from(found, &docker.file, instruction.line, origin, style);
             inv.dockerfile = Some(hook(docker, instruction));
             inv.env = dockerfile_env(docker);
             attach_compose_env(project, &composes, &docker.path, &mut inv, &mut out.errors);
             out.invocations.push(inv);
+            if cmd_is_arguments {
+                break;
+            }
         }
     }
 
