@@ -53,7 +53,10 @@ fn why_source(setting: &Setting) -> &'static str {
 
 fn verify(inv: &Invocation, resolved: &Resolved) -> String {
     let app = resolved.target.as_deref().unwrap_or("<app module>");
-    format!("gunicorn --print-config {app}  (with the deployment's flags and environment, from {})", inv.path.display())
+    format!(
+        "gunicorn --print-config {app} with the other arguments and the environment of {} | grep -E '^(workers|worker_class|threads) '",
+        inv.location()
+    )
 }
 
 /// Guards a change against template expressions in the file it edits.
