@@ -30,7 +30,8 @@ impl Context {
 
 /// A plan for one setting: the outcome and the value the server will have after it.
 pub struct Decision {
-    pub outcome: Outcome,
+    /// One outcome, or one change per file the decision edits.
+    pub outcomes: Vec<Outcome>,
     pub workers: Option<u32>,
     pub worker_class: Option<String>,
     pub threads: Option<u32>,
@@ -78,7 +79,12 @@ fn guarded(change: Change, text: &str) -> Outcome {
 /// `gunicorn-workers` for one invocation.
 pub fn workers(ctx: &Context, inv: &Invocation, resolved: &Resolved, project: &crate::project::Project) -> Decision {
     let target = ctx.target;
-    let keep = |outcome: Outcome, n: Option<u32>| Decision { outcome, workers: n, worker_class: None, threads: None };
+    let keep = |outcome: Outcome, n: Option<u32>| Decision {
+        outcomes: vec![outcome],
+        workers: n,
+        worker_class: None,
+        threads: None,
+    };
     if let Some(setting) = &resolved.workers {
         let location = Some(setting.location());
         return match &setting.value {
@@ -207,7 +213,7 @@ pub fn worker_class(
 ) -> Decision {
     let _ = ctx;
     let decision = |outcome: Outcome, class: &str, threads: u32| Decision {
-        outcome,
+        outcomes: vec![outcome],
         workers: None,
         worker_class: Some(class.to_owned()),
         threads: Some(threads),
@@ -265,122 +271,61 @@ pub fn worker_class(
     }
     // sync: switch to gthread. With threads > 1 gunicorn already runs gthread: make it explicit only.
     let make_explicit_only = threads > 1;
-    let mut edits = Vec::new();
-    let mut path = inv.path.clone();
-    let mut line = inv.line;
-    let mut text = inv.file.text.clone();
-    let set_threads = !make_explicit_only;
     let threads_str = THREADS.to_string();
-    let mut threads_done = false;
-    // Threads set somewhere (`--threads 1`, `threads = 1`): raise it where it is.
-    if set_threads && let Some(setting) = &resolved.threads {
+    let mut edits = FileEdits::default();
+    let mut threads_placed = make_explicit_only;
+    // Threads set somewhere (`--threads 1`, `threads = 1`): raised where they are set.
+    if !make_explicit_only && let Some(setting) = &resolved.threads {
         let Some(range) = setting.range.clone() else {
-            return decision(
-                Outcome::skipped(
-                    Some(setting.location()),
-                    format!("threads in {} cannot be edited in place", setting.what),
-                ),
-                "sync",
-                threads,
-            );
+            let reason = format!("threads in {} cannot be edited in place; worker class left alone", setting.what);
+            return decision(Outcome::skipped(Some(setting.location()), reason), "sync", threads);
         };
-        if setting.path != inv.path && resolved.worker_class.as_ref().is_none_or(|c| c.path != setting.path) {
-            // Edited in its own file: a separate file is fine, but one change covers one file.
-            return decision(
-                Outcome::skipped(
-                    Some(setting.location()),
-                    format!("threads is set in {} and the worker class elsewhere; change both by hand", setting.what),
-                ),
-                "sync",
-                threads,
-            );
-        }
-        edits.push(Edit::replace(range, threads_str.clone()));
-        threads_done = true;
+        edits.push(&setting.path, setting.line, Edit::replace(range, threads_str.clone()));
+        threads_placed = true;
     }
     match &resolved.worker_class {
         Some(setting) => {
             let Some(range) = setting.range.clone() else {
-                return decision(
-                    Outcome::skipped(
-                        Some(setting.location()),
-                        format!("worker class in {} cannot be edited in place", setting.what),
-                    ),
-                    "sync",
-                    threads,
-                );
+                let reason = format!("the worker class in {} cannot be edited in place", setting.what);
+                return decision(Outcome::skipped(Some(setting.location()), reason), "sync", threads);
             };
-            if !edits.is_empty() && resolved.threads.as_ref().is_some_and(|t| t.path != setting.path) {
-                return decision(
-                    Outcome::skipped(
-                        Some(setting.location()),
-                        format!(
-                            "the worker class ({}) and threads are set in different files; change both by hand",
-                            setting.what
-                        ),
-                    ),
-                    "sync",
-                    threads,
-                );
-            }
-            path = setting.path.clone();
-            line = setting.line;
-            text = match project.read(&path) {
-                Ok(file) => file.text.clone(),
-                Err(err) => return decision(Outcome::from(err), "sync", threads),
-            };
-            edits.push(Edit::replace(range, "gthread"));
-            if set_threads && !threads_done {
-                match (&setting.word, setting.line_end) {
+            edits.push(&setting.path, setting.line, Edit::replace(range, "gthread"));
+            if !threads_placed {
+                let file = match project.read(&setting.path) {
+                    Ok(file) => file,
+                    Err(err) => return decision(Outcome::from(err), "sync", threads),
+                };
+                let companion = match (&setting.word, setting.line_end) {
                     (Some(word), _) => {
                         let style =
                             if setting.source == SourceKind::CommandLine { inv.style.clone() } else { ArgStyle::Shell };
-                        let file = match project.read(&path) {
-                            Ok(file) => file,
-                            Err(err) => return decision(Outcome::from(err), "sync", threads),
-                        };
-                        edits.push(write::insert_after(&file, &style, word, &["--threads", &threads_str]));
+                        Some(write::insert_after(&file, &style, word, &["--threads", &threads_str]))
                     }
                     (None, Some(line_end)) => {
-                        let file = match project.read(&path) {
-                            Ok(file) => file,
-                            Err(err) => return decision(Outcome::from(err), "sync", threads),
-                        };
-                        edits.push(write::insert_line(&file, line_end, &format!("threads = {THREADS}")));
+                        Some(write::insert_line(&file, line_end, &format!("threads = {THREADS}")))
                     }
-                    (None, None) => {}
+                    (None, None) => None,
+                };
+                if let Some(edit) = companion {
+                    edits.push(&setting.path, setting.line, edit);
                 }
             }
         }
         None => {
-            if let Some(config) = &resolved.config
-                && resolved.threads.as_ref().is_none_or(|t| t.source == SourceKind::ConfigFile)
-            {
+            if let Some(config) = &resolved.config {
                 let q = config.config.quote;
                 let mut lines = vec![format!("worker_class = {q}gthread{q}")];
-                if set_threads && !threads_done {
+                if !threads_placed {
                     lines.push(format!("threads = {THREADS}"));
                 }
-                path = config.path.clone();
-                text = config.file.text.clone();
-                line = config.file.line_of(config.file.text.len());
-                edits.push(write::append_lines_before_end(&config.file, &lines));
+                let line = config.file.line_of(config.file.text.len());
+                edits.push(&config.path, line, write::append_lines_before_end(&config.file, &lines));
             } else {
                 let mut flags = vec!["-k", "gthread"];
-                if set_threads && !threads_done {
+                if !threads_placed {
                     flags.extend(["--threads", threads_str.as_str()]);
                 }
-                if resolved.threads.as_ref().is_some_and(|t| t.path != inv.path) {
-                    return decision(
-                        Outcome::skipped(
-                            Some(inv.location()),
-                            "threads are set outside the command line; add -k gthread by hand",
-                        ),
-                        "sync",
-                        threads,
-                    );
-                }
-                edits.push(write::add_flags(inv, resolved.cli.flags.target, true, &flags));
+                edits.push(&inv.path, inv.line, write::add_flags(inv, resolved.cli.flags.target, true, &flags));
             }
         }
     }
@@ -403,14 +348,38 @@ pub fn worker_class(
             "{decided_by}; the app is WSGI, so gthread (a thread pool per worker) is the safe switch: the same WSGI callable, {THREADS} requests in flight per worker, keep-alive supported. Each thread holds its own database connection."
         )
     };
-    let change = Change::modify(WORKER_CLASS, &path, edits)
-        .summary(summary)
-        .why(why)
-        .assumptions(vec![format!(
-            "the application {} is WSGI and thread-safe (Django is)",
-            resolved.target.as_deref().unwrap_or("(from the config file)")
-        )])
-        .verify(verify(inv, resolved))
-        .at_line(line);
-    decision(guarded(change, &text), "gthread", final_threads)
+    let app = resolved.target.as_deref().unwrap_or("(from the config file)");
+    let mut outcomes = Vec::new();
+    for (path, (line, file_edits)) in edits.by_path {
+        let text = match project.read(&path) {
+            Ok(file) => file.text.clone(),
+            Err(err) => return decision(Outcome::from(err), "sync", threads),
+        };
+        let change = Change::modify(WORKER_CLASS, &path, file_edits)
+            .summary(summary.clone())
+            .why(why.clone())
+            .assume(format!("the application {app} is WSGI and thread-safe (Django is)"))
+            .verify(verify(inv, resolved))
+            .at_line(line);
+        outcomes.push(guarded(change, &text));
+    }
+    // A switch is all or nothing: when one of its files cannot be edited, none is.
+    if let Some(skipped) = outcomes.iter().find(|o| !matches!(o, Outcome::Change(_))) {
+        return decision(skipped.clone(), "sync", threads);
+    }
+    Decision { outcomes, workers: None, worker_class: Some("gthread".to_owned()), threads: Some(final_threads) }
+}
+
+/// Edits grouped by file (one change per file), each with the line it starts at.
+#[derive(Default)]
+struct FileEdits {
+    by_path: std::collections::BTreeMap<std::path::PathBuf, (usize, Vec<Edit>)>,
+}
+
+impl FileEdits {
+    fn push(&mut self, path: &std::path::Path, line: usize, edit: Edit) {
+        let entry = self.by_path.entry(path.to_owned()).or_insert((line, Vec::new()));
+        entry.0 = entry.0.min(line);
+        entry.1.push(edit);
+    }
 }

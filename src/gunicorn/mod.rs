@@ -112,15 +112,16 @@ fn compute(project: &Project) -> Analysis {
             let class = c.worker_class.clone().unwrap_or_else(|| "sync".to_owned());
             facts(ServerKind::Gunicorn, &location, w.workers.unwrap_or(ctx.target), c.threads.unwrap_or(1), &class)
         });
-        let known = |outcome: &Outcome| matches!(outcome, Outcome::Change(_) | Outcome::Ok { .. });
+        let known =
+            |outcomes: &[Outcome]| outcomes.iter().all(|o| matches!(o, Outcome::Change(_) | Outcome::Ok { .. }));
         servers.push(PlannedServer {
             location: location.clone(),
-            workers: w.workers.filter(|_| known(&w.outcome)),
-            worker_class: c.worker_class.clone().filter(|_| known(&c.outcome)),
-            threads: c.threads.filter(|_| known(&c.outcome)),
+            workers: w.workers.filter(|_| known(&w.outcomes)),
+            worker_class: c.worker_class.clone().filter(|_| known(&c.outcomes)),
+            threads: c.threads.filter(|_| known(&c.outcomes)),
         });
-        workers.push(w.outcome);
-        worker_class.push(c.outcome);
+        workers.extend(w.outcomes);
+        worker_class.extend(c.outcomes);
     }
     if found.invocations.is_empty() {
         let reason = "no gunicorn, uWSGI, uvicorn, daphne or granian command found (Dockerfiles, compose files, Procfiles, shell scripts, supervisord and systemd files)";
