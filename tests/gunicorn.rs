@@ -2,7 +2,9 @@
 //! (`Case::check`), then the real `gunicorn --print-config` on the project after both patches:
 //! for every gunicorn start, the workers, worker class and threads gunicorn resolves (command
 //! line, GUNICORN_CMD_ARGS, config file, WEB_CONCURRENCY, all as the deployment gives them) are
-//! the ones the plan announced.
+//! the ones the plan announced. The argv comes from scalepatch's readers and, wherever the test
+//! has an independent way (the real `sh` running the script or command with stub programs,
+//! serde_json for exec form), the two must agree.
 
 mod common;
 
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use scalepatch::config::{Config, Values};
-use scalepatch::gunicorn::discovery::{self, Invocation};
+use scalepatch::gunicorn::discovery::{self, Invocation, Origin};
 use scalepatch::plan::{Plan, file_updates};
 use scalepatch::project::Project;
 use scalepatch::serving::ServerKind;
@@ -77,6 +79,83 @@ fn argv(inv: &Invocation) -> Vec<String> {
         .collect()
 }
 
+/// Stub programs for running a start command with the real shell: `gunicorn` writes the argv it
+/// receives (NUL-separated) to `$ARGV_DUMP`; the wrappers pass through to the next program.
+const STUBS: &[(&str, &str)] = &[
+    ("gunicorn", "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$ARGV_DUMP\"\n"),
+    ("newrelic-admin", "#!/bin/sh\nshift\nexec \"$@\"\n"),
+    ("uv", "#!/bin/sh\nshift\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nexec \"$@\"\n"),
+    ("python", "#!/bin/sh\nif [ \"$1\" = -m ]; then shift; exec \"$@\"; fi\nexit 0\n"),
+];
+
+/// The argv gunicorn gets, found without scalepatch's readers: the real `sh` runs the start
+/// script, the shell-form command or the Procfile line (with stub programs), and serde_json reads
+/// an exec-form array. `None` for launchers the test has no independent reader for.
+fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
+    let file = std::fs::read_to_string(root.join(&inv.path)).unwrap();
+    let shell_command = match inv.origin {
+        Origin::Script => None,
+        Origin::Procfile => {
+            let line = file.lines().nth(inv.line - 1).unwrap();
+            Some(line.split_once(':').unwrap().1.to_owned())
+        }
+        Origin::DockerfileShell | Origin::DockerfileExec => {
+            // Docker's reading: join `\` continuations, drop comment lines inside them.
+            let mut instruction = String::new();
+            for line in file.lines().skip(inv.line - 1) {
+                let line = line.trim_end_matches('\r');
+                if !instruction.is_empty() && line.trim_start().starts_with('#') {
+                    continue;
+                }
+                match line.strip_suffix('\\') {
+                    Some(head) => instruction.push_str(head),
+                    None => {
+                        instruction.push_str(line);
+                        break;
+                    }
+                }
+            }
+            let (_, rest) = instruction.split_once(' ').unwrap();
+            if inv.origin == Origin::DockerfileShell {
+                Some(rest.to_owned())
+            } else {
+                let mut argv: Vec<String> = serde_json::from_str(rest.trim()).unwrap();
+                if rest.trim_start().starts_with('[') && instruction.starts_with("ENTRYPOINT") {
+                    let cmd = file.lines().rev().find(|l| l.starts_with("CMD [")).map(|l| &l[4..]);
+                    argv.extend(cmd.map(|c| serde_json::from_str::<Vec<String>>(c).unwrap()).unwrap_or_default());
+                }
+                match argv.iter().position(|a| a == "-c") {
+                    Some(i) if argv[0] == "sh" => Some(argv[i + 1].clone()),
+                    _ => return Some(argv[argv.iter().position(|a| a.ends_with("gunicorn"))? + 1..].to_vec()),
+                }
+            }
+        }
+        _ => return None,
+    };
+    let stubs = tempfile::tempdir().unwrap();
+    for (name, body) in STUBS {
+        let path = stubs.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let dump = stubs.path().join("argv");
+    let mut command = Command::new("sh");
+    match shell_command {
+        Some(line) => command.arg("-c").arg(line),
+        None => command.arg(root.join(&inv.path)),
+    };
+    let path = format!("{}:{}", stubs.path().display(), std::env::var("PATH").unwrap_or_default());
+    command.env("PATH", path).env("ARGV_DUMP", &dump).current_dir(root);
+    for var in &inv.env {
+        command.env(&var.key, &var.value.text);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}: sh failed: {}", inv.path.display(), String::from_utf8_lossy(&output.stderr));
+    let bytes =
+        std::fs::read(&dump).unwrap_or_else(|_| panic!("{}: the stub gunicorn was not run", inv.path.display()));
+    Some(bytes.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+}
+
 /// Whether the command line holds values only known at runtime (a template expression, a variable
 /// that neither the script nor a default sets): gunicorn cannot be run on it as written.
 fn unknowable(inv: &Invocation) -> bool {
@@ -89,6 +168,9 @@ fn unknowable(inv: &Invocation) -> bool {
 /// Runs `gunicorn --print-config` for one start and returns the settings it printed.
 fn print_config(root: &Path, inv: &Invocation, label: &str) -> BTreeMap<String, String> {
     let args = argv(inv);
+    if let Some(real) = real_argv(root, inv) {
+        assert_eq!(args, real, "{label}: scalepatch's reading of the command differs from the real shell's");
+    }
     let flags = scalepatch::gunicorn::flags::parse(&inv.args);
     let target = flags.target.map(|i| args[i].clone()).unwrap_or_else(|| "app.wsgi:application".to_owned());
     let apps = tempfile::tempdir().unwrap();
