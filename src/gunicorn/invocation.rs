@@ -36,8 +36,16 @@ fn basename(text: &str) -> &str {
     text.rsplit('/').next().unwrap_or(text)
 }
 
-/// Finds the server started by `words` (one simple command), looking through wrappers.
+/// Options that make a command a one-off query rather than a server start.
+const NOT_A_START: &[&str] = &["--version", "-v", "--help", "-h", "--check-config", "--print-config"];
+
+/// Finds the server started by `words` (one simple command), looking through wrappers. A command
+/// that only asks the server something (`gunicorn --version`) is not a start.
 pub fn find(words: &[Word]) -> Option<Found> {
+    find_any(words).filter(|found| !found.args.iter().any(|w| NOT_A_START.contains(&w.text.as_str())))
+}
+
+fn find_any(words: &[Word]) -> Option<Found> {
     let mut i = 0;
     while i < words.len() {
         let word = &words[i];
@@ -138,5 +146,7 @@ mod tests {
         }
         assert_eq!(find(&words("uvicorn app.asgi:application")).unwrap().server, ServerKind::Uvicorn);
         assert!(find(&words("python manage.py runserver")).is_none());
+        assert!(find(&words("gunicorn --version")).is_none());
+        assert!(find(&words("pip install gunicorn")).is_none());
     }
 }
