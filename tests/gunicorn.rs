@@ -166,9 +166,9 @@ fn unknowable(inv: &Invocation) -> bool {
 }
 
 /// Runs `gunicorn --print-config` for one start and returns the settings it printed.
-fn print_config(root: &Path, inv: &Invocation, label: &str) -> BTreeMap<String, String> {
+fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str) -> BTreeMap<String, String> {
     let args = argv(inv);
-    if let Some(real) = real_argv(root, inv) {
+    if let Some(real) = real_argv(root, inv).filter(|_| alone_in_file) {
         assert_eq!(args, real, "{label}: scalepatch's reading of the command differs from the real shell's");
     }
     let flags = scalepatch::gunicorn::flags::parse(&inv.args);
@@ -212,7 +212,7 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
     let mut checked = 0;
     let mut per_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
     let planned_by_file = |path: &Path, ordinal: usize| planned.iter().filter(|p| p.location.path == path).nth(ordinal);
-    for inv in found.invocations.iter().filter(|inv| inv.server == ServerKind::Gunicorn) {
+    for inv in found.invocations.iter().filter(|inv| inv.server == ServerKind::Gunicorn && !development(inv)) {
         let ordinal = per_file.entry(inv.path.clone()).or_default();
         let Some(plan) = planned_by_file(&inv.path, *ordinal) else { continue };
         *ordinal += 1;
@@ -220,7 +220,8 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
             continue;
         }
         let label = format!("{} ({}:{})", case.label(), inv.path.display(), inv.line);
-        let config = print_config(tmp.path(), inv, &label);
+        let alone = found.invocations.iter().filter(|other| other.path == inv.path).count() == 1;
+        let config = print_config(tmp.path(), inv, alone, &label);
         if let Some(workers) = plan.workers {
             assert_eq!(config["workers"], workers.to_string(), "{label}: workers");
         }
@@ -279,4 +280,9 @@ fn serving_facts_after_phase_1() {
     assert_eq!(cpus.value, 4, "{}", cpus.source);
     assert!(cpus.source.contains("docker-compose.yml:8"), "{}", cpus.source);
     assert_eq!(scalepatch::serving::serving(&project).workers, 9);
+}
+
+/// A `--reload` start is a development server: both patches skip it, so it has no plan.
+fn development(inv: &Invocation) -> bool {
+    inv.args.iter().any(|w| w.text == "--reload")
 }

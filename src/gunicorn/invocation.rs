@@ -76,6 +76,9 @@ fn find_any(words: &[Word]) -> Option<Found> {
             | "ddtrace-run"
             | "opentelemetry-instrument"
             | "scout-apm" => i += 1,
+            // Shell keywords before a command (`then exec gunicorn`), and a `case` pattern (`web)`).
+            "then" | "else" | "do" | "{" | "(" | "!" | "if" | "elif" | "while" | "until" => i += 1,
+            _ if i == 0 && name.ends_with(')') && !name.contains('(') => i += 1,
             "env" => {
                 i += 1;
                 while i < words.len() && (words[i].text.starts_with('-') || is_assignment(&words[i])) {
@@ -147,6 +150,8 @@ mod tests {
         assert_eq!(find(&words("uvicorn app.asgi:application")).unwrap().server, ServerKind::Uvicorn);
         assert!(find(&words("python manage.py runserver")).is_none());
         assert!(find(&words("gunicorn --version")).is_none());
+        assert_eq!(find(&words("then exec gunicorn app")).unwrap().args[0].text, "app");
+        assert_eq!(find(&words("web) exec gunicorn app")).unwrap().args[0].text, "app");
         assert!(find(&words("pip install gunicorn")).is_none());
     }
 }

@@ -78,6 +78,12 @@ fn compute(project: &Project) -> Analysis {
             fallback.get_or_insert_with(|| facts(inv.server.clone(), &location, 1, 1, "n/a"));
             continue;
         }
+        if inv.args.iter().any(|w| w.text == "--reload") {
+            let reason = format!("development start with --reload ({location}); not how production runs gunicorn");
+            workers.push(Outcome::skipped(Some(location.clone()), reason.clone()));
+            worker_class.push(Outcome::skipped(Some(location.clone()), reason));
+            continue;
+        }
         let resolved = match resolve::resolve(project, inv) {
             Ok(resolved) => resolved,
             Err(error) => {
