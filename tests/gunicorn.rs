@@ -216,7 +216,8 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
         let ordinal = per_file.entry(inv.path.clone()).or_default();
         let Some(plan) = planned_by_file(&inv.path, *ordinal) else { continue };
         *ordinal += 1;
-        if unknowable(inv) {
+        let nothing_planned = plan.workers.is_none() && plan.worker_class.is_none() && plan.threads.is_none();
+        if unknowable(inv) || nothing_planned {
             continue;
         }
         let label = format!("{} ({}:{})", case.label(), inv.path.display(), inv.line);

@@ -157,6 +157,12 @@ pub fn workers(ctx: &Context, inv: &Invocation, resolved: &Resolved, project: &c
             None,
         );
     }
+    if let Some(unseen) = &resolved.unseen_config {
+        let reason = format!(
+            "the config file {unseen} is not in the project and may set workers; a count added elsewhere could silently override it"
+        );
+        return keep(Outcome::skipped(Some(inv.location()), reason), None);
+    }
     let line = format!("workers = {target}");
     let (change, text) = if let Some(config) = &resolved.config {
         let change = Change::modify(WORKERS, &config.path, vec![write::append_line(&config.file, &line)])
@@ -206,12 +212,11 @@ pub fn is_asgi_class(class: &str) -> bool {
 
 /// `gunicorn-worker-class` for one invocation.
 pub fn worker_class(
-    ctx: &Context,
+    _ctx: &Context,
     inv: &Invocation,
     resolved: &Resolved,
     project: &crate::project::Project,
 ) -> Decision {
-    let _ = ctx;
     let decision = |outcome: Outcome, class: &str, threads: u32| Decision {
         outcomes: vec![outcome],
         workers: None,
@@ -312,6 +317,11 @@ pub fn worker_class(
             }
         }
         None => {
+            if let Some(unseen) = &resolved.unseen_config {
+                let reason =
+                    format!("the config file {unseen} is not in the project and may set the worker class; left alone");
+                return decision(Outcome::skipped(Some(inv.location()), reason), "sync", threads);
+            }
             if let Some(config) = &resolved.config {
                 let q = config.config.quote;
                 let mut lines = vec![format!("worker_class = {q}gthread{q}")];

@@ -86,6 +86,8 @@ pub struct Resolved {
     pub threads: Option<Setting>,
     /// The application argument (`wingman.wsgi:application`), when on the command line.
     pub target: Option<String>,
+    /// A `-c` file named on the command line that is not in the project (it may set anything).
+    pub unseen_config: Option<String>,
 }
 
 /// Resolves one invocation; `Err` when its config file cannot be read.
@@ -111,6 +113,7 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outc
         }
         None => None,
     };
+    let unseen_config = config_ref.filter(|_| config.is_none());
 
     let from_flags = |args: &ArgWords, pick: fn(&Flags) -> &Option<FlagValue>, kind: SourceKind, what: &str| {
         pick(&args.flags).as_ref().map(|value| flag_setting(inv, args, value, kind, what))
@@ -156,7 +159,7 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outc
     let worker_class = pick_setting(|f| &f.worker_class, "--worker-class", |c| &c.worker_class);
     let threads = pick_setting(|f| &f.threads, "--threads", |c| &c.threads);
     let target = cli.flags.target.map(|i| cli.words[i].text.clone());
-    Ok(Resolved { cli, cmd_args, config, workers, worker_class, threads, target })
+    Ok(Resolved { cli, cmd_args, config, workers, worker_class, threads, target, unseen_config })
 }
 
 fn config_name(flag: &str) -> &'static str {
