@@ -157,6 +157,12 @@ pub fn workers(ctx: &Context, inv: &Invocation, resolved: &Resolved, project: &c
             None,
         );
     }
+    if let Some(opaque) = &resolved.opaque_args {
+        let reason = format!(
+            "the command line passes {opaque}, known only at runtime, which may set workers; a count added elsewhere could be overridden or override it"
+        );
+        return keep(Outcome::skipped(Some(inv.location()), reason), None);
+    }
     if let Some(unseen) = &resolved.unseen_config {
         let reason = format!(
             "the config file {unseen} is not in the project and may set workers; a count added elsewhere could silently override it"
@@ -317,6 +323,12 @@ pub fn worker_class(
             }
         }
         None => {
+            if let Some(opaque) = &resolved.opaque_args {
+                let reason = format!(
+                    "the command line passes {opaque}, known only at runtime, which may set the worker class; left alone"
+                );
+                return decision(Outcome::skipped(Some(inv.location()), reason), "sync", threads);
+            }
             if let Some(unseen) = &resolved.unseen_config {
                 let reason =
                     format!("the config file {unseen} is not in the project and may set the worker class; left alone");

@@ -91,6 +91,16 @@ fn long_name(name: &str) -> String {
     }
 }
 
+/// Whether an option word without an inline value consumes the next word (`-b`, `--bind`), as
+/// opposed to a switch (`--preload`, `-D`).
+pub fn takes_value(option: &str) -> bool {
+    if let Some(long) = option.strip_prefix("--") {
+        return !SWITCHES.contains(&long_name(long).as_str());
+    }
+    let short = option.chars().nth(1).unwrap_or(' ');
+    option.len() == 2 && !SHORT_SWITCHES.contains(&short)
+}
+
 /// Reads gunicorn's options from `words` (the arguments after the program).
 pub fn parse(words: &[Word]) -> Flags {
     let mut flags = Flags::default();

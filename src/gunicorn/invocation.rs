@@ -104,7 +104,7 @@ fn find_any(words: &[Word]) -> Option<Found> {
                     inside_string: false,
                 });
             }
-            "sh" | "bash" | "ash" | "dash" if next == Some("-c") || next == Some("-ec") || next == Some("-xc") => {
+            "sh" | "bash" | "ash" | "dash" | "zsh" if next.is_some_and(is_command_option) => {
                 let script = words.get(i + 2)?;
                 return find_in_string(script);
             }
@@ -112,6 +112,14 @@ fn find_any(words: &[Word]) -> Option<Found> {
         }
     }
     None
+}
+
+/// `-c`, `-ec`, `-lc`, `-euxc`...: shell options ending in `c` (the next word is the command).
+fn is_command_option(option: &str) -> bool {
+    option.len() >= 2
+        && option.starts_with('-')
+        && option.ends_with('c')
+        && option[1..].bytes().all(|b| b.is_ascii_lowercase())
 }
 
 /// Finds a server command inside a string (a `sh -c` argument, a `CMD="gunicorn ..."` value).
@@ -142,6 +150,7 @@ mod tests {
             "python -m gunicorn app",
             "/usr/local/bin/gunicorn app",
             "sh -c 'umask 0 && exec gunicorn app'",
+            "/bin/bash -lc \"gunicorn app\"",
         ] {
             let found = find(&words(line)).unwrap_or_else(|| panic!("{line}"));
             assert_eq!(found.server, ServerKind::Gunicorn, "{line}");

@@ -88,6 +88,8 @@ pub struct Resolved {
     pub target: Option<String>,
     /// A `-c` file named on the command line that is not in the project (it may set anything).
     pub unseen_config: Option<String>,
+    /// An argument only known at runtime (`"$@"`, `$GUNICORN_ARGS`) that may hold any option.
+    pub opaque_args: Option<String>,
 }
 
 /// Resolves one invocation; `Err` when its config file cannot be read.
@@ -159,7 +161,36 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outc
     let worker_class = pick_setting(|f| &f.worker_class, "--worker-class", |c| &c.worker_class);
     let threads = pick_setting(|f| &f.threads, "--threads", |c| &c.threads);
     let target = cli.flags.target.map(|i| cli.words[i].text.clone());
-    Ok(Resolved { cli, cmd_args, config, workers, worker_class, threads, target, unseen_config })
+    let opaque_args = opaque_argument(inv, &cli);
+    Ok(Resolved { cli, cmd_args, config, workers, worker_class, threads, target, unseen_config, opaque_args })
+}
+
+/// The first argument that is only known at runtime and is not an option's value: it may expand
+/// to any options. A lone dynamic positional (`gunicorn "$WSGI_APP"`) is taken as the application.
+fn opaque_argument(inv: &Invocation, cli: &ArgWords) -> Option<String> {
+    let values: Vec<usize> = [&cli.flags.workers, &cli.flags.worker_class, &cli.flags.threads, &cli.flags.config]
+        .iter()
+        .filter_map(|v| v.as_ref().map(|v| v.word))
+        .collect();
+    let positional: Vec<usize> = (0..cli.words.len())
+        .filter(|&i| !values.contains(&i) && !cli.words[i].text.starts_with('-'))
+        .filter(|&i| i == 0 || !takes_value(&cli.words[i - 1].text))
+        .collect();
+    let resolvable = |word: &Word| {
+        let name = word.text.trim_start_matches('$').trim_matches(['{', '}']);
+        inv.script_vars.iter().any(|(var, _)| var == name)
+    };
+    cli.words
+        .iter()
+        .enumerate()
+        .filter(|(i, word)| word.is_dynamic() && !resolvable(word) && !values.contains(i))
+        .find(|(i, _)| !(positional.len() == 1 && positional[0] == *i) && positional.contains(i))
+        .map(|(_, word)| word.text.clone())
+}
+
+/// Whether an option word takes the next word as its value (`--bind 0.0.0.0:8000`).
+fn takes_value(option: &str) -> bool {
+    option.starts_with('-') && !option.contains('=') && flags::takes_value(option)
 }
 
 fn config_name(flag: &str) -> &'static str {
@@ -175,6 +206,10 @@ fn value_of(text: &str, word: &Word) -> Value {
         return Value::Dynamic("a template expression".to_owned());
     }
     if word.is_dynamic() {
+        // `$(nproc)`, `$((2 * $(nproc) + 1))`: a formula evaluated on the machine it runs on.
+        if text.contains("nproc") || text.contains("cpu_count") || text.contains("getconf _NPROCESSORS") {
+            return Value::Formula(text.to_owned());
+        }
         return Value::Dynamic(text.to_owned());
     }
     match text.trim().parse::<u32>() {

@@ -279,6 +279,14 @@ impl Lexer<'_> {
                 word.vars.push(VarRef { name, text_range: text_start..word.text.len(), has_default: false });
                 self.pos = start + 1 + name_len;
             }
+            // Special parameters: `$@`, `$*`, `$1`, `$#`...
+            Some(b) if b"@*#?!$-".contains(&b) || b.is_ascii_digit() => {
+                let text_start = word.text.len();
+                self.push_raw(word, start..start + 2);
+                let name = (b as char).to_string();
+                word.vars.push(VarRef { name, text_range: text_start..word.text.len(), has_default: false });
+                self.pos = start + 2;
+            }
             _ => self.push_char(word),
         }
     }
@@ -332,6 +340,7 @@ mod tests {
         assert_eq!(words[2].vars[0].name, "GUNICORN_WORKERS");
         assert_eq!(&text[words[2].source_range(0..1).unwrap()], "3");
         assert!(words[4].is_dynamic());
+        assert!(super::words("exec gunicorn app \"$@\"")[3].is_dynamic());
     }
 
     #[test]
