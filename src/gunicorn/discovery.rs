@@ -255,7 +255,10 @@ pub fn discover(project: &Project) -> Discovery {
             let mut inv = invocation_from(found, &docker.file, instruction.line, origin, style);
             inv.dockerfile = Some(hook(docker, instruction));
             inv.env = dockerfile_env(docker);
-            attach_compose_env(project, &composes, &docker.path, &mut inv, &mut out.errors);
+            if let Some((env, service)) = service_running_image(project, &composes, &docker.path, &mut out.errors) {
+                inv.env.extend(env);
+                inv.service = Some(service);
+            }
             out.invocations.push(inv);
             if cmd_is_arguments {
                 break;
@@ -443,27 +446,26 @@ fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mu
     env
 }
 
-/// The compose services that build this Dockerfile and keep its command: their environment applies.
-fn attach_compose_env(
+/// The compose service that builds this Dockerfile and keeps its command: its environment
+/// applies to the image's command, and its CPU limit to the container.
+fn service_running_image(
     project: &Project,
     composes: &[ParsedCompose],
     dockerfile: &Path,
-    inv: &mut Invocation,
     errors: &mut Vec<Outcome>,
-) {
+) -> Option<(Vec<EnvVar>, (PathBuf, String))> {
     for compose in composes {
         for service in &compose.services {
             let Some((context, file)) = &service.build else { continue };
             let base = compose.path.parent().unwrap_or(Path::new(""));
             let built = normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
-            if built != dockerfile || service.command.is_some() || service.entrypoint.is_some() {
-                continue;
+            if built == dockerfile && service.command.is_none() && service.entrypoint.is_none() {
+                let env = service_env(project, &compose.path, service, errors);
+                return Some((env, (compose.path.clone(), service.name.clone())));
             }
-            inv.env.extend(service_env(project, &compose.path, service, errors));
-            inv.service.get_or_insert_with(|| (compose.path.clone(), service.name.clone()));
-            return;
         }
     }
+    None
 }
 
 /// Server commands in a shell script, directly or held in a variable (`CMD="gunicorn ..."`).
@@ -491,7 +493,12 @@ fn scripts(
             if mentions(&words) && docker_hook.is_none() {
                 env = dockerfile_env(docker);
                 docker_hook = Some(hook(docker, instruction));
-                attach_compose_env_for_script(project, composes, &docker.path, &mut env, &mut service, &mut out.errors);
+                if let Some((service_env, running)) =
+                    service_running_image(project, composes, &docker.path, &mut out.errors)
+                {
+                    env.extend(service_env);
+                    service = Some(running);
+                }
             }
         }
     }
@@ -535,28 +542,6 @@ fn scripts(
         inv.service = service.clone();
         inv.script_vars = vars.clone();
         out.invocations.push(inv);
-    }
-}
-
-fn attach_compose_env_for_script(
-    project: &Project,
-    composes: &[ParsedCompose],
-    dockerfile: &Path,
-    env: &mut Vec<EnvVar>,
-    service_out: &mut Option<(PathBuf, String)>,
-    errors: &mut Vec<Outcome>,
-) {
-    for compose in composes {
-        for service in &compose.services {
-            let Some((context, file)) = &service.build else { continue };
-            let base = compose.path.parent().unwrap_or(Path::new(""));
-            let built = normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
-            if built == dockerfile && service.command.is_none() && service.entrypoint.is_none() {
-                env.extend(service_env(project, &compose.path, service, errors));
-                *service_out = Some((compose.path.clone(), service.name.clone()));
-                return;
-            }
-        }
     }
 }
 
