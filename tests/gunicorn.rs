@@ -139,10 +139,26 @@ fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     }
     let dump = stubs.path().join("argv");
-    let mut command = Command::new("sh");
+    // Absolute program paths (`/usr/local/bin/gunicorn`) would miss the stubs: call them by name.
+    let by_name = |text: &str| {
+        text.split_inclusive(char::is_whitespace)
+            .map(|token| match token.trim_end().strip_suffix("/gunicorn") {
+                Some(path) if !path.contains(['"', '\'', '$']) => {
+                    token.replacen(&format!("{path}/gunicorn"), "gunicorn", 1)
+                }
+                _ => token.to_owned(),
+            })
+            .collect::<String>()
+    };
+    let shell = if file.starts_with("#!/bin/bash") || file.starts_with("#!/usr/bin/env bash") { "bash" } else { "sh" };
+    let mut command = Command::new(shell);
     match shell_command {
-        Some(line) => command.arg("-c").arg(line),
-        None => command.arg(root.join(&inv.path)),
+        Some(line) => command.arg("-c").arg(by_name(&line)),
+        None => {
+            let script = stubs.path().join("script");
+            std::fs::write(&script, by_name(&file)).unwrap();
+            command.arg(script)
+        }
     };
     let path = format!("{}:{}", stubs.path().display(), std::env::var("PATH").unwrap_or_default());
     command.env("PATH", path).env("ARGV_DUMP", &dump).current_dir(root);
@@ -176,6 +192,11 @@ fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str)
     let apps = tempfile::tempdir().unwrap();
     write_app(apps.path(), &target);
     let cwd = root.join(inv.path.parent().unwrap_or(Path::new("")));
+    // `--chdir=/app` names a folder inside the image: the test runs in the project copy instead.
+    let mut args = args;
+    if let Some(i) = args.iter().position(|a| a.starts_with("--chdir")) {
+        args.drain(i..if args[i].contains('=') { i + 1 } else { i + 2 });
+    }
     let mut command = Command::new(common::tools::gunicorn());
     command.arg("--print-config").args(&args).current_dir(&cwd);
     if flags.target.is_none() {

@@ -142,6 +142,19 @@ pub fn is_compose(path: &Path) -> bool {
         && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
+/// A YAML file at the project root: compose files are sometimes named for their environment
+/// (`production.yml`, `local.yml`, as cookiecutter-django did).
+fn is_root_yaml(path: &Path) -> bool {
+    let name = name_of(path);
+    path.parent().is_none_or(|p| p.as_os_str().is_empty()) && (name.ends_with(".yml") || name.ends_with(".yaml"))
+}
+
+/// Whether a YAML file has a top-level `services:` key (a compose file by content).
+fn declares_services(project: &Project, path: &Path) -> bool {
+    std::fs::read(project.absolute(path))
+        .is_ok_and(|bytes| bytes.starts_with(b"services:") || memchr::memmem::find(&bytes, b"\nservices:").is_some())
+}
+
 fn is_procfile(path: &Path) -> bool {
     let name = name_of(path);
     name == "Procfile" || name.starts_with("Procfile.")
@@ -211,7 +224,10 @@ pub fn discover(project: &Project) -> Discovery {
         .map(|(path, file)| ParsedDockerfile { path: path.clone(), parsed: dockerfile::parse(&file.text), file })
         .collect();
     let mut composes = Vec::new();
-    for path in project.files_where(is_compose) {
+    for path in project.files_where(|p| is_compose(p) || is_root_yaml(p)) {
+        if !is_compose(path) && !declares_services(project, path) {
+            continue;
+        }
         let Some(file) = read(project, path, &mut out.errors) else { continue };
         match compose::services(&file.text) {
             Ok(services) => composes.push(ParsedCompose { path: path.clone(), file: file.clone(), services }),
@@ -499,6 +515,31 @@ fn scripts(
                     env.extend(service_env);
                     service = Some(running);
                 }
+            }
+        }
+    }
+    // Or a compose service whose command runs it (`command: /start`).
+    if docker_hook.is_none() {
+        'services: for compose in composes {
+            for svc in &compose.services {
+                let words: &[Word] = match svc.command.as_ref().or(svc.entrypoint.as_ref()) {
+                    Some(ComposeCommand::String { words, .. }) => words,
+                    Some(ComposeCommand::List { items, .. }) => items,
+                    None => continue,
+                };
+                if !mentions(words) {
+                    continue;
+                }
+                if let Some(docker) = built_dockerfile(&compose.path, svc, dockerfiles) {
+                    env = dockerfile_env(docker);
+                    docker_hook = ["CMD", "ENTRYPOINT"]
+                        .iter()
+                        .find_map(|k| docker.parsed.last_in_final_stage(k))
+                        .map(|instruction| hook(docker, instruction));
+                }
+                env.extend(service_env(project, &compose.path, svc, &mut out.errors));
+                service = Some((compose.path.clone(), svc.name.clone()));
+                break 'services;
             }
         }
     }
