@@ -110,6 +110,7 @@ fn compute(project: &Project) -> Analysis {
             );
             workers.push(Outcome::skipped(Some(location.clone()), reason.clone()));
             worker_class.push(Outcome::skipped(Some(location.clone()), reason));
+            fallback.get_or_insert_with(|| facts(ServerKind::GunicornAsgi, &location, 1, 1, "sync"));
             continue;
         }
         let w = decide::workers(&ctx, inv, &resolved, project);
