@@ -130,6 +130,7 @@ fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
                 }
             }
         }
+        Origin::Supervisord | Origin::Systemd => return python_argv(root, inv),
         _ => return None,
     };
     let stubs = tempfile::tempdir().unwrap();
@@ -170,6 +171,39 @@ fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
     let bytes =
         std::fs::read(&dump).unwrap_or_else(|_| panic!("{}: the stub gunicorn was not run", inv.path.display()));
     Some(bytes.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+}
+
+/// supervisord's reading (configparser, then shlex) or systemd's (`\\` continuations joined,
+/// then shlex), done by Python's standard library.
+fn python_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
+    let script = r#"
+import configparser, shlex, sys
+path, kind = sys.argv[1], sys.argv[2]
+if kind == "supervisord":
+    parser = configparser.RawConfigParser()
+    parser.read(path)
+    lines = [parser.get(s, "command") for s in parser.sections() if s.startswith("program:") and parser.has_option(s, "command")]
+else:
+    text = open(path).read().replace("\\\n", " ")
+    lines = [l.split("=", 1)[1].lstrip("-@:+!") for l in text.splitlines() if l.strip().startswith("ExecStart=")]
+for line in lines:
+    words = shlex.split(line)
+    for i, word in enumerate(words):
+        if word.rsplit("/", 1)[-1] == "gunicorn":
+            sys.stdout.write("\0".join(words[i + 1:]))
+            sys.exit(0)
+sys.exit(1)
+"#;
+    let kind = if inv.origin == Origin::Supervisord { "supervisord" } else { "systemd" };
+    let output = Command::new(common::tools::python())
+        .arg("-c")
+        .arg(script)
+        .arg(root.join(&inv.path))
+        .arg(kind)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}: Python found no gunicorn command", inv.path.display());
+    Some(String::from_utf8(output.stdout).unwrap().split('\0').map(str::to_owned).collect())
 }
 
 /// Whether the command line holds values only known at runtime (a template expression, a variable
