@@ -3,8 +3,9 @@
 //! for every gunicorn start, the workers, worker class and threads gunicorn resolves (command
 //! line, GUNICORN_CMD_ARGS, config file, WEB_CONCURRENCY, all as the deployment gives them) are
 //! the ones the plan announced. The argv comes from scalepatch's readers and, wherever the test
-//! has an independent way (the real `sh` running the script or command with stub programs,
-//! serde_json for exec form), the two must agree.
+//! has an independent way (the real `sh`/`bash` running the script, shell-form command or Procfile
+//! line with stub programs; serde_json for exec form; Python's configparser and shlex for
+//! supervisord and systemd), the two must agree.
 
 mod common;
 
