@@ -141,9 +141,8 @@ impl Case {
         if std::env::var_os("UPDATE_EXPECT").is_some() {
             std::fs::write(&expected_path, &diff).unwrap();
         }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
-            panic!("{label}: missing expected.diff (run with UPDATE_EXPECT=1 once, then review it)")
-        });
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|_| panic!("{label}: missing expected.diff (run with UPDATE_EXPECT=1 once, then review it)"));
         assert_eq!(diff, expected, "{label}: diff differs from expected.diff\noutcomes:\n{}", notes.join("\n"));
 
         let spec = self.spec();
@@ -151,12 +150,7 @@ impl Case {
             let found = outcomes.iter().any(|o| {
                 o.label() == expect && spec.reason.as_ref().is_none_or(|reason| o.describe().contains(reason.as_str()))
             });
-            assert!(
-                found,
-                "{label}: expected an outcome `{expect}` with reason {:?}; got:\n{}",
-                spec.reason,
-                notes.join("\n")
-            );
+            assert!(found, "{label}: expected an outcome `{expect}` with reason {:?}; got:\n{}", spec.reason, notes.join("\n"));
         }
         if diff.is_empty() {
             assert!(!outcomes.is_empty(), "{label}: silence is never an answer");
@@ -187,9 +181,5 @@ fn git_apply_check(root: &Path, diff: &str, label: &str) {
         .expect("git is installed");
     child.stdin.take().unwrap().write_all(diff.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{label}: git apply --check refuses the diff: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{label}: git apply --check refuses the diff: {}", String::from_utf8_lossy(&output.stderr));
 }

@@ -8,11 +8,7 @@ use std::path::PathBuf;
 /// The virtualenv's bin folder.
 pub fn venv_bin() -> PathBuf {
     let bin = super::repo_root().join(".venv/bin");
-    assert!(
-        bin.join("python").exists(),
-        "{}/python is missing: run scripts/test, which installs the test tools",
-        bin.display()
-    );
+    assert!(bin.join("python").exists(), "{}/python is missing: run scripts/test, which installs the test tools", bin.display());
     bin
 }
 
