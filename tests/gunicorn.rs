@@ -80,6 +80,11 @@ fn argv(inv: &Invocation) -> Vec<String> {
         .collect()
 }
 
+/// Whether the command line holds template expressions (`{{ workers }}`).
+fn templated(inv: &Invocation) -> bool {
+    inv.args.iter().any(|w| w.text.contains("{{") || w.text.contains("{%"))
+}
+
 /// Stub programs for running a start command with the real shell: `gunicorn` writes the argv it
 /// receives (NUL-separated) to `$ARGV_DUMP`; the wrappers pass through to the next program.
 const STUBS: &[(&str, &str)] = &[
@@ -163,7 +168,8 @@ fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
         }
     };
     let path = format!("{}:{}", stubs.path().display(), std::env::var("PATH").unwrap_or_default());
-    command.env("PATH", path).env("ARGV_DUMP", &dump).current_dir(root);
+    // The port a platform gives the process (Heroku's `$PORT`).
+    command.env("PATH", path).env("ARGV_DUMP", &dump).env("PORT", "8000").current_dir(root);
     for var in &inv.env {
         command.env(&var.key, &var.value.text);
     }
@@ -171,7 +177,11 @@ fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
     assert!(output.status.success(), "{}: sh failed: {}", inv.path.display(), String::from_utf8_lossy(&output.stderr));
     let bytes =
         std::fs::read(&dump).unwrap_or_else(|_| panic!("{}: the stub gunicorn was not run", inv.path.display()));
-    Some(bytes.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+    let bytes = bytes.strip_suffix(b"\0").unwrap_or(&bytes);
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    Some(bytes.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
 }
 
 /// supervisord's reading (configparser, then shlex) or systemd's (`\\` continuations joined,
@@ -217,10 +227,23 @@ fn unknowable(inv: &Invocation) -> bool {
 }
 
 /// Runs `gunicorn --print-config` for one start and returns the settings it printed.
-fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str) -> BTreeMap<String, String> {
-    let args = argv(inv);
+fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str) -> Option<BTreeMap<String, String>> {
+    let mut args = argv(inv);
     if let Some(real) = real_argv(root, inv).filter(|_| alone_in_file) {
-        assert_eq!(args, real, "{label}: scalepatch's reading of the command differs from the real shell's");
+        // Words only known at runtime (`0.0.0.0:$PORT`) are compared by the real shell's value.
+        let ours: Vec<Option<&str>> =
+            inv.args.iter().zip(&args).map(|(w, a)| (!w.is_dynamic()).then_some(a.as_str())).collect();
+        let theirs: Vec<Option<&str>> =
+            inv.args.iter().zip(&real).map(|(w, a)| (!w.is_dynamic()).then_some(a.as_str())).collect();
+        assert_eq!(args.len(), real.len(), "{label}: scalepatch read {args:?}, the real shell ran {real:?}");
+        assert_eq!(ours, theirs, "{label}: scalepatch's reading of the command differs from the real shell's");
+        args = real;
+    } else if unknowable(inv) {
+        return None;
+    }
+    if args.iter().any(String::is_empty) {
+        // A variable the deployment sets and the test cannot know (`"$WSGI_APP"`).
+        return None;
     }
     let flags = scalepatch::gunicorn::flags::parse(&inv.args);
     let target = flags.target.map(|i| args[i].clone()).unwrap_or_else(|| "app.wsgi:application".to_owned());
@@ -228,7 +251,6 @@ fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str)
     write_app(apps.path(), &target);
     let cwd = root.join(inv.path.parent().unwrap_or(Path::new("")));
     // `--chdir=/app` names a folder inside the image: the test runs in the project copy instead.
-    let mut args = args;
     if let Some(i) = args.iter().position(|a| a.starts_with("--chdir")) {
         args.drain(i..if args[i].contains('=') { i + 1 } else { i + 2 });
     }
@@ -252,10 +274,12 @@ fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str)
         cwd.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    stdout
-        .lines()
-        .filter_map(|line| line.split_once(" = ").map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
-        .collect()
+    Some(
+        stdout
+            .lines()
+            .filter_map(|line| line.split_once(" = ").map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+            .collect(),
+    )
 }
 
 /// The real gunicorn agrees with the plan for every gunicorn start of the case.
@@ -266,6 +290,7 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
     let errors: Vec<String> = found.errors.iter().map(|e| e.describe()).collect();
     assert!(errors.is_empty(), "{}: the patched files no longer read cleanly: {errors:?}", case.label());
     let mut checked = 0;
+    let mut runtime_only = 0;
     let mut per_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
     let planned_by_file = |path: &Path, ordinal: usize| planned.iter().filter(|p| p.location.path == path).nth(ordinal);
     for inv in found.invocations.iter().filter(|inv| inv.server == ServerKind::Gunicorn && !development(inv)) {
@@ -273,12 +298,17 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
         let Some(plan) = planned_by_file(&inv.path, *ordinal) else { continue };
         *ordinal += 1;
         let nothing_planned = plan.workers.is_none() && plan.worker_class.is_none() && plan.threads.is_none();
-        if unknowable(inv) || nothing_planned {
+        let alone = found.invocations.iter().filter(|other| other.path == inv.path).count() == 1;
+        // A runtime value can still be checked when the real shell computes it (`$PORT`).
+        let by_shell = alone && matches!(inv.origin, Origin::Script | Origin::Procfile | Origin::DockerfileShell);
+        if (unknowable(inv) && !(by_shell && !templated(inv))) || nothing_planned {
             continue;
         }
         let label = format!("{} ({}:{})", case.label(), inv.path.display(), inv.line);
-        let alone = found.invocations.iter().filter(|other| other.path == inv.path).count() == 1;
-        let config = print_config(tmp.path(), inv, alone, &label);
+        let Some(config) = print_config(tmp.path(), inv, alone, &label) else {
+            runtime_only += 1;
+            continue;
+        };
         if let Some(workers) = plan.workers {
             assert_eq!(config["workers"], workers.to_string(), "{label}: workers");
         }
@@ -292,7 +322,11 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
     }
     let known = planned.iter().filter(|p| p.workers.is_some() || p.worker_class.is_some()).count();
     let templated = found.invocations.iter().filter(|inv| unknowable(inv)).count();
-    assert!(checked + templated >= known, "{}: {checked} gunicorn starts checked, {known} planned", case.label());
+    assert!(
+        checked + templated + runtime_only >= known,
+        "{}: {checked} gunicorn starts checked, {known} planned",
+        case.label()
+    );
     checked
 }
 
