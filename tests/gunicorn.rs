@@ -301,7 +301,8 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
         let alone = found.invocations.iter().filter(|other| other.path == inv.path).count() == 1;
         // A runtime value can still be checked when the real shell computes it (`$PORT`).
         let by_shell = alone && matches!(inv.origin, Origin::Script | Origin::Procfile | Origin::DockerfileShell);
-        if (unknowable(inv) && !(by_shell && !templated(inv))) || nothing_planned {
+        let needs_runtime = unknowable(inv) && (templated(inv) || !by_shell);
+        if needs_runtime || nothing_planned {
             continue;
         }
         let label = format!("{} ({}:{})", case.label(), inv.path.display(), inv.line);
