@@ -1,6 +1,8 @@
 //! `gunicorn-worker-class`: Gunicorn sync workers -> gthread with 4 threads (WSGI apps only).
 //!
-//! Not implemented yet: its own issue brings the real planning.
+//! Only `sync` (explicit or the default) becomes `gthread` with `threads = 4`, in the place that
+//! decides the class; `--threads N>1` with sync is made explicit only. gevent, eventlet, gthread
+//! and ASGI workers are never touched. The analysis lives in [`crate::gunicorn`].
 
 use crate::change::Outcome;
 use crate::patch::Patch;
@@ -29,7 +31,7 @@ impl Patch for GunicornWorkerClass {
         &["gunicorn --print-config <wsgi module>"]
     }
 
-    fn plan(&self, _project: &Project) -> Vec<Outcome> {
-        vec![Outcome::not_found("not implemented yet")]
+    fn plan(&self, project: &Project) -> Vec<Outcome> {
+        crate::gunicorn::analysis(project).worker_class.clone()
     }
 }

@@ -1,6 +1,12 @@
 //! `gunicorn-workers`: Gunicorn worker count: 2 x CPUs + 1 (3..12), where the deployment decides it.
 //!
-//! Not implemented yet: its own issue brings the real planning.
+//! Finds every gunicorn start (Dockerfile CMD/ENTRYPOINT, compose command, scripts, Procfile,
+//! supervisord, systemd) and applies gunicorn's precedence (command line > GUNICORN_CMD_ARGS >
+//! config file > WEB_CONCURRENCY) to edit the source that actually decides the count. Never
+//! lowers a count; a runtime formula is ok (with the container note); a Heroku-style Procfile
+//! without a count is skipped (the platform sets WEB_CONCURRENCY). When nothing sets it: an
+//! existing config file gets `workers = N`, else the Dockerfile gets `ENV WEB_CONCURRENCY=N`,
+//! else the command line gets `--workers N`. The analysis lives in [`crate::gunicorn`].
 
 use crate::change::Outcome;
 use crate::patch::Patch;
@@ -29,7 +35,7 @@ impl Patch for GunicornWorkers {
         &["gunicorn --print-config <wsgi module>"]
     }
 
-    fn plan(&self, _project: &Project) -> Vec<Outcome> {
-        vec![Outcome::not_found("not implemented yet")]
+    fn plan(&self, project: &Project) -> Vec<Outcome> {
+        crate::gunicorn::analysis(project).workers.clone()
     }
 }

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod django;
 pub mod edit;
 pub mod fs;
+pub mod gunicorn;
 pub mod indexes;
 pub mod journal;
 pub mod lang;

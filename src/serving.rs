@@ -1,7 +1,8 @@
 //! How the project serves Django, as the gunicorn patches see it and would leave it. Shared with
 //! the database and Redis patches (connection budget, threads per process, ASGI/gevent skips).
 //!
-//! Placeholder until the gunicorn patches land (issue 3): gunicorn's defaults, 2 CPUs assumed.
+//! Computed by the gunicorn analysis ([`crate::gunicorn`]): the first server start found, and the
+//! workers, threads and worker class the two gunicorn patches would leave there.
 
 use crate::change::Location;
 use crate::config::Sourced;
@@ -36,22 +37,13 @@ pub struct Serving {
     pub worker_class: String,
 }
 
-/// The CPU count of the production container, with where it came from.
+/// The CPU count of the production container, with where it came from: `--cpus`, the config,
+/// the deployment's CPU limit for the service that runs gunicorn, else 2 (stated as assumed).
 pub fn cpu_count(project: &Project) -> Sourced<u32> {
-    project
-        .config()
-        .cpus
-        .clone()
-        .unwrap_or(Sourced { value: 2, source: "assumed (no --cpus, config or container limit found)".to_owned() })
+    crate::gunicorn::analysis(project).cpus.clone()
 }
 
 /// The serving facts, computed once per project.
 pub fn serving(project: &Project) -> std::sync::Arc<Serving> {
-    project.memo(|_| Serving {
-        server: ServerKind::Unknown,
-        location: None,
-        workers: 1,
-        threads: 1,
-        worker_class: "sync".to_owned(),
-    })
+    project.memo(|project| crate::gunicorn::analysis(project).serving.clone())
 }

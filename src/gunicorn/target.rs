@@ -1,0 +1,114 @@
+//! The CPU count of the production container and the worker count it calls for.
+//!
+//! Precedence (spec, "Shared inputs"): `--cpus`, then `cpus` in the user's config, then the limit
+//! the deployment files set for the service that runs gunicorn (compose
+//! `deploy.resources.limits.cpus` / `cpus:`, Kubernetes `resources.limits.cpu`), else 2, stated as
+//! an assumption. Never the CPU count of the machine running scalepatch.
+
+use std::path::Path;
+
+use tree_sitter::Node;
+
+use super::discovery::{Discovery, is_compose};
+use crate::config::Sourced;
+use crate::lang::compose::{self, whole_cpus};
+use crate::project::Project;
+use crate::serving::ServerKind;
+
+/// The fallback when nothing says how many CPUs the container gets.
+pub const ASSUMED_CPUS: u32 = 2;
+
+/// `2 x cpus + 1`, clamped to 3..12 (gunicorn's docs: "4-12 workers").
+pub fn target_workers(cpus: u32) -> u32 {
+    (2 * cpus + 1).clamp(3, 12)
+}
+
+/// The CPU count, with where it came from.
+pub fn cpu_count(project: &Project, discovery: &Discovery) -> Sourced<u32> {
+    if let Some(cpus) = project.config().cpus.clone() {
+        return cpus;
+    }
+    let gunicorn_services = discovery
+        .invocations
+        .iter()
+        .filter(|inv| inv.server == ServerKind::Gunicorn)
+        .filter_map(|inv| inv.service.as_ref());
+    for (compose_path, service) in gunicorn_services {
+        let limit = discovery.service_cpus.iter().find(|(path, name, _, _)| path == compose_path && name == service);
+        if let Some((path, name, quantity, line)) = limit
+            && let Some(value) = whole_cpus(quantity)
+        {
+            let source = format!("CPU limit {quantity} of service {name} ({}:{line})", path.display());
+            return Sourced { value, source };
+        }
+    }
+    if let Some(found) = kubernetes_cpus(project) {
+        return found;
+    }
+    Sourced {
+        value: ASSUMED_CPUS,
+        source: "assumed: no --cpus, no cpus in the config, no CPU limit in the deployment files".to_owned(),
+    }
+}
+
+/// `resources.limits.cpu` of the Kubernetes container that runs gunicorn (or of the only
+/// container with a limit).
+fn kubernetes_cpus(project: &Project) -> Option<Sourced<u32>> {
+    let yaml_files: Vec<_> = project
+        .files_where(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_compose(p)
+        })
+        .cloned()
+        .collect();
+    let mut limits: Vec<(bool, String, String)> = Vec::new();
+    for path in project.files_containing(&yaml_files, "containers") {
+        let Ok(file) = project.read(&path) else { continue };
+        let Ok(yaml) = compose::parse_yaml(&file.text) else { continue };
+        for document in compose::document_mappings(&yaml) {
+            collect_containers(&file.text, document, &path, &mut limits);
+        }
+    }
+    let chosen =
+        limits.iter().find(|(gunicorn, _, _)| *gunicorn).or(if limits.len() == 1 { limits.first() } else { None })?;
+    let value = whole_cpus(&chosen.1)?;
+    Some(Sourced { value, source: format!("Kubernetes resources.limits.cpu {} ({})", chosen.1, chosen.2) })
+}
+
+fn collect_containers(text: &str, node: Node, path: &Path, out: &mut Vec<(bool, String, String)>) {
+    if matches!(node.kind(), "block_mapping" | "flow_mapping") {
+        for (key, value) in compose::pairs(text, node) {
+            let Some(value) = value else { continue };
+            if key == "containers" {
+                for container in compose::items(value) {
+                    let cpu = compose::get(text, container, "resources")
+                        .and_then(|r| compose::get(text, r, "limits"))
+                        .and_then(|l| compose::get(text, l, "cpu"));
+                    if let Some(cpu) = cpu.and_then(|n| compose::scalar(text, n)) {
+                        let runs_gunicorn = text[container.byte_range()].contains("gunicorn");
+                        let line = cpu.offsets.first().map_or(0, |&o| text[..o].matches('\n').count() + 1);
+                        out.push((runs_gunicorn, cpu.text, format!("{}:{line}", path.display())));
+                    }
+                }
+            } else {
+                collect_containers(text, value, path, out);
+            }
+        }
+    } else if node.kind().ends_with("sequence") {
+        for item in compose::items(node) {
+            collect_containers(text, item, path, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_is_clamped() {
+        assert_eq!(target_workers(1), 3);
+        assert_eq!(target_workers(2), 5);
+        assert_eq!(target_workers(8), 12);
+    }
+}

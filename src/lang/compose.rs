@@ -1,0 +1,380 @@
+//! docker compose files (and the YAML helpers Kubernetes manifests need): services with their
+//! `command:` (string, list, folded or literal block scalar), `environment:` (map or list),
+//! `env_file:`, `build:` and CPU limits. Every scalar keeps its byte offsets.
+
+use std::ops::Range;
+
+use tree_sitter::{Node, Parser, Tree};
+
+use super::shell::{self, Word};
+
+/// A parsed YAML file.
+pub struct Yaml {
+    pub tree: Tree,
+}
+
+/// Parses YAML; `Err(line)` names the first line with a syntax error.
+pub fn parse_yaml(text: &str) -> Result<Yaml, usize> {
+    let mut parser = Parser::new();
+    parser.set_language(&tree_sitter_yaml::LANGUAGE.into()).expect("the YAML grammar loads");
+    let tree = parser.parse(text, None).ok_or(1usize)?;
+    if tree.root_node().has_error() {
+        return Err(first_error_line(tree.root_node()));
+    }
+    Ok(Yaml { tree })
+}
+
+fn first_error_line(node: Node) -> usize {
+    if node.is_error() || node.is_missing() {
+        return node.start_position().row + 1;
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        if child.has_error() {
+            return first_error_line(child);
+        }
+    }
+    node.start_position().row + 1
+}
+
+/// Strips `block_node` / `flow_node` wrappers (and anchors or tags) down to the content node.
+pub fn content(node: Node) -> Node {
+    let mut node = node;
+    while matches!(node.kind(), "block_node" | "flow_node") {
+        let mut cursor = node.walk();
+        let next = node.named_children(&mut cursor).find(|c| !matches!(c.kind(), "anchor" | "tag" | "comment"));
+        match next {
+            Some(child) => node = child,
+            None => break,
+        }
+    }
+    node
+}
+
+/// The top-level mapping of the first document.
+pub fn root_mapping(yaml: &Yaml) -> Option<Node<'_>> {
+    let root = yaml.tree.root_node();
+    let mut cursor = root.walk();
+    let document = root.named_children(&mut cursor).find(|n| n.kind() == "document")?;
+    let mut cursor = document.walk();
+    let body = document.named_children(&mut cursor).find(|n| matches!(n.kind(), "block_node" | "flow_node"))?;
+    Some(content(body)).filter(|n| matches!(n.kind(), "block_mapping" | "flow_mapping"))
+}
+
+/// Every document's top-level mapping (Kubernetes files hold several).
+pub fn document_mappings(yaml: &Yaml) -> Vec<Node<'_>> {
+    let root = yaml.tree.root_node();
+    let mut cursor = root.walk();
+    let documents: Vec<Node> = root.named_children(&mut cursor).filter(|n| n.kind() == "document").collect();
+    documents
+        .into_iter()
+        .filter_map(|document| {
+            let mut cursor = document.walk();
+            let body = document.named_children(&mut cursor).find(|n| matches!(n.kind(), "block_node" | "flow_node"))?;
+            Some(content(body)).filter(|n| matches!(n.kind(), "block_mapping" | "flow_mapping"))
+        })
+        .collect()
+}
+
+/// The `(key, value)` pairs of a mapping node; the value is `None` for `key:` with nothing after.
+pub fn pairs<'t>(text: &str, mapping: Node<'t>) -> Vec<(String, Option<Node<'t>>)> {
+    let mut cursor = mapping.walk();
+    mapping
+        .named_children(&mut cursor)
+        .filter(|n| matches!(n.kind(), "block_mapping_pair" | "flow_pair"))
+        .filter_map(|pair| {
+            let key = scalar(text, content(pair.child_by_field_name("key")?))?.text;
+            Some((key, pair.child_by_field_name("value").map(content)))
+        })
+        .collect()
+}
+
+/// The value of `key` in a mapping.
+pub fn get<'t>(text: &str, mapping: Node<'t>, key: &str) -> Option<Node<'t>> {
+    if !matches!(mapping.kind(), "block_mapping" | "flow_mapping") {
+        return None;
+    }
+    pairs(text, mapping).into_iter().find(|(k, _)| k == key).and_then(|(_, v)| v)
+}
+
+/// The items of a sequence node.
+pub fn items<'t>(sequence: Node<'t>) -> Vec<Node<'t>> {
+    let mut cursor = sequence.walk();
+    match sequence.kind() {
+        "block_sequence" => sequence
+            .named_children(&mut cursor)
+            .filter(|n| n.kind() == "block_sequence_item")
+            .filter_map(|item| {
+                let mut c = item.walk();
+                let value = item.named_children(&mut c).find(|n| n.kind() != "comment");
+                value.map(content)
+            })
+            .collect(),
+        "flow_sequence" => {
+            sequence.named_children(&mut cursor).filter(|n| n.kind() != "comment").map(content).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A scalar's value with per-byte offsets (plain, quoted or block scalar).
+pub fn scalar(text: &str, node: Node) -> Option<Word> {
+    let range = node.byte_range();
+    let raw = &text[range.clone()];
+    let identity = |r: Range<usize>| Word {
+        text: text[r.clone()].to_owned(),
+        offsets: r.clone().collect(),
+        span: range.clone(),
+        vars: Vec::new(),
+    };
+    match node.kind() {
+        "plain_scalar" | "string_scalar" | "integer_scalar" | "float_scalar" | "boolean_scalar" | "null_scalar"
+        | "timestamp_scalar" => Some(identity(range.clone())),
+        "double_quote_scalar" => {
+            let mut word = Word { text: String::new(), offsets: Vec::new(), span: range.clone(), vars: Vec::new() };
+            let mut pos = range.start + 1;
+            let end = range.end - 1;
+            while pos < end {
+                let ch = text[pos..].chars().next()?;
+                if ch == '\\' && pos + 1 < end {
+                    let decoded = match text.as_bytes()[pos + 1] {
+                        b'n' => '\n',
+                        b't' => '\t',
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        _ => ' ',
+                    };
+                    word.text.push(decoded);
+                    word.offsets.push(pos);
+                    pos += 2;
+                } else {
+                    word.text.push(ch);
+                    word.offsets.extend(pos..pos + ch.len_utf8());
+                    pos += ch.len_utf8();
+                }
+            }
+            Some(word)
+        }
+        "single_quote_scalar" => {
+            let mut word = Word { text: String::new(), offsets: Vec::new(), span: range.clone(), vars: Vec::new() };
+            let mut pos = range.start + 1;
+            let end = range.end - 1;
+            while pos < end {
+                let ch = text[pos..].chars().next()?;
+                word.text.push(ch);
+                word.offsets.extend(pos..pos + ch.len_utf8());
+                pos += ch.len_utf8();
+                if ch == '\'' {
+                    pos += 1;
+                }
+            }
+            Some(word)
+        }
+        "block_scalar" => {
+            // The header line (`|`, `>-`...) is not content; the lines after it are.
+            let header_end = raw.find('\n').map_or(range.end, |i| range.start + i + 1);
+            Some(identity(header_end..range.end))
+        }
+        _ => None,
+    }
+}
+
+/// How the items of a list are written, for inserting new ones in the same style.
+#[derive(Debug, Clone)]
+pub enum ListStyle {
+    /// `- item` lines; new items go on their own lines with this indentation before `- `.
+    Block { indent: String, quote: Option<char> },
+    /// `[a, b]`.
+    Flow { quote: Option<char> },
+}
+
+/// A `command:` or `entrypoint:` value.
+#[derive(Debug, Clone)]
+pub enum ComposeCommand {
+    /// A string that compose splits like a shell would: the words.
+    String { words: Vec<Word>, line: usize },
+    /// A list: one word per item (spans include quotes).
+    List { items: Vec<Word>, style: ListStyle, line: usize },
+}
+
+/// One `environment:` entry.
+#[derive(Debug, Clone)]
+pub struct EnvEntry {
+    pub key: String,
+    pub value: Option<Word>,
+    pub line: usize,
+}
+
+/// One service of a compose file.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub line: usize,
+    pub command: Option<ComposeCommand>,
+    pub entrypoint: Option<ComposeCommand>,
+    pub environment: Vec<EnvEntry>,
+    pub env_files: Vec<String>,
+    /// `build:` context and dockerfile (relative to the compose file's folder).
+    pub build: Option<(String, Option<String>)>,
+    /// `deploy.resources.limits.cpus` or `cpus:`, as written, with its line.
+    pub cpus: Option<(String, usize)>,
+}
+
+/// The services of a compose file.
+pub fn services(text: &str) -> Result<Vec<Service>, usize> {
+    let yaml = parse_yaml(text)?;
+    let Some(root) = root_mapping(&yaml) else { return Ok(Vec::new()) };
+    let Some(services) = get(text, root, "services") else { return Ok(Vec::new()) };
+    if !matches!(services.kind(), "block_mapping" | "flow_mapping") {
+        return Ok(Vec::new());
+    }
+    let line = |node: Node| node.start_position().row + 1;
+    Ok(pairs(text, services)
+        .into_iter()
+        .filter_map(|(name, body)| {
+            let body = body?;
+            let field = |key: &str| get(text, body, key);
+            let command = |key: &str| field(key).and_then(|node| compose_command(text, node));
+            let environment = field("environment").map(|env| environment(text, env)).unwrap_or_default();
+            let env_files = match field("env_file") {
+                Some(node) if node.kind().ends_with("sequence") => items(node)
+                    .into_iter()
+                    .filter_map(|item| match item.kind() {
+                        "block_mapping" | "flow_mapping" => get(text, item, "path").and_then(|p| scalar(text, p)),
+                        _ => scalar(text, item),
+                    })
+                    .map(|w| w.text)
+                    .collect(),
+                Some(node) => scalar(text, node).map(|w| vec![w.text]).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let build = field("build").and_then(|node| match node.kind() {
+                "block_mapping" | "flow_mapping" => {
+                    let context =
+                        get(text, node, "context").and_then(|n| scalar(text, n)).map_or(".".to_owned(), |w| w.text);
+                    Some((context, get(text, node, "dockerfile").and_then(|n| scalar(text, n)).map(|w| w.text)))
+                }
+                _ => scalar(text, node).map(|w| (w.text, None)),
+            });
+            let limit = field("deploy")
+                .and_then(|d| get(text, d, "resources"))
+                .and_then(|r| get(text, r, "limits"))
+                .and_then(|l| get(text, l, "cpus"))
+                .or_else(|| field("cpus"));
+            let cpus = limit.and_then(|node| scalar(text, node).map(|w| (w.text, line(node))));
+            Some(Service {
+                name,
+                line: line(body),
+                command: command("command"),
+                entrypoint: command("entrypoint"),
+                environment,
+                env_files,
+                build,
+                cpus,
+            })
+        })
+        .collect())
+}
+
+fn compose_command(text: &str, node: Node) -> Option<ComposeCommand> {
+    let line = node.start_position().row + 1;
+    match node.kind() {
+        "block_sequence" | "flow_sequence" => {
+            let nodes = items(node);
+            let words: Vec<Word> = nodes.iter().filter_map(|item| scalar(text, *item)).collect();
+            let quote = nodes.first().and_then(|n| match n.kind() {
+                "double_quote_scalar" => Some('"'),
+                "single_quote_scalar" => Some('\''),
+                _ => None,
+            });
+            let style = if node.kind() == "block_sequence" {
+                let start = node.start_byte();
+                let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                ListStyle::Block { indent: text[line_start..start].to_owned(), quote }
+            } else {
+                ListStyle::Flow { quote }
+            };
+            Some(ComposeCommand::List { items: words, style, line })
+        }
+        _ => {
+            let value = scalar(text, node)?;
+            let words = shell::words(&value.text).iter().map(|w| w.remap(&value.offsets)).collect();
+            Some(ComposeCommand::String { words, line })
+        }
+    }
+}
+
+fn environment(text: &str, node: Node) -> Vec<EnvEntry> {
+    let line = |node: Node| node.start_position().row + 1;
+    match node.kind() {
+        "block_mapping" | "flow_mapping" => {
+            let mut cursor = node.walk();
+            node.named_children(&mut cursor)
+                .filter(|n| matches!(n.kind(), "block_mapping_pair" | "flow_pair"))
+                .filter_map(|pair| {
+                    let key = scalar(text, content(pair.child_by_field_name("key")?))?.text;
+                    let value = pair.child_by_field_name("value").map(content).and_then(|v| scalar(text, v));
+                    Some(EnvEntry { key, value, line: line(pair) })
+                })
+                .collect()
+        }
+        "block_sequence" | "flow_sequence" => items(node)
+            .into_iter()
+            .filter_map(|item| {
+                let word = scalar(text, item)?;
+                let (key, value) = match word.text.find('=') {
+                    Some(eq) => {
+                        let value = Word {
+                            text: word.text[eq + 1..].to_owned(),
+                            offsets: word.offsets[eq + 1..].to_vec(),
+                            span: word.span.clone(),
+                            vars: Vec::new(),
+                        };
+                        (word.text[..eq].to_owned(), Some(value))
+                    }
+                    None => (word.text.clone(), None),
+                };
+                Some(EnvEntry { key, value, line: line(item) })
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A CPU quantity as compose (`"1.5"`, `2`) or Kubernetes (`500m`, `2`) writes it, rounded up
+/// to whole CPUs (at least 1).
+pub fn whole_cpus(quantity: &str) -> Option<u32> {
+    let quantity = quantity.trim().trim_matches(['"', '\'']);
+    let cpus = match quantity.strip_suffix('m') {
+        Some(milli) => milli.parse::<f64>().ok()? / 1000.0,
+        None => quantity.parse::<f64>().ok()?,
+    };
+    (cpus > 0.0 && cpus.is_finite()).then(|| (cpus.ceil() as u32).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_commands_and_environment() {
+        let text = "services:\n  web:\n    build: .\n    command: >\n      gunicorn app:app\n      --workers 3\n    environment:\n      - WEB_CONCURRENCY=4\n    env_file: [.env]\n    deploy:\n      resources:\n        limits:\n          cpus: \"1.5\"\n  worker:\n    command: [\"celery\", 'worker']\n    environment:\n      GUNICORN_CMD_ARGS: \"-w 2\"\n";
+        let services = services(text).unwrap();
+        assert_eq!(services.len(), 2);
+        let web = &services[0];
+        let Some(ComposeCommand::String { words, .. }) = &web.command else { panic!() };
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts, ["gunicorn", "app:app", "--workers", "3"]);
+        assert_eq!(&text[words[3].source_range(0..1).unwrap()], "3");
+        assert_eq!(web.environment[0].key, "WEB_CONCURRENCY");
+        assert_eq!(&text[web.environment[0].value.as_ref().unwrap().source_range(0..1).unwrap()], "4");
+        assert_eq!(web.env_files, [".env"]);
+        assert_eq!(whole_cpus(&web.cpus.as_ref().unwrap().0), Some(2));
+        let Some(ComposeCommand::List { items, style, .. }) = &services[1].command else { panic!() };
+        assert_eq!(items[1].text, "worker");
+        assert!(matches!(style, ListStyle::Flow { quote: Some('"') }));
+        assert_eq!(services[1].environment[0].value.as_ref().unwrap().text, "-w 2");
+        assert_eq!(whole_cpus("500m"), Some(1));
+    }
+}

@@ -1,0 +1,380 @@
+//! The gunicorn patches on every fixture case: the exact diff, `git apply --check`, idempotence
+//! (`Case::check`), then the real `gunicorn --print-config` on the project after both patches:
+//! for every gunicorn start, the workers, worker class and threads gunicorn resolves (command
+//! line, GUNICORN_CMD_ARGS, config file, WEB_CONCURRENCY, all as the deployment gives them) are
+//! the ones the plan announced. The argv comes from scalepatch's readers and, wherever the test
+//! has an independent way (the real `sh`/`bash` running the script, shell-form command or Procfile
+//! line with stub programs; serde_json for exec form; Python's configparser and shlex for
+//! supervisord and systemd), the two must agree.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use scalepatch::config::{Config, Values};
+use scalepatch::gunicorn::discovery::{self, Invocation, Origin};
+use scalepatch::plan::{Plan, file_updates};
+use scalepatch::project::Project;
+use scalepatch::serving::ServerKind;
+
+fn open(root: &Path, case: &common::Case) -> Project {
+    let spec = case.spec();
+    let config = Config::load(root, &Values { cpus: spec.cpus, instances: spec.instances }).unwrap();
+    Project::open(root, config).unwrap()
+}
+
+/// Plans both gunicorn patches together on a copy of the case and writes the result.
+fn apply_both(case: &common::Case) -> (tempfile::TempDir, Vec<scalepatch::gunicorn::PlannedServer>) {
+    let tmp = case.copy();
+    let project = open(tmp.path(), case);
+    let patches: Vec<&'static dyn scalepatch::patch::Patch> = ["gunicorn-workers", "gunicorn-worker-class"]
+        .iter()
+        .map(|id| scalepatch::patches::by_id(id).unwrap())
+        .collect();
+    let plan = Plan::build(&project, &patches);
+    for outcome in plan.reports.iter().flat_map(|r| &r.outcomes) {
+        assert!(
+            !matches!(outcome, scalepatch::change::Outcome::Error { message, .. } if message.contains("collides")),
+            "{}: the two patches collide: {}",
+            case.label(),
+            outcome.describe()
+        );
+    }
+    let changes: Vec<_> = plan.changes().collect();
+    let planned = scalepatch::gunicorn::analysis(&project).servers.clone();
+    for update in file_updates(&project, &changes).unwrap() {
+        std::fs::write(tmp.path().join(&update.path), update.after_bytes()).unwrap();
+    }
+    (tmp, planned)
+}
+
+/// A tiny WSGI application importable as `target` (`pkg.wsgi:application`, `app.wsgi`).
+fn write_app(dir: &Path, target: &str) {
+    let (module, attr) = target.split_once(':').unwrap_or((target, "application"));
+    let parts: Vec<&str> = module.split('.').collect();
+    let mut folder = dir.to_path_buf();
+    for package in &parts[..parts.len() - 1] {
+        folder.push(package);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("__init__.py"), "").unwrap();
+    }
+    let body = format!(
+        "def {attr}(environ, start_response):\n    start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])\n    return [b\"ok\"]\n"
+    );
+    std::fs::write(folder.join(format!("{}.py", parts[parts.len() - 1])), body).unwrap();
+}
+
+/// argv as the process gets it: `$VAR` set earlier in the script replaced by its value.
+fn argv(inv: &Invocation) -> Vec<String> {
+    inv.args
+        .iter()
+        .map(|word| {
+            let text = word.text.trim_start_matches('$').trim_matches(['{', '}']);
+            match inv.script_vars.iter().rev().find(|(name, _)| word.text.starts_with('$') && name == text) {
+                Some((_, value)) => value.text.clone(),
+                None => word.text.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Whether the command line holds template expressions (`{{ workers }}`).
+fn templated(inv: &Invocation) -> bool {
+    inv.args.iter().any(|w| w.text.contains("{{") || w.text.contains("{%"))
+}
+
+/// Stub programs for running a start command with the real shell: `gunicorn` writes the argv it
+/// receives (NUL-separated) to `$ARGV_DUMP`; the wrappers pass through to the next program.
+const STUBS: &[(&str, &str)] = &[
+    ("gunicorn", "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$ARGV_DUMP\"\n"),
+    ("newrelic-admin", "#!/bin/sh\nshift\nexec \"$@\"\n"),
+    ("uv", "#!/bin/sh\nshift\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nexec \"$@\"\n"),
+    ("python", "#!/bin/sh\nif [ \"$1\" = -m ]; then shift; exec \"$@\"; fi\nexit 0\n"),
+];
+
+/// The argv gunicorn gets, found without scalepatch's readers: the real `sh` runs the start
+/// script, the shell-form command or the Procfile line (with stub programs), and serde_json reads
+/// an exec-form array. `None` for launchers the test has no independent reader for.
+fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
+    let file = std::fs::read_to_string(root.join(&inv.path)).unwrap();
+    let shell_command = match inv.origin {
+        Origin::Script => None,
+        Origin::Procfile => {
+            let line = file.lines().nth(inv.line - 1).unwrap();
+            Some(line.split_once(':').unwrap().1.to_owned())
+        }
+        Origin::DockerfileShell | Origin::DockerfileExec => {
+            // Docker's reading: join `\` continuations, drop comment lines inside them.
+            let mut instruction = String::new();
+            for line in file.lines().skip(inv.line - 1) {
+                let line = line.trim_end_matches('\r');
+                if !instruction.is_empty() && line.trim_start().starts_with('#') {
+                    continue;
+                }
+                match line.strip_suffix('\\') {
+                    Some(head) => instruction.push_str(head),
+                    None => {
+                        instruction.push_str(line);
+                        break;
+                    }
+                }
+            }
+            let (_, rest) = instruction.split_once(' ').unwrap();
+            if inv.origin == Origin::DockerfileShell {
+                Some(rest.to_owned())
+            } else {
+                let mut argv: Vec<String> = serde_json::from_str(rest.trim()).unwrap();
+                if rest.trim_start().starts_with('[') && instruction.starts_with("ENTRYPOINT") {
+                    let cmd = file.lines().rev().find(|l| l.starts_with("CMD [")).map(|l| &l[4..]);
+                    argv.extend(cmd.map(|c| serde_json::from_str::<Vec<String>>(c).unwrap()).unwrap_or_default());
+                }
+                match argv.iter().position(|a| a == "-c") {
+                    Some(i) if argv[0] == "sh" => Some(argv[i + 1].clone()),
+                    _ => return Some(argv[argv.iter().position(|a| a.ends_with("gunicorn"))? + 1..].to_vec()),
+                }
+            }
+        }
+        Origin::Supervisord | Origin::Systemd => return python_argv(root, inv),
+        _ => return None,
+    };
+    let stubs = tempfile::tempdir().unwrap();
+    for (name, body) in STUBS {
+        let path = stubs.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let dump = stubs.path().join("argv");
+    // Absolute program paths (`/usr/local/bin/gunicorn`) would miss the stubs: call them by name.
+    let by_name = |text: &str| {
+        text.split_inclusive(char::is_whitespace)
+            .map(|token| match token.trim_end().strip_suffix("/gunicorn") {
+                Some(path) if !path.contains(['"', '\'', '$']) => {
+                    token.replacen(&format!("{path}/gunicorn"), "gunicorn", 1)
+                }
+                _ => token.to_owned(),
+            })
+            .collect::<String>()
+    };
+    let shell = if file.starts_with("#!/bin/bash") || file.starts_with("#!/usr/bin/env bash") { "bash" } else { "sh" };
+    let mut command = Command::new(shell);
+    match shell_command {
+        Some(line) => command.arg("-c").arg(by_name(&line)),
+        None => {
+            let script = stubs.path().join("script");
+            std::fs::write(&script, by_name(&file)).unwrap();
+            command.arg(script)
+        }
+    };
+    let path = format!("{}:{}", stubs.path().display(), std::env::var("PATH").unwrap_or_default());
+    // The port a platform gives the process (Heroku's `$PORT`).
+    command.env("PATH", path).env("ARGV_DUMP", &dump).env("PORT", "8000").current_dir(root);
+    for var in &inv.env {
+        command.env(&var.key, &var.value.text);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}: sh failed: {}", inv.path.display(), String::from_utf8_lossy(&output.stderr));
+    let bytes =
+        std::fs::read(&dump).unwrap_or_else(|_| panic!("{}: the stub gunicorn was not run", inv.path.display()));
+    let bytes = bytes.strip_suffix(b"\0").unwrap_or(&bytes);
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    Some(bytes.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+}
+
+/// supervisord's reading (configparser, then shlex) or systemd's (`\\` continuations joined,
+/// then shlex), done by Python's standard library.
+fn python_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
+    let script = r#"
+import configparser, shlex, sys
+path, kind = sys.argv[1], sys.argv[2]
+if kind == "supervisord":
+    parser = configparser.RawConfigParser()
+    parser.read(path)
+    lines = [parser.get(s, "command") for s in parser.sections() if s.startswith("program:") and parser.has_option(s, "command")]
+else:
+    text = open(path).read().replace("\\\n", " ")
+    lines = [l.split("=", 1)[1].lstrip("-@:+!") for l in text.splitlines() if l.strip().startswith("ExecStart=")]
+for line in lines:
+    words = shlex.split(line)
+    for i, word in enumerate(words):
+        if word.rsplit("/", 1)[-1] == "gunicorn":
+            sys.stdout.write("\0".join(words[i + 1:]))
+            sys.exit(0)
+sys.exit(1)
+"#;
+    let kind = if inv.origin == Origin::Supervisord { "supervisord" } else { "systemd" };
+    let output = Command::new(common::tools::python())
+        .arg("-c")
+        .arg(script)
+        .arg(root.join(&inv.path))
+        .arg(kind)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}: Python found no gunicorn command", inv.path.display());
+    Some(String::from_utf8(output.stdout).unwrap().split('\0').map(str::to_owned).collect())
+}
+
+/// Whether the command line holds values only known at runtime (a template expression, a variable
+/// that neither the script nor a default sets): gunicorn cannot be run on it as written.
+fn unknowable(inv: &Invocation) -> bool {
+    inv.args.iter().any(|word| {
+        let name = word.text.trim_start_matches('$').trim_matches(['{', '}']);
+        word.text.contains("{{") || (word.is_dynamic() && !inv.script_vars.iter().any(|(var, _)| var == name))
+    })
+}
+
+/// Runs `gunicorn --print-config` for one start and returns the settings it printed.
+fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str) -> Option<BTreeMap<String, String>> {
+    let mut args = argv(inv);
+    if let Some(real) = real_argv(root, inv).filter(|_| alone_in_file) {
+        // Words only known at runtime (`0.0.0.0:$PORT`) are compared by the real shell's value.
+        let ours: Vec<Option<&str>> =
+            inv.args.iter().zip(&args).map(|(w, a)| (!w.is_dynamic()).then_some(a.as_str())).collect();
+        let theirs: Vec<Option<&str>> =
+            inv.args.iter().zip(&real).map(|(w, a)| (!w.is_dynamic()).then_some(a.as_str())).collect();
+        assert_eq!(args.len(), real.len(), "{label}: scalepatch read {args:?}, the real shell ran {real:?}");
+        assert_eq!(ours, theirs, "{label}: scalepatch's reading of the command differs from the real shell's");
+        args = real;
+    } else if unknowable(inv) {
+        return None;
+    }
+    if args.iter().any(String::is_empty) {
+        // A variable the deployment sets and the test cannot know (`"$WSGI_APP"`).
+        return None;
+    }
+    let flags = scalepatch::gunicorn::flags::parse(&inv.args);
+    let target = flags.target.map(|i| args[i].clone()).unwrap_or_else(|| "app.wsgi:application".to_owned());
+    let apps = tempfile::tempdir().unwrap();
+    write_app(apps.path(), &target);
+    let cwd = root.join(inv.path.parent().unwrap_or(Path::new("")));
+    // `--chdir=/app` names a folder inside the image: the test runs in the project copy instead.
+    if let Some(i) = args.iter().position(|a| a.starts_with("--chdir")) {
+        args.drain(i..if args[i].contains('=') { i + 1 } else { i + 2 });
+    }
+    let mut command = Command::new(common::tools::gunicorn());
+    command.arg("--print-config").args(&args).current_dir(&cwd);
+    if flags.target.is_none() {
+        command.arg(&target);
+    }
+    command.env_remove("WEB_CONCURRENCY").env_remove("GUNICORN_CMD_ARGS");
+    let mut pythonpath = vec![apps.path().to_path_buf(), root.to_path_buf()];
+    pythonpath.push(cwd.clone());
+    command.env("PYTHONPATH", std::env::join_paths(pythonpath).unwrap());
+    for var in &inv.env {
+        command.env(&var.key, &var.value.text);
+    }
+    let output = command.output().expect("gunicorn runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{label}: gunicorn --print-config {args:?} failed in {}:\n{stdout}\n{}",
+        cwd.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(
+        stdout
+            .lines()
+            .filter_map(|line| line.split_once(" = ").map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+            .collect(),
+    )
+}
+
+/// The real gunicorn agrees with the plan for every gunicorn start of the case.
+fn check_with_gunicorn(case: &common::Case) -> usize {
+    let (tmp, planned) = apply_both(case);
+    let patched = open(tmp.path(), case);
+    let found = discovery::discover(&patched);
+    let errors: Vec<String> = found.errors.iter().map(|e| e.describe()).collect();
+    assert!(errors.is_empty(), "{}: the patched files no longer read cleanly: {errors:?}", case.label());
+    let mut checked = 0;
+    let mut runtime_only = 0;
+    let mut per_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let planned_by_file = |path: &Path, ordinal: usize| planned.iter().filter(|p| p.location.path == path).nth(ordinal);
+    for inv in found.invocations.iter().filter(|inv| inv.server == ServerKind::Gunicorn && !development(inv)) {
+        let ordinal = per_file.entry(inv.path.clone()).or_default();
+        let Some(plan) = planned_by_file(&inv.path, *ordinal) else { continue };
+        *ordinal += 1;
+        let nothing_planned = plan.workers.is_none() && plan.worker_class.is_none() && plan.threads.is_none();
+        let alone = found.invocations.iter().filter(|other| other.path == inv.path).count() == 1;
+        // A runtime value can still be checked when the real shell computes it (`$PORT`).
+        let by_shell = alone && matches!(inv.origin, Origin::Script | Origin::Procfile | Origin::DockerfileShell);
+        let needs_runtime = unknowable(inv) && (templated(inv) || !by_shell);
+        if needs_runtime || nothing_planned {
+            continue;
+        }
+        let label = format!("{} ({}:{})", case.label(), inv.path.display(), inv.line);
+        let Some(config) = print_config(tmp.path(), inv, alone, &label) else {
+            runtime_only += 1;
+            continue;
+        };
+        if let Some(workers) = plan.workers {
+            assert_eq!(config["workers"], workers.to_string(), "{label}: workers");
+        }
+        if let Some(class) = &plan.worker_class {
+            assert_eq!(&config["worker_class"], class, "{label}: worker_class");
+        }
+        if let Some(threads) = plan.threads {
+            assert_eq!(config["threads"], threads.to_string(), "{label}: threads");
+        }
+        checked += 1;
+    }
+    let known = planned.iter().filter(|p| p.workers.is_some() || p.worker_class.is_some()).count();
+    let templated = found.invocations.iter().filter(|inv| unknowable(inv)).count();
+    assert!(
+        checked + templated + runtime_only >= known,
+        "{}: {checked} gunicorn starts checked, {known} planned",
+        case.label()
+    );
+    checked
+}
+
+fn run_cases(patch: &str) {
+    let mut verified = 0;
+    for case in common::cases(patch) {
+        case.check();
+        verified += check_with_gunicorn(&case);
+    }
+    assert!(verified > 0, "no case was verified with the real gunicorn");
+}
+
+#[test]
+fn gunicorn_workers_cases() {
+    run_cases("gunicorn-workers");
+}
+
+#[test]
+fn gunicorn_worker_class_cases() {
+    run_cases("gunicorn-worker-class");
+}
+
+/// The serving facts other patches use (connection budget, threads per process) are the ones
+/// both gunicorn patches leave, at the place gunicorn is started.
+#[test]
+fn serving_facts_after_phase_1() {
+    let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == "sample-entrypoint-and-cmd").unwrap();
+    let tmp = case.copy();
+    let project = open(tmp.path(), &case);
+    let serving = scalepatch::serving::serving(&project);
+    assert_eq!(serving.server, ServerKind::Gunicorn);
+    assert_eq!(serving.location.as_ref().unwrap().to_string(), "Dockerfile:12");
+    assert_eq!((serving.workers, serving.threads, serving.worker_class.as_str()), (5, 4, "gthread"));
+    let cpus = scalepatch::serving::cpu_count(&project);
+    assert_eq!(cpus.value, 2);
+    assert!(cpus.source.starts_with("assumed"), "{}", cpus.source);
+
+    let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == "compose-string-cpu-limit").unwrap();
+    let tmp = case.copy();
+    let project = open(tmp.path(), &case);
+    let cpus = scalepatch::serving::cpu_count(&project);
+    assert_eq!(cpus.value, 4, "{}", cpus.source);
+    assert!(cpus.source.contains("docker-compose.yml:8"), "{}", cpus.source);
+    assert_eq!(scalepatch::serving::serving(&project).workers, 9);
+}
+
+/// A `--reload` start is a development server: both patches skip it, so it has no plan.
+fn development(inv: &Invocation) -> bool {
+    inv.args.iter().any(|w| w.text == "--reload")
+}
