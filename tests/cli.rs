@@ -146,9 +146,6 @@ fn a_broken_pipe_on_list_and_json_diff_exits_0() {
 
 #[test]
 fn real_patches_a_broken_pipe_on_diff_exits_0() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     assert_broken_pipe_is_quiet(&["diff", "--only", TWO_PATCHES], project.path());
     // And `diff | head -1` through a real shell, pipefail on.
@@ -167,9 +164,6 @@ fn real_patches_a_broken_pipe_on_diff_exits_0() {
 
 #[test]
 fn real_patches_diff_apply_status_revert_round_trip() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     let before = common::tree_files(root);
@@ -238,9 +232,6 @@ fn real_patches_diff_apply_status_revert_round_trip() {
 
 #[test]
 fn real_patches_a_failure_after_the_first_file_rolls_everything_back() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     let before = common::tree_files(root);
@@ -258,9 +249,6 @@ fn real_patches_a_failure_after_the_first_file_rolls_everything_back() {
 
 #[test]
 fn real_patches_a_crashed_apply_is_rolled_back_by_the_next_command() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     let before = common::tree_files(root);
@@ -284,9 +272,6 @@ fn real_patches_a_crashed_apply_is_rolled_back_by_the_next_command() {
 
 #[test]
 fn real_patches_an_input_error_makes_apply_write_nothing() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     std::fs::write(root.join("nginx.conf"), "events {}\nhttp {\n    server {\n        listen 80;\n").unwrap();

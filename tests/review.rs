@@ -58,9 +58,6 @@ fn original(name: &str) -> Vec<u8> {
 
 #[test]
 fn accepting_one_change_and_rejecting_another_applies_only_the_first() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     let mut session = review(root, false);
@@ -95,9 +92,6 @@ fn accepting_one_change_and_rejecting_another_applies_only_the_first() {
 
 #[test]
 fn quitting_writes_nothing_and_exits_130() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     let before = common::tree_files(root);
@@ -115,9 +109,6 @@ fn quitting_writes_nothing_and_exits_130() {
 
 #[test]
 fn all_remaining_takes_every_change_and_shows_colour_on_a_terminal() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     let mut session = review(root, true);
@@ -132,9 +123,6 @@ fn all_remaining_takes_every_change_and_shows_colour_on_a_terminal() {
 
 #[test]
 fn done_applies_only_what_was_accepted_so_far() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     let mut session = review(root, false);
@@ -147,9 +135,6 @@ fn done_applies_only_what_was_accepted_so_far() {
 
 #[test]
 fn a_file_changed_during_the_review_is_refused() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     let root = project.path();
     let mut session = review(root, false);
@@ -167,9 +152,6 @@ fn a_file_changed_during_the_review_is_refused() {
 
 #[test]
 fn diff_is_coloured_on_a_terminal_unless_no_color() {
-    if !common::patches_implemented(&["gunicorn-workers", "nginx-gzip"]) {
-        return;
-    }
     let project = small_project();
     for (no_color, want_colour) in [(false, true), (true, false)] {
         let mut command = Command::new(assert_cmd::cargo::cargo_bin("scalepatch"));

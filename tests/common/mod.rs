@@ -59,28 +59,6 @@ impl Applied {
     }
 }
 
-/// Whether every patch in `ids` is implemented: a placeholder answers "not implemented yet". Tests
-/// that need real patches on a fixture return early (saying so) while a placeholder stands, and
-/// run in full, failing on any wrong answer, as soon as the patch lands.
-pub fn patches_implemented(ids: &[&str]) -> bool {
-    let project = Project::with_files(repo_root(), Vec::new(), Config::default());
-    let missing: Vec<&str> = ids
-        .iter()
-        .copied()
-        .filter(|id| {
-            let patch = scalepatch::patches::by_id(id).unwrap_or_else(|| panic!("unknown patch {id}"));
-            patch
-                .plan(&project)
-                .iter()
-                .any(|o| matches!(o, Outcome::NotFound { reason } if reason == "not implemented yet"))
-        })
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("skipped: needs the real patches {missing:?}, still placeholders");
-    }
-    missing.is_empty()
-}
-
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
