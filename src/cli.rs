@@ -384,7 +384,9 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
     }
     writeln!(out, "verify:")?;
     for patch in &applied_patches {
-        let mut commands: Vec<String> = patch.verify().iter().map(|c| (*c).to_owned()).collect();
+        // The changes' own commands name this project's files and modules; the patch's generic
+        // command is the fallback when its changes name none.
+        let mut commands: Vec<String> = Vec::new();
         for &index in &accepted {
             let change = proposals[index].change;
             if change.patch == patch.id() {
@@ -394,6 +396,9 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
                     }
                 }
             }
+        }
+        if commands.is_empty() {
+            commands = patch.verify().iter().map(|c| (*c).to_owned()).collect();
         }
         for command in commands {
             writeln!(out, "  {}: {command}", patch.id())?;
