@@ -52,6 +52,7 @@ trap 'rm -f "$table"' EXIT
 hyperfine --shell=none --warmup 3 --runs "$RUNS" --export-markdown "$table" \
     --command-name "scalepatch diff (sample project)" "$BIN diff $SAMPLE" \
     --command-name "scalepatch diff (20,000-file tree)" "$BIN diff $TREE" \
+    --command-name "scalepatch diff --with db-indexes (20,000-file tree)" "$BIN diff --with db-indexes $TREE" \
     --command-name "rg --files (20,000-file tree)" "rg --files --hidden --no-require-git $TREE"
 
 memory_gib=$(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
