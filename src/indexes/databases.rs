@@ -13,6 +13,7 @@ use tree_sitter::Node;
 
 use super::py;
 use crate::change::Location;
+use crate::lang::python;
 use crate::project::Project;
 
 /// What the settings say about the databases.
@@ -86,11 +87,11 @@ pub fn read(project: &Project, python_files: &[PathBuf]) -> Databases {
     let mut databases = Databases::default();
     for path in project.files_containing(python_files, "DATABASES") {
         let Ok(source) = project.read(&path) else { continue };
-        let Ok(tree) = py::parse(&source.text) else { continue };
+        let Ok(file) = python::parse(source) else { continue };
         let mut found = Vec::new();
-        collect(tree.root_node(), &source.text, &mut found);
+        collect(file.root(), &file.source.text, &mut found);
         for (engine, offset) in found {
-            databases.engines.push((engine, Location::new(&path, source.line_of(offset))));
+            databases.engines.push((engine, Location::new(&path, file.source.line_of(offset))));
         }
     }
     let requirement_files: Vec<PathBuf> = project
@@ -118,13 +119,14 @@ pub fn read(project: &Project, python_files: &[PathBuf]) -> Databases {
 fn collect(node: Node, src: &str, found: &mut Vec<(String, usize)>) {
     match node.kind() {
         "string" => {
-            if let Some(engine) = py::string_value(node, src).and_then(|value| engine_of(&value)) {
+            if let Some(engine) = python::string_value(node, src).and_then(|value| engine_of(&value)) {
                 found.push((engine, node.start_byte()));
             }
             return;
         }
         "call" => {
-            let function = node.child_by_field_name("function").and_then(|f| py::dotted(f, src)).unwrap_or_default();
+            let function =
+                node.child_by_field_name("function").and_then(|f| python::dotted_name(f, src)).unwrap_or_default();
             let reader = function.starts_with("dj_database_url.")
                 || matches!(py::last_segment(&function), "db" | "db_url" | "db_url_config") && function.contains("env");
             if reader {
@@ -167,9 +169,9 @@ mod tests {
     #[test]
     fn engines_in_settings() {
         let src = "import dj_database_url\nDATABASES = {'default': dj_database_url.config(default='postgres://u@h/db'), 'other': {'ENGINE': 'django.db.backends.sqlite3'}, 'x': dj_database_url.config()}\nCACHES = {'default': {'LOCATION': 'redis://r:6379/0'}}\n";
-        let tree = py::parse(src).unwrap();
+        let file = python::parse(std::sync::Arc::new(crate::source::SourceFile::from_text("s.py", src))).unwrap();
         let mut found = Vec::new();
-        collect(tree.root_node(), src, &mut found);
+        collect(file.root(), src, &mut found);
         let engines: Vec<&str> = found.iter().map(|(e, _)| e.as_str()).collect();
         assert_eq!(engines, ["postgres", "sqlite3", "unknown"]);
     }

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::change::{Change, ChangeKind, Location, Outcome};
+use crate::lang::python;
 use crate::project::Project;
 use apps::App;
 use models::{FieldKind, ModelClass};
@@ -131,13 +132,13 @@ fn read_models(project: &Project, apps: &[App], outcomes: &mut Vec<Outcome>) -> 
         .par_iter()
         .map(|(app, path)| {
             let result = project.read(path).map_err(|err| Box::new(Outcome::from(err))).and_then(|source| {
-                let tree = py::parse(&source.text).map_err(|line| {
+                let file = python::parse(source).map_err(|err| {
                     Box::new(Outcome::error(
-                        Location::new(*path, line),
+                        err.location,
                         "syntax error; its models cannot be read, no index is planned for this app",
                     ))
                 })?;
-                Ok(models::read_classes(&source, tree.root_node()))
+                Ok(models::read_classes(&file))
             });
             (*app, result)
         })
@@ -306,10 +307,10 @@ fn mine_queries(
                     format!("{err}; its queries were not read"),
                 ))
             })?;
-            let tree = py::parse(&source.text).map_err(|line| {
-                Box::new(Outcome::warning(Some(Location::new(path, line)), "syntax error; its queries were not read"))
+            let file = python::parse(source).map_err(|err| {
+                Box::new(Outcome::warning(Some(err.location), "syntax error; its queries were not read"))
             })?;
-            Ok(queries::mine(path, &source.text, tree.root_node(), &|offset| source.line_of(offset), &names))
+            Ok(queries::mine(&file, &names))
         })
         .collect();
     let mut all = Vec::new();
