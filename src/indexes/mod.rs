@@ -56,7 +56,7 @@ pub fn plan(project: &Project) -> Vec<Outcome> {
     let production_files: Vec<PathBuf> = python_files.iter().filter(|p| !is_test_module(p)).cloned().collect();
     let queries = mine_queries(project, &production_files, &models, &mut outcomes);
     let facts: Vec<ModelFacts> = (0..models.len()).map(|i| facts_of(&models, i)).collect();
-    let databases = databases::read(project, &python_files);
+    let databases = databases::read(project);
     let python_root = apps::python_root(project);
     let overrides = migrations::migration_modules(project, &python_files);
     let modules_by_dir = migrations::modules_by_dir(project);
