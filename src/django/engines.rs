@@ -104,27 +104,20 @@ fn engine_of(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::project::Project;
 
     #[test]
     fn engines_of_every_settings_module() {
-        let dir = tempfile::tempdir().unwrap();
-        let write = |path: &str, text: &str| {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, text).unwrap();
-        };
-        write(
-            "config/settings.py",
-            "import dj_database_url\nDATABASES = {\n    'default': dj_database_url.config(default='postgres://u@h/db'),\n    'x': dj_database_url.config(),\n}\nCACHES = {'default': {'LOCATION': 'redis://r:6379/0'}}\n",
-        );
-        write(
-            "config/test_settings.py",
-            "from .settings import *\nDATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3'}}\n",
-        );
-        write("listener/config.py", "DATABASES = {'default': {'ENGINE': 'django.db.backends.mysql'}}\n");
-        let project = Project::open(dir.path(), Config::default()).unwrap();
+        let (_dir, project) = crate::django::test_project(&[
+            (
+                "config/settings.py",
+                "import dj_database_url\nDATABASES = {\n    'default': dj_database_url.config(default='postgres://u@h/db'),\n    'x': dj_database_url.config(),\n}\nCACHES = {'default': {'LOCATION': 'redis://r:6379/0'}}\n",
+            ),
+            (
+                "config/test_settings.py",
+                "from .settings import *\nDATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3'}}\n",
+            ),
+            ("listener/config.py", "DATABASES = {'default': {'ENGINE': 'django.db.backends.mysql'}}\n"),
+        ]);
         let found: Vec<String> =
             engines(&Settings::of(&project)).into_iter().map(|(engine, at)| format!("{engine} {at}")).collect();
         assert_eq!(
