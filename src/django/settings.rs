@@ -250,22 +250,7 @@ fn star_imports(file: &PyFile, path: &Path) -> Vec<PathBuf> {
             continue;
         }
         let Some(module) = statement.child_by_field_name("module_name") else { continue };
-        let name = file.text(module);
-        let dots = name.chars().take_while(|c| *c == '.').count();
-        let dotted = &name[dots..];
-        let mut base = if dots > 0 {
-            let mut dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            for _ in 1..dots {
-                dir.pop();
-            }
-            dir
-        } else {
-            PathBuf::new()
-        };
-        for part in dotted.split('.').filter(|p| !p.is_empty()) {
-            base.push(part);
-        }
-        found.push(base.with_extension("py"));
+        found.push(python::module_path(path, file.text(module)).with_extension("py"));
     }
     found
 }

@@ -318,17 +318,7 @@ fn imports(file: &PyFile) -> HashMap<String, std::path::PathBuf> {
             continue;
         }
         let Some(module) = statement.child_by_field_name("module_name") else { continue };
-        let text = file.text(module);
-        let dots = text.len() - text.trim_start_matches('.').len();
-        let mut base = std::path::PathBuf::new();
-        if dots > 0 {
-            base = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            for _ in 1..dots {
-                base.pop();
-            }
-        }
-        let module_path =
-            text.trim_start_matches('.').split('.').filter(|p| !p.is_empty()).fold(base, |acc, p| acc.join(p));
+        let module_path = python::module_path(path, file.text(module));
         let mut cursor = statement.walk();
         for name in statement.children_by_field_name("name", &mut cursor) {
             let imported = match name.kind() {

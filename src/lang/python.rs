@@ -7,8 +7,8 @@
 //!   could land anywhere;
 //! - **reading** ([`assignments`] with their [`Scope`], [`assignment_of`], [`subscript_path`],
 //!   [`dotted_name`], [`dict_pairs`], [`dict_lookup`] (which follows `**splats`), [`kwargs`],
-//!   [`positional_args`], [`named_children`], [`module_value`], [`literal`], [`string_value`],
-//!   [`string_content`]): the shapes settings, models and config files are written in, each with
+//!   [`positional_args`], [`named_children`], [`module_value`], [`module_path`], [`literal`],
+//!   [`string_value`], [`string_content`]): the shapes settings, models and config files are written in, each with
 //!   the node it came from so that an edit can be placed by byte offset;
 //! - **writing** ([`Style`], [`insert_items`], [`insert_statements_after`], [`noqa_of`]): new dict
 //!   entries, keyword arguments and statements written the way the surrounding code is written
@@ -35,6 +35,7 @@
 //! );
 //! ```
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tree_sitter::{Node, Parser, Tree};
@@ -423,6 +424,26 @@ pub fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
     node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
 }
 
+/// The path (without extension) of the module `from <module> import ...` names in the file at
+/// `importer`: a relative import (`.base`, `..models`) resolved against the importer's folder,
+/// an absolute one (`blog.models`) as `blog/models`, to be matched against project paths by
+/// suffix since the import root is not known.
+pub fn module_path(importer: &Path, module: &str) -> PathBuf {
+    let dotted = module.trim_start_matches('.');
+    let dots = module.len() - dotted.len();
+    let mut base = PathBuf::new();
+    if dots > 0 {
+        base = importer.parent().unwrap_or(Path::new("")).to_path_buf();
+        for _ in 1..dots {
+            base.pop();
+        }
+    }
+    for part in dotted.split('.').filter(|p| !p.is_empty()) {
+        base.push(part);
+    }
+    base
+}
+
 /// Strips parentheses around an expression.
 pub fn unparenthesized(mut node: Node<'_>) -> Node<'_> {
     while node.kind() == "parenthesized_expression" {
@@ -708,6 +729,15 @@ mod tests {
         let d = assignments(&file)[1].0.value;
         assert!(matches!(dict_lookup(&file, d, "A"), Lookup::Found(p) if file.line(p.node) == 1));
         assert!(matches!(dict_lookup(&file, d, "B"), Lookup::Found(p) if file.line(p.node) == 2));
+    }
+
+    #[test]
+    fn module_paths_of_imports() {
+        let importer = Path::new("proj/settings/production.py");
+        assert_eq!(module_path(importer, ".base"), Path::new("proj/settings/base"));
+        assert_eq!(module_path(importer, "..models"), Path::new("proj/models"));
+        assert_eq!(module_path(importer, "."), Path::new("proj/settings"));
+        assert_eq!(module_path(importer, "blog.models"), Path::new("blog/models"));
     }
 
     #[test]
