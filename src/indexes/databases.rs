@@ -56,6 +56,11 @@ fn is_postgres(engine: &str) -> bool {
 }
 
 /// Reads the engines of every settings module and looks for psycopg in the requirements.
+///
+/// The psycopg search stays a byte search of its own rather than [`crate::versions`]: it needs no
+/// version, only that some file installs a driver, and it also reads `setup.py` / `setup.cfg`,
+/// which the version reader does not; switching would change which projects get
+/// `AddIndexConcurrently`.
 pub fn read(project: &Project) -> Databases {
     let mut databases = Databases { engines: engines::engines(&Settings::of(project)), psycopg: None };
     let requirement_files: Vec<PathBuf> = project
