@@ -8,8 +8,8 @@
 //! - **reading** ([`assignments`] with their [`Scope`], [`assignment_of`], [`subscript_path`],
 //!   [`dotted_name`], [`dict_pairs`], [`dict_lookup`] (which follows `**splats`), [`kwargs`],
 //!   [`positional_args`], [`named_children`], [`module_value`], [`module_path`], [`literal`],
-//!   [`string_value`], [`string_content`]): the shapes settings, models and config files are written in, each with
-//!   the node it came from so that an edit can be placed by byte offset;
+//!   [`string_value`], [`string_content`]): the shapes settings, models and config files are
+//!   written in, each with the node it came from so that an edit can be placed by byte offset;
 //! - **writing** ([`Style`], [`insert_items`], [`insert_statements_after`], [`noqa_of`]): new dict
 //!   entries, keyword arguments and statements written the way the surrounding code is written
 //!   (quote character, tabs or spaces, indent width, trailing commas, line endings, same-line
