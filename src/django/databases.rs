@@ -161,12 +161,7 @@ pub fn loop_overrides(module: &SettingsModule) -> Vec<Override<'_>> {
         };
         let mut body_cursor = body.walk();
         for inner in body.named_children(&mut body_cursor) {
-            let Some(assignment) = inner.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
-            let (Some(target), Some(value)) =
-                (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-            else {
-                continue;
-            };
+            let Some(python::Assignment { left: target, value, .. }) = python::assignment_of(inner) else { continue };
             let Some((base, indexes)) = python::subscript_path(target, text) else { continue };
             let key = match indexes.as_slice() {
                 [Index::Key(key)] if Some(base.as_str()) == dict_var => key,

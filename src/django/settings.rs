@@ -250,22 +250,7 @@ fn star_imports(file: &PyFile, path: &Path) -> Vec<PathBuf> {
             continue;
         }
         let Some(module) = statement.child_by_field_name("module_name") else { continue };
-        let name = file.text(module);
-        let dots = name.chars().take_while(|c| *c == '.').count();
-        let dotted = &name[dots..];
-        let mut base = if dots > 0 {
-            let mut dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            for _ in 1..dots {
-                dir.pop();
-            }
-            dir
-        } else {
-            PathBuf::new()
-        };
-        for part in dotted.split('.').filter(|p| !p.is_empty()) {
-            base.push(part);
-        }
-        found.push(base.with_extension("py"));
+        found.push(python::module_path(path, file.text(module)).with_extension("py"));
     }
     found
 }
@@ -328,27 +313,21 @@ fn declared_settings_modules(project: &Project) -> Vec<(String, Location)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     #[test]
     fn finds_settings_modules_and_ignores_decoys() {
-        let dir = tempfile::tempdir().unwrap();
-        let write = |path: &str, text: &str| {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, text).unwrap();
-        };
-        write("manage.py", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.conf')\n");
-        write("proj/conf.py", "DATABASES = {}\n");
-        write("proj/settings/base.py", "DATABASES = {}\n");
-        write("proj/settings/production.py", "from .base import *\nDEBUG = False\n");
-        write("listener/config.py", "DATABASES = {}\n");
-        write("proj/settings.py", "LISTENER_DATABASES = {}\n");
-        write("site/prod.py", "from .common import *\n");
-        write("site/common.py", "CACHES = {}\n");
-        write("site/wsgi.py", "os.environ['DJANGO_SETTINGS_MODULE'] = 'site.prod'\n");
-        write("broken/settings.py", "DATABASES = {\n");
-        let project = Project::open(dir.path(), Config::default()).unwrap();
+        let (_dir, project) = crate::django::test_project(&[
+            ("manage.py", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.conf')\n"),
+            ("proj/conf.py", "DATABASES = {}\n"),
+            ("proj/settings/base.py", "DATABASES = {}\n"),
+            ("proj/settings/production.py", "from .base import *\nDEBUG = False\n"),
+            ("listener/config.py", "DATABASES = {}\n"),
+            ("proj/settings.py", "LISTENER_DATABASES = {}\n"),
+            ("site/prod.py", "from .common import *\n"),
+            ("site/common.py", "CACHES = {}\n"),
+            ("site/wsgi.py", "os.environ['DJANGO_SETTINGS_MODULE'] = 'site.prod'\n"),
+            ("broken/settings.py", "DATABASES = {\n"),
+        ]);
         let settings = find_settings(&project);
         let paths: Vec<_> = settings.modules.iter().map(|m| m.path().to_str().unwrap().to_owned()).collect();
         assert_eq!(

@@ -108,10 +108,8 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outc
     let config = match find_config(project, inv, config_ref.as_deref()) {
         Some(path) => {
             let file = project.read(&path).map_err(|err| Box::new(Outcome::from(err)))?;
-            match config_file::read(&file.text) {
-                Ok(config) => Some(LoadedConfig { path, file, config }),
-                Err((line, message)) => return Err(Box::new(Outcome::error(Location::new(path, line), message))),
-            }
+            let config = config_file::read(file.clone())?;
+            Some(LoadedConfig { path, file, config })
         }
         None => None,
     };

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::py;
+use crate::lang::python;
 use crate::project::Project;
 
 /// One Django app found on disk.
@@ -79,17 +81,16 @@ fn label_from_apps_py(project: &Project, dir: &Path) -> Option<String> {
     if !project.has_file(&path) {
         return None;
     }
-    let source = project.read(&path).ok()?;
-    let tree = super::py::parse(&source.text).ok()?;
-    let src = source.text.as_str();
-    for statement in super::py::statements(tree.root_node()) {
-        let Some(class) = super::py::class_definition(statement) else { continue };
+    let file = python::parse(project.read(&path).ok()?).ok()?;
+    let src = file.source.text.as_str();
+    for statement in python::named_children(file.root()) {
+        let Some(class) = py::class_definition(statement) else { continue };
         let body = class.child_by_field_name("body")?;
-        for item in super::py::statements(body) {
-            if let Some((name, value)) = super::py::assignment(item, src)
+        for item in python::named_children(body) {
+            if let Some((name, value)) = py::named_assignment(item, src)
                 && name == "label"
             {
-                return super::py::string_value(value, src);
+                return python::string_value(value, src);
             }
         }
     }

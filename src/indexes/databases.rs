@@ -1,18 +1,13 @@
-//! A small local reader of the database engines the settings configure, for one decision: may
-//! the migration use `AddIndexConcurrently` (PostgreSQL only, and it needs psycopg to import)?
-//!
-//! Settings modules are found by a byte search for `DATABASES`; in them, every engine string
-//! (`django.db.backends.<x>`) and every database URL default (`postgres://...`, `sqlite:///...`)
-//! counts, test settings included. A `dj_database_url` / django-environ call without a literal
-//! default URL is an engine we cannot know: then plain `AddIndex` is the safe choice.
-//! (The shared settings reader of `db-persistent-connections` is richer; to be consolidated.)
+//! Whether the migration may use `AddIndexConcurrently` (PostgreSQL only, and it needs psycopg
+//! to import): the engines come from [`crate::django::engines`] (every settings module, test
+//! settings included); what is local is the requirement-file search for psycopg and the decision
+//! with its explanation.
 
 use std::path::PathBuf;
 
-use tree_sitter::Node;
-
-use super::py;
 use crate::change::Location;
+use crate::django::engines;
+use crate::django::settings::Settings;
 use crate::project::Project;
 
 /// What the settings say about the databases.
@@ -60,39 +55,14 @@ fn is_postgres(engine: &str) -> bool {
     matches!(engine, "postgresql" | "postgresql_psycopg2" | "postgis" | "postgres" | "pgsql")
 }
 
-const URL_SCHEMES: &[&str] = &[
-    "postgres",
-    "postgresql",
-    "pgsql",
-    "postgis",
-    "sqlite",
-    "spatialite",
-    "mysql",
-    "mysql2",
-    "mysqlgis",
-    "mysql-connector",
-    "oracle",
-    "oraclegis",
-    "mssql",
-    "mssqlms",
-    "redshift",
-    "cockroach",
-    "timescale",
-    "timescalegis",
-];
-
 /// Reads the engines of every settings module and looks for psycopg in the requirements.
-pub fn read(project: &Project, python_files: &[PathBuf]) -> Databases {
-    let mut databases = Databases::default();
-    for path in project.files_containing(python_files, "DATABASES") {
-        let Ok(source) = project.read(&path) else { continue };
-        let Ok(tree) = py::parse(&source.text) else { continue };
-        let mut found = Vec::new();
-        collect(tree.root_node(), &source.text, &mut found);
-        for (engine, offset) in found {
-            databases.engines.push((engine, Location::new(&path, source.line_of(offset))));
-        }
-    }
+///
+/// The psycopg search stays a byte search of its own rather than [`crate::versions`]: it needs no
+/// version, only that some file installs a driver, and it also reads `setup.py` / `setup.cfg`,
+/// which the version reader does not; switching would change which projects get
+/// `AddIndexConcurrently`.
+pub fn read(project: &Project) -> Databases {
+    let mut databases = Databases { engines: engines::engines(&Settings::of(project)), psycopg: None };
     let requirement_files: Vec<PathBuf> = project
         .files_where(|p| {
             let name = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
@@ -112,65 +82,4 @@ pub fn read(project: &Project, python_files: &[PathBuf]) -> Databases {
         databases.psycopg = Some(Location::new(path, line));
     }
     databases
-}
-
-/// Engine strings, database URLs and URL readers without a literal default, in `node`.
-fn collect(node: Node, src: &str, found: &mut Vec<(String, usize)>) {
-    match node.kind() {
-        "string" => {
-            if let Some(engine) = py::string_value(node, src).and_then(|value| engine_of(&value)) {
-                found.push((engine, node.start_byte()));
-            }
-            return;
-        }
-        "call" => {
-            let function = node.child_by_field_name("function").and_then(|f| py::dotted(f, src)).unwrap_or_default();
-            let reader = function.starts_with("dj_database_url.")
-                || matches!(py::last_segment(&function), "db" | "db_url" | "db_url_config") && function.contains("env");
-            if reader {
-                let mut inner = Vec::new();
-                let mut cursor = node.walk();
-                for child in node.named_children(&mut cursor) {
-                    collect(child, src, &mut inner);
-                }
-                if inner.is_empty() {
-                    found.push(("unknown".to_owned(), node.start_byte()));
-                }
-                found.extend(inner);
-                return;
-            }
-        }
-        _ => {}
-    }
-    let mut cursor = node.walk();
-    for child in node.named_children(&mut cursor) {
-        collect(child, src, found);
-    }
-}
-
-/// The engine a string names: `django.db.backends.postgresql` or a URL scheme.
-fn engine_of(value: &str) -> Option<String> {
-    for prefix in ["django.db.backends.", "django.contrib.gis.db.backends."] {
-        if let Some(rest) = value.strip_prefix(prefix) {
-            return Some(rest.to_owned());
-        }
-    }
-    let (scheme, _) = value.split_once("://")?;
-    let scheme = scheme.split('+').next().unwrap_or(scheme);
-    URL_SCHEMES.contains(&scheme).then(|| scheme.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn engines_in_settings() {
-        let src = "import dj_database_url\nDATABASES = {'default': dj_database_url.config(default='postgres://u@h/db'), 'other': {'ENGINE': 'django.db.backends.sqlite3'}, 'x': dj_database_url.config()}\nCACHES = {'default': {'LOCATION': 'redis://r:6379/0'}}\n";
-        let tree = py::parse(src).unwrap();
-        let mut found = Vec::new();
-        collect(tree.root_node(), src, &mut found);
-        let engines: Vec<&str> = found.iter().map(|(e, _)| e.as_str()).collect();
-        assert_eq!(engines, ["postgres", "sqlite3", "unknown"]);
-    }
 }

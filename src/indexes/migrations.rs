@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::apps::App;
 use super::py;
 use crate::change::{Location, Outcome};
+use crate::lang::python::{self, PyFile};
 use crate::project::Project;
 
 /// One migration module of the app.
@@ -45,21 +46,16 @@ pub fn migration_modules(project: &Project, candidates: &[PathBuf]) -> BTreeMap<
     let mut found = BTreeMap::new();
     for path in project.files_containing(candidates, "MIGRATION_MODULES") {
         let Ok(source) = project.read(&path) else { continue };
-        let Ok(tree) = py::parse(&source.text) else { continue };
-        let src = source.text.as_str();
-        for statement in py::statements(tree.root_node()) {
-            let Some((name, value)) = py::assignment(statement, src) else { continue };
+        let Ok(file) = python::parse(source) else { continue };
+        let src = file.source.text.as_str();
+        for statement in python::named_children(file.root()) {
+            let Some((name, value)) = py::named_assignment(statement, src) else { continue };
             if name != "MIGRATION_MODULES" || value.kind() != "dictionary" {
                 continue;
             }
-            for pair in py::named(value) {
-                let (Some(key), Some(module)) = (pair.child_by_field_name("key"), pair.child_by_field_name("value"))
-                else {
-                    continue;
-                };
-                if let Some(label) = py::string_value(key, src) {
-                    let location = Location::new(&path, source.line_of(pair.start_byte()));
-                    found.insert(label, (py::string_value(module, src), location));
+            for pair in python::dict_pairs(value) {
+                if let Some(label) = python::string_value(pair.key, src) {
+                    found.insert(label, (python::string_value(pair.value, src), file.location(pair.node)));
                 }
             }
         }
@@ -102,14 +98,14 @@ pub fn history(
     let mut migrations = Vec::new();
     for path in files {
         let source = project.read(path).map_err(|err| HistoryProblem::Error(Box::new(err.into())))?;
-        let tree = py::parse(&source.text).map_err(|line| {
+        let file = python::parse(source).map_err(|err| {
             HistoryProblem::Error(Box::new(Outcome::error(
-                Location::new(path, line),
+                err.location,
                 "syntax error; the migration history cannot be read",
             )))
         })?;
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        migrations.push(read_migration(name, &app.label, tree.root_node(), &source.text));
+        migrations.push(read_migration(name, &app.label, &file));
     }
     let names: BTreeSet<String> = migrations.iter().map(|m| m.name.clone()).collect();
     let leaves = leaves(&migrations);
@@ -132,22 +128,23 @@ pub fn history(
 }
 
 /// The dependencies on its own app and the `replaces` of one migration module.
-fn read_migration(name: String, label: &str, root: tree_sitter::Node, src: &str) -> Migration {
+fn read_migration(name: String, label: &str, file: &PyFile) -> Migration {
+    let src = file.source.text.as_str();
     let mut migration = Migration { name, parents: Vec::new(), replaces: Vec::new() };
-    for statement in py::statements(root) {
+    for statement in python::named_children(file.root()) {
         let Some(class) = py::class_definition(statement) else { continue };
-        if class.child_by_field_name("name").is_none_or(|n| py::text(n, src) != "Migration") {
+        if class.child_by_field_name("name").is_none_or(|n| file.text(n) != "Migration") {
             continue;
         }
         let Some(body) = class.child_by_field_name("body") else { continue };
-        for item in py::statements(body) {
-            let Some((key, value)) = py::assignment(item, src) else { continue };
+        for item in python::named_children(body) {
+            let Some((key, value)) = py::named_assignment(item, src) else { continue };
             let target = match key.as_str() {
                 "dependencies" => &mut migration.parents,
                 "replaces" => &mut migration.replaces,
                 _ => continue,
             };
-            for pair in py::named(value) {
+            for pair in python::named_children(value) {
                 if let Some([app, parent]) = py::string_list(pair, src).as_deref()
                     && app == label
                 {

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::change::{Change, ChangeKind, Location, Outcome};
+use crate::lang::python;
 use crate::project::Project;
 use apps::App;
 use models::{FieldKind, ModelClass};
@@ -55,7 +56,7 @@ pub fn plan(project: &Project) -> Vec<Outcome> {
     let production_files: Vec<PathBuf> = python_files.iter().filter(|p| !is_test_module(p)).cloned().collect();
     let queries = mine_queries(project, &production_files, &models, &mut outcomes);
     let facts: Vec<ModelFacts> = (0..models.len()).map(|i| facts_of(&models, i)).collect();
-    let databases = databases::read(project, &python_files);
+    let databases = databases::read(project);
     let python_root = apps::python_root(project);
     let overrides = migrations::migration_modules(project, &python_files);
     let modules_by_dir = migrations::modules_by_dir(project);
@@ -131,13 +132,13 @@ fn read_models(project: &Project, apps: &[App], outcomes: &mut Vec<Outcome>) -> 
         .par_iter()
         .map(|(app, path)| {
             let result = project.read(path).map_err(|err| Box::new(Outcome::from(err))).and_then(|source| {
-                let tree = py::parse(&source.text).map_err(|line| {
+                let file = python::parse(source).map_err(|err| {
                     Box::new(Outcome::error(
-                        Location::new(*path, line),
+                        err.location,
                         "syntax error; its models cannot be read, no index is planned for this app",
                     ))
                 })?;
-                Ok(models::read_classes(&source, tree.root_node()))
+                Ok(models::read_classes(&file))
             });
             (*app, result)
         })
@@ -306,10 +307,10 @@ fn mine_queries(
                     format!("{err}; its queries were not read"),
                 ))
             })?;
-            let tree = py::parse(&source.text).map_err(|line| {
-                Box::new(Outcome::warning(Some(Location::new(path, line)), "syntax error; its queries were not read"))
+            let file = python::parse(source).map_err(|err| {
+                Box::new(Outcome::warning(Some(err.location), "syntax error; its queries were not read"))
             })?;
-            Ok(queries::mine(path, &source.text, tree.root_node(), &|offset| source.line_of(offset), &names))
+            Ok(queries::mine(&file, &names))
         })
         .collect();
     let mut all = Vec::new();

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use tree_sitter::Node;
 
 use super::py;
+use crate::lang::python::{self, PyFile};
 use crate::source::SourceFile;
 
 /// How a field relates to indexes.
@@ -123,21 +124,21 @@ const NOT_BTREE: &[&str] = &["TextField", "JSONField", "BinaryField", "ArrayFiel
 const AUTO: &[&str] = &["AutoField", "BigAutoField", "SmallAutoField"];
 
 /// Every top-level class of a parsed models file.
-pub fn read_classes(file: &SourceFile, root: Node) -> Vec<ModelClass> {
-    let src = file.text.as_str();
-    py::statements(root)
+pub fn read_classes(file: &PyFile) -> Vec<ModelClass> {
+    python::named_children(file.root())
         .into_iter()
         .filter_map(py::class_definition)
-        .map(|class| read_class(file, src, class))
+        .map(|class| read_class(file, class))
         .collect()
 }
 
-fn read_class(file: &SourceFile, src: &str, class: Node) -> ModelClass {
-    let name = class.child_by_field_name("name").map(|n| py::text(n, src).to_owned()).unwrap_or_default();
+fn read_class(py_file: &PyFile, class: Node) -> ModelClass {
+    let (file, src) = (&*py_file.source, py_file.source.text.as_str());
+    let name = class.child_by_field_name("name").map(|n| py_file.text(n).to_owned()).unwrap_or_default();
     let bases = class_bases(class, src);
     let body = class.child_by_field_name("body").expect("a class has a body");
     let inline_body = file.line_of(body.start_byte()) == file.line_of(class.start_byte());
-    let statements = py::statements(body);
+    let statements = python::named_children(body);
     let body_indent = statements.first().map(|s| file.indent_at(s.start_byte()).to_owned()).unwrap_or_default();
     let mut fields = Vec::new();
     let mut managers = Vec::new();
@@ -145,12 +146,12 @@ fn read_class(file: &SourceFile, src: &str, class: Node) -> ModelClass {
     let mut last_attribute_end = None;
     let mut seen_method = false;
     for statement in &statements {
-        if let Some((attr, value)) = py::assignment(*statement, src) {
+        if let Some((attr, value)) = py::named_assignment(*statement, src) {
             if !seen_method {
                 last_attribute_end = Some(statement.end_byte());
             }
             if value.kind() == "call"
-                && let Some(function) = value.child_by_field_name("function").and_then(|f| py::dotted(f, src))
+                && let Some(function) = value.child_by_field_name("function").and_then(|f| python::dotted_name(f, src))
             {
                 let class_name = py::last_segment(&function).to_owned();
                 if let Some(field) = read_field(&attr, &class_name, value, src) {
@@ -165,7 +166,7 @@ fn read_class(file: &SourceFile, src: &str, class: Node) -> ModelClass {
             continue;
         }
         match py::class_definition(*statement) {
-            Some(inner) if inner.child_by_field_name("name").is_some_and(|n| py::text(n, src) == "Meta") => {
+            Some(inner) if inner.child_by_field_name("name").is_some_and(|n| py_file.text(n) == "Meta") => {
                 meta = Some(read_meta(file, src, inner));
                 if !seen_method {
                     last_attribute_end = Some(statement.end_byte());
@@ -206,7 +207,9 @@ fn read_class(file: &SourceFile, src: &str, class: Node) -> ModelClass {
 fn class_bases(class: Node, src: &str) -> Vec<String> {
     class
         .child_by_field_name("superclasses")
-        .map(|list| py::named(list).into_iter().filter_map(|base| py::dotted(base, src)).collect())
+        .map(|list| {
+            python::named_children(list).into_iter().filter_map(|base| python::dotted_name(base, src)).collect()
+        })
         .unwrap_or_default()
 }
 
@@ -222,7 +225,7 @@ fn read_field(name: &str, class_name: &str, call: Node, src: &str) -> Option<Fie
     } else {
         return None;
     };
-    let kwargs = py::keyword_args(call, src);
+    let kwargs: Vec<(String, Node)> = python::kwargs(call, src).into_iter().map(|(k, arg)| (k, arg.value)).collect();
     let flag = |key: &str| kwargs.iter().any(|(k, v)| k == key && py::is_true(*v));
     let primary = flag("primary_key") || AUTO.contains(&class_name) && !kwargs.iter().any(|(k, _)| k == "primary_key");
     let unique = primary || flag("unique") || class_name == "OneToOneField";
@@ -235,7 +238,7 @@ fn read_field(name: &str, class_name: &str, call: Node, src: &str) -> Option<Fie
 
 fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {
     let body = class.child_by_field_name("body").expect("a class has a body");
-    let statements = py::statements(body);
+    let statements = python::named_children(body);
     let mut meta = Meta {
         bases: class_bases(class, src),
         inline_body: file.line_of(body.start_byte()) == file.line_of(class.start_byte()),
@@ -250,14 +253,14 @@ fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {
         meta.lone_pass = Some(start..file.end_of_line(only.end_byte().saturating_sub(1)));
     }
     for statement in statements {
-        let Some((name, value)) = py::assignment(statement, src) else { continue };
+        let Some((name, value)) = py::named_assignment(statement, src) else { continue };
         match name.as_str() {
             "abstract" => meta.is_abstract = py::is_true(value),
             "proxy" => meta.proxy = py::is_true(value),
             "ordering" => meta.ordering = py::string_list(value, src),
             "get_latest_by" => {
                 meta.get_latest_by =
-                    py::string_value(value, src).map(|s| vec![s]).or_else(|| py::string_list(value, src))
+                    python::string_value(value, src).map(|s| vec![s]).or_else(|| py::string_list(value, src))
             }
             "indexes" => match value.kind() {
                 "list" | "tuple" => {
@@ -271,7 +274,7 @@ fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {
                 if let Some(single) = py::string_list(value, src) {
                     meta.indexes.push(ExistingIndex { fields: single, name: None });
                 } else if matches!(value.kind(), "list" | "tuple") {
-                    for item in py::named(value) {
+                    for item in python::named_children(value) {
                         if let Some(fields) = py::string_list(item, src) {
                             meta.indexes.push(ExistingIndex { fields, name: None });
                         }
@@ -291,21 +294,24 @@ fn read_index_calls(list: Node, src: &str) -> Vec<ExistingIndex> {
         return Vec::new();
     }
     let mut found = Vec::new();
-    for item in py::named(list) {
+    for item in python::named_children(list) {
         if item.kind() != "call" {
             continue;
         }
-        let Some(function) = item.child_by_field_name("function").and_then(|f| py::dotted(f, src)) else { continue };
+        let Some(function) = item.child_by_field_name("function").and_then(|f| python::dotted_name(f, src)) else {
+            continue;
+        };
         let class_name = py::last_segment(&function);
         if !matches!(class_name, "Index" | "UniqueConstraint" | "BTreeIndex") {
             continue;
         }
-        let kwargs = py::keyword_args(item, src);
+        let kwargs = python::kwargs(item, src);
         if kwargs.iter().any(|(k, _)| k == "condition") {
             continue;
         }
-        let fields = kwargs.iter().find(|(k, _)| k == "fields").and_then(|(_, v)| py::string_list(*v, src));
-        let name = kwargs.iter().find(|(k, _)| k == "name").and_then(|(_, v)| py::string_value(*v, src));
+        let argument = |name: &str| kwargs.iter().find(|(k, _)| k == name).map(|(_, arg)| arg.value);
+        let fields = argument("fields").and_then(|v| py::string_list(v, src));
+        let name = argument("name").and_then(|v| python::string_value(v, src));
         if let Some(fields) = fields {
             found.push(ExistingIndex { fields, name });
         }
@@ -314,7 +320,7 @@ fn read_index_calls(list: Node, src: &str) -> Vec<ExistingIndex> {
 }
 
 fn list_site(file: &SourceFile, list: Node) -> ListSite {
-    let items = py::named(list);
+    let items = python::named_children(list);
     let close = list.end_byte() - 1;
     let last_item = items.last().map(|item| item.byte_range());
     let after_last = last_item.as_ref().map_or(list.start_byte() + 1, |r| r.end);
@@ -345,9 +351,8 @@ mod tests {
     #[test]
     fn reads_fields_and_meta() {
         let src = "from django.db import models\n\nclass Message(models.Model):\n    conversation = models.ForeignKey('Conversation', on_delete=models.CASCADE)\n    status = models.CharField(max_length=10, db_index=True)\n    created_at = models.DateTimeField()\n    tags = models.ManyToManyField('Tag')\n\n    class Meta:\n        ordering = ['-created_at']\n        indexes = [\n            models.Index(fields=['status', '-created_at'], name='x_idx'),\n        ]\n\n    def __str__(self):\n        return ''\n";
-        let file = SourceFile::from_text("chat/models.py", src);
-        let tree = py::parse(src).unwrap();
-        let classes = read_classes(&file, tree.root_node());
+        let file = python::parse(std::sync::Arc::new(SourceFile::from_text("chat/models.py", src))).unwrap();
+        let classes = read_classes(&file);
         let model = &classes[0];
         assert_eq!(model.name, "Message");
         assert_eq!(model.field("conversation").unwrap().kind, FieldKind::Relation);

@@ -13,8 +13,8 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
-use super::py;
 use crate::change::Location;
+use crate::lang::python::{self, PyFile};
 
 /// One queryset method call of a chain: its name, keyword keys and string positional arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,10 +76,10 @@ struct Binding {
 }
 
 struct Miner<'a, 'n> {
+    file: &'a PyFile,
     src: &'a str,
     path: &'a Path,
     names: &'n Names<'n>,
-    line_of: &'a dyn Fn(usize) -> usize,
     bindings: Vec<Binding>,
     queries: Vec<Query>,
     extended: Vec<bool>,
@@ -95,10 +95,11 @@ struct Context<'t> {
 }
 
 /// The queries of one parsed Python file.
-pub fn mine(path: &Path, src: &str, root: Node, line_of: &dyn Fn(usize) -> usize, names: &Names) -> Vec<Query> {
-    let imports = imports(path, src, root);
+pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
+    let (src, path, root) = (file.source.text.as_str(), file.source.path.as_path(), file.root());
+    let imports = imports(file);
     let mut miner =
-        Miner { src, path, names, line_of, bindings: Vec::new(), queries: Vec::new(), extended: Vec::new(), imports };
+        Miner { file, src, path, names, bindings: Vec::new(), queries: Vec::new(), extended: Vec::new(), imports };
     miner.visit(root, Context { scope: root.id(), class: None });
     let extended = std::mem::take(&mut miner.extended);
     miner
@@ -149,11 +150,11 @@ impl<'t> Miner<'_, '_> {
         }
         let Some((model, steps, _)) = self.resolve_chain(right, context) else { return };
         let query = self.queries.iter().rposition(|q| {
-            q.location.line == (self.line_of)(right.start_byte()) && q.model == model && q.steps == steps
+            q.location.line == self.file.source.line_of(right.start_byte()) && q.model == model && q.steps == steps
         });
         self.bindings.push(Binding {
             scope: context.scope,
-            name: py::text(left, self.src).to_owned(),
+            name: self.file.text(left).to_owned(),
             at: assignment.end_byte(),
             model,
             steps,
@@ -171,7 +172,7 @@ impl<'t> Miner<'_, '_> {
         {
             self.extended[query] = true;
         }
-        Some(Query { model, location: Location::new(self.path, (self.line_of)(call.start_byte())), steps })
+        Some(Query { model, location: Location::new(self.path, self.file.source.line_of(call.start_byte())), steps })
     }
 
     /// The model and the full list of steps of a chain expression, and the binding it starts from.
@@ -194,9 +195,10 @@ impl<'t> Miner<'_, '_> {
     }
 
     fn step(&self, name: Node, call: Node) -> Step {
-        let keys = py::keyword_args(call, self.src).into_iter().map(|(k, _)| k).filter(|k| k != "defaults").collect();
-        let strings = py::positional_args(call).into_iter().filter_map(|a| py::string_value(a, self.src)).collect();
-        Step { method: py::text(name, self.src).to_owned(), keys, strings }
+        let keys = python::kwargs(call, self.src).into_iter().map(|(k, _)| k).filter(|k| k != "defaults").collect();
+        let strings =
+            python::positional_args(call).into_iter().filter_map(|a| python::string_value(a, self.src)).collect();
+        Step { method: self.file.text(name).to_owned(), keys, strings }
     }
 
     /// What a chain starts from: a model's manager, a bound variable, a view's queryset, or `self`
@@ -207,13 +209,12 @@ impl<'t> Miner<'_, '_> {
         steps: &mut Vec<Step>,
         context: Context<'t>,
     ) -> Option<(usize, Vec<Step>, Option<usize>)> {
-        let src = self.src;
         match base.kind() {
             "attribute" => {
                 let object = base.child_by_field_name("object")?;
-                let attribute = py::text(base.child_by_field_name("attribute")?, src);
+                let attribute = self.file.text(base.child_by_field_name("attribute")?);
                 if object.kind() == "identifier" {
-                    let object_name = py::text(object, src);
+                    let object_name = self.file.text(object);
                     if matches!(object_name, "self" | "cls") && attribute == "queryset" {
                         return self.class_queryset(context);
                     }
@@ -229,7 +230,7 @@ impl<'t> Miner<'_, '_> {
                 None
             }
             "identifier" => {
-                let name = py::text(base, src);
+                let name = self.file.text(base);
                 if name == "self" {
                     return self.start_from_self(steps, context);
                 }
@@ -245,7 +246,7 @@ impl<'t> Miner<'_, '_> {
             "call" => {
                 // super().get_queryset()
                 let function = base.child_by_field_name("function")?;
-                if py::text(function, src) == "super" && steps.first().is_some_and(|s| s.method == "get_queryset") {
+                if self.file.text(function) == "super" && steps.first().is_some_and(|s| s.method == "get_queryset") {
                     steps.remove(0);
                     return self.class_queryset(context).or_else(|| self.manager_model(context));
                 }
@@ -276,7 +277,7 @@ impl<'t> Miner<'_, '_> {
 
     fn manager_model(&self, context: Context<'t>) -> Option<(usize, Vec<Step>, Option<usize>)> {
         let class = context.class?;
-        let name = py::text(class.child_by_field_name("name")?, self.src);
+        let name = self.file.text(class.child_by_field_name("name")?);
         self.names.managers.get(name).map(|&model| (model, Vec::new(), None))
     }
 
@@ -309,29 +310,20 @@ impl<'t> Miner<'_, '_> {
 
 /// The names a file imports with `from <module> import <Name>`, each with its module as a path
 /// (relative imports resolved against the file's folder).
-fn imports(path: &Path, src: &str, root: Node) -> HashMap<String, std::path::PathBuf> {
+fn imports(file: &PyFile) -> HashMap<String, std::path::PathBuf> {
+    let path = &file.source.path;
     let mut found = HashMap::new();
-    for statement in py::statements(root) {
+    for statement in python::named_children(file.root()) {
         if statement.kind() != "import_from_statement" {
             continue;
         }
         let Some(module) = statement.child_by_field_name("module_name") else { continue };
-        let text = py::text(module, src);
-        let dots = text.len() - text.trim_start_matches('.').len();
-        let mut base = std::path::PathBuf::new();
-        if dots > 0 {
-            base = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            for _ in 1..dots {
-                base.pop();
-            }
-        }
-        let module_path =
-            text.trim_start_matches('.').split('.').filter(|p| !p.is_empty()).fold(base, |acc, p| acc.join(p));
+        let module_path = python::module_path(path, file.text(module));
         let mut cursor = statement.walk();
         for name in statement.children_by_field_name("name", &mut cursor) {
             let imported = match name.kind() {
-                "aliased_import" => name.child_by_field_name("alias").map(|a| py::text(a, src)),
-                _ => Some(py::text(name, src)),
+                "aliased_import" => name.child_by_field_name("alias").map(|a| file.text(a)),
+                _ => Some(file.text(name)),
             };
             if let Some(imported) = imported {
                 found.insert(imported.to_owned(), module_path.clone());
@@ -365,10 +357,12 @@ mod tests {
         }
     }
 
+    fn parse(path: &str, src: &str) -> PyFile {
+        python::parse(std::sync::Arc::new(crate::source::SourceFile::from_text(path, src))).unwrap()
+    }
+
     fn run(src: &str) -> Vec<Query> {
-        let tree = py::parse(src).unwrap();
-        let file = crate::source::SourceFile::from_text("chat/views.py", src);
-        mine(Path::new("chat/views.py"), src, tree.root_node(), &|o| file.line_of(o), &names())
+        mine(&parse("chat/views.py", src), &names())
     }
 
     #[test]
@@ -391,14 +385,7 @@ mod tests {
             app_dirs: vec![Path::new("shop"), Path::new("blog")],
             model_files: vec![Path::new("shop/models.py"), Path::new("blog/models/item.py")],
         };
-        let run = |path: &str, src: &str| {
-            let tree = py::parse(src).unwrap();
-            let file = crate::source::SourceFile::from_text(path, src);
-            mine(Path::new(path), src, tree.root_node(), &|o| file.line_of(o), &names)
-                .iter()
-                .map(|q| q.model)
-                .collect::<Vec<_>>()
-        };
+        let run = |path: &str, src: &str| mine(&parse(path, src), &names).iter().map(|q| q.model).collect::<Vec<_>>();
         assert_eq!(run("reports/views.py", "from blog.models import Item\nItem.objects.filter(a=1)\n"), [1]);
         assert_eq!(run("reports/views.py", "from shop.models import Item\nItem.objects.get(a=1)\n"), [0]);
         assert_eq!(run("shop/api/views.py", "from ..models import Item\nItem.objects.filter(a=1)\n"), [0]);

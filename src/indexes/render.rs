@@ -250,11 +250,12 @@ mod tests {
     }
 
     fn apply(src: &str) -> String {
-        let file = SourceFile::from_text("app/models.py", src);
-        let tree = crate::indexes::py::parse(&file.text).unwrap();
-        let classes = crate::indexes::models::read_classes(&file, tree.root_node());
+        let parsed =
+            crate::lang::python::parse(std::sync::Arc::new(SourceFile::from_text("app/models.py", src))).unwrap();
+        let classes = crate::indexes::models::read_classes(&parsed);
+        let file = &parsed.source;
         let index = NewIndex { name: "app_m_b_idx".into(), columns: cols(&["b", "-c"]) };
-        let edits = meta_edits(&file, &classes[0], None, &[index]).unwrap();
+        let edits = meta_edits(file, &classes[0], None, &[index]).unwrap();
         crate::edit::apply_edits(&file.text, &edits).unwrap()
     }
 

@@ -5,10 +5,11 @@
 //! - **parsing** ([`parse`]): a file with any ERROR or MISSING node is refused with the line of the
 //!   first one, because tree-sitter recovers from errors and an edit placed in a recovered tree
 //!   could land anywhere;
-//! - **reading** ([`assignments`] with their [`Scope`], [`subscript_path`], [`dict_pairs`],
-//!   [`dict_lookup`] (which follows `**splats`), [`kwargs`], [`module_value`], [`literal`],
-//!   [`string_value`]): the shapes settings are written in, each with the node it came from so
-//!   that an edit can be placed by byte offset;
+//! - **reading** ([`assignments`] with their [`Scope`], [`assignment_of`], [`subscript_path`],
+//!   [`dotted_name`], [`dict_pairs`], [`dict_lookup`] (which follows `**splats`), [`kwargs`],
+//!   [`positional_args`], [`named_children`], [`module_value`], [`module_path`], [`literal`],
+//!   [`string_value`], [`string_content`]): the shapes settings, models and config files are
+//!   written in, each with the node it came from so that an edit can be placed by byte offset;
 //! - **writing** ([`Style`], [`insert_items`], [`insert_statements_after`], [`noqa_of`]): new dict
 //!   entries, keyword arguments and statements written the way the surrounding code is written
 //!   (quote character, tabs or spaces, indent width, trailing commas, line endings, same-line
@@ -34,6 +35,7 @@
 //! );
 //! ```
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tree_sitter::{Node, Parser, Tree};
@@ -249,6 +251,18 @@ pub struct Assignment<'t> {
     pub value: Node<'t>,
 }
 
+/// The assignment an `expression_statement` holds (`target = value`, `target: T = value`); for a
+/// chained one (`a = b = 1`) the value is the inner `assignment` node, so that callers decide
+/// whether to read it or to treat it as computed. `None` for any other statement.
+pub fn assignment_of(statement: Node<'_>) -> Option<Assignment<'_>> {
+    let assignment = statement.named_child(0).filter(|n| n.kind() == "assignment")?;
+    Some(Assignment {
+        statement,
+        left: assignment.child_by_field_name("left")?,
+        value: assignment.child_by_field_name("right")?,
+    })
+}
+
 /// Every single-target assignment in the file, in document order, with its scope. Chained
 /// (`a = b = 1`) and tuple targets are left out: settings patches never edit them.
 pub fn assignments<'t>(file: &'t PyFile) -> Vec<(Assignment<'t>, Scope)> {
@@ -270,12 +284,8 @@ fn collect_assignments<'t>(file: &'t PyFile, node: Node<'t>, scope: &Scope, out:
         };
         match child.kind() {
             "expression_statement" => {
-                if let Some(assignment) = child.named_child(0).filter(|n| n.kind() == "assignment")
-                    && let (Some(left), Some(value)) =
-                        (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
-                    && value.kind() != "assignment"
-                {
-                    out.push((Assignment { statement: child, left, value }, scope.clone()));
+                if let Some(assignment) = assignment_of(child).filter(|a| a.value.kind() != "assignment") {
+                    out.push((assignment, scope.clone()));
                 }
             }
             "function_definition" => collect_assignments(file, child, &inner("function"), out),
@@ -407,6 +417,33 @@ pub fn positional_args(call: Node<'_>) -> Vec<Node<'_>> {
         .collect()
 }
 
+/// The named children of `node` without its comments: the elements of a container or block as
+/// the code means them (tree-sitter puts comments among them wherever they are written).
+pub fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
+}
+
+/// The path (without extension) of the module `from <module> import ...` names in the file at
+/// `importer`: a relative import (`.base`, `..models`) resolved against the importer's folder,
+/// an absolute one (`blog.models`) as `blog/models`, to be matched against project paths by
+/// suffix since the import root is not known.
+pub fn module_path(importer: &Path, module: &str) -> PathBuf {
+    let dotted = module.trim_start_matches('.');
+    let dots = module.len() - dotted.len();
+    let mut base = PathBuf::new();
+    if dots > 0 {
+        base = importer.parent().unwrap_or(Path::new("")).to_path_buf();
+        for _ in 1..dots {
+            base.pop();
+        }
+    }
+    for part in dotted.split('.').filter(|p| !p.is_empty()) {
+        base.push(part);
+    }
+    base
+}
+
 /// Strips parentheses around an expression.
 pub fn unparenthesized(mut node: Node<'_>) -> Node<'_> {
     while node.kind() == "parenthesized_expression" {
@@ -431,18 +468,20 @@ pub fn module_value<'t>(file: &'t PyFile, name: &str, before: usize) -> Option<A
         .next_back()
 }
 
-/// The byte range of a plain string literal's content.
+/// The bytes between the quotes of a string literal (empty for `''`, escape sequences as
+/// written): what an edit replaces to change its value in place. `None` for f-strings with
+/// interpolations, implicit concatenations and anything that is not a string.
 pub fn string_content(node: Node<'_>) -> Option<std::ops::Range<usize>> {
-    let mut cursor = node.walk();
-    let children: Vec<Node> = node.children(&mut cursor).collect();
-    match children.as_slice() {
-        [start, content, end]
-            if start.kind() == "string_start" && end.kind() == "string_end" && content.kind() == "string_content" =>
-        {
-            Some(content.byte_range())
-        }
-        _ => None,
+    if node.kind() != "string" {
+        return None;
     }
+    let children = named_children(node);
+    if children.iter().any(|c| c.kind() == "interpolation") {
+        return None;
+    }
+    let start = children.iter().find(|c| c.kind() == "string_start")?.end_byte();
+    let end = children.iter().find(|c| c.kind() == "string_end")?.start_byte();
+    Some(start..end)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,8 +564,7 @@ pub fn insert_items(file: &PyFile, container: Node, items: &[String], style: &St
         return Vec::new();
     }
     let text = &file.source.text;
-    let mut cursor = container.walk();
-    let elements: Vec<Node> = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+    let elements = named_children(container);
     let close = container.end_byte() - 1;
     let Some(last) = elements.last().copied() else {
         if file.source.line_of(container.start_byte()) == file.source.line_of(close) {
@@ -579,8 +617,7 @@ pub fn insert_items(file: &PyFile, container: Node, items: &[String], style: &St
 /// is written on one line or is empty): what a multi-line value inserted into it starts with.
 pub fn element_indent<'f>(file: &'f PyFile, container: Node) -> Option<&'f str> {
     let text = &file.source.text;
-    let mut cursor = container.walk();
-    let last = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").last()?;
+    let last = named_children(container).last().copied()?;
     let line_start = file.source.start_of_line(last.start_byte());
     let own_line = text[line_start..last.start_byte()].trim().is_empty();
     let closes_later = file.source.line_of(container.end_byte() - 1) > file.source.line_of(last.end_byte() - 1);
@@ -590,9 +627,7 @@ pub fn element_indent<'f>(file: &'f PyFile, container: Node) -> Option<&'f str> 
 /// Whether the container's last element is followed by a comma (`{"a": 1,}`): the habit new
 /// nested containers copy.
 pub fn has_trailing_comma(container: Node) -> bool {
-    let mut cursor = container.walk();
-    let last = container.named_children(&mut cursor).filter(|n| n.kind() != "comment").last();
-    last.and_then(next_comma).is_some()
+    named_children(container).last().copied().and_then(next_comma).is_some()
 }
 
 /// The `,` token right after `element` inside `container`, if any (comments may sit between).
@@ -694,6 +729,15 @@ mod tests {
         let d = assignments(&file)[1].0.value;
         assert!(matches!(dict_lookup(&file, d, "A"), Lookup::Found(p) if file.line(p.node) == 1));
         assert!(matches!(dict_lookup(&file, d, "B"), Lookup::Found(p) if file.line(p.node) == 2));
+    }
+
+    #[test]
+    fn module_paths_of_imports() {
+        let importer = Path::new("proj/settings/production.py");
+        assert_eq!(module_path(importer, ".base"), Path::new("proj/settings/base"));
+        assert_eq!(module_path(importer, "..models"), Path::new("proj/models"));
+        assert_eq!(module_path(importer, "."), Path::new("proj/settings"));
+        assert_eq!(module_path(importer, "blog.models"), Path::new("blog/models"));
     }
 
     #[test]
