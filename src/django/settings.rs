@@ -108,6 +108,25 @@ impl Settings {
         false
     }
 
+    /// The string a module-level constant holds as `module` sees it (`DEFAULT_DB = "default"`,
+    /// its own last assignment before one in a module it star-imports): dict keys written as
+    /// names (`DATABASES = {DEFAULT_DB: ...}`) are aliases like any other.
+    pub fn string_constant(&self, module: &SettingsModule, name: &str) -> Option<String> {
+        let mut candidates: Vec<(Definition<'_>, Scope)> = self
+            .assignments_to(name)
+            .into_iter()
+            .filter(|(d, scope)| *scope == Scope::Module && self.sees(module, d.module))
+            .collect();
+        candidates.sort_by_key(|(d, _)| std::ptr::eq(d.module, module));
+        let (definition, _) = candidates.pop()?;
+        let text = &definition.file().source.text;
+        let (_, indexes) = python::subscript_path(definition.assignment.left, text)?;
+        if !indexes.is_empty() {
+            return None;
+        }
+        python::string_value(python::unparenthesized(definition.assignment.value), text)
+    }
+
     /// Functions and methods named `name` (a django-configurations `@property def DATABASES`),
     /// with a description of where they are: settings computed at run time.
     pub fn functions_named(&self, name: &str) -> Vec<(Location, String)> {
