@@ -370,6 +370,43 @@ impl<'s> Planner<'s> {
         }
     }
 
+    /// The dict literal a `CONNECTION_POOL_KWARGS: name` entry refers to: the module-level
+    /// `name = {...}` before it (bakerydemo-style `connection_pool_kwargs = {}` filled by `if` branches).
+    /// `Err` with the reason to leave it alone: not a dict literal, or `max_connections` (or anything,
+    /// through `.update()`/`.setdefault()`) set on the variable by a later statement.
+    fn pool_kwargs_variable<'t>(file: &'t PyFile, name_node: Node<'t>) -> Result<Node<'t>, String> {
+        let name = file.text(name_node);
+        let text = &file.source.text;
+        let assignment = python::module_value(file, name, name_node.start_byte()).ok_or_else(|| {
+            format!("CONNECTION_POOL_KWARGS is `{name}`, not assigned earlier in this module: left alone")
+        })?;
+        let dict = python::unparenthesized(assignment.value);
+        if dict.kind() != "dictionary" {
+            return Err(format!(
+                "CONNECTION_POOL_KWARGS is `{name}`, computed (`{}`): left alone",
+                first_line(file.text(dict))
+            ));
+        }
+        for method in ["update", "setdefault"] {
+            if text.contains(&format!("{name}.{method}(")) {
+                return Err(format!(
+                    "CONNECTION_POOL_KWARGS is `{name}`, changed by `{name}.{method}(...)`: left alone"
+                ));
+            }
+        }
+        let sets_size = python::assignments(file).into_iter().any(|(a, _)| {
+            python::subscript_path(a.left, text).is_some_and(|(base, indexes)| {
+                base == name && matches!(indexes.as_slice(), [Index::Key(k)] if k == "max_connections")
+            })
+        });
+        if sets_size {
+            return Err(format!(
+                "CONNECTION_POOL_KWARGS is `{name}`, whose max_connections is set by a later statement"
+            ));
+        }
+        Ok(dict)
+    }
+
     /// Edits that add the missing keys to an OPTIONS dict literal.
     fn fill_options(
         &self,
@@ -412,7 +449,23 @@ impl<'s> Planner<'s> {
                 }
             };
             if let Some(pair) = pair {
-                match (&w.value, python::unparenthesized(pair.value)) {
+                let mut value = python::unparenthesized(pair.value);
+                if matches!(w.value, WantedValue::Pool(_)) && value.kind() == "identifier" {
+                    match Self::pool_kwargs_variable(file, value) {
+                        Ok(dict) => {
+                            said.push(format!(
+                                "CONNECTION_POOL_KWARGS is held in `{}`, edited there",
+                                file.text(value)
+                            ));
+                            value = dict;
+                        }
+                        Err(reason) => {
+                            said.push(reason);
+                            continue;
+                        }
+                    }
+                }
+                match (&w.value, value) {
                     (WantedValue::Pool(size), inner) if inner.kind() == "dictionary" => {
                         match python::dict_lookup(file, inner, "max_connections") {
                             Lookup::Found(existing) => said.push(format!(
