@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::change::{Location, Outcome};
 use crate::lang::python::{self, Assignment, PyFile, Scope};
+use crate::lang::template;
 use crate::project::Project;
 
 /// The names whose presence makes a settings module worth parsing.
@@ -249,7 +250,12 @@ fn parse_candidate(
         return Ok(None);
     }
     let source = project.read(path).map_err(|err| Box::new(Outcome::from(err)))?;
-    let file = python::parse(source).map_err(|err| Box::new(Outcome::from(err)))?;
+    let file = python::parse(source.clone()).map_err(|err| match template::first_tag_line(&source.text) {
+        Some(line) => {
+            Box::new(Outcome::skipped(Some(Location::new(path.clone(), line)), template::skip_reason("Python", line)))
+        }
+        None => Box::new(Outcome::from(err)),
+    })?;
     let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
     let star_imports = star_imports(&file, path);
     Ok(Some(SettingsModule { file, package, why: candidate.why.clone(), star_imports }))

@@ -14,7 +14,7 @@ use crate::change::{Location, Outcome};
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
 use crate::lang::shell::{self, Word};
-use crate::lang::{envfile, launchers};
+use crate::lang::{envfile, launchers, template};
 use crate::project::Project;
 use crate::serving::ServerKind;
 use crate::source::SourceFile;
@@ -118,6 +118,8 @@ impl Invocation {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub invocations: Vec<Invocation>,
+    /// Files that could not be read (errors), and templates that cannot be read until rendered
+    /// (skipped): every patch reports them.
     pub errors: Vec<Outcome>,
     /// CPU limits of compose services: (compose file, service, quantity, line).
     pub service_cpus: Vec<(PathBuf, String, String, usize)>,
@@ -231,9 +233,12 @@ pub fn discover(project: &Project) -> Discovery {
         let Some(file) = read(project, path, &mut out.errors) else { continue };
         match compose::services(&file.text) {
             Ok(services) => composes.push(ParsedCompose { path: path.clone(), file: file.clone(), services }),
-            Err(line) => {
-                out.errors.push(Outcome::error(Location::new(path.clone(), line), "YAML syntax error in compose file"))
-            }
+            Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
+                Some(tag) => {
+                    Outcome::skipped(Some(Location::new(path.clone(), tag)), template::skip_reason("YAML", tag))
+                }
+                None => Outcome::error(Location::new(path.clone(), line), "YAML syntax error in compose file"),
+            }),
         }
     }
     for compose in &composes {
