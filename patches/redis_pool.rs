@@ -60,9 +60,19 @@ impl Patch for RedisPool {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let settings = Settings::of(project);
-        let threads = serving::serving(project).threads.max(1);
+        let serving = serving::serving(project);
+        let threads = serving.threads.max(1);
+        let threads_source = match (&serving.server, &serving.location) {
+            (serving::ServerKind::Gunicorn | serving::ServerKind::Unknown, _) | (_, None) => {
+                "per gunicorn process after Phase 1 (from the gunicorn patches)".to_owned()
+            }
+            (server, Some(location)) => {
+                format!("per {} process ({location}, not patched)", format!("{server:?}").to_lowercase())
+            }
+        };
         let versions = crate::versions::Versions::of(project);
-        let planner = Planner { settings: &settings, versions, max_connections: pool_size(threads), threads };
+        let planner =
+            Planner { settings: &settings, versions, max_connections: pool_size(threads), threads, threads_source };
         planner.plan()
     }
 }
@@ -85,6 +95,8 @@ struct Planner<'s> {
     versions: std::sync::Arc<crate::versions::Versions>,
     max_connections: i64,
     threads: u32,
+    /// Which server the thread count comes from, for the assumption line.
+    threads_source: String,
 }
 
 /// Keys of an alias's OPTIONS set by statements after the literal.
@@ -306,10 +318,7 @@ impl<'s> Planner<'s> {
                 self.threads,
                 "Existing values are kept."
             ))
-            .assume(format!(
-                "{} thread(s) per gunicorn process after Phase 1 (from the gunicorn patches)",
-                self.threads
-            ))
+            .assume(format!("{} thread(s) {}", self.threads, self.threads_source))
             .assume(match flavor {
                 Flavor::DjangoRedis => self.versions.describe("django-redis"),
                 Flavor::BuiltIn => self.versions.describe("redis"),

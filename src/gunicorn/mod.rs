@@ -12,6 +12,7 @@ pub mod flags;
 pub mod invocation;
 pub mod resolve;
 pub mod target;
+pub mod uwsgi;
 pub mod write;
 
 use std::collections::HashSet;
@@ -75,7 +76,16 @@ fn compute(project: &Project) -> Analysis {
             let reason = format!("served by {} ({location})", server_name(&inv.server));
             workers.push(Outcome::skipped(Some(location.clone()), reason.clone()));
             worker_class.push(Outcome::skipped(Some(location.clone()), reason));
-            fallback.get_or_insert_with(|| facts(inv.server.clone(), &location, 1, 1, "n/a"));
+            fallback.get_or_insert_with(|| {
+                let (processes, threads) = match inv.server {
+                    ServerKind::Uwsgi => {
+                        let counts = uwsgi::counts(project, inv);
+                        (counts.processes.unwrap_or(1), counts.threads.unwrap_or(1))
+                    }
+                    _ => (1, 1),
+                };
+                facts(inv.server.clone(), &location, processes, threads, "n/a")
+            });
             continue;
         }
         if inv.args.iter().any(|w| w.text == "--reload") {
