@@ -229,7 +229,32 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
     let passes = descendants_named(config, server.id, "proxy_pass");
     if passes.is_empty() {
         if outcomes.is_empty() {
-            outcomes.push(Outcome::skipped(here, format!("{label} does not proxy_pass to the app; nothing to buffer")));
+            // `include /run/app/uwsgi_pass;` (DefectDojo): a file from outside the project may hold
+            // the pass; "nothing to buffer" would be a guess.
+            let mut outside: Vec<(String, Location)> = Vec::new();
+            for id in descendants_named(config, server.id, "include") {
+                let site = DirRef { file: server.file, id };
+                let Some(pattern) = config.arg(id, 0).map(|p| p.into_owned()) else { continue };
+                if model.includes.get(&site).is_none_or(|targets| targets.is_empty())
+                    && !Model::is_distro_include(&pattern)
+                    && !outside.iter().any(|(seen, _)| *seen == pattern)
+                {
+                    outside.push((pattern, model.location(site)));
+                }
+            }
+            let reason = if outside.is_empty() {
+                format!("{label} does not proxy_pass to the app; nothing to buffer")
+            } else {
+                let listed: Vec<String> =
+                    outside.iter().map(|(pattern, at)| format!("`include {pattern};` ({at})")).collect();
+                format!(
+                    "{label} has no proxy_pass in the project's files, but it includes files from outside the \
+                     project that may pass requests to the app (proxy_pass or uwsgi_pass): {}; check their buffers \
+                     by hand",
+                    listed.join(", ")
+                )
+            };
+            outcomes.push(Outcome::skipped(here, reason));
         }
         return outcomes;
     }
