@@ -19,6 +19,8 @@ use std::path::PathBuf;
 
 use crate::change::{Change, Location, Outcome};
 use crate::edit::Edit;
+use crate::gunicorn::discovery::is_compose;
+use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
 use crate::nginx::{BlockRef, DirRef, Model, model};
@@ -66,7 +68,12 @@ impl Patch for NginxProxyBuffering {
         let mut outcomes = model.errors.clone();
         let servers = model.http_servers();
         let mut upstreams: BTreeMap<(usize, DirId), Vec<String>> = BTreeMap::new();
+        let celery = celery_services(project);
         for server in &servers {
+            if let Some(skip) = proxies_to_celery(&model, *server, &celery) {
+                outcomes.push(skip);
+                continue;
+            }
             outcomes.extend(plan_server(&model, *server, &mut upstreams));
         }
         for ((file, id), users) in upstreams {
@@ -81,6 +88,51 @@ impl Patch for NginxProxyBuffering {
         }
         outcomes
     }
+}
+
+/// Compose services that run Celery (a worker, or its Flower UI), with their command: a server
+/// that only proxies to them is not in front of the Django app, and the reasons to buffer for
+/// gunicorn do not apply there.
+fn celery_services(project: &Project) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for path in project.files_where(is_compose) {
+        let Ok(file) = project.read(path) else { continue };
+        let Ok(services) = compose::services(&file.text) else { continue };
+        for service in services {
+            let words = match &service.command {
+                Some(ComposeCommand::String { words, .. }) => words,
+                Some(ComposeCommand::List { items, .. }) => items,
+                None => continue,
+            };
+            let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+            let program = texts.iter().find(|w| !matches!(**w, "pipenv" | "poetry" | "uv" | "run" | "exec"));
+            if program.is_some_and(|p| p.rsplit('/').next() == Some("celery")) {
+                found.push((service.name.clone(), texts.join(" ")));
+            }
+        }
+    }
+    found
+}
+
+/// The skip for a server whose every `proxy_pass` goes to a Celery service.
+fn proxies_to_celery(model: &Model, server: DirRef, celery: &[(String, String)]) -> Option<Outcome> {
+    let config = model.config(server.file);
+    let passes = descendants_named(config, server.id, "proxy_pass");
+    let mut target = None;
+    for &pass in &passes {
+        let host = upstream_name(&config.arg(pass, 0).unwrap_or_default())?;
+        let service = celery.iter().find(|(name, _)| *name == host)?;
+        target.get_or_insert(service);
+    }
+    let (name, command) = target?;
+    Some(Outcome::skipped(
+        Some(model.location(server)),
+        format!(
+            "server at {} proxies only to compose service `{name}` (`{command}`): Celery, not the Django app; \
+             left alone",
+            model.location(server)
+        ),
+    ))
 }
 
 /// Every directive inside `scope` (any depth) named `name`.
