@@ -121,6 +121,8 @@ pub struct Discovery {
     /// Files that could not be read (errors), and templates that cannot be read until rendered
     /// (skipped): every patch reports them.
     pub errors: Vec<Outcome>,
+    /// Compose files skipped as templates (where their first template tag is).
+    pub unread_composes: Vec<Location>,
     /// CPU limits of compose services: (compose file, service, quantity, line).
     pub service_cpus: Vec<(PathBuf, String, String, usize)>,
 }
@@ -235,6 +237,7 @@ pub fn discover(project: &Project) -> Discovery {
             Ok(services) => composes.push(ParsedCompose { path: path.clone(), file: file.clone(), services }),
             Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
                 Some(tag) => {
+                    out.unread_composes.push(Location::new(path.clone(), tag));
                     Outcome::skipped(Some(Location::new(path.clone(), tag)), template::skip_reason("YAML", tag))
                 }
                 None => Outcome::error(Location::new(path.clone(), line), "YAML syntax error in compose file"),

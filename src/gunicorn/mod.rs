@@ -64,7 +64,11 @@ fn server_name(kind: &ServerKind) -> &'static str {
 fn compute(project: &Project) -> Analysis {
     let found = discovery::discover(project);
     let cpus = target::cpu_count(project, &found);
-    let ctx = decide::Context { target: target::target_workers(cpus.value), cpus: cpus.clone() };
+    let ctx = decide::Context {
+        target: target::target_workers(cpus.value),
+        cpus: cpus.clone(),
+        unread_composes: found.unread_composes.clone(),
+    };
     let mut workers = found.errors.clone();
     let mut worker_class = found.errors.clone();
     let mut serving: Option<Serving> = None;
