@@ -176,6 +176,31 @@ fn is_script(path: &Path) -> bool {
     in_bin || ["entrypoint", "start", "run", "boot", "serve", "launch"].iter().any(|word| name.contains(word))
 }
 
+/// Script lines that may start gunicorn in a way discovery cannot read (`exec "$gunicorn_bin"
+/// "${args[@]}"`, as mathesar does: an `exec` of gunicorn, or of a variable, in a script that
+/// mentions gunicorn). Asked only when no start was found, so that the answer is "found, but not
+/// readable" with the place, not "no gunicorn command".
+pub fn unread_gunicorn_starts(project: &Project) -> Vec<(Location, String)> {
+    let scripts: Vec<PathBuf> = project.files_where(is_script).cloned().collect();
+    let mut found = Vec::new();
+    for path in project.files_containing(&scripts, "gunicorn") {
+        let Ok(file) = project.read(&path) else { continue };
+        for (index, line) in file.text.lines().enumerate() {
+            let command = line.trim_start();
+            let Some(rest) = command.strip_prefix("exec ") else { continue };
+            // The program is the gunicorn path itself, or a variable in a script that mentions it.
+            let program = rest.trim_start().trim_start_matches('"');
+            // `exec "$@"` runs the image's CMD, which discovery reads on its own.
+            let program_is_variable =
+                program.starts_with('$') && !["$@", "$*", "${@}", "${*}"].iter().any(|a| program.starts_with(a));
+            if command.to_ascii_lowercase().contains("gunicorn") || program_is_variable {
+                found.push((Location::new(path.clone(), index + 1), command.trim_end().to_owned()));
+            }
+        }
+    }
+    found
+}
+
 fn is_launcher_config(path: &Path) -> bool {
     let name = name_of(path);
     name.ends_with(".service") || ((name.ends_with(".conf") || name.ends_with(".ini")) && !name.starts_with("nginx"))

@@ -145,9 +145,20 @@ fn compute(project: &Project) -> Analysis {
         worker_class.extend(c.outcomes);
     }
     if found.invocations.is_empty() {
-        let reason = "no gunicorn, uWSGI, uvicorn, daphne or granian command found (Dockerfiles, compose files, Procfiles, shell scripts, supervisord and systemd files)";
-        workers.push(Outcome::not_found(reason));
-        worker_class.push(Outcome::not_found(reason));
+        let unread = discovery::unread_gunicorn_starts(project);
+        for (location, command) in &unread {
+            let reason = format!(
+                "`{command}` may start gunicorn through variables scalepatch cannot resolve (the program or its \
+                 arguments are built at run time); set WEB_CONCURRENCY (gunicorn reads it whatever the command line) or --workers / --worker-class for it by hand"
+            );
+            workers.push(Outcome::skipped(Some(location.clone()), reason.clone()));
+            worker_class.push(Outcome::skipped(Some(location.clone()), reason));
+        }
+        if unread.is_empty() {
+            let reason = "no gunicorn, uWSGI, uvicorn, daphne or granian command found (Dockerfiles, compose files, Procfiles, shell scripts, supervisord and systemd files)";
+            workers.push(Outcome::not_found(reason));
+            worker_class.push(Outcome::not_found(reason));
+        }
     }
     let serving = serving.or(fallback).unwrap_or(Serving {
         server: ServerKind::Unknown,
