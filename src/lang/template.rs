@@ -5,10 +5,11 @@
 //! runs. Readers ask [`first_tag_line`] after a parse failure, to answer "skipped: template, run
 //! scalepatch on the rendered project" instead of a syntax error at a misleading line.
 
-/// The 1-based line of the first template tag (`{%`, `{{` or `{#` with its closing pair later on
-/// the same line or after it), if the text has one.
+/// The 1-based line of the first template tag (`{% %}`, `{# #}`, or `{{ name }}` written with
+/// Jinja's inner spaces), if the text has one. A bare `{{x}}` is not taken: Python f-strings and
+/// `str.format` templates escape braces that way, and a real syntax error must stay an error.
 pub fn first_tag_line(text: &str) -> Option<usize> {
-    let start = [("{%", "%}"), ("{{", "}}"), ("{#", "#}")]
+    let start = [("{%", "%}"), ("{{ ", " }}"), ("{{cookiecutter", "}}"), ("{#", "#}")]
         .iter()
         .filter_map(|(open, close)| {
             let at = text.find(open)?;
@@ -41,5 +42,11 @@ mod tests {
     fn an_unclosed_brace_pair_is_not_a_tag() {
         assert_eq!(first_tag_line("x = '{%'\n"), None);
         assert_eq!(first_tag_line("services:\n  web: {}\n"), None);
+    }
+
+    #[test]
+    fn escaped_format_braces_are_not_a_tag() {
+        assert_eq!(first_tag_line("LOG = f\"{{x}}\"\nDATABASES = {\n"), None);
+        assert_eq!(first_tag_line("SLUG = {{cookiecutter.slug}}\n"), Some(1));
     }
 }
