@@ -303,6 +303,8 @@ impl<'s> Planner<'s> {
             }
         };
         if edits.is_empty() {
+            // Nothing is edited: "held in `x`" stays, ", edited there" would be untrue.
+            let said: Vec<String> = said.iter().map(|s| s.replace(", edited there", "")).collect();
             return AliasAnswer::Outcomes(vec![Outcome::ok(Some(location), format!("{target}: {}", said.join("; ")))]);
         }
         let change = Change::modify(ID, edit_file.source.path.clone(), edits)
