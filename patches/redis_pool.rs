@@ -156,10 +156,29 @@ impl<'s> Planner<'s> {
                         redis_seen = true;
                         continue;
                     }
-                    python::dict_pairs(value)
-                        .into_iter()
-                        .filter_map(|pair| Some((python::string_value(pair.key, text)?, pair.value)))
-                        .collect()
+                    let mut aliases = Vec::new();
+                    for pair in python::dict_pairs(value) {
+                        let key = python::unparenthesized(pair.key);
+                        let constant = || match key.kind() {
+                            "identifier" => self.settings.string_constant(definition.module, file.text(key)),
+                            _ => None,
+                        };
+                        match python::string_value(key, text).or_else(constant) {
+                            Some(alias) => aliases.push((alias, pair.value)),
+                            None => {
+                                outcomes.push(Outcome::skipped(
+                                    Some(file.location(key)),
+                                    format!(
+                                        "CACHES key `{}` is not a string literal or a string constant of the \
+                                         settings: its cache cannot be resolved statically; check it by hand",
+                                        first_line(file.text(key))
+                                    ),
+                                ));
+                                redis_seen = true;
+                            }
+                        }
+                    }
+                    aliases
                 }
                 [Index::Key(alias)] => vec![(alias.clone(), definition.assignment.value)],
                 _ => Vec::new(),
