@@ -173,7 +173,22 @@ impl<'s> Planner<'s> {
                         continue;
                     }
                     for pair in python::dict_pairs(value) {
-                        let Some(alias) = python::string_value(pair.key, text) else { continue };
+                        let key = python::unparenthesized(pair.key);
+                        let constant = || match key.kind() {
+                            "identifier" => self.settings.string_constant(definition.module, &text[key.byte_range()]),
+                            _ => None,
+                        };
+                        let Some(alias) = python::string_value(key, text).or_else(constant) else {
+                            answers.push(Answer::Done(Outcome::skipped(
+                                Some(definition.file().location(key)),
+                                format!(
+                                    "DATABASES key `{}` is not a string literal or a string constant of the settings: \
+                                     its alias cannot be resolved statically; check CONN_MAX_AGE for it by hand",
+                                    first_line(definition.file().text(key))
+                                ),
+                            )));
+                            continue;
+                        };
                         let answer = self.alias(definition, &alias, pair.value);
                         server_seen |= matches!(&answer, Answer::Edits { .. } | Answer::Done(Outcome::Ok { .. }));
                         answers.push(answer);

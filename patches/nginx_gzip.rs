@@ -89,14 +89,45 @@ impl Patch for NginxGzip {
                 file.config.children_named(None, "http").map(move |id| BlockRef { file: index, scope: Some(id) })
             })
             .collect();
+        let servers = model.http_servers();
+        // Servers that set gzip directives themselves: theirs replace the http block's, so the
+        // http level cannot reach them and they are planned on their own.
+        let mut own_planned: Vec<BlockRef> = Vec::new();
         for &block in &http_blocks {
-            outcomes.extend(plan_level(&model, block, Placement::Http));
+            let content: Vec<BlockRef> = servers
+                .iter()
+                .map(|s| BlockRef { file: s.file, scope: Some(s.id) })
+                .filter(|s| {
+                    model.levels(*s).contains(&block)
+                        && redirect_only(&model, DirRef { file: s.file, id: s.scope.expect("server") }).is_none()
+                })
+                .collect();
+            let own: Vec<BlockRef> = content.iter().copied().filter(|s| sets_gzip(&model, *s)).collect();
+            if own.is_empty() || own.len() < content.len() || sets_gzip(&model, block) {
+                outcomes.extend(plan_level(&model, block, Placement::Http));
+            } else {
+                let config = model.config(block.file);
+                let id = block.scope.expect("targets are blocks");
+                outcomes.push(Outcome::skipped(
+                    Some(Location::new(model.file(block.file).path.clone(), config.line(id))),
+                    format!(
+                        "every server in this {} block sets its own gzip directives, which replace the http block's; each \
+                         is planned on its own instead",
+                        config.describe(id)
+                    )));
+            }
+            for server in own {
+                outcomes.extend(plan_level(&model, server, Placement::ServerOwn));
+                own_planned.push(server);
+            }
         }
         // Servers under a main http block inherit from it; the others are in conf.d /
         // sites-enabled files that an nginx.conf outside the project includes.
-        let servers = model.http_servers();
         for server in &servers {
             let block = BlockRef { file: server.file, scope: Some(server.id) };
+            if own_planned.contains(&block) {
+                continue;
+            }
             let outermost = model.levels(block)[0];
             if model.file(outermost.file).role == Role::Main {
                 if let Some(off) = gzip_off(&model, block) {
@@ -125,6 +156,16 @@ impl Patch for NginxGzip {
 enum Placement {
     Http,
     Server,
+    /// A server under a main http block that sets gzip directives of its own.
+    ServerOwn,
+}
+
+/// Whether the block itself (or a file it includes) sets any gzip directive.
+fn sets_gzip(model: &Model, block: BlockRef) -> bool {
+    ["gzip", "gzip_types"]
+        .iter()
+        .chain(SETTINGS.iter().map(|(name, _)| name))
+        .any(|name| !model.find(block, name).is_empty())
 }
 
 /// Directives that make a server send content (anything else only redirects or refuses).
@@ -233,6 +274,10 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
     }
     let place = match placement {
         Placement::Http => format!("in {label}, the http block of the main nginx.conf, so every server inherits it"),
+        Placement::ServerOwn => format!(
+            "inside {label}: this server sets gzip directives of its own, and nginx replaces the http block's \
+             values with a server's, so settings added at the http level would not reach it"
+        ),
         Placement::Server => format!(
             "inside {label}: this file is included inside http {{}} by an nginx.conf that is not in the project, so a \
              top-level gzip line could duplicate the distro's own `gzip on;` (fatal: \"gzip\" directive is duplicate)"

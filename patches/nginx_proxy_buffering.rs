@@ -19,6 +19,8 @@ use std::path::PathBuf;
 
 use crate::change::{Change, Location, Outcome};
 use crate::edit::Edit;
+use crate::gunicorn::discovery::is_compose;
+use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
 use crate::nginx::{BlockRef, DirRef, Model, model};
@@ -66,7 +68,12 @@ impl Patch for NginxProxyBuffering {
         let mut outcomes = model.errors.clone();
         let servers = model.http_servers();
         let mut upstreams: BTreeMap<(usize, DirId), Vec<String>> = BTreeMap::new();
+        let celery = celery_services(project);
         for server in &servers {
+            if let Some(skip) = proxies_to_celery(&model, *server, &celery) {
+                outcomes.push(skip);
+                continue;
+            }
             outcomes.extend(plan_server(&model, *server, &mut upstreams));
         }
         for ((file, id), users) in upstreams {
@@ -81,6 +88,51 @@ impl Patch for NginxProxyBuffering {
         }
         outcomes
     }
+}
+
+/// Compose services that run Celery (a worker, or its Flower UI), with their command: a server
+/// that only proxies to them is not in front of the Django app, and the reasons to buffer for
+/// gunicorn do not apply there.
+fn celery_services(project: &Project) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for path in project.files_where(is_compose) {
+        let Ok(file) = project.read(path) else { continue };
+        let Ok(services) = compose::services(&file.text) else { continue };
+        for service in services {
+            let words = match &service.command {
+                Some(ComposeCommand::String { words, .. }) => words,
+                Some(ComposeCommand::List { items, .. }) => items,
+                None => continue,
+            };
+            let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+            let program = texts.iter().find(|w| !matches!(**w, "pipenv" | "poetry" | "uv" | "run" | "exec"));
+            if program.is_some_and(|p| p.rsplit('/').next() == Some("celery")) {
+                found.push((service.name.clone(), texts.join(" ")));
+            }
+        }
+    }
+    found
+}
+
+/// The skip for a server whose every `proxy_pass` goes to a Celery service.
+fn proxies_to_celery(model: &Model, server: DirRef, celery: &[(String, String)]) -> Option<Outcome> {
+    let config = model.config(server.file);
+    let passes = descendants_named(config, server.id, "proxy_pass");
+    let mut target = None;
+    for &pass in &passes {
+        let host = upstream_name(&config.arg(pass, 0).unwrap_or_default())?;
+        let service = celery.iter().find(|(name, _)| *name == host)?;
+        target.get_or_insert(service);
+    }
+    let (name, command) = target?;
+    Some(Outcome::skipped(
+        Some(model.location(server)),
+        format!(
+            "server at {} proxies only to compose service `{name}` (`{command}`): Celery, not the Django app; \
+             left alone",
+            model.location(server)
+        ),
+    ))
 }
 
 /// Every directive inside `scope` (any depth) named `name`.
@@ -229,7 +281,32 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
     let passes = descendants_named(config, server.id, "proxy_pass");
     if passes.is_empty() {
         if outcomes.is_empty() {
-            outcomes.push(Outcome::skipped(here, format!("{label} does not proxy_pass to the app; nothing to buffer")));
+            // `include /run/app/uwsgi_pass;` (DefectDojo): a file from outside the project may hold
+            // the pass; "nothing to buffer" would be a guess.
+            let mut outside: Vec<(String, Location)> = Vec::new();
+            for id in descendants_named(config, server.id, "include") {
+                let site = DirRef { file: server.file, id };
+                let Some(pattern) = config.arg(id, 0).map(|p| p.into_owned()) else { continue };
+                if model.includes.get(&site).is_none_or(|targets| targets.is_empty())
+                    && !Model::is_distro_include(&pattern)
+                    && !outside.iter().any(|(seen, _)| *seen == pattern)
+                {
+                    outside.push((pattern, model.location(site)));
+                }
+            }
+            let reason = if outside.is_empty() {
+                format!("{label} does not proxy_pass to the app; nothing to buffer")
+            } else {
+                let listed: Vec<String> =
+                    outside.iter().map(|(pattern, at)| format!("`include {pattern};` ({at})")).collect();
+                format!(
+                    "{label} has no proxy_pass in the project's files, but it includes files from outside the \
+                     project that may pass requests to the app (proxy_pass or uwsgi_pass): {}; check their buffers \
+                     by hand",
+                    listed.join(", ")
+                )
+            };
+            outcomes.push(Outcome::skipped(here, reason));
         }
         return outcomes;
     }

@@ -60,9 +60,19 @@ impl Patch for RedisPool {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let settings = Settings::of(project);
-        let threads = serving::serving(project).threads.max(1);
+        let serving = serving::serving(project);
+        let threads = serving.threads.max(1);
+        let threads_source = match (&serving.server, &serving.location) {
+            (serving::ServerKind::Gunicorn | serving::ServerKind::Unknown, _) | (_, None) => {
+                "per gunicorn process after Phase 1 (from the gunicorn patches)".to_owned()
+            }
+            (server, Some(location)) => {
+                format!("per {} process ({location}, not patched)", format!("{server:?}").to_lowercase())
+            }
+        };
         let versions = crate::versions::Versions::of(project);
-        let planner = Planner { settings: &settings, versions, max_connections: pool_size(threads), threads };
+        let planner =
+            Planner { settings: &settings, versions, max_connections: pool_size(threads), threads, threads_source };
         planner.plan()
     }
 }
@@ -85,6 +95,8 @@ struct Planner<'s> {
     versions: std::sync::Arc<crate::versions::Versions>,
     max_connections: i64,
     threads: u32,
+    /// Which server the thread count comes from, for the assumption line.
+    threads_source: String,
 }
 
 /// Keys of an alias's OPTIONS set by statements after the literal.
@@ -144,10 +156,29 @@ impl<'s> Planner<'s> {
                         redis_seen = true;
                         continue;
                     }
-                    python::dict_pairs(value)
-                        .into_iter()
-                        .filter_map(|pair| Some((python::string_value(pair.key, text)?, pair.value)))
-                        .collect()
+                    let mut aliases = Vec::new();
+                    for pair in python::dict_pairs(value) {
+                        let key = python::unparenthesized(pair.key);
+                        let constant = || match key.kind() {
+                            "identifier" => self.settings.string_constant(definition.module, file.text(key)),
+                            _ => None,
+                        };
+                        match python::string_value(key, text).or_else(constant) {
+                            Some(alias) => aliases.push((alias, pair.value)),
+                            None => {
+                                outcomes.push(Outcome::skipped(
+                                    Some(file.location(key)),
+                                    format!(
+                                        "CACHES key `{}` is not a string literal or a string constant of the \
+                                         settings: its cache cannot be resolved statically; check it by hand",
+                                        first_line(file.text(key))
+                                    ),
+                                ));
+                                redis_seen = true;
+                            }
+                        }
+                    }
+                    aliases
                 }
                 [Index::Key(alias)] => vec![(alias.clone(), definition.assignment.value)],
                 _ => Vec::new(),
@@ -291,6 +322,8 @@ impl<'s> Planner<'s> {
             }
         };
         if edits.is_empty() {
+            // Nothing is edited: "held in `x`" stays, ", edited there" would be untrue.
+            let said: Vec<String> = said.iter().map(|s| s.replace(", edited there", "")).collect();
             return AliasAnswer::Outcomes(vec![Outcome::ok(Some(location), format!("{target}: {}", said.join("; ")))]);
         }
         let change = Change::modify(ID, edit_file.source.path.clone(), edits)
@@ -306,10 +339,7 @@ impl<'s> Planner<'s> {
                 self.threads,
                 "Existing values are kept."
             ))
-            .assume(format!(
-                "{} thread(s) per gunicorn process after Phase 1 (from the gunicorn patches)",
-                self.threads
-            ))
+            .assume(format!("{} thread(s) {}", self.threads, self.threads_source))
             .assume(match flavor {
                 Flavor::DjangoRedis => self.versions.describe("django-redis"),
                 Flavor::BuiltIn => self.versions.describe("redis"),
@@ -370,6 +400,43 @@ impl<'s> Planner<'s> {
         }
     }
 
+    /// The dict literal a `CONNECTION_POOL_KWARGS: name` entry refers to: the module-level
+    /// `name = {...}` before it (bakerydemo-style `connection_pool_kwargs = {}` filled by `if` branches).
+    /// `Err` with the reason to leave it alone: not a dict literal, or `max_connections` (or anything,
+    /// through `.update()`/`.setdefault()`) set on the variable by a later statement.
+    fn pool_kwargs_variable<'t>(file: &'t PyFile, name_node: Node<'t>) -> Result<Node<'t>, String> {
+        let name = file.text(name_node);
+        let text = &file.source.text;
+        let assignment = python::module_value(file, name, name_node.start_byte()).ok_or_else(|| {
+            format!("CONNECTION_POOL_KWARGS is `{name}`, not assigned earlier in this module: left alone")
+        })?;
+        let dict = python::unparenthesized(assignment.value);
+        if dict.kind() != "dictionary" {
+            return Err(format!(
+                "CONNECTION_POOL_KWARGS is `{name}`, computed (`{}`): left alone",
+                first_line(file.text(dict))
+            ));
+        }
+        for method in ["update", "setdefault"] {
+            if text.contains(&format!("{name}.{method}(")) {
+                return Err(format!(
+                    "CONNECTION_POOL_KWARGS is `{name}`, changed by `{name}.{method}(...)`: left alone"
+                ));
+            }
+        }
+        let sets_size = python::assignments(file).into_iter().any(|(a, _)| {
+            python::subscript_path(a.left, text).is_some_and(|(base, indexes)| {
+                base == name && matches!(indexes.as_slice(), [Index::Key(k)] if k == "max_connections")
+            })
+        });
+        if sets_size {
+            return Err(format!(
+                "CONNECTION_POOL_KWARGS is `{name}`, whose max_connections is set by a later statement"
+            ));
+        }
+        Ok(dict)
+    }
+
     /// Edits that add the missing keys to an OPTIONS dict literal.
     fn fill_options(
         &self,
@@ -412,7 +479,23 @@ impl<'s> Planner<'s> {
                 }
             };
             if let Some(pair) = pair {
-                match (&w.value, python::unparenthesized(pair.value)) {
+                let mut value = python::unparenthesized(pair.value);
+                if matches!(w.value, WantedValue::Pool(_)) && value.kind() == "identifier" {
+                    match Self::pool_kwargs_variable(file, value) {
+                        Ok(dict) => {
+                            said.push(format!(
+                                "CONNECTION_POOL_KWARGS is held in `{}`, edited there",
+                                file.text(value)
+                            ));
+                            value = dict;
+                        }
+                        Err(reason) => {
+                            said.push(reason);
+                            continue;
+                        }
+                    }
+                }
+                match (&w.value, value) {
                     (WantedValue::Pool(size), inner) if inner.kind() == "dictionary" => {
                         match python::dict_lookup(file, inner, "max_connections") {
                             Lookup::Found(existing) => said.push(format!(

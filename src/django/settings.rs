@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::change::{Location, Outcome};
 use crate::lang::python::{self, Assignment, PyFile, Scope};
+use crate::lang::template;
 use crate::project::Project;
 
 /// The names whose presence makes a settings module worth parsing.
@@ -106,6 +107,25 @@ impl Settings {
             seen.push(path);
         }
         false
+    }
+
+    /// The string a module-level constant holds as `module` sees it (`DEFAULT_DB = "default"`,
+    /// its own last assignment before one in a module it star-imports): dict keys written as
+    /// names (`DATABASES = {DEFAULT_DB: ...}`) are aliases like any other.
+    pub fn string_constant(&self, module: &SettingsModule, name: &str) -> Option<String> {
+        let mut candidates: Vec<(Definition<'_>, Scope)> = self
+            .assignments_to(name)
+            .into_iter()
+            .filter(|(d, scope)| *scope == Scope::Module && self.sees(module, d.module))
+            .collect();
+        candidates.sort_by_key(|(d, _)| std::ptr::eq(d.module, module));
+        let (definition, _) = candidates.pop()?;
+        let text = &definition.file().source.text;
+        let (_, indexes) = python::subscript_path(definition.assignment.left, text)?;
+        if !indexes.is_empty() {
+            return None;
+        }
+        python::string_value(python::unparenthesized(definition.assignment.value), text)
     }
 
     /// Functions and methods named `name` (a django-configurations `@property def DATABASES`),
@@ -230,7 +250,12 @@ fn parse_candidate(
         return Ok(None);
     }
     let source = project.read(path).map_err(|err| Box::new(Outcome::from(err)))?;
-    let file = python::parse(source).map_err(|err| Box::new(Outcome::from(err)))?;
+    let file = python::parse(source.clone()).map_err(|err| match template::first_tag_line(&source.text) {
+        Some(line) => {
+            Box::new(Outcome::skipped(Some(Location::new(path.clone(), line)), template::skip_reason("Python", line)))
+        }
+        None => Box::new(Outcome::from(err)),
+    })?;
     let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
     let star_imports = star_imports(&file, path);
     Ok(Some(SettingsModule { file, package, why: candidate.why.clone(), star_imports }))
@@ -240,8 +265,22 @@ fn parse_candidate(
 /// against its folder, absolute ones as paths (matched against project paths by suffix later).
 fn star_imports(file: &PyFile, path: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let mut cursor = file.root().walk();
-    for statement in file.root().named_children(&mut cursor) {
+    // Module-level statements, also inside `if`/`try`/`with` (`if env == "prod": from .prod import *`):
+    // they run at import. Functions and classes do not.
+    let mut statements = Vec::new();
+    let mut stack = vec![file.root()];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            match child.kind() {
+                "if_statement" | "elif_clause" | "else_clause" | "try_statement" | "except_clause"
+                | "finally_clause" | "with_statement" | "block" => stack.push(child),
+                _ => statements.push(child),
+            }
+        }
+    }
+    statements.sort_by_key(|s| s.start_byte());
+    for statement in statements {
         if statement.kind() != "import_from_statement" {
             continue;
         }

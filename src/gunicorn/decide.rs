@@ -17,6 +17,9 @@ pub const THREADS: u32 = 4;
 pub struct Context {
     pub cpus: Sourced<u32>,
     pub target: u32,
+    /// Compose files that could not be read (templates): their services may hand any start an
+    /// env_file with WEB_CONCURRENCY that scalepatch cannot see.
+    pub unread_composes: Vec<Location>,
 }
 
 impl Context {
@@ -166,6 +169,20 @@ pub fn workers(ctx: &Context, inv: &Invocation, resolved: &Resolved, project: &c
     if let Some(unseen) = &resolved.unseen_config {
         let reason = format!(
             "the config file {unseen} is not in the project and may set workers; a count added elsewhere could silently override it"
+        );
+        return keep(Outcome::skipped(Some(inv.location()), reason), None);
+    }
+    // A config file line or a flag beats WEB_CONCURRENCY: with a compose file we cannot read, the
+    // project may set it for this start (cookiecutter-django: `.envs/.production/.django`), and
+    // adding a count would silently override that knob. `ENV WEB_CONCURRENCY` in the Dockerfile
+    // stays safe: an env_file overrides it.
+    if inv.service.is_none() && inv.dockerfile.is_none() && !ctx.unread_composes.is_empty() {
+        let files: Vec<String> = ctx.unread_composes.iter().map(|l| l.to_string()).collect();
+        let reason = format!(
+            "nothing visible sets workers, but compose files cannot be read until rendered (templates: {}): their \
+             services may set WEB_CONCURRENCY for this start through environment or env_file, and a count added \
+             here would override it; run scalepatch on the rendered project",
+            files.join(", ")
         );
         return keep(Outcome::skipped(Some(inv.location()), reason), None);
     }

@@ -14,7 +14,7 @@ use crate::change::{Location, Outcome};
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
 use crate::lang::shell::{self, Word};
-use crate::lang::{envfile, launchers};
+use crate::lang::{envfile, launchers, template};
 use crate::project::Project;
 use crate::serving::ServerKind;
 use crate::source::SourceFile;
@@ -118,7 +118,11 @@ impl Invocation {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub invocations: Vec<Invocation>,
+    /// Files that could not be read (errors), and templates that cannot be read until rendered
+    /// (skipped): every patch reports them.
     pub errors: Vec<Outcome>,
+    /// Compose files skipped as templates (where their first template tag is).
+    pub unread_composes: Vec<Location>,
     /// CPU limits of compose services: (compose file, service, quantity, line).
     pub service_cpus: Vec<(PathBuf, String, String, usize)>,
 }
@@ -170,6 +174,31 @@ fn is_script(path: &Path) -> bool {
     }
     let in_bin = path.parent().is_some_and(|p| matches!(name_of(p), "bin" | "scripts" | "docker" | "deploy"));
     in_bin || ["entrypoint", "start", "run", "boot", "serve", "launch"].iter().any(|word| name.contains(word))
+}
+
+/// Script lines that may start gunicorn in a way discovery cannot read (`exec "$gunicorn_bin"
+/// "${args[@]}"`, as mathesar does: an `exec` of gunicorn, or of a variable, in a script that
+/// mentions gunicorn). Asked only when no start was found, so that the answer is "found, but not
+/// readable" with the place, not "no gunicorn command".
+pub fn unread_gunicorn_starts(project: &Project) -> Vec<(Location, String)> {
+    let scripts: Vec<PathBuf> = project.files_where(is_script).cloned().collect();
+    let mut found = Vec::new();
+    for path in project.files_containing(&scripts, "gunicorn") {
+        let Ok(file) = project.read(&path) else { continue };
+        for (index, line) in file.text.lines().enumerate() {
+            let command = line.trim_start();
+            let Some(rest) = command.strip_prefix("exec ") else { continue };
+            // The program is the gunicorn path itself, or a variable in a script that mentions it.
+            let program = rest.trim_start().trim_start_matches('"');
+            // `exec "$@"` runs the image's CMD, which discovery reads on its own.
+            let program_is_variable =
+                program.starts_with('$') && !["$@", "$*", "${@}", "${*}"].iter().any(|a| program.starts_with(a));
+            if command.to_ascii_lowercase().contains("gunicorn") || program_is_variable {
+                found.push((Location::new(path.clone(), index + 1), command.trim_end().to_owned()));
+            }
+        }
+    }
+    found
 }
 
 fn is_launcher_config(path: &Path) -> bool {
@@ -231,9 +260,13 @@ pub fn discover(project: &Project) -> Discovery {
         let Some(file) = read(project, path, &mut out.errors) else { continue };
         match compose::services(&file.text) {
             Ok(services) => composes.push(ParsedCompose { path: path.clone(), file: file.clone(), services }),
-            Err(line) => {
-                out.errors.push(Outcome::error(Location::new(path.clone(), line), "YAML syntax error in compose file"))
-            }
+            Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
+                Some(tag) => {
+                    out.unread_composes.push(Location::new(path.clone(), tag));
+                    Outcome::skipped(Some(Location::new(path.clone(), tag)), template::skip_reason("YAML", tag))
+                }
+                None => Outcome::error(Location::new(path.clone(), line), "YAML syntax error in compose file"),
+            }),
         }
     }
     for compose in &composes {

@@ -12,6 +12,7 @@ pub mod flags;
 pub mod invocation;
 pub mod resolve;
 pub mod target;
+pub mod uwsgi;
 pub mod write;
 
 use std::collections::HashSet;
@@ -63,7 +64,11 @@ fn server_name(kind: &ServerKind) -> &'static str {
 fn compute(project: &Project) -> Analysis {
     let found = discovery::discover(project);
     let cpus = target::cpu_count(project, &found);
-    let ctx = decide::Context { target: target::target_workers(cpus.value), cpus: cpus.clone() };
+    let ctx = decide::Context {
+        target: target::target_workers(cpus.value),
+        cpus: cpus.clone(),
+        unread_composes: found.unread_composes.clone(),
+    };
     let mut workers = found.errors.clone();
     let mut worker_class = found.errors.clone();
     let mut serving: Option<Serving> = None;
@@ -75,7 +80,16 @@ fn compute(project: &Project) -> Analysis {
             let reason = format!("served by {} ({location})", server_name(&inv.server));
             workers.push(Outcome::skipped(Some(location.clone()), reason.clone()));
             worker_class.push(Outcome::skipped(Some(location.clone()), reason));
-            fallback.get_or_insert_with(|| facts(inv.server.clone(), &location, 1, 1, "n/a"));
+            fallback.get_or_insert_with(|| {
+                let (processes, threads) = match inv.server {
+                    ServerKind::Uwsgi => {
+                        let counts = uwsgi::counts(project, inv);
+                        (counts.processes.unwrap_or(1), counts.threads.unwrap_or(1))
+                    }
+                    _ => (1, 1),
+                };
+                facts(inv.server.clone(), &location, processes, threads, "n/a")
+            });
             continue;
         }
         if inv.args.iter().any(|w| w.text == "--reload") {
@@ -131,9 +145,20 @@ fn compute(project: &Project) -> Analysis {
         worker_class.extend(c.outcomes);
     }
     if found.invocations.is_empty() {
-        let reason = "no gunicorn, uWSGI, uvicorn, daphne or granian command found (Dockerfiles, compose files, Procfiles, shell scripts, supervisord and systemd files)";
-        workers.push(Outcome::not_found(reason));
-        worker_class.push(Outcome::not_found(reason));
+        let unread = discovery::unread_gunicorn_starts(project);
+        for (location, command) in &unread {
+            let reason = format!(
+                "`{command}` may start gunicorn through variables scalepatch cannot resolve (the program or its \
+                 arguments are built at run time); set WEB_CONCURRENCY (gunicorn reads it whatever the command line) or --workers / --worker-class for it by hand"
+            );
+            workers.push(Outcome::skipped(Some(location.clone()), reason.clone()));
+            worker_class.push(Outcome::skipped(Some(location.clone()), reason));
+        }
+        if unread.is_empty() {
+            let reason = "no gunicorn, uWSGI, uvicorn, daphne or granian command found (Dockerfiles, compose files, Procfiles, shell scripts, supervisord and systemd files)";
+            workers.push(Outcome::not_found(reason));
+            worker_class.push(Outcome::not_found(reason));
+        }
     }
     let serving = serving.or(fallback).unwrap_or(Serving {
         server: ServerKind::Unknown,

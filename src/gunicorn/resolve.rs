@@ -235,6 +235,18 @@ fn flag_setting(inv: &Invocation, args: &ArgWords, value: &FlagValue, source: So
             line_end: None,
         };
     }
+    // `--workers "$GUNICORN_WORKERS"` (or `${GUNICORN_WORKERS:-3}`) with the variable set for the
+    // process by the deployment (Dockerfile ENV, compose environment / env_file): that setting
+    // decides; a default in the command only applies when nothing sets it.
+    if let Some(var) = word.vars.iter().find(|v| v.text_range == value.text_range)
+        && !inv.script_vars.iter().any(|(name, _)| *name == var.name)
+        && let Some(env) = inv.env_var(&var.name)
+        && !env.value.is_dynamic()
+    {
+        let mut setting = env_setting(env, source, &format!("{what} (via ${} set by {})", var.name, env.what));
+        setting.word = Some(word.clone());
+        return setting;
+    }
     let default_note = word
         .vars
         .iter()

@@ -8,3 +8,4 @@ pub mod launchers;
 pub mod nginx;
 pub mod python;
 pub mod shell;
+pub mod template;
