@@ -191,20 +191,30 @@ fn token_problem(root: Node, text: &str) -> Option<Problem> {
 /// skipped: an ERROR span may start at an unrelated comment above the mistake).
 fn tree_problem(root: Node, text: &str) -> Option<Problem> {
     let mut bad = first_error(root)?;
-    while let Some(inner) = first_error_below(bad) {
-        bad = inner;
+    // Go into a nested error only when everything before it in this ERROR parsed fine: after a
+    // stray keyword (`if x` without its colon), the keyword is the mistake, not what follows.
+    loop {
+        let children = significant_children(bad);
+        let Some(broken) = children.iter().find(|child| !complete(**child)) else { break };
+        if !broken.is_named() && !broken.is_missing() {
+            break;
+        }
+        match first_error(*broken).filter(|inner| *inner != bad) {
+            Some(inner) => bad = inner,
+            None => break,
+        }
     }
     if bad.is_missing() {
         return Some(Problem::at(bad, format!("missing `{}` in `{}`", bad.kind(), line_of(bad, text))));
     }
     // An ERROR node holds what was parsed fine before the parser got stuck, then the token it got
-    // stuck on. After one complete expression, that token is the mistake (`"a" "b": 1`: CPython
-    // reports the `:`); after two in a row, a comma is missing between them and CPython reports
-    // the first (`'a': 1 'b': 2`).
-    let mut cursor = bad.walk();
-    let children: Vec<Node> = bad.children(&mut cursor).filter(|child| child.kind() != "comment").collect();
-    let complete = children.iter().take_while(|child| child.is_named() && !child.has_error()).count();
-    let (culprit, hint) = match complete {
+    // stuck on. Whole statements before it are fine. After one complete expression, that token is
+    // the mistake (`"a" "b": 1`: CPython reports the `:`); after two in a row, a comma is missing
+    // between them and CPython reports the first (`'a': 1 'b': 2`).
+    let children: Vec<Node> =
+        significant_children(bad).into_iter().skip_while(|child| complete(*child) && statement(*child)).collect();
+    let expressions = children.iter().take_while(|child| complete(**child) && !statement(**child)).count();
+    let (culprit, hint) = match expressions {
         1 if children.len() > 1 => (children[1], ""),
         0 | 1 => (children.first().copied().unwrap_or(bad), ""),
         _ => (children[0], " (a comma missing after it?)"),
@@ -220,6 +230,23 @@ fn tree_problem(root: Node, text: &str) -> Option<Problem> {
     Some(Problem::at(token, detail))
 }
 
+/// The children of `node` but comments.
+fn significant_children(node: Node) -> Vec<Node> {
+    let mut cursor = node.walk();
+    node.children(&mut cursor).filter(|child| child.kind() != "comment").collect()
+}
+
+/// A named node parsed without any error inside.
+fn complete(node: Node) -> bool {
+    node.is_named() && !node.has_error() && !node.is_missing()
+}
+
+/// A statement or definition (as opposed to an expression).
+fn statement(node: Node) -> bool {
+    let kind = node.kind();
+    kind.ends_with("_statement") || kind.ends_with("_definition") || kind == "block"
+}
+
 /// The first ERROR or MISSING node in document order.
 fn first_error(node: Node) -> Option<Node> {
     if node.is_error() || node.is_missing() {
@@ -229,42 +256,81 @@ fn first_error(node: Node) -> Option<Node> {
     node.children(&mut cursor).filter(|child| child.has_error() || child.is_missing()).find_map(first_error)
 }
 
-/// The first ERROR or MISSING node strictly inside `node`.
-fn first_error_below(node: Node) -> Option<Node> {
-    let mut cursor = node.walk();
-    node.children(&mut cursor).filter(|child| child.has_error() || child.is_missing()).find_map(first_error)
-}
-
-/// The first statement that starts a line indented differently from the statements of its block
-/// (module level: not at all).
+/// The first layout error tree-sitter accepts but CPython does not (tree-sitter's scanner is
+/// lenient about indentation): a statement indented differently from the others of its block
+/// (module level: at all), an `else:`/`except:`/... not aligned with its statement, an empty
+/// block, a `try:` without `except` or `finally`.
 fn indentation_problem(root: Node, text: &str) -> Option<Problem> {
-    let mut bodies = vec![root];
-    let mut cursor = root.walk();
     let mut first: Option<Problem> = None;
-    while let Some(body) = bodies.pop() {
-        let mut expected: Option<&str> = (body.kind() == "module").then_some("");
-        let mut previous: Option<Node> = None;
-        for child in body.named_children(&mut cursor) {
-            let mut inner = child.walk();
-            let mut stack = vec![child];
-            // Blocks nested anywhere below this statement (bodies of if/def/class/with/match...).
-            while let Some(node) = stack.pop() {
-                if node.kind() == "block" {
-                    bodies.push(node);
-                } else {
-                    stack.extend(node.named_children(&mut inner));
+    let mut keep = |problem: Problem| {
+        if first.as_ref().is_none_or(|f| problem.line < f.line) {
+            first = Some(problem);
+        }
+    };
+    let mut stack = vec![root];
+    let mut cursor = root.walk();
+    while let Some(node) = stack.pop() {
+        let children: Vec<Node> = node.named_children(&mut cursor).collect();
+        stack.extend(children.iter().copied().filter(|child| !child.is_error()));
+        match node.kind() {
+            "module" | "block" => {
+                if let Some(problem) = misaligned_statement(node, &children, text) {
+                    keep(problem);
+                }
+                let header = node.parent().unwrap_or(node);
+                let empty = children.iter().all(|child| child.kind() == "comment");
+                // A header with an error of its own gets an empty block: that error is the one to report.
+                if node.kind() == "block" && empty && !header.has_error() {
+                    keep(Problem::at(
+                        token_after(root, node.end_byte()).unwrap_or(header),
+                        format!("expected an indented block after `{}`", line_of(header, text)),
+                    ));
                 }
             }
-            if matches!(child.kind(), "comment" | "ERROR") {
-                continue;
+            "try_statement" => {
+                let handled = children
+                    .iter()
+                    .any(|child| matches!(child.kind(), "except_clause" | "except_group_clause" | "finally_clause"));
+                if !handled {
+                    keep(Problem::at(
+                        token_after(root, node.end_byte()).unwrap_or(node),
+                        format!("expected `except` or `finally` after `{}`", line_of(node, text)),
+                    ));
+                }
             }
-            let start = child.start_byte();
-            let line_start = text[..start].rfind('\n').map_or(0, |at| at + 1);
-            let indent = &text[line_start..start];
-            if !indent.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c') {
-                previous = Some(child);
-                continue;
+            _ => {}
+        }
+        // `elif:`/`else:`/`except:`/`finally:` on their own line align with their statement.
+        let own = line_indent(node, text);
+        for clause in &children {
+            let kind = clause.kind();
+            let is_clause = matches!(
+                kind,
+                "elif_clause" | "else_clause" | "except_clause" | "except_group_clause" | "finally_clause"
+            );
+            if let (true, Some(own), Some(indent)) = (is_clause, own, line_indent(*clause, text))
+                && indent != own
+            {
+                keep(Problem::at(
+                    *clause,
+                    format!("unindent does not match any outer indentation level: `{}`", line_of(*clause, text)),
+                ));
             }
+        }
+    }
+    first
+}
+
+/// In a module or block, the first statement starting a line at another indentation than the
+/// first one (module level: any indentation).
+fn misaligned_statement(body: Node, children: &[Node], text: &str) -> Option<Problem> {
+    let mut expected: Option<&str> = (body.kind() == "module").then_some("");
+    let mut previous: Option<Node> = None;
+    for &child in children {
+        if matches!(child.kind(), "comment" | "ERROR") {
+            continue;
+        }
+        if let Some(indent) = line_indent(child, text) {
             match expected {
                 None => expected = Some(indent),
                 Some(expected) if expected == indent => {}
@@ -276,17 +342,43 @@ fn indentation_problem(root: Node, text: &str) -> Option<Problem> {
                     } else {
                         "unexpected indent"
                     };
-                    let problem = Problem::at(child, format!("{detail}: `{}`", line_of(child, text)));
-                    if first.as_ref().is_none_or(|f| problem.line < f.line) {
-                        first = Some(problem);
-                    }
-                    break;
+                    return Some(Problem::at(child, format!("{detail}: `{}`", line_of(child, text))));
                 }
             }
-            previous = Some(child);
         }
+        previous = Some(child);
     }
-    first
+    None
+}
+
+/// The whitespace before `node` when it is the first thing on its line.
+fn line_indent<'t>(node: Node, text: &'t str) -> Option<&'t str> {
+    let start = node.start_byte();
+    let line_start = text[..start].rfind('\n').map_or(0, |at| at + 1);
+    let indent = &text[line_start..start];
+    indent.chars().all(|c| c == ' ' || c == '\t' || c == '\x0c').then_some(indent)
+}
+
+/// The first source token (not a comment) starting at or after byte `at`: where CPython notices
+/// that something expected is not there.
+fn token_after(root: Node, at: usize) -> Option<Node> {
+    let mut node = root;
+    'descend: loop {
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            if child.end_byte() <= at || child.is_missing() || child.kind() == "comment" {
+                continue;
+            }
+            if child.start_byte() >= at && child.child_count() == 0 {
+                return Some(child);
+            }
+            if child.child_count() > 0 {
+                node = child;
+                continue 'descend;
+            }
+        }
+        return None;
+    }
 }
 
 /// The leading whitespace of 0-based line `row`.
@@ -954,6 +1046,19 @@ mod tests {
                 "# ruff: noqa: ERA001, E501\n\"\"\"Base settings.\"\"\"\n\n{% if cookiecutter.use_celery == \"y\" -%}\nimport ssl\n{%- endif %}\nfrom pathlib import Path\n",
                 4,
                 "{% if",
+            ),
+            // CPython: 2 "expected an indented block after function definition on line 1"
+            ("empty body", "def f():\nx = 1\n", 2, "expected an indented block after `def f():`"),
+            // CPython: 3 "expected 'except' or 'finally' block"
+            ("try alone", "try:\n    x = 1\ny = 2\n", 3, "expected `except` or `finally`"),
+            // CPython: 3 "unindent does not match any outer indentation level"
+            ("misaligned else", "if a:\n    x = 1\n  else:\n    y = 2\n", 3, "unindent does not match"),
+            // CPython: 3 "expected ':'" (the nested ERROR at `return` is not the mistake)
+            (
+                "if without colon in a decorated def",
+                "@register(Tags.database)\ndef check(databases=None):\n    if databases is None\n        return []\n",
+                3,
+                "unexpected `if`",
             ),
             // CPython: 5 "invalid syntax"
             (
