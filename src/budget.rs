@@ -2,9 +2,15 @@
 //!
 //! Persistent connections keep one connection open per serving thread, so the peak is
 //! `instances x workers x threads` for the web service (with the worker and thread counts the
-//! gunicorn patches would leave), plus one per Celery worker process. That peak must stay under
+//! gunicorn patches would leave), plus one per Celery worker process of one deployment. That peak must stay under
 //! PostgreSQL's `max_connections` (100 unless the project raises it) with headroom for migrations,
 //! admin shells and the superuser reserve: above 80% the plan warns and names the Phase 3 remedy.
+//!
+//! Deployment files are alternatives, not parts of one deployment: `docker-compose.yml` (dev) and
+//! `production.yml` (prod) each start their own Celery workers, and only one of them runs against
+//! a given database. So workers are counted per deployment file (a compose file together with its
+//! `*.override.yml`, whose services replace the base file's services of the same name), and the
+//! budget takes the deployment with the most Celery processes, naming it and the alternatives.
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +41,12 @@ pub struct Budget {
     pub threads: u32,
     /// Where the worker and thread counts come from.
     pub serving_source: String,
+    /// The Celery workers of the deployment counted (the one with the most processes).
     pub celery: Vec<CeleryWorker>,
+    /// That deployment's files (a base compose file and its overrides), for messages.
+    pub celery_deployment: Vec<PathBuf>,
+    /// The other deployments that start Celery workers and their totals: alternatives, not added.
+    pub celery_alternatives: Vec<(PathBuf, u32)>,
     pub max_connections: Sourced<u32>,
 }
 
@@ -47,6 +58,11 @@ impl Budget {
             value: 1,
             source: "assumed (no --instances or `instances` in the config)".to_owned(),
         });
+        let mut deployments = deployments(celery_workers(project));
+        // The largest first; on a tie, the first file in path order, so the answer is stable.
+        deployments.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.files.cmp(&b.files)));
+        let mut deployments = deployments.into_iter();
+        let chosen = deployments.next().unwrap_or_default();
         Budget {
             instances,
             workers: serving.workers.max(1),
@@ -57,7 +73,9 @@ impl Budget {
                 }
                 None => "no server command found: gunicorn's defaults".to_owned(),
             },
-            celery: celery_workers(project),
+            celery_alternatives: deployments.map(|d| (d.files[0].clone(), d.total())).collect(),
+            celery_deployment: chosen.files,
+            celery: chosen.workers,
             max_connections: max_connections(project),
         }
     }
@@ -94,7 +112,20 @@ impl Budget {
             ));
         }
         if !self.celery.is_empty() {
-            text.push_str(&format!(" = {}", self.total()));
+            let files: Vec<String> = self.celery_deployment.iter().map(|f| f.display().to_string()).collect();
+            text.push_str(&format!(" (Celery from {}", files.join(" + ")));
+            if !self.celery_alternatives.is_empty() {
+                let others: Vec<String> = self
+                    .celery_alternatives
+                    .iter()
+                    .map(|(file, total)| format!("{} with {total}", file.display()))
+                    .collect();
+                text.push_str(&format!(
+                    ", the deployment with the most Celery processes; alternative deployment files are not added: {}",
+                    others.join(", ")
+                ));
+            }
+            text.push_str(&format!(") = {}", self.total()));
         }
         text.push_str(&format!(
             " of PostgreSQL max_connections {} [{}]",
@@ -137,6 +168,91 @@ fn deployment_file(path: &Path) -> bool {
         || name.ends_with(".service")
 }
 
+/// Compose files: by name (`docker-compose*.yml`, `compose*.yaml`), or any YAML file with a
+/// top-level `services:` key (cookiecutter-django's older `local.yml` / `production.yml`).
+fn compose_file(path: &Path, text: &str) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+    yaml && (name.starts_with("docker-compose")
+        || name.starts_with("compose")
+        || text.lines().any(|line| line.trim_end() == "services:"))
+}
+
+/// The base compose file an override file completes (`docker-compose.override.yml` ->
+/// `docker-compose.yml`, as `docker compose` merges them by default); `None` for other files.
+fn override_base(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let (stem, extension) = name.rsplit_once('.')?;
+    let base = stem.strip_suffix(".override")?;
+    Some(path.with_file_name(format!("{base}.{extension}")))
+}
+
+/// The compose service a line belongs to: the nearest key above it at the indentation of the
+/// first key under the top-level `services:`.
+fn compose_service(text: &str, line_index: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let services = lines.iter().position(|line| line.trim_end() == "services:")?;
+    let indent_of = |line: &str| line.len() - line.trim_start().len();
+    let first = lines[services + 1..].iter().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let service_indent = indent_of(first);
+    if line_index <= services || service_indent == 0 {
+        return None;
+    }
+    lines[services + 1..=line_index].iter().rev().find_map(|line| {
+        let key = line.trim().strip_suffix(':')?;
+        (indent_of(line) == service_indent && !key.contains(' ')).then(|| key.to_owned())
+    })
+}
+
+/// One deployment: its files (base first) and the Celery workers it starts.
+#[derive(Debug, Default)]
+struct Deployment {
+    files: Vec<PathBuf>,
+    workers: Vec<CeleryWorker>,
+}
+
+impl Deployment {
+    fn total(&self) -> u32 {
+        self.workers.iter().map(|w| w.concurrency.value).sum()
+    }
+}
+
+/// Groups workers by deployment: an override file's workers join its base file's, replacing the
+/// base file's workers of the same compose service; every other file is a deployment of its own.
+fn deployments(workers: Vec<(CeleryWorker, Option<String>)>) -> Vec<Deployment> {
+    let mut by_base: std::collections::BTreeMap<PathBuf, Vec<(CeleryWorker, Option<String>, bool)>> =
+        Default::default();
+    for (worker, service) in workers {
+        let path = worker.location.path.clone();
+        let (base, is_override) = match override_base(&path) {
+            Some(base) => (base, true),
+            None => (path, false),
+        };
+        by_base.entry(base).or_default().push((worker, service, is_override));
+    }
+    by_base
+        .into_iter()
+        .map(|(base, mut entries)| {
+            // Base file first: an override's service replaces the base file's service of that name.
+            entries.sort_by_key(|(_, _, is_override)| *is_override);
+            let mut workers: Vec<(CeleryWorker, Option<String>)> = Vec::new();
+            let mut files = vec![base];
+            for (worker, service, is_override) in entries {
+                if is_override {
+                    if !files.contains(&worker.location.path) {
+                        files.push(worker.location.path.clone());
+                    }
+                    if service.is_some() {
+                        workers.retain(|(_, s)| s != &service);
+                    }
+                }
+                workers.push((worker, service));
+            }
+            Deployment { files, workers: workers.into_iter().map(|(w, _)| w).collect() }
+        })
+        .collect()
+}
+
 /// Splits a command line written in YAML or shell into words (`["celery", "-c", "4"]` too).
 fn words(line: &str) -> Vec<String> {
     line.split(|c: char| c.is_whitespace() || "[],'\"".contains(c))
@@ -145,12 +261,22 @@ fn words(line: &str) -> Vec<String> {
         .collect()
 }
 
-/// Celery worker commands and their concurrency.
-fn celery_workers(project: &Project) -> Vec<CeleryWorker> {
-    let candidates: Vec<PathBuf> = project.files_where(deployment_file).cloned().collect();
+/// Celery worker commands and their concurrency, each with its compose service if it has one.
+fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
+    let candidates: Vec<PathBuf> = project
+        .files_where(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            deployment_file(path) || name.ends_with(".yml") || name.ends_with(".yaml")
+        })
+        .cloned()
+        .collect();
     let mut found = Vec::new();
     for path in project.files_containing(&candidates, "celery") {
         let Ok(file) = project.read(&path) else { continue };
+        let compose = compose_file(&path, &file.text);
+        if !compose && !deployment_file(&path) {
+            continue;
+        }
         for (index, line) in file.text.lines().enumerate() {
             let trimmed = line.trim_start();
             if trimmed.starts_with('#') {
@@ -183,7 +309,8 @@ fn celery_workers(project: &Project) -> Vec<CeleryWorker> {
                     ),
                 }
             });
-            found.push(CeleryWorker { location: Location::new(path.clone(), index + 1), concurrency });
+            let service = if compose { compose_service(&file.text, index) } else { None };
+            found.push((CeleryWorker { location: Location::new(path.clone(), index + 1), concurrency }, service));
         }
     }
     found
@@ -237,11 +364,72 @@ mod tests {
         );
         let budget = Budget::of(&project);
         assert_eq!(budget.max_connections.value, 50);
-        assert_eq!(budget.celery.iter().map(|c| c.concurrency.value).collect::<Vec<_>>(), [4, 8]);
+        // The Procfile (Heroku) and the compose file are two ways to deploy, not one deployment.
+        assert_eq!(budget.celery.iter().map(|c| c.concurrency.value).collect::<Vec<_>>(), [8]);
         assert_eq!(budget.web(), 3 * budget.workers * budget.threads);
-        assert_eq!(budget.total(), budget.web() + 12);
+        assert_eq!(budget.total(), budget.web() + 8);
         assert!(!budget.over());
-        assert!(budget.describe().contains("docker-compose.yml:3"), "{}", budget.describe());
+        let text = budget.describe();
+        assert!(text.contains("docker-compose.yml:3") && text.contains("Procfile with 4"), "{text}");
+    }
+
+    fn celery_counts(budget: &Budget) -> Vec<u32> {
+        budget.celery.iter().map(|c| c.concurrency.value).collect()
+    }
+
+    #[test]
+    fn alternative_compose_files_are_not_added_together() {
+        let dev =
+            "services:\n  django:\n    command: /start\n  celeryworker:\n    command: celery -A proj worker -c 16\n";
+        let prod = "services:\n  django:\n    command: /start\n  celeryworker:\n    command: celery -A proj worker --concurrency=16\n  celeryworker-io:\n    command: celery -A proj worker -Q io -c 4\n";
+        let (_dir, project) = project(
+            &[("docker-compose.yml", dev), ("production.yml", prod), ("postgresql.conf", "max_connections = 24\n")],
+            None,
+        );
+        let budget = Budget::of(&project);
+        // production.yml: 16 + 4 (two worker services of one deployment add up); not + 16 from dev.
+        assert_eq!(celery_counts(&budget), [16, 4]);
+        assert_eq!(budget.celery_total(), 20);
+        assert_eq!(budget.total(), budget.web() + 20);
+        assert_eq!(budget.celery_deployment, [PathBuf::from("production.yml")]);
+        let warning = budget.warning().expect("web + 20 of 24 is above 80%").describe();
+        assert!(
+            warning.contains("Celery from production.yml")
+                && warning.contains("not added: docker-compose.yml with 16")
+                && warning.contains("production.yml:5"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn an_override_file_completes_its_base_file() {
+        let base = "services:\n  worker:\n    command: celery -A proj worker -c 4\n  beat:\n    command: celery -A proj beat\n";
+        let over = "services:\n  worker:\n    command: celery -A proj worker -c 8\n  worker-io:\n    command: celery -A proj worker -c 2\n";
+        let other = "services:\n  worker:\n    command: celery -A proj worker -c 9\n";
+        let (_dir, project) = project(
+            &[("docker-compose.yml", base), ("docker-compose.override.yml", over), ("docker-compose.prod.yml", other)],
+            None,
+        );
+        let budget = Budget::of(&project);
+        // The override's `worker` replaces the base's (`docker compose` merges them): 8 + 2, not 4 + 8 + 2,
+        // and that deployment (10) beats the alternative prod file (9).
+        assert_eq!(celery_counts(&budget), [8, 2]);
+        assert_eq!(
+            budget.celery_deployment,
+            [PathBuf::from("docker-compose.yml"), PathBuf::from("docker-compose.override.yml")]
+        );
+        assert_eq!(budget.celery_alternatives, [(PathBuf::from("docker-compose.prod.yml"), 9)]);
+        assert!(budget.describe().contains("Celery from docker-compose.yml + docker-compose.override.yml"));
+    }
+
+    #[test]
+    fn service_names_come_from_the_services_block() {
+        let text = "version: '3'\nservices:\n\n  web:\n    image: x\n  worker:\n    command: >\n      celery worker\nvolumes:\n  data:\n";
+        assert_eq!(compose_service(text, 4).as_deref(), Some("web"));
+        assert_eq!(compose_service(text, 7).as_deref(), Some("worker"));
+        assert_eq!(compose_service(text, 0), None);
+        assert_eq!(override_base(Path::new("a/compose.override.yaml")), Some(PathBuf::from("a/compose.yaml")));
+        assert_eq!(override_base(Path::new("docker-compose.prod.yml")), None);
     }
 
     #[test]
