@@ -46,7 +46,7 @@ pub struct Budget {
     /// That deployment's files (a base compose file and its overrides), for messages.
     pub celery_deployment: Vec<PathBuf>,
     /// The other deployments that start Celery workers and their totals: alternatives, not added.
-    pub celery_alternatives: Vec<(PathBuf, u32)>,
+    pub celery_alternatives: Vec<(Vec<PathBuf>, u32)>,
     pub max_connections: Sourced<u32>,
 }
 
@@ -58,7 +58,7 @@ impl Budget {
             value: 1,
             source: "assumed (no --instances or `instances` in the config)".to_owned(),
         });
-        let mut deployments = deployments(celery_workers(project));
+        let mut deployments = deployments(celery_workers(project), compose_combinations(project));
         // The largest first; on a tie, the first file in path order, so the answer is stable.
         deployments.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.files.cmp(&b.files)));
         let mut deployments = deployments.into_iter();
@@ -73,10 +73,10 @@ impl Budget {
                 }
                 None => "no server command found: gunicorn's defaults".to_owned(),
             },
-            celery_alternatives: deployments.map(|d| (d.files[0].clone(), d.total())).collect(),
+            celery_alternatives: deployments.map(|d| (d.files.clone(), d.total())).collect(),
+            max_connections: max_connections(project, &chosen.files),
             celery_deployment: chosen.files,
             celery: chosen.workers,
-            max_connections: max_connections(project),
         }
     }
 
@@ -112,13 +112,12 @@ impl Budget {
             ));
         }
         if !self.celery.is_empty() {
-            let files: Vec<String> = self.celery_deployment.iter().map(|f| f.display().to_string()).collect();
-            text.push_str(&format!(" (Celery from {}", files.join(" + ")));
+            text.push_str(&format!(" (Celery from {}", joined(&self.celery_deployment)));
             if !self.celery_alternatives.is_empty() {
                 let others: Vec<String> = self
                     .celery_alternatives
                     .iter()
-                    .map(|(file, total)| format!("{} with {total}", file.display()))
+                    .map(|(files, total)| format!("{} with {total}", joined(files)))
                     .collect();
                 text.push_str(&format!(
                     ", the deployment with the most Celery processes; alternative deployment files are not added: {}",
@@ -154,6 +153,11 @@ impl Budget {
             )
         })
     }
+}
+
+/// `a.yml + b.yml`, for messages.
+fn joined(files: &[PathBuf]) -> String {
+    files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" + ")
 }
 
 /// Deployment files that may start Celery workers or PostgreSQL.
@@ -217,40 +221,83 @@ impl Deployment {
     }
 }
 
-/// Groups workers by deployment: an override file's workers join its base file's, replacing the
-/// base file's workers of the same compose service; every other file is a deployment of its own.
-fn deployments(workers: Vec<(CeleryWorker, Option<String>)>) -> Vec<Deployment> {
-    let mut by_base: std::collections::BTreeMap<PathBuf, Vec<(CeleryWorker, Option<String>, bool)>> =
-        Default::default();
-    for (worker, service) in workers {
-        let path = worker.location.path.clone();
-        let (base, is_override) = match override_base(&path) {
-            Some(base) => (base, true),
-            None => (path, false),
-        };
-        by_base.entry(base).or_default().push((worker, service, is_override));
-    }
-    by_base
-        .into_iter()
-        .map(|(base, mut entries)| {
-            // Base file first: an override's service replaces the base file's service of that name.
-            entries.sort_by_key(|(_, _, is_override)| *is_override);
-            let mut workers: Vec<(CeleryWorker, Option<String>)> = Vec::new();
-            let mut files = vec![base];
-            for (worker, service, is_override) in entries {
-                if is_override {
-                    if !files.contains(&worker.location.path) {
-                        files.push(worker.location.path.clone());
-                    }
-                    if service.is_some() {
-                        workers.retain(|(_, s)| s != &service);
-                    }
-                }
-                workers.push((worker, service));
+/// The deployments the workers belong to, each a list of files applied in order (later files'
+/// services replace earlier files' services of the same name, as `docker compose` merges them):
+/// every `-f` combination found in the project's scripts, every base compose file with its
+/// `*.override.yml`, and every other file with workers on its own. A file may take part in
+/// several deployments (`docker-compose.yml` in dev with its override, in prod with `-f`).
+fn deployments(workers: Vec<(CeleryWorker, Option<String>)>, combinations: Vec<Vec<PathBuf>>) -> Vec<Deployment> {
+    let mut file_lists: Vec<Vec<PathBuf>> = combinations;
+    let mut files_with_workers: Vec<PathBuf> = workers.iter().map(|(w, _)| w.location.path.clone()).collect();
+    files_with_workers.sort();
+    files_with_workers.dedup();
+    for path in &files_with_workers {
+        if let Some(base) = override_base(path) {
+            let pair = vec![base, path.clone()];
+            if !file_lists.contains(&pair) {
+                file_lists.push(pair);
             }
-            Deployment { files, workers: workers.into_iter().map(|(w, _)| w).collect() }
+        }
+    }
+    for path in &files_with_workers {
+        if !file_lists.iter().any(|files| files.contains(path)) {
+            file_lists.push(vec![path.clone()]);
+        }
+    }
+    file_lists
+        .into_iter()
+        .filter_map(|files| {
+            let mut chosen: Vec<&(CeleryWorker, Option<String>)> = Vec::new();
+            for file in &files {
+                let own: Vec<_> = workers.iter().filter(|(w, _)| &w.location.path == file).collect();
+                chosen.retain(|(_, service)| service.is_none() || !own.iter().any(|(_, s)| s == service));
+                chosen.extend(own);
+            }
+            (!chosen.is_empty()).then(|| Deployment {
+                files: files.clone(),
+                workers: chosen.into_iter().map(|(w, _)| w.clone()).collect(),
+            })
         })
         .collect()
+}
+
+/// Compose files used together in one command (`docker compose -f docker-compose.yml -f
+/// docker-compose.prod.yml up -d`) in the project's Makefiles, scripts, justfiles, READMEs and CI
+/// workflows: each such list (of files the project has) is one deployment.
+fn compose_combinations(project: &Project) -> Vec<Vec<PathBuf>> {
+    let candidates: Vec<PathBuf> = project
+        .files_where(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            matches!(name, "Makefile" | "makefile" | "justfile" | "Justfile")
+                || [".sh", ".md", ".mk", ".yml", ".yaml", ".rst", ".txt"].iter().any(|ext| name.ends_with(ext))
+        })
+        .cloned()
+        .collect();
+    let known: std::collections::HashSet<&PathBuf> = project.files().iter().collect();
+    let mut found: Vec<Vec<PathBuf>> = Vec::new();
+    for path in project.files_containing(&candidates, "compose") {
+        let Ok(file) = project.read(&path) else { continue };
+        for line in file.text.lines().filter(|line| line.contains("compose")) {
+            let words = words(line);
+            let mut files = Vec::new();
+            for (i, word) in words.iter().enumerate() {
+                let named = match word.as_str() {
+                    "-f" | "--file" => words.get(i + 1).map(String::as_str),
+                    other => other.strip_prefix("--file="),
+                };
+                let Some(named) = named.map(|n| n.trim_start_matches("./")) else { continue };
+                // Relative to the project root (where compose commands usually run), else to the script.
+                let resolved = [PathBuf::from(named), path.parent().unwrap_or(Path::new("")).join(named)]
+                    .into_iter()
+                    .find(|candidate| known.contains(candidate));
+                files.extend(resolved);
+            }
+            if files.len() > 1 && !found.contains(&files) {
+                found.push(files);
+            }
+        }
+    }
+    found
 }
 
 /// Splits a command line written in YAML or shell into words (`["celery", "-c", "4"]` too).
@@ -317,14 +364,23 @@ fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
 }
 
 /// `max_connections` from compose (`postgres -c max_connections=200`) or a postgresql.conf in the
-/// project; else PostgreSQL's default.
-fn max_connections(project: &Project) -> Sourced<u32> {
+/// project, preferring the one in `deployment` (the files whose Celery workers are counted: each
+/// deployment may run its own database); else PostgreSQL's default.
+fn max_connections(project: &Project, deployment: &[PathBuf]) -> Sourced<u32> {
     let candidates: Vec<PathBuf> = project
-        .files_where(|path| deployment_file(path) || path.file_name().is_some_and(|n| n == "postgresql.conf"))
+        .files_where(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            deployment_file(path) || name == "postgresql.conf" || name.ends_with(".yml") || name.ends_with(".yaml")
+        })
         .cloned()
         .collect();
+    let mut found = Vec::new();
     for path in project.files_containing(&candidates, "max_connections") {
         let Ok(file) = project.read(&path) else { continue };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !(deployment_file(&path) || name == "postgresql.conf" || compose_file(&path, &file.text)) {
+            continue;
+        }
         for (index, line) in file.text.lines().enumerate() {
             if line.trim_start().starts_with('#') {
                 continue;
@@ -333,11 +389,21 @@ fn max_connections(project: &Project) -> Sourced<u32> {
             let rest = line[at + "max_connections".len()..].trim_start_matches(|c: char| c.is_whitespace() || c == '=');
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
             if let Ok(value) = digits.parse() {
-                return Sourced { value, source: format!("{}:{}", path.display(), index + 1) };
+                found.push((
+                    deployment.contains(&path),
+                    Sourced { value, source: format!("{}:{}", path.display(), index + 1) },
+                ));
+                break;
             }
         }
     }
-    Sourced { value: POSTGRES_DEFAULT_MAX_CONNECTIONS, source: "PostgreSQL's default".to_owned() }
+    // In the counted deployment first, then the first file in path order.
+    found.sort_by_key(|(in_deployment, _)| !*in_deployment);
+    found
+        .into_iter()
+        .next()
+        .map(|(_, sourced)| sourced)
+        .unwrap_or(Sourced { value: POSTGRES_DEFAULT_MAX_CONNECTIONS, source: "PostgreSQL's default".to_owned() })
 }
 
 #[cfg(test)]
@@ -381,9 +447,9 @@ mod tests {
     fn alternative_compose_files_are_not_added_together() {
         let dev =
             "services:\n  django:\n    command: /start\n  celeryworker:\n    command: celery -A proj worker -c 16\n";
-        let prod = "services:\n  django:\n    command: /start\n  celeryworker:\n    command: celery -A proj worker --concurrency=16\n  celeryworker-io:\n    command: celery -A proj worker -Q io -c 4\n";
+        let prod = "services:\n  django:\n    command: /start\n  celeryworker:\n    command: celery -A proj worker --concurrency=16\n  celeryworker-io:\n    command: celery -A proj worker -Q io -c 4\n  postgres:\n    command: postgres -c max_connections=24\n";
         let (_dir, project) = project(
-            &[("docker-compose.yml", dev), ("production.yml", prod), ("postgresql.conf", "max_connections = 24\n")],
+            &[("docker-compose.yml", dev), ("production.yml", prod), ("postgresql.conf", "max_connections = 300\n")],
             None,
         );
         let budget = Budget::of(&project);
@@ -391,6 +457,8 @@ mod tests {
         assert_eq!(celery_counts(&budget), [16, 4]);
         assert_eq!(budget.celery_total(), 20);
         assert_eq!(budget.total(), budget.web() + 20);
+        // The counted deployment's own database setting, not another file's.
+        assert_eq!(budget.max_connections.source, "production.yml:9");
         assert_eq!(budget.celery_deployment, [PathBuf::from("production.yml")]);
         let warning = budget.warning().expect("web + 20 of 24 is above 80%").describe();
         assert!(
@@ -418,8 +486,43 @@ mod tests {
             budget.celery_deployment,
             [PathBuf::from("docker-compose.yml"), PathBuf::from("docker-compose.override.yml")]
         );
-        assert_eq!(budget.celery_alternatives, [(PathBuf::from("docker-compose.prod.yml"), 9)]);
+        assert_eq!(budget.celery_alternatives, [(vec![PathBuf::from("docker-compose.prod.yml")], 9)]);
         assert!(budget.describe().contains("Celery from docker-compose.yml + docker-compose.override.yml"));
+    }
+
+    #[test]
+    fn compose_files_combined_with_dash_f_are_one_deployment() {
+        let base = "services:\n  worker:\n    command: celery -A proj worker -c 4\n";
+        let prod = "services:\n  worker:\n    command: celery -A proj worker -c 6\n  worker-io:\n    command: celery -A proj worker -c 3\n";
+        let staging = "services:\n  worker:\n    command: celery -A proj worker -c 12\n";
+        let makefile = "up:\n\tdocker compose -f docker-compose.yml -f docker-compose.prod.yml up -d\nlogs:\n\tdocker compose logs -f worker\n";
+        let (_dir, project) = project(
+            &[
+                ("docker-compose.yml", base),
+                ("docker-compose.prod.yml", prod),
+                ("staging.yml", staging),
+                ("Makefile", makefile),
+            ],
+            None,
+        );
+        assert_eq!(
+            compose_combinations(&project),
+            [vec![PathBuf::from("docker-compose.yml"), PathBuf::from("docker-compose.prod.yml")]]
+        );
+        let budget = Budget::of(&project);
+        // base + prod: prod's `worker` (6) replaces the base's (4), plus worker-io (3) = 9; staging.yml
+        // (12) is another deployment and the largest: 12, never 4 + 6 + 3 + 12.
+        assert_eq!(celery_counts(&budget), [12]);
+        assert_eq!(
+            budget.celery_alternatives,
+            [(vec![PathBuf::from("docker-compose.yml"), PathBuf::from("docker-compose.prod.yml")], 9)]
+        );
+        let text = budget.describe();
+        assert!(
+            text.contains("Celery from staging.yml")
+                && text.contains("docker-compose.yml + docker-compose.prod.yml with 9"),
+            "{text}"
+        );
     }
 
     #[test]
