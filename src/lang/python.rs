@@ -271,7 +271,8 @@ fn indentation_problem(root: Node, text: &str) -> Option<Problem> {
     let mut cursor = root.walk();
     while let Some(node) = stack.pop() {
         let children: Vec<Node> = node.named_children(&mut cursor).collect();
-        stack.extend(children.iter().copied().filter(|child| !child.is_error()));
+        // Blocks only live in compound statements and their clauses: expressions are not walked.
+        stack.extend(children.iter().copied().filter(|child| holds_blocks(*child)));
         match node.kind() {
             "module" | "block" => {
                 if let Some(problem) = misaligned_statement(node, &children, text) {
@@ -319,6 +320,23 @@ fn indentation_problem(root: Node, text: &str) -> Option<Problem> {
         }
     }
     first
+}
+
+/// Whether a node is or may contain a block (a compound statement, one of its clauses, a block).
+fn holds_blocks(node: Node) -> bool {
+    let kind = node.kind();
+    kind == "block"
+        || kind.ends_with("_clause")
+        || kind.ends_with("_definition")
+        || matches!(
+            kind,
+            "if_statement"
+                | "for_statement"
+                | "while_statement"
+                | "try_statement"
+                | "with_statement"
+                | "match_statement"
+        )
 }
 
 /// In a module or block, the first statement starting a line at another indentation than the
