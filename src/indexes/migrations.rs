@@ -98,12 +98,12 @@ pub fn history(
     let mut migrations = Vec::new();
     for path in files {
         let source = project.read(path).map_err(|err| HistoryProblem::Error(Box::new(err.into())))?;
-        let file = python::parse(source).map_err(|err| {
-            HistoryProblem::Error(Box::new(Outcome::error(
-                err.location,
-                "syntax error; the migration history cannot be read",
-            )))
-        })?;
+        let file = py::parse_or_template(
+            source,
+            "the migration history cannot be read, no index is planned for this app",
+            |err| Outcome::error(err.location, "syntax error; the migration history cannot be read"),
+        )
+        .map_err(HistoryProblem::Error)?;
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         migrations.push(read_migration(name, &app.label, &file));
     }

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::change::{Change, ChangeKind, Location, Outcome};
-use crate::lang::python;
 use crate::project::Project;
 use apps::App;
 use models::{FieldKind, ModelClass};
@@ -132,11 +131,11 @@ fn read_models(project: &Project, apps: &[App], outcomes: &mut Vec<Outcome>) -> 
         .par_iter()
         .map(|(app, path)| {
             let result = project.read(path).map_err(|err| Box::new(Outcome::from(err))).and_then(|source| {
-                let file = python::parse(source).map_err(|err| {
-                    Box::new(Outcome::error(
+                let file = py::parse_or_template(source, "no index is planned for this app", |err| {
+                    Outcome::error(
                         err.location,
                         "syntax error; its models cannot be read, no index is planned for this app",
-                    ))
+                    )
                 })?;
                 Ok(models::read_classes(&file))
             });
@@ -307,8 +306,8 @@ fn mine_queries(
                     format!("{err}; its queries were not read"),
                 ))
             })?;
-            let file = python::parse(source).map_err(|err| {
-                Box::new(Outcome::warning(Some(err.location), "syntax error; its queries were not read"))
+            let file = py::parse_or_template(source, "its queries were not read", |err| {
+                Outcome::warning(Some(err.location), "syntax error; its queries were not read")
             })?;
             Ok(queries::mine(&file, &names))
         })
