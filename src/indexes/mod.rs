@@ -415,8 +415,13 @@ fn plan_app(
                 for (index, proposal) in new.iter().zip(&decision.proposals) {
                     let sites: Vec<String> = proposal.sites.iter().map(|s| s.to_string()).collect();
                     first_site.get_or_insert_with(|| proposal.sites[0].clone());
+                    let trimmed = if proposal.trimmed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", proposal.trimmed.join("; "))
+                    };
                     reasons.push(format!(
-                        "{} on {}({}) serves the {} at {}",
+                        "{} on {}({}) serves the {} at {}{trimmed}",
                         index.name,
                         model.name,
                         describe_columns(proposal),

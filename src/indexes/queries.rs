@@ -63,6 +63,23 @@ const QUERY_METHODS: &[&str] = &[
     "count",
 ];
 
+/// Statements whose body runs on a condition, or another number of times than once: a
+/// variable rebound in such a body holds one alternative of the query.
+const CONDITIONAL_PARENTS: &[&str] = &[
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "for_statement",
+    "while_statement",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "with_statement",
+    "match_statement",
+    "case_clause",
+];
+
 /// A queryset bound to a name in some scope.
 #[derive(Debug, Clone)]
 struct Binding {
@@ -73,6 +90,10 @@ struct Binding {
     steps: Vec<Step>,
     /// The query mined for the right-hand side, dropped when another chain extends it.
     query: Option<usize>,
+    /// The conditional blocks (if/elif/else, loop, try/except, with bodies) the assignment sits
+    /// in: only code inside all of them sees this binding. A `q = q.filter(...)` under `if a:`
+    /// is an alternative, not a step every later use of `q` takes.
+    branches: Vec<usize>,
 }
 
 struct Miner<'a, 'n> {
@@ -85,6 +106,8 @@ struct Miner<'a, 'n> {
     extended: Vec<bool>,
     /// `from <module> import <Name>`: name -> the module as a relative path (`chat/models`).
     imports: HashMap<String, std::path::PathBuf>,
+    /// The conditional blocks enclosing the node being visited, outermost first.
+    branches: Vec<usize>,
 }
 
 /// Context of the node being visited: the enclosing function (scope) and class.
@@ -98,9 +121,18 @@ struct Context<'t> {
 pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
     let (src, path, root) = (file.source.text.as_str(), file.source.path.as_path(), file.root());
     let imports = imports(file);
-    let mut miner =
-        Miner { file, src, path, names, bindings: Vec::new(), queries: Vec::new(), extended: Vec::new(), imports };
-    miner.visit(root, Context { scope: root.id(), class: None });
+    let mut miner = Miner {
+        file,
+        src,
+        path,
+        names,
+        bindings: Vec::new(),
+        queries: Vec::new(),
+        extended: Vec::new(),
+        imports,
+        branches: Vec::new(),
+    };
+    miner.visit(root, Context { scope: root.id(), class: None }, "");
     let extended = std::mem::take(&mut miner.extended);
     miner
         .queries
@@ -112,21 +144,33 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
 }
 
 impl<'t> Miner<'_, '_> {
-    fn visit(&mut self, node: Node<'t>, context: Context<'t>) {
+    fn visit(&mut self, node: Node<'t>, context: Context<'t>, parent_kind: &str) {
         let mut context = context;
-        match node.kind() {
+        let kind = node.kind();
+        match kind {
             "function_definition" | "lambda" => context.scope = node.id(),
             "class_definition" => {
                 context = Context { scope: node.id(), class: Some(node) };
             }
             _ => {}
         }
-        let mut cursor = node.walk();
-        let children: Vec<Node> = node.named_children(&mut cursor).collect();
-        for child in children {
-            self.visit(child, context);
+        let branch = kind == "block" && CONDITIONAL_PARENTS.contains(&parent_kind);
+        if branch {
+            self.branches.push(node.id());
         }
-        match node.kind() {
+        let mut cursor = node.walk();
+        if cursor.goto_first_child() {
+            loop {
+                let child = cursor.node();
+                if child.is_named() {
+                    self.visit(child, context, kind);
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        match kind {
             "call" if is_chain_top(node) => {
                 if let Some(query) = self.query_of(node, context) {
                     self.queries.push(query);
@@ -135,6 +179,9 @@ impl<'t> Miner<'_, '_> {
             }
             "assignment" => self.bind(node, context),
             _ => {}
+        }
+        if branch {
+            self.branches.pop();
         }
     }
 
@@ -159,6 +206,7 @@ impl<'t> Miner<'_, '_> {
             model,
             steps,
             query,
+            branches: self.branches.clone(),
         });
     }
 
@@ -235,12 +283,12 @@ impl<'t> Miner<'_, '_> {
                     return self.start_from_self(steps, context);
                 }
                 let at = base.start_byte();
-                let (index, binding) = self
-                    .bindings
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .find(|(_, b)| b.name == name && b.at <= at && b.scope == context.scope)?;
+                let (index, binding) = self.bindings.iter().enumerate().rev().find(|(_, b)| {
+                    b.name == name
+                        && b.at <= at
+                        && b.scope == context.scope
+                        && b.branches.iter().all(|id| self.branches.contains(id))
+                })?;
                 Some((binding.model, binding.steps.clone(), Some(index)))
             }
             "call" => {
@@ -374,6 +422,25 @@ mod tests {
         assert_eq!(shown, [(3, vec!["filter", "order_by"]), (8, vec!["all", "filter"]), (12, vec!["filter"])]);
         assert_eq!(queries[0].steps[1].strings, ["-created_at"]);
         assert_eq!(queries[0].steps[0].keys, ["conversation"]);
+    }
+
+    #[test]
+    fn conditional_refinements_are_alternatives_not_one_query() {
+        let src = "def search(p, n, s):\n    q = Message.objects.filter(conversation=p)\n    if n:\n        q = q.filter(name=n)\n    if s:\n        q = q.filter(slug=s)\n    else:\n        q = q.exclude(slug='')\n    return q.order_by('-created_at')\n";
+        let shown: Vec<(usize, Vec<String>)> = run(src)
+            .iter()
+            .map(|q| (q.location.line, q.steps.iter().flat_map(|s| s.keys.iter().chain(&s.strings).cloned()).collect()))
+            .collect();
+        let owned = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shown,
+            [
+                (4, owned(&["conversation", "name"])),
+                (6, owned(&["conversation", "slug"])),
+                (8, owned(&["conversation", "slug"])),
+                (9, owned(&["conversation", "-created_at"])),
+            ]
+        );
     }
 
     #[test]
