@@ -80,6 +80,12 @@ const CONDITIONAL_PARENTS: &[&str] = &[
     "case_clause",
 ];
 
+/// One `.method(...)` link of a chain, before its arguments are read.
+struct Link<'t> {
+    name: Node<'t>,
+    call: Node<'t>,
+}
+
 /// A queryset bound to a name in some scope.
 #[derive(Debug, Clone)]
 struct Binding {
@@ -132,7 +138,7 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
         imports,
         branches: Vec::new(),
     };
-    miner.visit(root, Context { scope: root.id(), class: None }, "");
+    miner.visit(root, Context { scope: root.id(), class: None }, [None, None]);
     let extended = std::mem::take(&mut miner.extended);
     miner
         .queries
@@ -144,7 +150,9 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
 }
 
 impl<'t> Miner<'_, '_> {
-    fn visit(&mut self, node: Node<'t>, context: Context<'t>, parent_kind: &str) {
+    /// Visits `node` below its `parent` and grandparent (passed down: tree-sitter finds a node's
+    /// parent by walking from the root, too slow to ask at every call).
+    fn visit(&mut self, node: Node<'t>, context: Context<'t>, [parent, grand]: [Option<Node<'t>>; 2]) {
         let mut context = context;
         let kind = node.kind();
         match kind {
@@ -154,7 +162,7 @@ impl<'t> Miner<'_, '_> {
             }
             _ => {}
         }
-        let branch = kind == "block" && CONDITIONAL_PARENTS.contains(&parent_kind);
+        let branch = kind == "block" && parent.is_some_and(|p| CONDITIONAL_PARENTS.contains(&p.kind()));
         if branch {
             self.branches.push(node.id());
         }
@@ -163,7 +171,7 @@ impl<'t> Miner<'_, '_> {
             loop {
                 let child = cursor.node();
                 if child.is_named() {
-                    self.visit(child, context, kind);
+                    self.visit(child, context, [Some(node), parent]);
                 }
                 if !cursor.goto_next_sibling() {
                     break;
@@ -171,7 +179,7 @@ impl<'t> Miner<'_, '_> {
             }
         }
         match kind {
-            "call" if is_chain_top(node) => {
+            "call" if is_chain_top(node, parent, grand) => {
                 if let Some(query) = self.query_of(node, context) {
                     self.queries.push(query);
                     self.extended.push(false);
@@ -225,20 +233,22 @@ impl<'t> Miner<'_, '_> {
 
     /// The model and the full list of steps of a chain expression, and the binding it starts from.
     fn resolve_chain(&self, node: Node<'t>, context: Context<'t>) -> Option<(usize, Vec<Step>, Option<usize>)> {
-        let mut steps = Vec::new();
+        // The links first, as nodes: most calls do not start from a queryset, and their arguments
+        // need not be read at all.
+        let mut links = Vec::new();
         let mut base = node;
         while base.kind() == "call" {
             let function = base.child_by_field_name("function")?;
             if function.kind() != "attribute" {
                 break;
             }
-            steps.push(self.step(function.child_by_field_name("attribute")?, base));
+            links.push(Link { name: function.child_by_field_name("attribute")?, call: base });
             base = function.child_by_field_name("object")?;
         }
-        steps.reverse();
-        let (model, prefix, from) = self.resolve_base(base, &mut steps, context)?;
+        links.reverse();
+        let (model, prefix, from) = self.resolve_base(base, &mut links, context)?;
         let mut all = prefix;
-        all.extend(steps);
+        all.extend(links.into_iter().map(|link| self.step(link.name, link.call)));
         Some((model, all, from))
     }
 
@@ -254,7 +264,7 @@ impl<'t> Miner<'_, '_> {
     fn resolve_base(
         &self,
         base: Node<'t>,
-        steps: &mut Vec<Step>,
+        steps: &mut Vec<Link<'t>>,
         context: Context<'t>,
     ) -> Option<(usize, Vec<Step>, Option<usize>)> {
         match base.kind() {
@@ -294,7 +304,9 @@ impl<'t> Miner<'_, '_> {
             "call" => {
                 // super().get_queryset()
                 let function = base.child_by_field_name("function")?;
-                if self.file.text(function) == "super" && steps.first().is_some_and(|s| s.method == "get_queryset") {
+                if self.file.text(function) == "super"
+                    && steps.first().is_some_and(|s| self.file.text(s.name) == "get_queryset")
+                {
                     steps.remove(0);
                     return self.class_queryset(context).or_else(|| self.manager_model(context));
                 }
@@ -307,16 +319,16 @@ impl<'t> Miner<'_, '_> {
     /// `self.<queryset method>` in a manager or queryset class, `self.get_queryset()` in a view.
     fn start_from_self(
         &self,
-        steps: &mut Vec<Step>,
+        steps: &mut Vec<Link<'t>>,
         context: Context<'t>,
     ) -> Option<(usize, Vec<Step>, Option<usize>)> {
         if let Some(found) = self.manager_model(context) {
-            if steps.first().is_some_and(|s| s.method == "get_queryset") {
+            if steps.first().is_some_and(|s| self.file.text(s.name) == "get_queryset") {
                 steps.remove(0);
             }
             return Some(found);
         }
-        if steps.first().is_some_and(|s| s.method == "get_queryset") {
+        if steps.first().is_some_and(|s| self.file.text(s.name) == "get_queryset") {
             steps.remove(0);
             return self.class_queryset(context);
         }
@@ -382,12 +394,12 @@ fn imports(file: &PyFile) -> HashMap<String, std::path::PathBuf> {
 }
 
 /// Whether `call` is the outermost call of a method chain (not the object of a further `.method()`).
-fn is_chain_top(call: Node) -> bool {
-    let Some(parent) = call.parent() else { return true };
+fn is_chain_top(call: Node, parent: Option<Node>, grand: Option<Node>) -> bool {
+    let Some(parent) = parent else { return true };
     if parent.kind() != "attribute" || parent.child_by_field_name("object") != Some(call) {
         return true;
     }
-    let Some(grand) = parent.parent() else { return true };
+    let Some(grand) = grand else { return true };
     !(grand.kind() == "call" && grand.child_by_field_name("function") == Some(parent))
 }
 
