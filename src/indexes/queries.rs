@@ -114,7 +114,13 @@ struct Miner<'a, 'n> {
     imports: HashMap<String, std::path::PathBuf>,
     /// The conditional blocks enclosing the node being visited, outermost first.
     branches: Vec<usize>,
+    /// The last chain-top call resolved (node id, model, steps, binding), which an assignment
+    /// right after it takes instead of reading the chain again.
+    last_chain: Option<(usize, Resolved)>,
 }
+
+/// A chain resolved: its model, its steps, and the binding it starts from.
+type Resolved = Option<(usize, Vec<Step>, Option<usize>)>;
 
 /// Context of the node being visited: the enclosing function (scope) and class.
 #[derive(Clone, Copy)]
@@ -137,8 +143,10 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
         extended: Vec::new(),
         imports,
         branches: Vec::new(),
+        last_chain: None,
     };
-    miner.visit(root, Context { scope: root.id(), class: None }, [None, None]);
+    let mut cursor = root.walk();
+    miner.visit(&mut cursor, Context { scope: root.id(), class: None }, [None, None]);
     let extended = std::mem::take(&mut miner.extended);
     miner
         .queries
@@ -152,7 +160,14 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
 impl<'t> Miner<'_, '_> {
     /// Visits `node` below its `parent` and grandparent (passed down: tree-sitter finds a node's
     /// parent by walking from the root, too slow to ask at every call).
-    fn visit(&mut self, node: Node<'t>, context: Context<'t>, [parent, grand]: [Option<Node<'t>>; 2]) {
+    /// One cursor walks the whole tree (a cursor per node would allocate at every node).
+    fn visit(
+        &mut self,
+        cursor: &mut tree_sitter::TreeCursor<'t>,
+        context: Context<'t>,
+        [parent, grand]: [Option<Node<'t>>; 2],
+    ) {
+        let node = cursor.node();
         let mut context = context;
         let kind = node.kind();
         match kind {
@@ -166,17 +181,16 @@ impl<'t> Miner<'_, '_> {
         if branch {
             self.branches.push(node.id());
         }
-        let mut cursor = node.walk();
         if cursor.goto_first_child() {
             loop {
-                let child = cursor.node();
-                if child.is_named() {
-                    self.visit(child, context, [Some(node), parent]);
+                if cursor.node().is_named() {
+                    self.visit(cursor, context, [Some(node), parent]);
                 }
                 if !cursor.goto_next_sibling() {
                     break;
                 }
             }
+            cursor.goto_parent();
         }
         match kind {
             "call" if is_chain_top(node, parent, grand) => {
@@ -203,7 +217,12 @@ impl<'t> Miner<'_, '_> {
         if left.kind() != "identifier" {
             return;
         }
-        let Some((model, steps, _)) = self.resolve_chain(right, context) else { return };
+        // The right-hand side is usually the chain just resolved for its own query.
+        let resolved = match self.last_chain.take() {
+            Some((id, resolved)) if id == right.id() => resolved,
+            _ => self.resolve_chain(right, context),
+        };
+        let Some((model, steps, _)) = resolved else { return };
         let query = self.queries.iter().rposition(|q| {
             q.location.line == self.file.source.line_of(right.start_byte()) && q.model == model && q.steps == steps
         });
@@ -219,7 +238,9 @@ impl<'t> Miner<'_, '_> {
     }
 
     fn query_of(&mut self, call: Node<'t>, context: Context<'t>) -> Option<Query> {
-        let (model, steps, from) = self.resolve_chain(call, context)?;
+        let resolved = self.resolve_chain(call, context);
+        self.last_chain = Some((call.id(), resolved.clone()));
+        let (model, steps, from) = resolved?;
         if !steps.iter().any(|s| QUERY_METHODS.contains(&s.method.as_str())) {
             return None;
         }
