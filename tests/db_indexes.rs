@@ -62,6 +62,14 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
             ],
         ),
+        "conditional-filter-chain" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "check_project_name_idx" ON "monitors_check" ("project_id", "name");"#,
+                r#"CREATE INDEX "check_project_slug_idx" ON "monitors_check" ("project_id", "slug");"#,
+                r#"CREATE INDEX "check_project_kind_created_idx" ON "monitors_check" ("project_id", "kind", "created" DESC);"#,
+            ],
+        ),
         _ => return None,
     })
 }

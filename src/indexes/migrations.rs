@@ -10,6 +10,7 @@ use super::py;
 use crate::change::{Location, Outcome};
 use crate::lang::python::{self, PyFile};
 use crate::project::Project;
+use crate::source::SourceFile;
 
 /// One migration module of the app.
 #[derive(Debug, Clone)]
@@ -98,12 +99,19 @@ pub fn history(
     let mut migrations = Vec::new();
     for path in files {
         let source = project.read(path).map_err(|err| HistoryProblem::Error(Box::new(err.into())))?;
-        let file = python::parse(source).map_err(|err| {
-            HistoryProblem::Error(Box::new(Outcome::error(
-                err.location,
-                "syntax error; the migration history cannot be read",
-            )))
-        })?;
+        let header = graph_part(&source.text)
+            .and_then(|part| python::parse(std::sync::Arc::new(SourceFile::from_text(path.as_path(), part))).ok());
+        if let Some(header) = header {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            migrations.push(read_migration(name, &app.label, &header));
+            continue;
+        }
+        let file = py::parse_or_template(
+            source,
+            "the migration history cannot be read, no index is planned for this app",
+            |err| Outcome::error(err.location, "syntax error; the migration history cannot be read"),
+        )
+        .map_err(HistoryProblem::Error)?;
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         migrations.push(read_migration(name, &app.label, &file));
     }
@@ -125,6 +133,26 @@ pub fn history(
             ),
         )))),
     }
+}
+
+/// The part of a migration module that holds `dependencies` and `replaces`: everything before
+/// its `operations = ` line. The operations are most of a migration's text (thousands of lines in
+/// a squashed one) and say nothing about the graph, so they are not parsed. `None` when there is
+/// no such line, or the graph is named after it: then the whole module is read.
+fn graph_part(text: &str) -> Option<&str> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.len() != line.len()
+            && let Some(after) = trimmed.strip_prefix("operations")
+            && after.trim_start().starts_with('=')
+        {
+            let rest = &text[offset..];
+            return (!rest.contains("dependencies") && !rest.contains("replaces")).then_some(&text[..offset]);
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// The dependencies on its own app and the `replaces` of one migration module.
@@ -211,6 +239,21 @@ mod tests {
             parents: parents.iter().map(|s| s.to_string()).collect(),
             replaces: replaces.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn the_graph_part_stops_before_the_operations() {
+        let text = "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    dependencies = [(\"shop\", \"0001_initial\")]\n\n    operations = [\n        migrations.RunSQL(\"x\"),\n    ]\n";
+        let part = graph_part(text).unwrap();
+        assert!(part.ends_with("0001_initial\")]\n\n"), "{part:?}");
+        let file =
+            python::parse(std::sync::Arc::new(SourceFile::from_text("shop/migrations/0002_x.py", part))).unwrap();
+        assert_eq!(read_migration("0002_x".into(), "shop", &file).parents, ["0001_initial"]);
+        // Dependencies written after the operations: the whole module is read.
+        let late =
+            "class Migration(migrations.Migration):\n    operations = []\n    dependencies = [(\"shop\", \"0001\")]\n";
+        assert_eq!(graph_part(late), None);
+        assert_eq!(graph_part("x = 1\n"), None);
     }
 
     #[test]

@@ -15,13 +15,12 @@ pub mod py;
 pub mod queries;
 pub mod render;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::change::{Change, ChangeKind, Location, Outcome};
-use crate::lang::python;
 use crate::project::Project;
 use apps::App;
 use models::{FieldKind, ModelClass};
@@ -132,11 +131,11 @@ fn read_models(project: &Project, apps: &[App], outcomes: &mut Vec<Outcome>) -> 
         .par_iter()
         .map(|(app, path)| {
             let result = project.read(path).map_err(|err| Box::new(Outcome::from(err))).and_then(|source| {
-                let file = python::parse(source).map_err(|err| {
-                    Box::new(Outcome::error(
+                let file = py::parse_or_template(source, "no index is planned for this app", |err| {
+                    Outcome::error(
                         err.location,
                         "syntax error; its models cannot be read, no index is planned for this app",
-                    ))
+                    )
                 })?;
                 Ok(models::read_classes(&file))
             });
@@ -251,17 +250,64 @@ fn facts_of(models: &[Model], index: usize) -> ModelFacts {
     ModelFacts { fields, ordering, get_latest_by, existing }
 }
 
-/// Needles that make a Python file worth parsing for queries.
-fn needles(models: &[Model]) -> Vec<String> {
-    let mut needles: BTreeSet<String> =
-        [".objects", "queryset", "_default_manager"].iter().map(|s| s.to_string()).collect();
-    for model in models.iter().filter(|m| m.is_model) {
-        for (attr, manager) in &model.class.managers {
-            needles.insert(format!(".{attr}"));
-            needles.insert(manager.clone());
+/// What makes a Python file worth parsing for queries: `.objects`, `queryset` or
+/// `_default_manager` anywhere, or a name of the models' own managers (`.published`,
+/// `PostQuerySet`) as an identifier.
+///
+/// The model-specific names are looked up in one pass over the file's identifiers, not searched
+/// one by one: a project with hundreds of managers would otherwise scan every file hundreds of
+/// times (the files without `.objects` are most of a large project, and all of them were).
+struct Needles {
+    fixed: Vec<memchr::memmem::Finder<'static>>,
+    /// Manager attributes, matched after a `.`.
+    attrs: HashSet<Vec<u8>>,
+    /// Manager and queryset class names.
+    names: HashSet<Vec<u8>>,
+}
+
+impl Needles {
+    fn new(models: &[Model]) -> Needles {
+        let fixed = [".objects", "queryset", "_default_manager"]
+            .iter()
+            .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
+            .collect();
+        let (mut attrs, mut names) = (HashSet::new(), HashSet::new());
+        for model in models.iter().filter(|m| m.is_model) {
+            for (attr, manager) in &model.class.managers {
+                attrs.insert(attr.as_bytes().to_vec());
+                names.insert(manager.as_bytes().to_vec());
+            }
         }
+        Needles { fixed, attrs, names }
     }
-    needles.into_iter().collect()
+
+    fn found_in(&self, bytes: &[u8]) -> bool {
+        if self.fixed.iter().any(|f| f.find(bytes).is_some()) {
+            return true;
+        }
+        if self.attrs.is_empty() && self.names.is_empty() {
+            return false;
+        }
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut at = 0;
+        while at < bytes.len() {
+            if !word(bytes[at]) {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < bytes.len() && word(bytes[at]) {
+                at += 1;
+            }
+            let identifier = &bytes[start..at];
+            if self.names.contains(identifier)
+                || (start > 0 && bytes[start - 1] == b'.' && self.attrs.contains(identifier))
+            {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// Mines the queries of every Python file that mentions a manager or a queryset, in parallel.
@@ -292,14 +338,10 @@ fn mine_queries(
         .collect();
     let model_files: Vec<&Path> = models.iter().map(|m| m.class.file.as_path()).collect();
     let names = queries::Names { models: by_name, managers, manager_attrs, app_dirs, model_files };
-    let needles = needles(models);
-    let finders: Vec<memchr::memmem::Finder> =
-        needles.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
+    let needles = Needles::new(models);
     let results: Vec<Result<Vec<queries::Query>, Box<Outcome>>> = python_files
         .par_iter()
-        .filter(|path| {
-            std::fs::read(project.absolute(path)).is_ok_and(|bytes| finders.iter().any(|f| f.find(&bytes).is_some()))
-        })
+        .filter(|path| std::fs::read(project.absolute(path)).is_ok_and(|bytes| needles.found_in(&bytes)))
         .map(|path| {
             let source = project.read(path).map_err(|err| {
                 Box::new(Outcome::warning(
@@ -307,8 +349,8 @@ fn mine_queries(
                     format!("{err}; its queries were not read"),
                 ))
             })?;
-            let file = python::parse(source).map_err(|err| {
-                Box::new(Outcome::warning(Some(err.location), "syntax error; its queries were not read"))
+            let file = py::parse_or_template(source, "its queries were not read", |err| {
+                Outcome::warning(Some(err.location), "syntax error; its queries were not read")
             })?;
             Ok(queries::mine(&file, &names))
         })
@@ -416,8 +458,13 @@ fn plan_app(
                 for (index, proposal) in new.iter().zip(&decision.proposals) {
                     let sites: Vec<String> = proposal.sites.iter().map(|s| s.to_string()).collect();
                     first_site.get_or_insert_with(|| proposal.sites[0].clone());
+                    let trimmed = if proposal.trimmed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", proposal.trimmed.join("; "))
+                    };
                     reasons.push(format!(
-                        "{} on {}({}) serves the {} at {}",
+                        "{} on {}({}) serves the {} at {}{trimmed}",
                         index.name,
                         model.name,
                         describe_columns(proposal),

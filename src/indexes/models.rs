@@ -37,6 +37,9 @@ pub struct Field {
     pub primary: bool,
     /// A BooleanField: two values, too few to narrow a lookup on their own.
     pub boolean: bool,
+    /// A CharField with `max_length` over 255: long keys make every entry of a composite index
+    /// wide (and PostgreSQL refuses B-tree entries over about 2.7 kB).
+    pub wide: bool,
 }
 
 /// An existing index (or unique constraint) as its ordered column list (`-` for descending).
@@ -188,6 +191,7 @@ fn read_class(py_file: &PyFile, class: Node) -> ModelClass {
             unique: true,
             primary: true,
             boolean: false,
+            wide: false,
         });
     }
     ModelClass {
@@ -233,7 +237,11 @@ fn read_field(name: &str, class_name: &str, call: Node, src: &str) -> Option<Fie
         || flag("db_index")
         || kind == FieldKind::Relation && !kwargs.iter().any(|(k, v)| k == "db_index" && v.kind() == "false");
     let boolean = matches!(class_name, "BooleanField" | "NullBooleanField");
-    Some(Field { name: name.to_owned(), kind, indexed, unique, primary, boolean })
+    let wide = class_name.ends_with("CharField")
+        && kwargs.iter().any(|(k, v)| {
+            k == "max_length" && src[v.byte_range()].replace('_', "").parse::<u64>().is_ok_and(|n| n > 255)
+        });
+    Some(Field { name: name.to_owned(), kind, indexed, unique, primary, boolean, wide })
 }
 
 fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {
@@ -350,7 +358,7 @@ mod tests {
 
     #[test]
     fn reads_fields_and_meta() {
-        let src = "from django.db import models\n\nclass Message(models.Model):\n    conversation = models.ForeignKey('Conversation', on_delete=models.CASCADE)\n    status = models.CharField(max_length=10, db_index=True)\n    created_at = models.DateTimeField()\n    tags = models.ManyToManyField('Tag')\n\n    class Meta:\n        ordering = ['-created_at']\n        indexes = [\n            models.Index(fields=['status', '-created_at'], name='x_idx'),\n        ]\n\n    def __str__(self):\n        return ''\n";
+        let src = "from django.db import models\n\nclass Message(models.Model):\n    conversation = models.ForeignKey('Conversation', on_delete=models.CASCADE)\n    status = models.CharField(max_length=10, db_index=True)\n    title = models.CharField(max_length=1_000)\n    created_at = models.DateTimeField()\n    tags = models.ManyToManyField('Tag')\n\n    class Meta:\n        ordering = ['-created_at']\n        indexes = [\n            models.Index(fields=['status', '-created_at'], name='x_idx'),\n        ]\n\n    def __str__(self):\n        return ''\n";
         let file = python::parse(std::sync::Arc::new(SourceFile::from_text("chat/models.py", src))).unwrap();
         let classes = read_classes(&file);
         let model = &classes[0];
@@ -359,6 +367,7 @@ mod tests {
         assert!(model.field("status").unwrap().indexed);
         assert!(!model.field("created_at").unwrap().indexed);
         assert_eq!(model.field("tags").unwrap().kind, FieldKind::NoColumn);
+        assert!(!model.field("status").unwrap().wide && model.field("title").unwrap().wide);
         assert!(model.field("id").unwrap().unique);
         let meta = model.meta.as_ref().unwrap();
         assert_eq!(meta.ordering.as_deref().unwrap(), ["-created_at"]);

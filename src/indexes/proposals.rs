@@ -13,6 +13,10 @@ use crate::change::Location;
 /// The most indexes proposed for one model in one run: each costs writes and disk.
 pub const MAX_PER_MODEL: usize = 3;
 
+/// The most columns of one proposed index: equality columns beyond the first few narrow the rows
+/// little more, and every column makes each write and the index itself bigger.
+pub const MAX_COLUMNS: usize = 3;
+
 /// One column of an index: a field name and its direction.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Column {
@@ -91,6 +95,8 @@ pub struct Proposal {
     /// How many leading columns are equality lookups (their order does not matter).
     pub equalities: usize,
     pub sites: Vec<Location>,
+    /// Columns its queries filter on that the index leaves out, each with why (for the change's why).
+    pub trimmed: Vec<String>,
 }
 
 /// Everything decided for one model.
@@ -289,6 +295,29 @@ pub fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decis
             // The rows come from the join; sorting them needs no index on this table.
             continue;
         }
+        let mut trimmed = Vec::new();
+        if equalities_used.len() + tail.len() > 1 {
+            let (wide, narrow): (Vec<&String>, Vec<&String>) =
+                equalities_used.iter().partition(|f| facts.field(f).is_some_and(|f| f.wide));
+            for field in wide {
+                trimmed.push(format!(
+                    "`{field}` is left out: a CharField over 255 characters makes a composite index too wide"
+                ));
+            }
+            equalities_used = narrow;
+        }
+        // Equalities first, but an order column (when there is one) keeps its place: it saves the sort.
+        let keep = equalities_used.len().min(if tail.is_empty() { MAX_COLUMNS } else { MAX_COLUMNS - 1 });
+        if keep < equalities_used.len() {
+            let dropped: Vec<&str> = equalities_used[keep..].iter().map(|s| s.as_str()).collect();
+            trimmed.push(format!(
+                "`{}` left out: at most {MAX_COLUMNS} columns per index (equality columns beyond that add little \
+                 and cost every write)",
+                dropped.join("`, `")
+            ));
+            equalities_used.truncate(keep);
+        }
+        tail.truncate(MAX_COLUMNS - keep);
         let mut columns: Vec<Column> =
             equalities_used.iter().map(|f| Column { field: (*f).clone(), desc: false }).collect();
         let equalities = columns.len();
@@ -310,8 +339,11 @@ pub fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decis
             continue;
         }
         match candidates.iter_mut().find(|c| c.columns == columns && c.equalities == equalities) {
-            Some(candidate) => candidate.sites.push(at.clone()),
-            None => candidates.push(Proposal { columns, equalities, sites: vec![at.clone()] }),
+            Some(candidate) => {
+                candidate.sites.push(at.clone());
+                add_trimmed(&mut candidate.trimmed, trimmed);
+            }
+            None => candidates.push(Proposal { columns, equalities, sites: vec![at.clone()], trimmed }),
         }
     }
     // A candidate served by the leading columns of a wider one is folded into it.
@@ -319,7 +351,10 @@ pub fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decis
     candidates.sort_by_key(|c| std::cmp::Reverse(c.columns.len()));
     for candidate in candidates {
         match merged.iter_mut().find(|wider| serves(&wider.columns, &candidate.columns, candidate.equalities)) {
-            Some(wider) => wider.sites.extend(candidate.sites),
+            Some(wider) => {
+                wider.sites.extend(candidate.sites);
+                add_trimmed(&mut wider.trimmed, candidate.trimmed);
+            }
             None => merged.push(candidate),
         }
     }
@@ -334,13 +369,21 @@ pub fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decis
     decision
 }
 
+fn add_trimmed(into: &mut Vec<String>, more: Vec<String>) {
+    for line in more {
+        if !into.contains(&line) {
+            into.push(line);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::indexes::queries::Step;
 
     fn field(name: &str, kind: FieldKind, indexed: bool) -> Field {
-        Field { name: name.into(), kind, indexed, unique: false, primary: false, boolean: false }
+        Field { name: name.into(), kind, indexed, unique: false, primary: false, boolean: false, wide: false }
     }
 
     fn facts() -> ModelFacts {
@@ -353,6 +396,7 @@ mod tests {
                     unique: true,
                     primary: true,
                     boolean: false,
+                    wide: false,
                 },
                 field("conversation", FieldKind::Relation, true),
                 field("participants", FieldKind::NoColumn, false),
@@ -419,6 +463,7 @@ mod tests {
             unique: false,
             primary: false,
             boolean: true,
+            wide: false,
         });
         let alone = query(3, &[("filter", &["is_read"], &[]), ("count", &[], &[])]);
         let trailing = query(4, &[("filter", &["conversation", "is_read"], &[]), ("update", &[], &[])]);
@@ -428,6 +473,28 @@ mod tests {
         let shown: Vec<Vec<String>> = d.proposals.iter().map(spelled).collect();
         assert_eq!(shown, [vec!["status", "is_read", "-created_at"]]);
         assert!(d.notes.iter().any(|n| n.contains("`is_read` at chat/views.py:3 is a boolean")), "{:?}", d.notes);
+    }
+
+    #[test]
+    fn at_most_three_columns_and_no_wide_text_in_a_composite() {
+        let mut facts = facts();
+        for name in ["name", "slug", "kind", "timeout"] {
+            facts.fields.push(field(name, FieldKind::Plain, false));
+        }
+        facts.fields.push(Field { wide: true, ..field("url", FieldKind::Plain, false) });
+        let ordered = query(
+            3,
+            &[("filter", &["status", "url", "name", "slug", "kind"], &[]), ("order_by", &[], &["-created_at"])],
+        );
+        let unordered = query(7, &[("filter", &["name", "slug", "kind", "timeout"], &[]), ("count", &[], &[])]);
+        let alone = query(9, &[("filter", &["url"], &[]), ("exists", &[], &[])]);
+        let d = decide("Message", &facts, &[&ordered, &unordered, &alone]);
+        let shown: Vec<Vec<String>> = d.proposals.iter().map(spelled).collect();
+        assert_eq!(shown, [vec!["status", "name", "-created_at"], vec!["name", "slug", "kind"], vec!["url"]]);
+        let trimmed = d.proposals[0].trimmed.join("; ");
+        assert!(trimmed.contains("`url` is left out: a CharField over 255"), "{trimmed}");
+        assert!(trimmed.contains("`slug`, `kind` left out: at most 3 columns"), "{trimmed}");
+        assert!(d.proposals[1].trimmed[0].contains("`timeout` left out"), "{:?}", d.proposals[1].trimmed);
     }
 
     #[test]

@@ -48,6 +48,28 @@ pub fn is_true(node: Node) -> bool {
     node.kind() == "true"
 }
 
+/// Parses `source`; when it does not parse and holds template tags (a cookiecutter / copier
+/// project's unrendered file), the answer is a skip naming the file, the tag's line and that it is
+/// a template: it is not the file that runs. A file without template syntax keeps its syntax error,
+/// which `broken` turns into the caller's outcome (an error or a warning, with its context).
+pub fn parse_or_template(
+    source: std::sync::Arc<crate::source::SourceFile>,
+    consequence: &str,
+    broken: impl FnOnce(python::SyntaxError) -> crate::change::Outcome,
+) -> Result<python::PyFile, Box<crate::change::Outcome>> {
+    use crate::change::{Location, Outcome};
+    use crate::lang::template;
+    python::parse(source.clone()).map_err(|err| {
+        Box::new(match template::first_tag_line(&source.text) {
+            Some(line) => Outcome::skipped(
+                Some(Location::new(source.path.clone(), line)),
+                format!("{}; {consequence}", template::skip_reason("Python", line)),
+            ),
+            None => broken(err),
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -63,6 +63,29 @@ const QUERY_METHODS: &[&str] = &[
     "count",
 ];
 
+/// Statements whose body runs on a condition, or another number of times than once: a
+/// variable rebound in such a body holds one alternative of the query.
+const CONDITIONAL_PARENTS: &[&str] = &[
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "for_statement",
+    "while_statement",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "with_statement",
+    "match_statement",
+    "case_clause",
+];
+
+/// One `.method(...)` link of a chain, before its arguments are read.
+struct Link<'t> {
+    name: Node<'t>,
+    call: Node<'t>,
+}
+
 /// A queryset bound to a name in some scope.
 #[derive(Debug, Clone)]
 struct Binding {
@@ -73,6 +96,10 @@ struct Binding {
     steps: Vec<Step>,
     /// The query mined for the right-hand side, dropped when another chain extends it.
     query: Option<usize>,
+    /// The conditional blocks (if/elif/else, loop, try/except, with bodies) the assignment sits
+    /// in: only code inside all of them sees this binding. A `q = q.filter(...)` under `if a:`
+    /// is an alternative, not a step every later use of `q` takes.
+    branches: Vec<usize>,
 }
 
 struct Miner<'a, 'n> {
@@ -85,7 +112,15 @@ struct Miner<'a, 'n> {
     extended: Vec<bool>,
     /// `from <module> import <Name>`: name -> the module as a relative path (`chat/models`).
     imports: HashMap<String, std::path::PathBuf>,
+    /// The conditional blocks enclosing the node being visited, outermost first.
+    branches: Vec<usize>,
+    /// The last chain-top call resolved (node id, model, steps, binding), which an assignment
+    /// right after it takes instead of reading the chain again.
+    last_chain: Option<(usize, Resolved)>,
 }
+
+/// A chain resolved: its model, its steps, and the binding it starts from.
+type Resolved = Option<(usize, Vec<Step>, Option<usize>)>;
 
 /// Context of the node being visited: the enclosing function (scope) and class.
 #[derive(Clone, Copy)]
@@ -98,9 +133,20 @@ struct Context<'t> {
 pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
     let (src, path, root) = (file.source.text.as_str(), file.source.path.as_path(), file.root());
     let imports = imports(file);
-    let mut miner =
-        Miner { file, src, path, names, bindings: Vec::new(), queries: Vec::new(), extended: Vec::new(), imports };
-    miner.visit(root, Context { scope: root.id(), class: None });
+    let mut miner = Miner {
+        file,
+        src,
+        path,
+        names,
+        bindings: Vec::new(),
+        queries: Vec::new(),
+        extended: Vec::new(),
+        imports,
+        branches: Vec::new(),
+        last_chain: None,
+    };
+    let mut cursor = root.walk();
+    miner.visit(&mut cursor, Context { scope: root.id(), class: None }, [None, None]);
     let extended = std::mem::take(&mut miner.extended);
     miner
         .queries
@@ -112,22 +158,42 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
 }
 
 impl<'t> Miner<'_, '_> {
-    fn visit(&mut self, node: Node<'t>, context: Context<'t>) {
+    /// Visits `node` below its `parent` and grandparent (passed down: tree-sitter finds a node's
+    /// parent by walking from the root, too slow to ask at every call).
+    /// One cursor walks the whole tree (a cursor per node would allocate at every node).
+    fn visit(
+        &mut self,
+        cursor: &mut tree_sitter::TreeCursor<'t>,
+        context: Context<'t>,
+        [parent, grand]: [Option<Node<'t>>; 2],
+    ) {
+        let node = cursor.node();
         let mut context = context;
-        match node.kind() {
+        let kind = node.kind();
+        match kind {
             "function_definition" | "lambda" => context.scope = node.id(),
             "class_definition" => {
                 context = Context { scope: node.id(), class: Some(node) };
             }
             _ => {}
         }
-        let mut cursor = node.walk();
-        let children: Vec<Node> = node.named_children(&mut cursor).collect();
-        for child in children {
-            self.visit(child, context);
+        let branch = kind == "block" && parent.is_some_and(|p| CONDITIONAL_PARENTS.contains(&p.kind()));
+        if branch {
+            self.branches.push(node.id());
         }
-        match node.kind() {
-            "call" if is_chain_top(node) => {
+        if cursor.goto_first_child() {
+            loop {
+                if cursor.node().is_named() {
+                    self.visit(cursor, context, [Some(node), parent]);
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            cursor.goto_parent();
+        }
+        match kind {
+            "call" if is_chain_top(node, parent, grand) => {
                 if let Some(query) = self.query_of(node, context) {
                     self.queries.push(query);
                     self.extended.push(false);
@@ -135,6 +201,9 @@ impl<'t> Miner<'_, '_> {
             }
             "assignment" => self.bind(node, context),
             _ => {}
+        }
+        if branch {
+            self.branches.pop();
         }
     }
 
@@ -148,7 +217,12 @@ impl<'t> Miner<'_, '_> {
         if left.kind() != "identifier" {
             return;
         }
-        let Some((model, steps, _)) = self.resolve_chain(right, context) else { return };
+        // The right-hand side is usually the chain just resolved for its own query.
+        let resolved = match self.last_chain.take() {
+            Some((id, resolved)) if id == right.id() => resolved,
+            _ => self.resolve_chain(right, context),
+        };
+        let Some((model, steps, _)) = resolved else { return };
         let query = self.queries.iter().rposition(|q| {
             q.location.line == self.file.source.line_of(right.start_byte()) && q.model == model && q.steps == steps
         });
@@ -159,11 +233,14 @@ impl<'t> Miner<'_, '_> {
             model,
             steps,
             query,
+            branches: self.branches.clone(),
         });
     }
 
     fn query_of(&mut self, call: Node<'t>, context: Context<'t>) -> Option<Query> {
-        let (model, steps, from) = self.resolve_chain(call, context)?;
+        let resolved = self.resolve_chain(call, context);
+        self.last_chain = Some((call.id(), resolved.clone()));
+        let (model, steps, from) = resolved?;
         if !steps.iter().any(|s| QUERY_METHODS.contains(&s.method.as_str())) {
             return None;
         }
@@ -177,20 +254,22 @@ impl<'t> Miner<'_, '_> {
 
     /// The model and the full list of steps of a chain expression, and the binding it starts from.
     fn resolve_chain(&self, node: Node<'t>, context: Context<'t>) -> Option<(usize, Vec<Step>, Option<usize>)> {
-        let mut steps = Vec::new();
+        // The links first, as nodes: most calls do not start from a queryset, and their arguments
+        // need not be read at all.
+        let mut links = Vec::new();
         let mut base = node;
         while base.kind() == "call" {
             let function = base.child_by_field_name("function")?;
             if function.kind() != "attribute" {
                 break;
             }
-            steps.push(self.step(function.child_by_field_name("attribute")?, base));
+            links.push(Link { name: function.child_by_field_name("attribute")?, call: base });
             base = function.child_by_field_name("object")?;
         }
-        steps.reverse();
-        let (model, prefix, from) = self.resolve_base(base, &mut steps, context)?;
+        links.reverse();
+        let (model, prefix, from) = self.resolve_base(base, &mut links, context)?;
         let mut all = prefix;
-        all.extend(steps);
+        all.extend(links.into_iter().map(|link| self.step(link.name, link.call)));
         Some((model, all, from))
     }
 
@@ -206,7 +285,7 @@ impl<'t> Miner<'_, '_> {
     fn resolve_base(
         &self,
         base: Node<'t>,
-        steps: &mut Vec<Step>,
+        steps: &mut Vec<Link<'t>>,
         context: Context<'t>,
     ) -> Option<(usize, Vec<Step>, Option<usize>)> {
         match base.kind() {
@@ -235,18 +314,20 @@ impl<'t> Miner<'_, '_> {
                     return self.start_from_self(steps, context);
                 }
                 let at = base.start_byte();
-                let (index, binding) = self
-                    .bindings
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .find(|(_, b)| b.name == name && b.at <= at && b.scope == context.scope)?;
+                let (index, binding) = self.bindings.iter().enumerate().rev().find(|(_, b)| {
+                    b.name == name
+                        && b.at <= at
+                        && b.scope == context.scope
+                        && b.branches.iter().all(|id| self.branches.contains(id))
+                })?;
                 Some((binding.model, binding.steps.clone(), Some(index)))
             }
             "call" => {
                 // super().get_queryset()
                 let function = base.child_by_field_name("function")?;
-                if self.file.text(function) == "super" && steps.first().is_some_and(|s| s.method == "get_queryset") {
+                if self.file.text(function) == "super"
+                    && steps.first().is_some_and(|s| self.file.text(s.name) == "get_queryset")
+                {
                     steps.remove(0);
                     return self.class_queryset(context).or_else(|| self.manager_model(context));
                 }
@@ -259,16 +340,16 @@ impl<'t> Miner<'_, '_> {
     /// `self.<queryset method>` in a manager or queryset class, `self.get_queryset()` in a view.
     fn start_from_self(
         &self,
-        steps: &mut Vec<Step>,
+        steps: &mut Vec<Link<'t>>,
         context: Context<'t>,
     ) -> Option<(usize, Vec<Step>, Option<usize>)> {
         if let Some(found) = self.manager_model(context) {
-            if steps.first().is_some_and(|s| s.method == "get_queryset") {
+            if steps.first().is_some_and(|s| self.file.text(s.name) == "get_queryset") {
                 steps.remove(0);
             }
             return Some(found);
         }
-        if steps.first().is_some_and(|s| s.method == "get_queryset") {
+        if steps.first().is_some_and(|s| self.file.text(s.name) == "get_queryset") {
             steps.remove(0);
             return self.class_queryset(context);
         }
@@ -334,12 +415,12 @@ fn imports(file: &PyFile) -> HashMap<String, std::path::PathBuf> {
 }
 
 /// Whether `call` is the outermost call of a method chain (not the object of a further `.method()`).
-fn is_chain_top(call: Node) -> bool {
-    let Some(parent) = call.parent() else { return true };
+fn is_chain_top(call: Node, parent: Option<Node>, grand: Option<Node>) -> bool {
+    let Some(parent) = parent else { return true };
     if parent.kind() != "attribute" || parent.child_by_field_name("object") != Some(call) {
         return true;
     }
-    let Some(grand) = parent.parent() else { return true };
+    let Some(grand) = grand else { return true };
     !(grand.kind() == "call" && grand.child_by_field_name("function") == Some(parent))
 }
 
@@ -374,6 +455,25 @@ mod tests {
         assert_eq!(shown, [(3, vec!["filter", "order_by"]), (8, vec!["all", "filter"]), (12, vec!["filter"])]);
         assert_eq!(queries[0].steps[1].strings, ["-created_at"]);
         assert_eq!(queries[0].steps[0].keys, ["conversation"]);
+    }
+
+    #[test]
+    fn conditional_refinements_are_alternatives_not_one_query() {
+        let src = "def search(p, n, s):\n    q = Message.objects.filter(conversation=p)\n    if n:\n        q = q.filter(name=n)\n    if s:\n        q = q.filter(slug=s)\n    else:\n        q = q.exclude(slug='')\n    return q.order_by('-created_at')\n";
+        let shown: Vec<(usize, Vec<String>)> = run(src)
+            .iter()
+            .map(|q| (q.location.line, q.steps.iter().flat_map(|s| s.keys.iter().chain(&s.strings).cloned()).collect()))
+            .collect();
+        let owned = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shown,
+            [
+                (4, owned(&["conversation", "name"])),
+                (6, owned(&["conversation", "slug"])),
+                (8, owned(&["conversation", "slug"])),
+                (9, owned(&["conversation", "-created_at"])),
+            ]
+        );
     }
 
     #[test]
