@@ -256,7 +256,8 @@ fn list(project: &Project) -> Result<i32> {
 
 /// Prints the notes of a plan on stderr: every outcome with its reason, and each change's why.
 pub fn print_notes(plan: &Plan) -> Result<()> {
-    let mut err = anstream::stderr().lock();
+    // Plain text, buffered: a large plan has thousands of lines, one write each would dominate.
+    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
     for report in &plan.reports {
         for outcome in &report.outcomes {
             writeln!(err, "{} [{}] {}", report.patch.id(), outcome.label(), outcome.describe())?;
@@ -268,6 +269,7 @@ pub fn print_notes(plan: &Plan) -> Result<()> {
             }
         }
     }
+    err.flush()?;
     Ok(())
 }
 
@@ -278,10 +280,11 @@ fn diff(project: &Project, patches: &[&'static dyn Patch], check: bool, format: 
     match format {
         Format::Text => {
             print_notes(&plan)?;
-            // Coloured on a terminal only (anstream strips the colours for pipes and NO_COLOR),
-            // so what `git apply` reads is always plain.
-            let mut out = anstream::stdout().lock();
-            out.write_all(crate::diff::render_all(&updates, true).as_bytes())?;
+            // Coloured on a terminal only (not for pipes, NO_COLOR or CLICOLOR=0), so what
+            // `git apply` reads is always plain; decided once rather than stripped line by line.
+            let color = anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            out.write_all(crate::diff::render_all(&updates, color).as_bytes())?;
             out.flush()?;
         }
         Format::Json => {
