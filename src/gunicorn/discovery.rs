@@ -586,27 +586,13 @@ fn scripts(
                 words.first().is_some_and(|w| w.text == "export" || w.text == "local" || w.text == "readonly")
             }))
         {
-            let Some(eq) = word.text.find('=') else { continue };
-            let value = Word {
-                text: word.text[eq + 1..].to_owned(),
-                offsets: word.offsets[eq + 1..].to_vec(),
-                span: word.span.clone(),
-                vars: word
-                    .vars
-                    .iter()
-                    .filter(|v| v.text_range.start > eq)
-                    .map(|v| shell::VarRef {
-                        text_range: v.text_range.start - eq - 1..v.text_range.end - eq - 1,
-                        ..v.clone()
-                    })
-                    .collect(),
-            };
+            let Some((name, value)) = word.assignment_value() else { continue };
             if found.is_none()
                 && let Some(inner) = invocation::find_in_string(&value)
             {
                 found = Some(inner);
             }
-            vars.push((word.text[..eq].to_owned(), value));
+            vars.push((name, value));
         }
         let Some(found) = found else { continue };
         let line = file.line_of(found.program.span.start);

@@ -42,6 +42,21 @@ pub struct Field {
     pub wide: bool,
 }
 
+impl Field {
+    /// The `id` primary key Django adds to a model that declares none.
+    pub fn implicit_id() -> Field {
+        Field {
+            name: "id".into(),
+            kind: FieldKind::Plain,
+            indexed: true,
+            unique: true,
+            primary: true,
+            boolean: false,
+            wide: false,
+        }
+    }
+}
+
 /// An existing index (or unique constraint) as its ordered column list (`-` for descending).
 #[derive(Debug, Clone)]
 pub struct ExistingIndex {
@@ -184,15 +199,7 @@ fn read_class(py_file: &PyFile, class: Node) -> ModelClass {
     let meta_insert_at = file.end_of_line(last_attribute_end.unwrap_or(body.end_byte()).saturating_sub(1));
     if !fields.iter().any(|f| f.primary) {
         // Django adds `id` unless a field says primary_key=True (an abstract base may, too).
-        fields.push(Field {
-            name: "id".into(),
-            kind: FieldKind::Plain,
-            indexed: true,
-            unique: true,
-            primary: true,
-            boolean: false,
-            wide: false,
-        });
+        fields.push(Field::implicit_id());
     }
     ModelClass {
         name,

@@ -389,15 +389,7 @@ mod tests {
     fn facts() -> ModelFacts {
         ModelFacts {
             fields: vec![
-                Field {
-                    name: "id".into(),
-                    kind: FieldKind::Plain,
-                    indexed: true,
-                    unique: true,
-                    primary: true,
-                    boolean: false,
-                    wide: false,
-                },
+                Field::implicit_id(),
                 field("conversation", FieldKind::Relation, true),
                 field("participants", FieldKind::NoColumn, false),
                 field("status", FieldKind::Plain, false),

@@ -240,22 +240,7 @@ pub fn env_pairs(text: &str, instruction: &Instruction) -> Vec<EnvPair> {
     words
         .into_iter()
         .filter_map(|word| {
-            let eq = word.text.find('=')?;
-            let key = word.text[..eq].to_owned();
-            let value = Word {
-                text: word.text[eq + 1..].to_owned(),
-                offsets: word.offsets[eq + 1..].to_vec(),
-                span: word.span.clone(),
-                vars: word
-                    .vars
-                    .iter()
-                    .filter(|v| v.text_range.start > eq)
-                    .map(|v| shell::VarRef {
-                        text_range: v.text_range.start - eq - 1..v.text_range.end - eq - 1,
-                        ..v.clone()
-                    })
-                    .collect(),
-            };
+            let (key, value) = word.assignment_value()?;
             Some(EnvPair { key, value })
         })
         .collect()

@@ -32,6 +32,24 @@ pub struct Word {
 }
 
 impl Word {
+    /// The value part of a `NAME=value` word (`ENV`, `export`, env prefixes), as a word of its
+    /// own: offsets and expansions still point into the input. `None` when there is no `=`.
+    pub fn assignment_value(&self) -> Option<(String, Word)> {
+        let eq = self.text.find('=')?;
+        let value = Word {
+            text: self.text[eq + 1..].to_owned(),
+            offsets: self.offsets[eq + 1..].to_vec(),
+            span: self.span.clone(),
+            vars: self
+                .vars
+                .iter()
+                .filter(|v| v.text_range.start > eq)
+                .map(|v| VarRef { text_range: v.text_range.start - eq - 1..v.text_range.end - eq - 1, ..v.clone() })
+                .collect(),
+        };
+        Some((self.text[..eq].to_owned(), value))
+    }
+
     /// The input bytes that hold `text[range]`, when they are one contiguous run (no quote or
     /// backslash in between): the place to write a new value.
     pub fn source_range(&self, range: Range<usize>) -> Option<Range<usize>> {
