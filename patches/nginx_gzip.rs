@@ -103,7 +103,8 @@ impl Patch for NginxGzip {
                 })
                 .collect();
             let own: Vec<BlockRef> = content.iter().copied().filter(|s| sets_gzip(&model, *s)).collect();
-            if own.is_empty() || own.len() < content.len() || sets_gzip(&model, block) {
+            let at_http = own.is_empty() || own.len() < content.len() || sets_gzip(&model, block);
+            if at_http {
                 outcomes.extend(plan_level(&model, block, Placement::Http));
             } else {
                 let config = model.config(block.file);
@@ -117,8 +118,14 @@ impl Patch for NginxGzip {
                     )));
             }
             for server in own {
-                outcomes.extend(plan_level(&model, server, Placement::ServerOwn));
                 own_planned.push(server);
+                if !at_http {
+                    outcomes.extend(plan_level(&model, server, Placement::ServerOwn));
+                } else if let Some(off) = gzip_off(&model, server) {
+                    outcomes.push(deliberate_off(&model, off, "this server"));
+                } else {
+                    outcomes.push(inherits_the_rest(&model, server, block));
+                }
             }
         }
         // Servers under a main http block inherit from it; the others are in conf.d /
@@ -191,6 +198,32 @@ fn redirect_only(model: &Model, server: DirRef) -> Option<String> {
     }
     redirects
         .then(|| "this server only redirects (`return`, no proxy_pass, root or alias): nothing to compress".to_owned())
+}
+
+/// A server that sets some gzip directives of its own, under an http block that gets (or has)
+/// the full set: nginx replaces only the directives the server sets, and every other one is
+/// inherited from http, so the server needs nothing more. Its own values (a shorter
+/// `gzip_types`, a higher `gzip_min_length`) are its tuning and are kept.
+fn inherits_the_rest(model: &Model, server: BlockRef, http: BlockRef) -> Outcome {
+    let config = model.config(server.file);
+    let id = server.scope.expect("servers are blocks");
+    let own: Vec<String> = ["gzip", "gzip_types"]
+        .iter()
+        .chain(SETTINGS.iter().map(|(name, _)| name))
+        .flat_map(|name| model.find(server, name))
+        .map(|d| format!("`{}` ({})", config_line(model, d), model.location(d)))
+        .collect();
+    let http_at =
+        Location::new(model.file(http.file).path.clone(), model.config(http.file).line(http.scope.expect("http")));
+    Outcome::ok(
+        Some(Location::new(model.file(server.file).path.clone(), config.line(id))),
+        format!(
+            "{} sets its own {}: nginx replaces only those, and inherits every other gzip setting from the http \
+             block at {http_at}, where the full set is in effect; nothing more to add here",
+            config.describe(id),
+            own.join(", ")
+        ),
+    )
 }
 
 fn gzip_off(model: &Model, block: BlockRef) -> Option<DirRef> {
