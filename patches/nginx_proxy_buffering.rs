@@ -179,6 +179,17 @@ fn find_within(model: &Model, block: BlockRef, name: &str) -> Vec<Found> {
     found
 }
 
+/// The project files that `include` lines inside `block` load, at any depth.
+fn included_files(model: &Model, block: BlockRef) -> Vec<usize> {
+    let mut files: Vec<usize> = find_within(model, block, "include")
+        .into_iter()
+        .flat_map(|site| model.includes.get(&site.dir).cloned().unwrap_or_default())
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
 /// Every directive inside `scope` (any depth) named `name`.
 fn descendants_named(config: &Config, scope: DirId, name: &str) -> Vec<DirId> {
     let mut found = Vec::new();
@@ -370,11 +381,20 @@ fn plan_server(
     ];
     let mut server_lines: Vec<String> = Vec::new();
 
-    // Buffer sizes, as one consistent set.
-    let blocks: Vec<BlockRef> = blocks_within(config, server.id)
+    // Buffer sizes, as one consistent set: checked in every block of the server, those of the
+    // snippets it includes (`location` blocks kept in a snippet) too.
+    let mut blocks: Vec<BlockRef> = blocks_within(config, server.id)
         .into_iter()
         .map(|id| BlockRef { file: server.file, scope: Some(id) })
         .collect();
+    for snippet in included_files(model, server_block) {
+        let snippet_config = model.config(snippet);
+        for top in snippet_config.children(None).filter(|&d| snippet_config.directive(d).block.is_some()) {
+            blocks.extend(
+                blocks_within(snippet_config, top).into_iter().map(|id| BlockRef { file: snippet, scope: Some(id) }),
+            );
+        }
+    }
     let existing: Vec<DirRef> = SIZE_NAMES
         .iter()
         .flat_map(|name| {
@@ -583,6 +603,32 @@ fn plan_server(
             continue;
         }
         if target.file != server.file {
+            // A location kept in a snippet that only this server includes: its own block, edited in place.
+            let includers = model.includes.values().filter(|targets| targets.contains(&target.file)).count();
+            let target_config = model.config(target.file);
+            let anchor =
+                target.scope.and_then(|scope| target_config.children_named(Some(scope), "proxy_set_header").last());
+            if let (1, Some(anchor)) = (includers, anchor) {
+                let target_file = model.file(target.file);
+                let edit = Inserter::new(target_config).after(anchor, &lines, Style::NextLine);
+                let line = target_file.source.line_of(edit.range.start);
+                let added: Vec<&str> = lines.iter().map(|l| l.trim_end_matches(';')).collect();
+                outcomes.push(Outcome::Change(
+                    Change::modify(ID, target_file.path.clone(), vec![edit])
+                        .summary(format!("add {} in {level_name} ({})", added.join("; "), block_location(model, target)))
+                        .why(format!(
+                            "QW4 keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse \
+                             connections from the upstream's `keepalive` pool, for {where_}. They go next to the \
+                             location's other proxy_set_header lines (a level that sets any loses all inherited ones), \
+                             in {}, which only {label} includes.",
+                            target_file.path.display()
+                        ))
+                        .assume("connections are only reused by gthread/gevent/ASGI workers; sync gunicorn closes after each response (harmless)")
+                        .verify("nginx -t")
+                        .at_line(line),
+                ));
+                continue;
+            }
             outcomes.push(Outcome::skipped(
                 Some(model.location(pass_ref)),
                 format!("{where_}: its proxy_set_header lines are in another file ({}); add `proxy_http_version 1.1;` and `proxy_set_header Connection \"\";` there by hand", model.file(target.file).path.display()),
