@@ -90,8 +90,9 @@ impl Patch for NginxGzip {
             })
             .collect();
         let servers = model.http_servers();
-        // Servers that set gzip directives themselves: theirs replace the http block's, so the
-        // http level cannot reach them and they are planned on their own.
+        // Servers that set gzip directives themselves override http only for those directives.
+        // When some servers set none, the full set goes to http and these inherit the rest of
+        // it; when every server sets its own (or http says `gzip off;`), each is planned alone.
         let mut own_planned: Vec<BlockRef> = Vec::new();
         for &block in &http_blocks {
             let content: Vec<BlockRef> = servers
@@ -112,14 +113,17 @@ impl Patch for NginxGzip {
                 outcomes.push(Outcome::skipped(
                     Some(Location::new(model.file(block.file).path.clone(), config.line(id))),
                     format!(
-                        "every server in this {} block sets its own gzip directives, which replace the http block's; each \
-                         is planned on its own instead",
+                        "every server in this {} block sets its own gzip directives; each is planned on its own, \
+                         the missing settings added in the server itself",
                         config.describe(id)
-                    )));
+                    ),
+                ));
             }
             for server in own {
                 own_planned.push(server);
-                if !at_http {
+                // Under an http block that says `gzip off;` (left alone), the server's own
+                // settings are all it has.
+                if !at_http || gzip_off(&model, block).is_some() {
                     outcomes.extend(plan_level(&model, server, Placement::ServerOwn));
                 } else if let Some(off) = gzip_off(&model, server) {
                     outcomes.push(deliberate_off(&model, off, "this server"));
@@ -308,8 +312,8 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
     let place = match placement {
         Placement::Http => format!("in {label}, the http block of the main nginx.conf, so every server inherits it"),
         Placement::ServerOwn => format!(
-            "inside {label}: this server sets gzip directives of its own, and nginx replaces the http block's \
-             values with a server's, so settings added at the http level would not reach it"
+            "inside {label}: this server turns gzip on with directives of its own and nothing is added at the \
+             http level (every server there sets its own, or http says `gzip off;`), so the missing ones go here"
         ),
         Placement::Server => format!(
             "inside {label}: this file is included inside http {{}} by an nginx.conf that is not in the project, so a \
