@@ -90,8 +90,9 @@ impl Patch for NginxGzip {
             })
             .collect();
         let servers = model.http_servers();
-        // Servers that set gzip directives themselves: theirs replace the http block's, so the
-        // http level cannot reach them and they are planned on their own.
+        // Servers that set gzip directives themselves override http only for those directives.
+        // When some servers set none, the full set goes to http and these inherit the rest of
+        // it; when every server sets its own (or http says `gzip off;`), each is planned alone.
         let mut own_planned: Vec<BlockRef> = Vec::new();
         for &block in &http_blocks {
             let content: Vec<BlockRef> = servers
@@ -103,7 +104,8 @@ impl Patch for NginxGzip {
                 })
                 .collect();
             let own: Vec<BlockRef> = content.iter().copied().filter(|s| sets_gzip(&model, *s)).collect();
-            if own.is_empty() || own.len() < content.len() || sets_gzip(&model, block) {
+            let at_http = own.is_empty() || own.len() < content.len() || sets_gzip(&model, block);
+            if at_http {
                 outcomes.extend(plan_level(&model, block, Placement::Http));
             } else {
                 let config = model.config(block.file);
@@ -111,14 +113,23 @@ impl Patch for NginxGzip {
                 outcomes.push(Outcome::skipped(
                     Some(Location::new(model.file(block.file).path.clone(), config.line(id))),
                     format!(
-                        "every server in this {} block sets its own gzip directives, which replace the http block's; each \
-                         is planned on its own instead",
+                        "every server in this {} block sets its own gzip directives; each is planned on its own, \
+                         the missing settings added in the server itself",
                         config.describe(id)
-                    )));
+                    ),
+                ));
             }
             for server in own {
-                outcomes.extend(plan_level(&model, server, Placement::ServerOwn));
                 own_planned.push(server);
+                // Under an http block that says `gzip off;` (left alone), the server's own
+                // settings are all it has.
+                if !at_http || gzip_off(&model, block).is_some() {
+                    outcomes.extend(plan_level(&model, server, Placement::ServerOwn));
+                } else if let Some(off) = gzip_off(&model, server) {
+                    outcomes.push(deliberate_off(&model, off, "this server"));
+                } else {
+                    outcomes.push(inherits_the_rest(&model, server, block));
+                }
             }
         }
         // Servers under a main http block inherit from it; the others are in conf.d /
@@ -191,6 +202,32 @@ fn redirect_only(model: &Model, server: DirRef) -> Option<String> {
     }
     redirects
         .then(|| "this server only redirects (`return`, no proxy_pass, root or alias): nothing to compress".to_owned())
+}
+
+/// A server that sets some gzip directives of its own, under an http block that gets (or has)
+/// the full set: nginx replaces only the directives the server sets, and every other one is
+/// inherited from http, so the server needs nothing more. Its own values (a shorter
+/// `gzip_types`, a higher `gzip_min_length`) are its tuning and are kept.
+fn inherits_the_rest(model: &Model, server: BlockRef, http: BlockRef) -> Outcome {
+    let config = model.config(server.file);
+    let id = server.scope.expect("servers are blocks");
+    let own: Vec<String> = ["gzip", "gzip_types"]
+        .iter()
+        .chain(SETTINGS.iter().map(|(name, _)| name))
+        .flat_map(|name| model.find(server, name))
+        .map(|d| format!("`{}` ({})", config_line(model, d), model.location(d)))
+        .collect();
+    let http_at =
+        Location::new(model.file(http.file).path.clone(), model.config(http.file).line(http.scope.expect("http")));
+    Outcome::ok(
+        Some(Location::new(model.file(server.file).path.clone(), config.line(id))),
+        format!(
+            "{} sets its own {}: nginx replaces only those, and inherits every other gzip setting from the http \
+             block at {http_at}, where the full set is in effect; nothing more to add here",
+            config.describe(id),
+            own.join(", ")
+        ),
+    )
 }
 
 fn gzip_off(model: &Model, block: BlockRef) -> Option<DirRef> {
@@ -275,8 +312,8 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
     let place = match placement {
         Placement::Http => format!("in {label}, the http block of the main nginx.conf, so every server inherits it"),
         Placement::ServerOwn => format!(
-            "inside {label}: this server sets gzip directives of its own, and nginx replaces the http block's \
-             values with a server's, so settings added at the http level would not reach it"
+            "inside {label}: this server turns gzip on with directives of its own and nothing is added at the \
+             http level (every server there sets its own, or http says `gzip off;`), so the missing ones go here"
         ),
         Placement::Server => format!(
             "inside {label}: this file is included inside http {{}} by an nginx.conf that is not in the project, so a \

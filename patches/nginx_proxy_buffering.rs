@@ -68,13 +68,17 @@ impl Patch for NginxProxyBuffering {
         let mut outcomes = model.errors.clone();
         let servers = model.http_servers();
         let mut upstreams: BTreeMap<(usize, DirId), Vec<String>> = BTreeMap::new();
+        let mut snippets: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let celery = celery_services(project);
         for server in &servers {
             if let Some(skip) = proxies_to_celery(&model, *server, &celery) {
                 outcomes.push(skip);
                 continue;
             }
-            outcomes.extend(plan_server(&model, *server, &mut upstreams));
+            outcomes.extend(plan_server(&model, *server, &mut upstreams, &mut snippets));
+        }
+        for (snippet, users) in snippets {
+            outcomes.push(plan_snippet(&model, snippet, &users));
         }
         for ((file, id), users) in upstreams {
             outcomes.push(plan_upstream(&model, DirRef { file, id }, &users));
@@ -116,11 +120,10 @@ fn celery_services(project: &Project) -> Vec<(String, String)> {
 
 /// The skip for a server whose every `proxy_pass` goes to a Celery service.
 fn proxies_to_celery(model: &Model, server: DirRef, celery: &[(String, String)]) -> Option<Outcome> {
-    let config = model.config(server.file);
-    let passes = descendants_named(config, server.id, "proxy_pass");
+    let passes = find_within(model, BlockRef { file: server.file, scope: Some(server.id) }, "proxy_pass");
     let mut target = None;
-    for &pass in &passes {
-        let host = upstream_name(&config.arg(pass, 0).unwrap_or_default())?;
+    for pass in &passes {
+        let host = upstream_name(&model.config(pass.dir.file).arg(pass.dir.id, 0).unwrap_or_default())?;
         let service = celery.iter().find(|(name, _)| *name == host)?;
         target.get_or_insert(service);
     }
@@ -133,6 +136,58 @@ fn proxies_to_celery(model: &Model, server: DirRef, celery: &[(String, String)])
             model.location(server)
         ),
     ))
+}
+
+/// A directive found inside a block, possibly in a project file that an `include` line loads.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    dir: DirRef,
+    /// The block whose proxy_set_header lines apply to it (see [`header_context`]): for a
+    /// directive at a snippet's top level, the block of the `include` line that loads it.
+    context: BlockRef,
+}
+
+/// Every directive named `name` inside `block` (any depth), following the `include` lines that
+/// load project files (`include snippets/proxy.conf;`): a proxy_pass kept in a snippet is the
+/// server's proxy_pass all the same. In the order they appear in the block.
+fn find_within(model: &Model, block: BlockRef, name: &str) -> Vec<Found> {
+    let mut found = Vec::new();
+    // (block to walk, the context of an included file's top level, include depth)
+    let mut stack = vec![(block, block, 0usize)];
+    while let Some((current, outer, depth)) = stack.pop() {
+        let config = model.config(current.file);
+        let context_of = |scope: Option<DirId>| {
+            header_context(config, scope).map_or(outer, |id| BlockRef { file: current.file, scope: Some(id) })
+        };
+        for child in config.children(current.scope) {
+            let here = DirRef { file: current.file, id: child };
+            if config.name(child) == name {
+                found.push(Found { dir: here, context: context_of(config.parent(child)) });
+            }
+            if config.directive(child).block.is_some() {
+                stack.push((BlockRef { file: current.file, scope: Some(child) }, outer, depth));
+            } else if config.name(child) == "include" && depth < 16 {
+                let context = context_of(current.scope);
+                for &target in model.includes.get(&here).into_iter().flatten() {
+                    stack.push((BlockRef { file: target, scope: None }, context, depth + 1));
+                }
+            }
+        }
+    }
+    found.sort_by_key(|f| (f.dir.file != block.file, f.dir, f.context.file, f.context.scope));
+    found.dedup_by_key(|f| (f.dir, f.context));
+    found
+}
+
+/// The project files that `include` lines inside `block` load, at any depth.
+fn included_files(model: &Model, block: BlockRef) -> Vec<usize> {
+    let mut files: Vec<usize> = find_within(model, block, "include")
+        .into_iter()
+        .flat_map(|site| model.includes.get(&site.dir).cloned().unwrap_or_default())
+        .collect();
+    files.sort();
+    files.dedup();
+    files
 }
 
 /// Every directive inside `scope` (any depth) named `name`.
@@ -255,7 +310,12 @@ struct FileEdits {
     added: Vec<String>,
 }
 
-fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, DirId), Vec<String>>) -> Vec<Outcome> {
+fn plan_server(
+    model: &Model,
+    server: DirRef,
+    upstreams: &mut BTreeMap<(usize, DirId), Vec<String>>,
+    snippets: &mut BTreeMap<usize, Vec<String>>,
+) -> Vec<Outcome> {
     let config = model.config(server.file);
     let file = model.file(server.file);
     let server_block = BlockRef { file: server.file, scope: Some(server.id) };
@@ -268,17 +328,17 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
     let here = Some(Location::new(file.path.clone(), config.line(server.id)));
     let mut outcomes = Vec::new();
 
-    for uwsgi in descendants_named(config, server.id, "uwsgi_pass") {
+    for uwsgi in find_within(model, server_block, "uwsgi_pass") {
         outcomes.push(Outcome::skipped(
-            Some(model.location(DirRef { file: server.file, id: uwsgi })),
+            Some(model.location(uwsgi.dir)),
             format!(
                 "`{}` in {label}: the app is served over uwsgi, whose buffers are uwsgi_buffer_*; proxy buffers and \
                  upstream keep-alive to gunicorn do not apply",
-                config.describe(uwsgi)
+                model.config(uwsgi.dir.file).describe(uwsgi.dir.id)
             ),
         ));
     }
-    let passes = descendants_named(config, server.id, "proxy_pass");
+    let passes = find_within(model, server_block, "proxy_pass");
     if passes.is_empty() {
         if outcomes.is_empty() {
             // `include /run/app/uwsgi_pass;` (DefectDojo): a file from outside the project may hold
@@ -321,11 +381,20 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
     ];
     let mut server_lines: Vec<String> = Vec::new();
 
-    // Buffer sizes, as one consistent set.
-    let blocks: Vec<BlockRef> = blocks_within(config, server.id)
+    // Buffer sizes, as one consistent set: checked in every block of the server, those of the
+    // snippets it includes (`location` blocks kept in a snippet) too.
+    let mut blocks: Vec<BlockRef> = blocks_within(config, server.id)
         .into_iter()
         .map(|id| BlockRef { file: server.file, scope: Some(id) })
         .collect();
+    for snippet in included_files(model, server_block) {
+        let snippet_config = model.config(snippet);
+        for top in snippet_config.children(None).filter(|&d| snippet_config.directive(d).block.is_some()) {
+            blocks.extend(
+                blocks_within(snippet_config, top).into_iter().map(|id| BlockRef { file: snippet, scope: Some(id) }),
+            );
+        }
+    }
     let existing: Vec<DirRef> = SIZE_NAMES
         .iter()
         .flat_map(|name| {
@@ -396,10 +465,18 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
     let mut connection_levels: BTreeSet<(usize, Option<DirId>)> = BTreeSet::new();
     let mut keepalive_why = false;
     for pass in passes {
-        let pass_ref = DirRef { file: server.file, id: pass };
-        let url = config.arg(pass, 0).unwrap_or_default().into_owned();
-        let location = BlockRef { file: server.file, scope: header_context(config, config.parent(pass)) };
-        let where_ = format!("`{}` ({})", config.describe(pass), model.location(pass_ref));
+        let pass_ref = pass.dir;
+        let pass_config = model.config(pass_ref.file);
+        let url = pass_config.arg(pass_ref.id, 0).unwrap_or_default().into_owned();
+        let location = pass.context;
+        let mut where_ = format!("`{}` ({}", pass_config.describe(pass_ref.id), model.location(pass_ref));
+        if pass_ref.file != location.file
+            && let Some(scope) = location.scope
+        {
+            let name = model.config(location.file).describe(scope);
+            where_.push_str(&format!(", included in {name} at {}", block_location(model, location)));
+        }
+        where_.push(')');
         let Some(host) = upstream_name(&url) else {
             outcomes.push(Outcome::skipped(
                 Some(model.location(pass_ref)),
@@ -467,7 +544,18 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
         if shared {
             // Adding at the shared level would reach a websocket/streaming location too: give
             // this location its own complete header set instead (domain.md 4.6).
-            let Some(scope) = location.scope else { continue };
+            let Some(scope) = location.scope.filter(|_| location.file == server.file) else {
+                outcomes.push(Outcome::skipped(
+                    Some(model.location(pass_ref)),
+                    format!(
+                        "{where_}: its location is in another file ({}) and shares its proxy_set_header lines with \
+                         a websocket/streaming location; add `proxy_http_version 1.1;` and `proxy_set_header \
+                         Connection \"\";` there by hand",
+                        model.file(location.file).path.display()
+                    ),
+                ));
+                continue;
+            };
             if !connection_levels.insert((location.file, location.scope)) {
                 continue;
             }
@@ -481,8 +569,8 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
                 lines.insert(0, VERSION_LINE.to_owned());
             }
             lines.push(CONNECTION_LINE.to_owned());
-            let edit = if config.parent(pass) == Some(scope) {
-                inserter.after(pass, &lines, Style::NextLine)
+            let edit = if pass_ref.file == server.file && config.parent(pass_ref.id) == Some(scope) {
+                inserter.after(pass_ref.id, &lines, Style::NextLine)
             } else {
                 inserter.at_end(scope, &lines)
             };
@@ -507,14 +595,40 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
             lines.push(VERSION_LINE.to_owned());
         }
         lines.push(CONNECTION_LINE.to_owned());
-        keepalive_why = true;
         let level_name = target.scope.map(|id| model.config(target.file).describe(id)).unwrap_or_else(|| "http".into());
         if target == server_block && headers.is_none() {
             server_lines.extend(lines);
             edits.added.push("proxy_http_version 1.1 + Connection \"\" at server level".into());
+            keepalive_why = true;
             continue;
         }
         if target.file != server.file {
+            // A location kept in a snippet that only this server includes: its own block, edited in place.
+            let includers = model.includes.values().filter(|targets| targets.contains(&target.file)).count();
+            let target_config = model.config(target.file);
+            let anchor =
+                target.scope.and_then(|scope| target_config.children_named(Some(scope), "proxy_set_header").last());
+            if let (1, Some(anchor)) = (includers, anchor) {
+                let target_file = model.file(target.file);
+                let edit = Inserter::new(target_config).after(anchor, &lines, Style::NextLine);
+                let line = target_file.source.line_of(edit.range.start);
+                let added: Vec<&str> = lines.iter().map(|l| l.trim_end_matches(';')).collect();
+                outcomes.push(Outcome::Change(
+                    Change::modify(ID, target_file.path.clone(), vec![edit])
+                        .summary(format!("add {} in {level_name} ({})", added.join("; "), block_location(model, target)))
+                        .why(format!(
+                            "QW4 keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse \
+                             connections from the upstream's `keepalive` pool, for {where_}. They go next to the \
+                             location's other proxy_set_header lines (a level that sets any loses all inherited ones), \
+                             in {}, which only {label} includes.",
+                            target_file.path.display()
+                        ))
+                        .assume("connections are only reused by gthread/gevent/ASGI workers; sync gunicorn closes after each response (harmless)")
+                        .verify("nginx -t")
+                        .at_line(line),
+                ));
+                continue;
+            }
             outcomes.push(Outcome::skipped(
                 Some(model.location(pass_ref)),
                 format!("{where_}: its proxy_set_header lines are in another file ({}); add `proxy_http_version 1.1;` and `proxy_set_header Connection \"\";` there by hand", model.file(target.file).path.display()),
@@ -530,6 +644,14 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
                         && target_config.arg(d, 0).is_some_and(|a| a.ends_with("proxy_params")))
             })
             .last();
+        // The other proxy_set_header lines are all in a snippet this level includes: the new
+        // ones join them there (planned once per snippet, for all its includers).
+        let snippet =
+            headers.as_ref().and_then(|(_, found)| found.last()).map(|d| d.file).filter(|&f| f != target.file);
+        if let (None, Some(snippet)) = (anchor, snippet) {
+            snippets.entry(snippet).or_default().push(where_.clone());
+            continue;
+        }
         let edit = match (anchor, target.scope) {
             (Some(anchor), _) => inserter.after(anchor, &lines, Style::NextLine),
             (None, Some(owner)) => inserter.at_end(owner, &lines),
@@ -537,6 +659,7 @@ fn plan_server(model: &Model, server: DirRef, upstreams: &mut BTreeMap<(usize, D
         };
         edits.edits.push(edit);
         edits.added.push(format!("proxy_http_version 1.1 + Connection \"\" in {level_name}"));
+        keepalive_why = true;
     }
     if keepalive_why {
         why.push(
@@ -663,6 +786,97 @@ fn merge_rule_violation(model: &Model, blocks: &[BlockRef], with_new_set: bool) 
     blocks
         .iter()
         .find_map(|&block| check_merge_rules(&merged_buffers(model, block, with_new_set)).err().map(|m| (block, m)))
+}
+
+/// `proxy_http_version 1.1;` and `proxy_set_header Connection "";` in a snippet that holds the
+/// proxy_set_header lines of the locations using it. The snippet is shared: every place that
+/// includes it gets the lines, so each includer must want them (it proxies to an upstream {}
+/// with keep-alive, is no websocket or streaming location, and agrees on proxy_http_version).
+fn plan_snippet(model: &Model, snippet: usize, users: &[String]) -> Outcome {
+    let file = model.file(snippet);
+    let here = Some(Location::new(file.path.clone(), 1));
+    let skip = |reason: String| {
+        Outcome::skipped(
+            here.clone(),
+            format!(
+                "{reason}; the proxy_set_header lines of {} are in {}, shared by every includer: add \
+                 `proxy_http_version 1.1;` and `proxy_set_header Connection \"\";` by hand where they are wanted",
+                users.join(", "),
+                file.path.display()
+            ),
+        )
+    };
+    let mut sites: Vec<DirRef> =
+        model.includes.iter().filter(|(_, targets)| targets.contains(&snippet)).map(|(site, _)| *site).collect();
+    sites.sort();
+    let mut includers = Vec::new();
+    let mut with_version = 0;
+    for site in &sites {
+        let config = model.config(site.file);
+        let Some(scope) = header_context(config, config.parent(site.id)) else {
+            return skip(format!(
+                "{} includes it at a file's top level, whose context is unknown",
+                model.location(*site)
+            ));
+        };
+        let context = BlockRef { file: site.file, scope: Some(scope) };
+        // The context itself, and the locations under it that inherit its proxy_set_header lines.
+        for block in blocks_within(config, scope).into_iter().map(|id| BlockRef { file: site.file, scope: Some(id) }) {
+            let inherits = block == context || header_level(model, block).is_some_and(|(level, _)| level == context);
+            if let Some(reason) = streaming(model, block).filter(|_| inherits) {
+                return skip(format!(
+                    "it is included at {} by a {reason}, where `Connection \"\"` would break the upgrade",
+                    model.location(*site)
+                ));
+            }
+        }
+        for pass in find_within(model, context, "proxy_pass") {
+            let url = model.config(pass.dir.file).arg(pass.dir.id, 0).unwrap_or_default().into_owned();
+            if upstream_name(&url).and_then(|host| model.upstream(&host)).is_none() {
+                return skip(format!(
+                    "it is also included at {} for `{}`, which goes to no upstream {{}} (no keep-alive pool): the \
+                     includers need different headers",
+                    model.location(*site),
+                    model.config(pass.dir.file).describe(pass.dir.id)
+                ));
+            }
+        }
+        if !model.find(context, "proxy_http_version").is_empty() {
+            with_version += 1;
+        }
+        includers.push(format!("{} ({})", config.describe(scope), model.location(*site)));
+    }
+    if with_version != 0 && with_version != sites.len() {
+        return skip("only some of its includers set proxy_http_version".to_owned());
+    }
+    let config = &file.config;
+    let Some(anchor) = config.children_named(None, "proxy_set_header").last() else {
+        return skip("its proxy_set_header lines are not at its top level".to_owned());
+    };
+    let mut lines = Vec::new();
+    if with_version == 0 {
+        lines.push(VERSION_LINE.to_owned());
+    }
+    lines.push(CONNECTION_LINE.to_owned());
+    let edit = Inserter::new(config).after(anchor, &lines, Style::NextLine);
+    let line = file.source.line_of(edit.range.start);
+    let added: Vec<&str> = lines.iter().map(|l| l.trim_end_matches(';')).collect();
+    Outcome::Change(
+        Change::modify(ID, file.path.clone(), vec![edit])
+            .summary(format!("add {} (snippet {})", added.join("; "), file.path.display()))
+            .why(format!(
+                "QW4 keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse connections \
+                 from the upstream's `keepalive` pool, for {}. They go into this snippet because the other \
+                 proxy_set_header lines are here (a level that sets any proxy_set_header loses all inherited ones). \
+                 The snippet is shared by every place that includes it: {}; none is a websocket or streaming \
+                 location and all proxy to an upstream {{}}, so all of them want these lines.",
+                users.join(", "),
+                includers.join(", ")
+            ))
+            .assume("connections are only reused by gthread/gevent/ASGI workers; sync gunicorn closes after each response (harmless)")
+            .verify("nginx -t")
+            .at_line(line),
+    )
 }
 
 /// `keepalive 32;` in an upstream that has none, after its servers and any balancing method.

@@ -114,7 +114,7 @@ fn build(project: &Project) -> Model {
     let candidates: Vec<(PathBuf, bool)> =
         project.files().iter().filter_map(|path| candidate(path).map(|strong| (path.clone(), strong))).collect();
     let parsed: Vec<Result<Option<NginxFile>, Box<Outcome>>> =
-        candidates.par_iter().map(|(path, strong)| read_one(project, path, *strong)).collect();
+        candidates.par_iter().map(|(path, strong)| read_one(project, path, *strong, false)).collect();
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for result in parsed {
@@ -122,6 +122,35 @@ fn build(project: &Project) -> Model {
             Ok(Some(file)) => files.push(file),
             Ok(None) => {}
             Err(outcome) => errors.push(*outcome),
+        }
+    }
+    // Snippets outside nginx-named folders (`deploy/snippets/proxy.conf`) hold bare directives and
+    // no block, so the cheap filter above drops them: read those that an `include` line names
+    // (its last two path segments, so that `conf.d/*.conf` does not take in every `.conf`).
+    let included: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            f.config
+                .all()
+                .filter(|&id| f.config.name(id) == "include")
+                .filter_map(|id| f.config.arg(id, 0).map(|a| path_tail(&a, 2)))
+        })
+        .collect();
+    let snippets: Vec<&PathBuf> = candidates
+        .iter()
+        .filter(|(path, strong)| {
+            !strong
+                && !files.iter().any(|f| f.path == *path)
+                && included.iter().any(|pattern| {
+                    let depth = pattern.split('/').count();
+                    mounts::glob_match(pattern, &path_tail(&path.to_string_lossy(), depth))
+                })
+        })
+        .map(|(path, _)| path)
+        .collect();
+    for path in snippets {
+        if let Ok(Some(file)) = read_one(project, path, false, true) {
+            files.push(file);
         }
     }
     drop_symlink_twins(project, &mut files);
@@ -150,12 +179,20 @@ fn build(project: &Project) -> Model {
     model
 }
 
+/// The last `n` `/`-separated segments of a path.
+fn path_tail(path: &str, n: usize) -> String {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    segments[segments.len().saturating_sub(n)..].join("/")
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn read_one(project: &Project, path: &Path, strong: bool) -> Result<Option<NginxFile>, Box<Outcome>> {
-    if !strong {
+/// `included`: an `include` line of another nginx file names it, so it is nginx even without a
+/// block of its own (a weak candidate that then fails to parse is still ignored).
+fn read_one(project: &Project, path: &Path, strong: bool, included: bool) -> Result<Option<NginxFile>, Box<Outcome>> {
+    if !strong && !included {
         // Cheap filter before parsing a .conf of unknown kind (supervisord, redis...).
         let bytes = std::fs::read(project.absolute(path)).unwrap_or_default();
         let looks = ["server", "location", "upstream", "http", "proxy_pass", "listen"]
@@ -173,6 +210,7 @@ fn read_one(project: &Project, path: &Path, strong: bool) -> Result<Option<Nginx
     match nginx::parse(&source.text) {
         Ok(config) => {
             if !strong
+                && !included
                 && !config.children(None).any(|id| matches!(config.name(id), "http" | "server" | "upstream" | "events"))
             {
                 return Ok(None);
@@ -501,6 +539,23 @@ mod tests {
         let Outcome::Error { location, message } = &model.errors[0] else { panic!() };
         assert_eq!(location.to_string(), "nginx/conf.d/broken.conf:3");
         assert!(message.contains("line 3, column 1: unexpected \"}\""), "{message}");
+    }
+
+    #[test]
+    fn a_snippet_outside_nginx_folders_is_read_when_included() {
+        let (_dir, project) = project(&[
+            (
+                "deploy/nginx.conf",
+                "events {}\nhttp {\n    server {\n        location / { include snippets/proxy.conf; }\n    }\n}\n",
+            ),
+            ("deploy/snippets/proxy.conf", "proxy_pass http://web:8000;\nproxy_set_header Host $host;\n"),
+            ("deploy/snippets/other.conf", "proxy_pass http://web:8000;\n"),
+            ("deploy/proxy.conf", "proxy_pass http://web:8000;\n"),
+        ]);
+        let model = model(&project);
+        assert_eq!(model.files.len(), 2, "other.conf and deploy/proxy.conf are named by no include");
+        let Role::Included(site) = role_of(&model, "deploy/snippets/proxy.conf") else { panic!("not included") };
+        assert_eq!(model.context(site).as_deref(), Some("location"));
     }
 
     #[cfg(unix)]
