@@ -70,6 +70,28 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "check_project_kind_created_idx" ON "monitors_check" ("project_id", "kind", "created" DESC);"#,
             ],
         ),
+        "shortcuts-and-chains" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "book_shelf_slug_idx" ON "library_book" ("shelf", "slug");"#,
+                r#"CREATE INDEX "book_status_shelf_publishe_idx" ON "library_book" ("status", "shelf", "published_at" DESC);"#,
+            ],
+        ),
+        "q-objects" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "lead_owner_stage_created_idx" ON "crm_lead" ("owner", "stage", "created" DESC);"#,
+                r#"CREATE INDEX "lead_region_idx" ON "crm_lead" ("region");"#,
+            ],
+        ),
+        "drf-view-ordering" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "post_topic_created_at_idx" ON "feed_post" ("topic", "created_at" DESC);"#,
+                r#"CREATE INDEX "post_topic_score_idx" ON "feed_post" ("topic", "score");"#,
+                r#"CREATE INDEX "post_author_score_idx" ON "feed_post" ("author", "score" DESC);"#,
+            ],
+        ),
         _ => return None,
     })
 }
