@@ -114,6 +114,8 @@ struct Binding {
     branches: Vec<usize>,
     /// The view class when this is its `queryset` attribute.
     view: Option<usize>,
+    /// The line of the assignment, where a view's sorted `queryset` is reported.
+    line: usize,
 }
 
 struct Miner<'a, 'n> {
@@ -269,6 +271,7 @@ impl<'t> Miner<'_, '_> {
             query,
             branches: self.branches.clone(),
             view,
+            line: self.file.source.line_of(assignment.start_byte()),
         });
     }
 
@@ -309,12 +312,14 @@ impl<'t> Miner<'_, '_> {
     fn apply_view_ordering(&mut self, class: Node<'t>) {
         let Some(body) = class.child_by_field_name("body") else { return };
         let (mut ordering, mut ordering_fields) = (None, None);
+        // A list, a tuple or one string (`ordering = "-created_at"` is allowed too).
+        let strings = |value| {
+            super::py::string_list(value, self.src).or_else(|| python::string_value(value, self.src).map(|s| vec![s]))
+        };
         for statement in python::named_children(body) {
             match super::py::named_assignment(statement, self.src) {
-                Some((name, value)) if name == "ordering" => ordering = super::py::string_list(value, self.src),
-                Some((name, value)) if name == "ordering_fields" => {
-                    ordering_fields = super::py::string_list(value, self.src)
-                }
+                Some((name, value)) if name == "ordering" => ordering = strings(value),
+                Some((name, value)) if name == "ordering_fields" => ordering_fields = strings(value),
                 _ => {}
             }
         }
@@ -322,8 +327,19 @@ impl<'t> Miner<'_, '_> {
             return;
         }
         let order_by = |strings: Vec<String>| Step { method: "order_by".into(), strings, ..Step::default() };
-        let views: Vec<usize> =
+        let mut views: Vec<usize> =
             (0..self.queries.len()).filter(|&i| self.origin[i] == Some(class.id()) && !self.extended[i]).collect();
+        // `queryset = Model.objects.all()` runs no query of its own until the view sorts it.
+        if views.is_empty()
+            && ordering.is_some()
+            && let Some(binding) = self.bindings.iter().rev().find(|b| b.view == Some(class.id()))
+        {
+            let location = Location::new(self.path, binding.line);
+            self.queries.push(Query { model: binding.model, location, steps: binding.steps.clone() });
+            self.extended.push(false);
+            self.origin.push(Some(class.id()));
+            views.push(self.queries.len() - 1);
+        }
         for i in views {
             if let Some(fields) = &ordering_fields
                 && self.queries[i].steps.iter().any(|s| s.method == "filter" && !s.keys.is_empty())
@@ -705,7 +721,7 @@ mod tests {
 
     #[test]
     fn view_ordering_and_ordering_fields() {
-        let src = "class A(ModelViewSet):\n    queryset = Message.objects.filter(status='x')\n    ordering = ['-created_at']\n    ordering_fields = ['created_at', 'score']\n\nclass B(ListAPIView):\n    queryset = Message.objects.all()\n    ordering_fields = ['score']\n    def get_queryset(self):\n        return super().get_queryset().filter(conversation=1)\n\nclass C(admin.ModelAdmin):\n    ordering = ['-created_at']\n    list_filter = ['status']\n";
+        let src = "class A(ModelViewSet):\n    queryset = Message.objects.filter(status='x')\n    ordering = ['-created_at']\n    ordering_fields = ['created_at', 'score']\n\nclass B(ListAPIView):\n    queryset = Message.objects.all()\n    ordering_fields = ['score']\n    def get_queryset(self):\n        return super().get_queryset().filter(conversation=1)\n\nclass C(admin.ModelAdmin):\n    ordering = ['-created_at']\n    list_filter = ['status']\n\nclass D(ListView):\n    queryset = Message.objects.all()\n    ordering = '-created_at'\n";
         assert_eq!(
             summary(&run(src)),
             [
@@ -713,6 +729,7 @@ mod tests {
                 (2, r#"filter["status"][][].order_by[]["score"][]"#.to_owned()),
                 (10, r#"all[][][].filter["conversation"][][]"#.to_owned()),
                 (10, r#"all[][][].filter["conversation"][][].order_by[]["score"][]"#.to_owned()),
+                (17, r#"all[][][].order_by[]["-created_at"][]"#.to_owned()),
             ]
         );
     }
