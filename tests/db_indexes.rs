@@ -256,3 +256,23 @@ fn postgres_gets_create_index_concurrently() {
     );
     assert!(text(&indexes).contains("(conversation_id, created_at DESC)"), "{}", text(&indexes));
 }
+
+/// An OR as a query's only filter proposes nothing, and the app's answer says why.
+#[test]
+fn an_or_alone_is_named_in_the_reason() {
+    let case = common::cases("db-indexes").into_iter().find(|c| c.name == "q-objects").unwrap();
+    let copy = case.copy();
+    let views = "from django.db.models import Q\n\nfrom .models import Lead\n\n\ndef matching(term):\n    return Lead.objects.filter(Q(email=term) | Q(region=term)).count()\n";
+    std::fs::write(copy.path().join("crm/views.py"), views).unwrap();
+    let (outcomes, diff, _) = case.plan(copy.path());
+    assert!(diff.is_empty(), "{diff}");
+    let reasons: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            scalepatch::change::Outcome::Ok { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    let expected = "`email` | `region` at crm/views.py:7 is an OR: no composite index serves it";
+    assert!(reasons.iter().any(|r| r.contains(expected)), "{outcomes:?}");
+}
