@@ -70,6 +70,28 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "check_project_kind_created_idx" ON "monitors_check" ("project_id", "kind", "created" DESC);"#,
             ],
         ),
+        "shortcuts-and-chains" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "book_shelf_slug_idx" ON "library_book" ("shelf", "slug");"#,
+                r#"CREATE INDEX "book_status_shelf_publishe_idx" ON "library_book" ("status", "shelf", "published_at" DESC);"#,
+            ],
+        ),
+        "q-objects" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "lead_owner_stage_created_idx" ON "crm_lead" ("owner", "stage", "created" DESC);"#,
+                r#"CREATE INDEX "lead_region_idx" ON "crm_lead" ("region");"#,
+            ],
+        ),
+        "drf-view-ordering" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "post_topic_created_at_idx" ON "feed_post" ("topic", "created_at" DESC);"#,
+                r#"CREATE INDEX "post_topic_score_idx" ON "feed_post" ("topic", "score");"#,
+                r#"CREATE INDEX "post_author_score_idx" ON "feed_post" ("author", "score" DESC);"#,
+            ],
+        ),
         _ => return None,
     })
 }
@@ -233,4 +255,24 @@ fn postgres_gets_create_index_concurrently() {
         &env,
     );
     assert!(text(&indexes).contains("(conversation_id, created_at DESC)"), "{}", text(&indexes));
+}
+
+/// An OR as a query's only filter proposes nothing, and the app's answer says why.
+#[test]
+fn an_or_alone_is_named_in_the_reason() {
+    let case = common::cases("db-indexes").into_iter().find(|c| c.name == "q-objects").unwrap();
+    let copy = case.copy();
+    let views = "from django.db.models import Q\n\nfrom .models import Lead\n\n\ndef matching(term):\n    return Lead.objects.filter(Q(email=term) | Q(region=term)).count()\n";
+    std::fs::write(copy.path().join("crm/views.py"), views).unwrap();
+    let (outcomes, diff, _) = case.plan(copy.path());
+    assert!(diff.is_empty(), "{diff}");
+    let reasons: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            scalepatch::change::Outcome::Ok { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    let expected = "`email` | `region` at crm/views.py:7 is an OR: no composite index serves it";
+    assert!(reasons.iter().any(|r| r.contains(expected)), "{outcomes:?}");
 }

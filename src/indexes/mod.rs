@@ -250,7 +250,8 @@ fn facts_of(models: &[Model], index: usize) -> ModelFacts {
     ModelFacts { fields, ordering, get_latest_by, existing }
 }
 
-/// What makes a Python file worth parsing for queries: `.objects`, `queryset` or
+/// What makes a Python file worth parsing for queries: `.objects`, `queryset`, `_or_404(` (the
+/// `get_object_or_404` shortcuts, which take a model by name) or
 /// `_default_manager` anywhere, or a name of the models' own managers (`.published`,
 /// `PostQuerySet`) as an identifier.
 ///
@@ -267,7 +268,7 @@ struct Needles {
 
 impl Needles {
     fn new(models: &[Model]) -> Needles {
-        let fixed = [".objects", "queryset", "_default_manager"]
+        let fixed = [".objects", "queryset", "_default_manager", "_or_404("]
             .iter()
             .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
             .collect();

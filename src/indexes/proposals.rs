@@ -121,6 +121,8 @@ struct Shape {
     through: Vec<String>,
     /// Lookups on columns a B-tree does not suit (TextField, JSONField, ...).
     unsuitable: Vec<String>,
+    /// Lookups joined by `|` (`Q(a=1) | Q(b=2)`): no composite index serves an OR.
+    any_of: Vec<String>,
 }
 
 const EQUALITY_LOOKUPS: &[&str] = &["exact", "in", "isnull"];
@@ -137,6 +139,7 @@ fn shape(facts: &ModelFacts, query: &Query) -> Shape {
                 for key in &step.keys {
                     classify(facts, key, &mut shape);
                 }
+                shape.any_of.extend(step.any_of.iter().cloned());
             }
             "order_by" => {
                 shape.order_elsewhere = false;
@@ -260,6 +263,13 @@ pub fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decis
             decision.notes.push(format!(
                 "{model_name}: `{key}` at {at} is on a text, JSON, binary or array column: a B-tree index does not \
                  suit it"
+            ));
+        }
+        if !shape.any_of.is_empty() {
+            decision.notes.push(format!(
+                "{model_name}: `{}` at {at} is an OR: no composite index serves it (each branch is served by an \
+                 index of its own, or by none)",
+                shape.any_of.join("` | `")
             ));
         }
         for key in &shape.through {
@@ -411,6 +421,7 @@ mod tests {
                     method: m.to_string(),
                     keys: k.iter().map(|x| x.to_string()).collect(),
                     strings: s.iter().map(|x| x.to_string()).collect(),
+                    any_of: Vec::new(),
                 })
                 .collect(),
         }
@@ -433,6 +444,24 @@ mod tests {
         assert_eq!(d.proposals[0].sites.len(), 2);
         assert!(d.notes.iter().any(|n| n.contains("through a relation")), "{:?}", d.notes);
         assert!(d.notes.iter().any(|n| n.contains("(conversation) at chat/views.py:12 is served")), "{:?}", d.notes);
+    }
+
+    #[test]
+    fn an_or_makes_no_composite_and_says_so() {
+        let mut or = query(3, &[("filter", &[], &[]), ("order_by", &[], &["-created_at"])]);
+        or.steps[0].any_of = vec!["status".into(), "conversation".into()];
+        let d = decide("Message", &facts(), &[&or]);
+        assert_eq!(d.proposals.iter().map(spelled).collect::<Vec<_>>(), [vec!["-created_at"]]);
+        let or_alone = query(5, &[("filter", &[], &[]), ("count", &[], &[])]);
+        let mut or_alone = or_alone;
+        or_alone.steps[0].any_of = vec!["status".into(), "created_at".into()];
+        let d = decide("Message", &facts(), &[&or_alone]);
+        assert!(d.proposals.is_empty(), "{:?}", d.proposals);
+        assert!(
+            d.notes.iter().any(|n| n.contains("`status` | `created_at` at chat/views.py:5 is an OR: no composite")),
+            "{:?}",
+            d.notes
+        );
     }
 
     #[test]

@@ -17,11 +17,16 @@ use crate::change::Location;
 use crate::lang::python::{self, PyFile};
 
 /// One queryset method call of a chain: its name, keyword keys and string positional arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `keys` holds every lookup the rows must all match: the keyword arguments and the keys of the
+/// `Q(...)` objects joined with `&`. Lookups joined with `|` go to `any_of` instead: an OR is
+/// served by one index per branch or by none, never by one composite index over its branches.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Step {
     pub method: String,
     pub keys: Vec<String>,
     pub strings: Vec<String>,
+    pub any_of: Vec<String>,
 }
 
 /// One query found in the code.
@@ -63,6 +68,13 @@ const QUERY_METHODS: &[&str] = &[
     "count",
 ];
 
+/// The shortcuts that run a query on a model, a manager or a queryset given as first argument, and
+/// the queryset method they amount to (`django.shortcuts`).
+const SHORTCUTS: &[(&str, &str)] = &[("get_object_or_404", "get"), ("get_list_or_404", "filter")];
+
+/// Methods whose arguments are lookups (keywords and `Q` objects).
+const LOOKUP_METHODS: &[&str] = &["filter", "exclude", "get", "get_or_create", "update_or_create"];
+
 /// Statements whose body runs on a condition, or another number of times than once: a
 /// variable rebound in such a body holds one alternative of the query.
 const CONDITIONAL_PARENTS: &[&str] = &[
@@ -100,6 +112,10 @@ struct Binding {
     /// in: only code inside all of them sees this binding. A `q = q.filter(...)` under `if a:`
     /// is an alternative, not a step every later use of `q` takes.
     branches: Vec<usize>,
+    /// The view class when this is its `queryset` attribute.
+    view: Option<usize>,
+    /// The line of the assignment, where a view's sorted `queryset` is reported.
+    line: usize,
 }
 
 struct Miner<'a, 'n> {
@@ -117,6 +133,13 @@ struct Miner<'a, 'n> {
     /// The last chain-top call resolved (node id, model, steps, binding), which an assignment
     /// right after it takes instead of reading the chain again.
     last_chain: Option<(usize, Resolved)>,
+    /// The query mined for each chain-top call node, so that a shortcut taking that chain as its
+    /// argument (`get_list_or_404(Post.objects.filter(...), ...)`) replaces it instead of adding a
+    /// second, narrower query.
+    query_at: HashMap<usize, usize>,
+    /// Per query: the view class whose `queryset` it is or starts from, whose declared `ordering`
+    /// the view applies to it.
+    origin: Vec<Option<usize>>,
 }
 
 /// A chain resolved: its model, its steps, and the binding it starts from.
@@ -144,6 +167,8 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
         imports,
         branches: Vec::new(),
         last_chain: None,
+        query_at: HashMap::new(),
+        origin: Vec::new(),
     };
     let mut cursor = root.walk();
     miner.visit(&mut cursor, Context { scope: root.id(), class: None }, [None, None]);
@@ -194,12 +219,15 @@ impl<'t> Miner<'_, '_> {
         }
         match kind {
             "call" if is_chain_top(node, parent, grand) => {
-                if let Some(query) = self.query_of(node, context) {
+                if let Some((query, origin)) = self.query_of(node, context) {
+                    self.query_at.insert(node.id(), self.queries.len());
                     self.queries.push(query);
                     self.extended.push(false);
+                    self.origin.push(origin);
                 }
             }
             "assignment" => self.bind(node, context),
+            "class_definition" => self.apply_view_ordering(node),
             _ => {}
         }
         if branch {
@@ -226,30 +254,110 @@ impl<'t> Miner<'_, '_> {
         let query = self.queries.iter().rposition(|q| {
             q.location.line == self.file.source.line_of(right.start_byte()) && q.model == model && q.steps == steps
         });
+        let name = self.file.text(left);
+        let view = (name == "queryset" && context.class.is_some_and(|class| class.id() == context.scope))
+            .then_some(context.scope);
+        if let Some(query) = query
+            && view.is_some()
+        {
+            self.origin[query] = view;
+        }
         self.bindings.push(Binding {
             scope: context.scope,
-            name: self.file.text(left).to_owned(),
+            name: name.to_owned(),
             at: assignment.end_byte(),
             model,
             steps,
             query,
             branches: self.branches.clone(),
+            view,
+            line: self.file.source.line_of(assignment.start_byte()),
         });
     }
 
-    fn query_of(&mut self, call: Node<'t>, context: Context<'t>) -> Option<Query> {
+    /// The query a chain-top call runs, with the view class whose `queryset` it starts from.
+    fn query_of(&mut self, call: Node<'t>, context: Context<'t>) -> Option<(Query, Option<usize>)> {
         let resolved = self.resolve_chain(call, context);
         self.last_chain = Some((call.id(), resolved.clone()));
         let (model, steps, from) = resolved?;
         if !steps.iter().any(|s| QUERY_METHODS.contains(&s.method.as_str())) {
             return None;
         }
-        if let Some(binding) = from
-            && let Some(query) = self.bindings[binding].query
+        if let Some(first) = shortcut_argument(call, self.src)
+            && let Some(&inner) = self.query_at.get(&first.id())
         {
-            self.extended[query] = true;
+            self.extended[inner] = true;
         }
-        Some(Query { model, location: Location::new(self.path, self.file.source.line_of(call.start_byte())), steps })
+        let mut origin = None;
+        if let Some(binding) = from {
+            let binding = &self.bindings[binding];
+            origin = binding.view.or_else(|| binding.query.and_then(|q| self.origin[q]));
+            if let Some(query) = binding.query {
+                self.extended[query] = true;
+            }
+        }
+        let location = Location::new(self.path, self.file.source.line_of(call.start_byte()));
+        Some((Query { model, location, steps }, origin))
+    }
+
+    /// A view's declared `ordering` (Django's generic list views apply it to their queryset; DRF
+    /// applies it through `OrderingFilter`) is the order every list request reads: an `order_by`
+    /// after the view's queries. Each of DRF's `ordering_fields` is an order a client may ask for:
+    /// an alternative query, mined only when the queryset filters on this table, because a
+    /// filtered and sorted page is what a composite index serves (an unfiltered sort by a
+    /// client-chosen column is left to a later, measured decision).
+    ///
+    /// The admin's `ordering` and `list_filter` are not mined: an admin class has no `queryset`
+    /// attribute, so they never reach here (the admin is low-traffic).
+    fn apply_view_ordering(&mut self, class: Node<'t>) {
+        let Some(body) = class.child_by_field_name("body") else { return };
+        let (mut ordering, mut ordering_fields) = (None, None);
+        // A list, a tuple or one string (`ordering = "-created_at"` is allowed too).
+        let strings = |value| {
+            super::py::string_list(value, self.src).or_else(|| python::string_value(value, self.src).map(|s| vec![s]))
+        };
+        for statement in python::named_children(body) {
+            match super::py::named_assignment(statement, self.src) {
+                Some((name, value)) if name == "ordering" => ordering = strings(value),
+                Some((name, value)) if name == "ordering_fields" => ordering_fields = strings(value),
+                _ => {}
+            }
+        }
+        if ordering.is_none() && ordering_fields.is_none() {
+            return;
+        }
+        let order_by = |strings: Vec<String>| Step { method: "order_by".into(), strings, ..Step::default() };
+        let mut views: Vec<usize> =
+            (0..self.queries.len()).filter(|&i| self.origin[i] == Some(class.id()) && !self.extended[i]).collect();
+        // `queryset = Model.objects.all()` runs no query of its own until the view sorts it.
+        if views.is_empty()
+            && ordering.is_some()
+            && let Some(binding) = self.bindings.iter().rev().find(|b| b.view == Some(class.id()))
+        {
+            let location = Location::new(self.path, binding.line);
+            self.queries.push(Query { model: binding.model, location, steps: binding.steps.clone() });
+            self.extended.push(false);
+            self.origin.push(Some(class.id()));
+            views.push(self.queries.len() - 1);
+        }
+        for i in views {
+            if let Some(fields) = &ordering_fields
+                && self.queries[i].steps.iter().any(|s| s.method == "filter" && !s.keys.is_empty())
+            {
+                let bare = |f: &str| f.trim_start_matches(['-', '+']).to_owned();
+                let declared: Vec<String> = ordering.iter().flatten().map(|f| bare(f)).collect();
+                for field in fields.iter().filter(|f| f.as_str() != "__all__" && !declared.contains(&bare(f))) {
+                    let mut alternative = self.queries[i].clone();
+                    alternative.steps.push(order_by(vec![field.clone()]));
+                    self.queries.push(alternative);
+                    self.extended.push(false);
+                    self.origin.push(None);
+                }
+            }
+            if let Some(ordering) = &ordering {
+                self.queries[i].steps.push(order_by(ordering.clone()));
+            }
+        }
     }
 
     /// The model and the full list of steps of a chain expression, and the binding it starts from.
@@ -274,10 +382,70 @@ impl<'t> Miner<'_, '_> {
     }
 
     fn step(&self, name: Node, call: Node) -> Step {
-        let keys = python::kwargs(call, self.src).into_iter().map(|(k, _)| k).filter(|k| k != "defaults").collect();
-        let strings =
-            python::positional_args(call).into_iter().filter_map(|a| python::string_value(a, self.src)).collect();
-        Step { method: self.file.text(name).to_owned(), keys, strings }
+        self.step_named(self.file.text(name), call, 0)
+    }
+
+    /// A step for `call`'s arguments from its `skip`-th positional argument on (a shortcut's first
+    /// argument is the model or queryset, not a lookup).
+    fn step_named(&self, method: &str, call: Node, skip: usize) -> Step {
+        let mut keys: Vec<String> =
+            python::kwargs(call, self.src).into_iter().map(|(k, _)| k).filter(|k| k != "defaults").collect();
+        let positional: Vec<Node> = python::positional_args(call).into_iter().skip(skip).collect();
+        let strings = positional.iter().filter_map(|a| python::string_value(*a, self.src)).collect();
+        let mut any_of = Vec::new();
+        if LOOKUP_METHODS.contains(&method) {
+            for argument in &positional {
+                self.q_keys(*argument, &mut keys, &mut any_of);
+            }
+        }
+        Step { method: method.to_owned(), keys, strings, any_of }
+    }
+
+    /// The lookups of a `Q` expression: those every row must match into `all`, those joined by
+    /// `|` into `any`. A negation (`~Q(...)`) is like `exclude`: an index seldom serves it.
+    fn q_keys(&self, node: Node, all: &mut Vec<String>, any: &mut Vec<String>) {
+        match node.kind() {
+            "parenthesized_expression" => {
+                if let Some(inner) = python::named_children(node).first() {
+                    self.q_keys(*inner, all, any);
+                }
+            }
+            "boolean_operator" | "binary_operator" => {
+                let (Some(left), Some(right), Some(operator)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                    node.child_by_field_name("operator"),
+                ) else {
+                    return;
+                };
+                match self.file.text(operator) {
+                    "&" => {
+                        self.q_keys(left, all, any);
+                        self.q_keys(right, all, any);
+                    }
+                    "|" => {
+                        // Whatever a branch requires, the other branch does not.
+                        for side in [left, right] {
+                            let mut branch = Vec::new();
+                            self.q_keys(side, &mut branch, any);
+                            any.extend(branch);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "call" => {
+                let Some(function) = node.child_by_field_name("function") else { return };
+                if super::py::last_segment(self.file.text(function)) != "Q" {
+                    return;
+                }
+                all.extend(python::kwargs(node, self.src).into_iter().map(|(k, _)| k).filter(|k| !k.starts_with('_')));
+                for nested in python::positional_args(node) {
+                    self.q_keys(nested, all, any);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// What a chain starts from: a model's manager, a bound variable, a view's queryset, or `self`
@@ -323,8 +491,12 @@ impl<'t> Miner<'_, '_> {
                 Some((binding.model, binding.steps.clone(), Some(index)))
             }
             "call" => {
-                // super().get_queryset()
                 let function = base.child_by_field_name("function")?;
+                let called = super::py::last_segment(self.file.text(function));
+                if let Some((_, method)) = SHORTCUTS.iter().find(|(name, _)| *name == called) {
+                    return self.shortcut(base, method, context);
+                }
+                // super().get_queryset()
                 if self.file.text(function) == "super"
                     && steps.first().is_some_and(|s| self.file.text(s.name) == "get_queryset")
                 {
@@ -335,6 +507,27 @@ impl<'t> Miner<'_, '_> {
             }
             _ => None,
         }
+    }
+
+    /// `get_object_or_404(Model | Model.objects | <queryset>, **lookups)` and `get_list_or_404`:
+    /// the first argument's chain (a model name starts a fresh one), then the shortcut's own step.
+    /// The argument's own query, mined before, is replaced by this longer one.
+    fn shortcut(
+        &self,
+        call: Node<'t>,
+        method: &str,
+        context: Context<'t>,
+    ) -> Option<(usize, Vec<Step>, Option<usize>)> {
+        let first = *python::positional_args(call).first()?;
+        // A variable bound to a queryset first; else a name is the model itself.
+        let (model, mut steps, from) = self.resolve_chain(first, context).or_else(|| {
+            (first.kind() == "identifier")
+                .then(|| self.model_named(self.file.text(first)))
+                .flatten()
+                .map(|m| (m, Vec::new(), None))
+        })?;
+        steps.push(self.step_named(method, call, 1));
+        Some((model, steps, from))
     }
 
     /// `self.<queryset method>` in a manager or queryset class, `self.get_queryset()` in a view.
@@ -414,6 +607,13 @@ fn imports(file: &PyFile) -> HashMap<String, std::path::PathBuf> {
     found
 }
 
+/// The first argument of a `get_object_or_404` / `get_list_or_404` call.
+fn shortcut_argument<'t>(call: Node<'t>, src: &str) -> Option<Node<'t>> {
+    let function = call.child_by_field_name("function")?;
+    let called = super::py::last_segment(&src[function.byte_range()]);
+    SHORTCUTS.iter().any(|(name, _)| *name == called).then(|| python::positional_args(call).first().copied())?
+}
+
 /// Whether `call` is the outermost call of a method chain (not the object of a further `.method()`).
 fn is_chain_top(call: Node, parent: Option<Node>, grand: Option<Node>) -> bool {
     let Some(parent) = parent else { return true };
@@ -472,6 +672,64 @@ mod tests {
                 (6, owned(&["conversation", "slug"])),
                 (8, owned(&["conversation", "slug"])),
                 (9, owned(&["conversation", "-created_at"])),
+            ]
+        );
+    }
+
+    /// Each query as its methods, and its `&`-keys, strings and `|`-keys.
+    fn summary(queries: &[Query]) -> Vec<(usize, String)> {
+        queries
+            .iter()
+            .map(|q| {
+                let steps: Vec<String> =
+                    q.steps.iter().map(|s| format!("{}{:?}{:?}{:?}", s.method, s.keys, s.strings, s.any_of)).collect();
+                (q.location.line, steps.join("."))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shortcuts_and_non_filtering_calls() {
+        let src = "def f(c, pk):\n    m = get_object_or_404(Message, pk=pk, status='x')\n    l = get_list_or_404(Message.objects.filter(conversation=c).only('id'), status='y')\n    Message.objects.filter(conversation=c).select_related('a').values_list('id').first()\n    qs = Message.objects.filter(conversation=c)\n    return get_object_or_404(qs, slug='s')\n";
+        assert_eq!(
+            summary(&run(src)),
+            [
+                (2, r#"get["pk", "status"][][]"#.to_owned()),
+                (3, r#"filter["conversation"][][].only[]["id"][].filter["status"][][]"#.to_owned()),
+                (
+                    4,
+                    r#"filter["conversation"][][].select_related[]["a"][].values_list[]["id"][].first[][][]"#
+                        .to_owned()
+                ),
+                (6, r#"filter["conversation"][][].get["slug"][][]"#.to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn q_objects_and_or_or() {
+        let src = "from django.db.models import Q\nMessage.objects.filter(Q(a=1) & (Q(b=2) & ~Q(c=3)), d=4)\nMessage.objects.filter(Q(a=1) | Q(b=2, c=3)).count()\nMessage.objects.filter(Q(Q(a=1), e=5))\n";
+        assert_eq!(
+            summary(&run(src)),
+            [
+                (2, r#"filter["d", "a", "b"][][]"#.to_owned()),
+                (3, r#"filter[][]["a", "b", "c"].count[][][]"#.to_owned()),
+                (4, r#"filter["e", "a"][][]"#.to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn view_ordering_and_ordering_fields() {
+        let src = "class A(ModelViewSet):\n    queryset = Message.objects.filter(status='x')\n    ordering = ['-created_at']\n    ordering_fields = ['created_at', 'score']\n\nclass B(ListAPIView):\n    queryset = Message.objects.all()\n    ordering_fields = ['score']\n    def get_queryset(self):\n        return super().get_queryset().filter(conversation=1)\n\nclass C(admin.ModelAdmin):\n    ordering = ['-created_at']\n    list_filter = ['status']\n\nclass D(ListView):\n    queryset = Message.objects.all()\n    ordering = '-created_at'\n";
+        assert_eq!(
+            summary(&run(src)),
+            [
+                (2, r#"filter["status"][][].order_by[]["-created_at"][]"#.to_owned()),
+                (2, r#"filter["status"][][].order_by[]["score"][]"#.to_owned()),
+                (10, r#"all[][][].filter["conversation"][][]"#.to_owned()),
+                (10, r#"all[][][].filter["conversation"][][].order_by[]["score"][]"#.to_owned()),
+                (17, r#"all[][][].order_by[]["-created_at"][]"#.to_owned()),
             ]
         );
     }
