@@ -28,11 +28,14 @@ pub fn cpu_count(project: &Project, discovery: &Discovery) -> Sourced<u32> {
     if let Some(cpus) = project.config().cpus.clone() {
         return cpus;
     }
-    let gunicorn_services = discovery
-        .invocations
-        .iter()
-        .filter(|inv| inv.server == ServerKind::Gunicorn)
-        .filter_map(|inv| inv.service.as_ref());
+    let gunicorn = || discovery.invocations.iter().filter(|inv| inv.server == ServerKind::Gunicorn);
+    // The Kubernetes container that runs gunicorn: its own limit.
+    for (quantity, place) in gunicorn().filter_map(|inv| inv.cpu_limit.as_ref()) {
+        if let Some(value) = whole_cpus(quantity) {
+            return Sourced { value, source: format!("Kubernetes resources.limits.cpu {quantity} of {place}") };
+        }
+    }
+    let gunicorn_services = gunicorn().filter_map(|inv| inv.service.as_ref());
     for (compose_path, service) in gunicorn_services {
         let limit = discovery.service_cpus.iter().find(|(path, name, _, _)| path == compose_path && name == service);
         if let Some((path, name, quantity, line)) = limit
