@@ -134,6 +134,8 @@ fn compute(project: &Project) -> Analysis {
             fallback.get_or_insert_with(|| facts(ServerKind::GunicornAsgi, &location, 1, 1, "sync"));
             continue;
         }
+        let cpus = target::cpu_count_for(project, &found, inv, &ctx.cpus);
+        let ctx = decide::Context { target: target::target_workers(cpus.value), cpus, ..ctx.clone() };
         let w = decide::workers(&ctx, inv, &resolved, project);
         let c = decide::worker_class(&ctx, inv, &resolved, project);
         replicas.get_or_insert_with(|| inv.replicas.clone());
