@@ -408,6 +408,11 @@ fn kubernetes_container_facts() {
     assert_eq!((cpus, instances), (1, 1), "500m is one whole CPU: {source}");
     assert!(source.contains("StatefulSet/web, container django (deploy/web.yml:29)"), "{source}");
 
+    // A container without command/args runs the image's CMD: its limit and replicas apply to it.
+    let (cpus, source, instances, instances_source) = facts("kubernetes-image-cmd-env", None);
+    assert_eq!((cpus, instances), (2, 2), "{source}; {instances_source}");
+    assert!(instances_source.contains("Deployment/web, container web (k8s/app.yaml:17)"), "{instances_source}");
+
     // `replicas: {{ .Values.replicaCount }}` is only known once rendered: assumed, not read.
     let (_, _, instances, instances_source) = facts("kubernetes-helm-outside-template", None);
     assert_eq!(instances, 1);

@@ -364,7 +364,7 @@ pub fn discover(project: &Project) -> Discovery {
         }
     }
 
-    kubernetes_starts(project, &mut out);
+    let image_runners = kubernetes_starts(project, &mut out);
 
     // Launchers and scripts: only the files that mention a server are parsed.
     let candidates: Vec<&PathBuf> =
@@ -402,6 +402,7 @@ pub fn discover(project: &Project) -> Discovery {
             }
         }
     }
+    attach_image_runner(&mut out.invocations, &image_runners);
     for inv in &mut out.invocations {
         let Some((compose_path, name)) = &inv.service else { continue };
         let found = out.service_replicas.iter().find(|(path, service, _, _)| path == compose_path && service == name);
@@ -415,19 +416,24 @@ pub fn discover(project: &Project) -> Discovery {
     out
 }
 
-/// Kubernetes containers whose `command:` / `args:` start a server.
-fn kubernetes_starts(project: &Project, out: &mut Discovery) {
+/// The environment variables gunicorn reads itself.
+const GUNICORN_VARIABLES: [&str; 2] = ["WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"];
+
+/// Kubernetes containers whose `command:` / `args:` start a server. Returns the containers that
+/// run their image's own command (no `command:` / `args:`), with their manifest.
+fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, kubernetes::Container)> {
+    let mut image_runners = Vec::new();
     let candidates: Vec<PathBuf> = project.files_where(kubernetes::is_candidate).cloned().collect();
     for path in project.files_containing(&candidates, "containers:") {
-        if !mentioning_servers(project, vec![&path]).contains(&path) {
-            continue;
-        }
-        let Some(file) = read(project, &path, &mut out.errors) else { continue };
+        // Manifests that do not name a server may still set its environment for an image's CMD.
+        let Ok(file) = project.read(&path) else { continue };
         if !kubernetes::is_manifest(&file.text) {
             continue;
         }
+        let relevant = SERVER_NAMES.iter().chain(&GUNICORN_VARIABLES).any(|name| file.text.contains(name));
         let containers = match kubernetes::containers(&file.text) {
             Ok(containers) => containers,
+            Err(_) if !relevant => continue,
             Err(line) => {
                 out.errors.push(match template::first_tag_line(&file.text) {
                     Some(tag) => {
@@ -441,7 +447,10 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) {
             }
         };
         for container in &containers {
-            let Some((words, last)) = kubernetes::command_line(container) else { continue };
+            let Some((words, last)) = kubernetes::command_line(container) else {
+                image_runners.push((path.clone(), container.clone()));
+                continue;
+            };
             let Some(found) = invocation::find(&words) else { continue };
             let (style, line) = match last {
                 ComposeCommand::String { line, .. } => (ArgStyle::Shell, *line),
@@ -460,29 +469,60 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) {
                 ComposeCommand::String { line, .. } | ComposeCommand::List { line, .. } => *line,
             });
             let mut inv = invocation_from(found, &file, line, Origin::Kubernetes, style);
-            inv.env = container
-                .env
-                .iter()
-                .filter_map(|entry| {
-                    Some(EnvVar {
-                        key: entry.key.clone(),
-                        value: entry.value.clone()?,
-                        path: path.clone(),
-                        line: entry.line,
-                        what: format!("env of {} in {}", container.describe, path.display()),
-                    })
-                })
-                .collect();
-            inv.cpu_limit = container.cpu.as_ref().map(|(quantity, line)| {
-                (quantity.clone(), format!("{} ({}:{line})", container.describe, path.display()))
-            });
-            inv.replicas = container.replicas.as_ref().and_then(|(count, line)| {
-                let value = count.parse::<u32>().ok()?;
-                let source =
-                    format!("Kubernetes spec.replicas {count} of {} ({}:{line})", container.describe, path.display());
-                Some(Sourced { value, source })
-            });
+            run_in_container(&mut inv, &path, container);
             out.invocations.push(inv);
+        }
+    }
+    image_runners
+}
+
+/// The container's environment, CPU limit and replica count apply to a start it runs.
+fn run_in_container(inv: &mut Invocation, path: &Path, container: &kubernetes::Container) {
+    inv.env.extend(container.env.iter().filter_map(|entry| {
+        Some(EnvVar {
+            key: entry.key.clone(),
+            value: entry.value.clone()?,
+            path: path.to_owned(),
+            line: entry.line,
+            what: format!("env of {} in {}", container.describe, path.display()),
+        })
+    }));
+    inv.cpu_limit = container
+        .cpu
+        .as_ref()
+        .map(|(quantity, line)| (quantity.clone(), format!("{} ({}:{line})", container.describe, path.display())));
+    inv.replicas = container.replicas.as_ref().and_then(|(count, line)| {
+        let value = count.parse::<u32>().ok()?;
+        let source = format!("Kubernetes spec.replicas {count} of {} ({}:{line})", container.describe, path.display());
+        Some(Sourced { value, source })
+    });
+}
+
+/// A Kubernetes container without `command:` / `args:` runs its image's CMD. Which image is not
+/// knowable from the files (registries, tags), so the link is made only when it is unambiguous:
+/// one such container (or one that sets WEB_CONCURRENCY / GUNICORN_CMD_ARGS), and one Dockerfile in the project that starts a server and that no compose
+/// service runs. Then the container's `env:` (which overrides the Dockerfile's `ENV`), CPU limit
+/// and replicas apply to that start, and to the scripts the Dockerfile runs.
+fn attach_image_runner(invocations: &mut [Invocation], runners: &[(PathBuf, kubernetes::Container)]) {
+    // The one container that sets gunicorn's own variables, else the only container.
+    let configuring: Vec<&(PathBuf, kubernetes::Container)> =
+        runners.iter().filter(|(_, c)| c.env.iter().any(|e| GUNICORN_VARIABLES.contains(&e.key.as_str()))).collect();
+    let (path, container) = match (configuring.as_slice(), runners) {
+        ([one], _) => *one,
+        ([], [one]) => one,
+        _ => return,
+    };
+    let mut dockerfiles: Vec<&PathBuf> = invocations
+        .iter()
+        .filter(|inv| inv.service.is_none())
+        .filter_map(|inv| inv.dockerfile.as_ref().map(|h| &h.path))
+        .collect();
+    dockerfiles.dedup();
+    let [dockerfile] = dockerfiles.as_slice() else { return };
+    let dockerfile = (*dockerfile).clone();
+    for inv in invocations.iter_mut() {
+        if inv.service.is_none() && inv.dockerfile.as_ref().is_some_and(|h| h.path == dockerfile) {
+            run_in_container(inv, path, container);
         }
     }
 }
