@@ -54,10 +54,18 @@ impl Budget {
     /// The budget of `project`, after the gunicorn patches.
     pub fn of(project: &Project) -> Budget {
         let serving = serving::serving(project);
-        let instances = project.config().instances.clone().unwrap_or(Sourced {
-            value: 1,
-            source: "assumed (no --instances or `instances` in the config)".to_owned(),
-        });
+        // `--instances` / the config win over the deployment files' replica count.
+        let instances = project
+            .config()
+            .instances
+            .clone()
+            .or_else(|| crate::gunicorn::analysis(project).replicas.clone())
+            .unwrap_or(Sourced {
+                value: 1,
+                source: "assumed (no --instances or `instances` in the config, no replica count in the deployment \
+                         files)"
+                    .to_owned(),
+            });
         let mut deployments = deployments(celery_workers(project), compose_combinations(project));
         // The largest first; on a tie, the first file in path order, so the answer is stable.
         deployments.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.files.cmp(&b.files)));

@@ -381,3 +381,40 @@ fn serving_facts_after_phase_1() {
 fn development(inv: &Invocation) -> bool {
     inv.args.iter().any(|w| w.text == "--reload")
 }
+
+/// A Kubernetes container's CPU limit decides the worker count of the start it runs, and its
+/// workload's `spec.replicas` the instance count of the connection budget (`--instances` wins).
+#[test]
+fn kubernetes_container_facts() {
+    let facts = |name: &str, instances: Option<u32>| {
+        let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == name).unwrap();
+        let tmp = case.copy();
+        let config = Config::load(tmp.path(), &Values { cpus: None, instances }).unwrap();
+        let project = Project::open(tmp.path(), config).unwrap();
+        let cpus = scalepatch::serving::cpu_count(&project);
+        let budget = scalepatch::budget::Budget::of(&project);
+        (cpus.value, cpus.source, budget.instances.value, budget.instances.source)
+    };
+    let (cpus, source, instances, instances_source) = facts("kubernetes-command-flow", None);
+    assert_eq!(cpus, 2, "{source}");
+    // The web container's limit, not the Celery sidecar's 4 CPUs.
+    assert_eq!(source, "Kubernetes resources.limits.cpu 2 of Deployment/web, container web (k8s/deployment.yaml:15)");
+    assert_eq!(instances, 2, "{instances_source}");
+    assert_eq!(instances_source, "Kubernetes spec.replicas 2 of Deployment/web, container web (k8s/deployment.yaml:6)");
+    let (_, _, instances, instances_source) = facts("kubernetes-command-flow", Some(5));
+    assert_eq!(instances, 5, "--instances wins over spec.replicas: {instances_source}");
+
+    let (cpus, source, instances, _) = facts("kubernetes-multi-document-block", None);
+    assert_eq!((cpus, instances), (1, 1), "500m is one whole CPU: {source}");
+    assert!(source.contains("StatefulSet/web, container django (deploy/web.yml:29)"), "{source}");
+
+    // A container without command/args runs the image's CMD: its limit and replicas apply to it.
+    let (cpus, source, instances, instances_source) = facts("kubernetes-image-cmd-env", None);
+    assert_eq!((cpus, instances), (2, 2), "{source}; {instances_source}");
+    assert!(instances_source.contains("Deployment/web, container web (k8s/app.yaml:17)"), "{instances_source}");
+
+    // `replicas: {{ .Values.replicaCount }}` is only known once rendered: assumed, not read.
+    let (_, _, instances, instances_source) = facts("kubernetes-helm-outside-template", None);
+    assert_eq!(instances, 1);
+    assert!(instances_source.starts_with("assumed"), "{instances_source}");
+}

@@ -14,6 +14,7 @@ pub const WORKER_CLASS: &str = "gunicorn-worker-class";
 pub const THREADS: u32 = 4;
 
 /// What planning needs besides the invocation.
+#[derive(Clone)]
 pub struct Context {
     pub cpus: Sourced<u32>,
     pub target: u32,

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::invocation::{self, Found, SERVER_NAMES};
+use super::kubernetes;
 use crate::change::{Location, Outcome};
+use crate::config::Sourced;
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
 use crate::lang::shell::{self, Word};
@@ -43,6 +45,7 @@ pub enum Origin {
     DockerfileShell,
     Script,
     Compose,
+    Kubernetes,
     Procfile,
     Supervisord,
     Systemd,
@@ -55,6 +58,7 @@ impl Origin {
             Origin::DockerfileShell => "Dockerfile CMD (shell form)",
             Origin::Script => "start script",
             Origin::Compose => "compose command",
+            Origin::Kubernetes => "Kubernetes container",
             Origin::Procfile => "Procfile",
             Origin::Supervisord => "supervisord command",
             Origin::Systemd => "systemd ExecStart",
@@ -101,6 +105,11 @@ pub struct Invocation {
     pub service: Option<(PathBuf, String)>,
     /// Variables assigned earlier in the same script (`WORKERS=${WORKERS:-3}`).
     pub script_vars: Vec<(String, Word)>,
+    /// The CPU limit of the Kubernetes container that runs it: quantity and where it is set.
+    pub cpu_limit: Option<(String, String)>,
+    /// How many instances run it, when the deployment files say (compose `deploy.replicas`,
+    /// Kubernetes `spec.replicas`), with where.
+    pub replicas: Option<Sourced<u32>>,
 }
 
 impl Invocation {
@@ -125,6 +134,8 @@ pub struct Discovery {
     pub unread_composes: Vec<Location>,
     /// CPU limits of compose services: (compose file, service, quantity, line).
     pub service_cpus: Vec<(PathBuf, String, String, usize)>,
+    /// `deploy.replicas` of compose services: (compose file, service, count, line).
+    pub service_replicas: Vec<(PathBuf, String, String, usize)>,
 }
 
 fn name_of(path: &Path) -> &str {
@@ -274,6 +285,9 @@ pub fn discover(project: &Project) -> Discovery {
             if let Some((cpus, line)) = &service.cpus {
                 out.service_cpus.push((compose.path.clone(), service.name.clone(), cpus.clone(), *line));
             }
+            if let Some((count, line)) = &service.replicas {
+                out.service_replicas.push((compose.path.clone(), service.name.clone(), count.clone(), *line));
+            }
         }
     }
 
@@ -350,6 +364,8 @@ pub fn discover(project: &Project) -> Discovery {
         }
     }
 
+    let image_runners = kubernetes_starts(project, &mut out);
+
     // Launchers and scripts: only the files that mention a server are parsed.
     let candidates: Vec<&PathBuf> =
         project.files_where(|p| is_procfile(p) || is_script(p) || is_launcher_config(p)).collect();
@@ -386,7 +402,129 @@ pub fn discover(project: &Project) -> Discovery {
             }
         }
     }
+    attach_image_runner(&mut out.invocations, &image_runners);
+    for inv in &mut out.invocations {
+        let Some((compose_path, name)) = &inv.service else { continue };
+        let found = out.service_replicas.iter().find(|(path, service, _, _)| path == compose_path && service == name);
+        if let Some((path, service, count, line)) = found
+            && let Ok(value) = count.parse::<u32>()
+        {
+            let source = format!("deploy.replicas {count} of service {service} ({}:{line})", path.display());
+            inv.replicas = Some(Sourced { value, source });
+        }
+    }
     out
+}
+
+/// The environment variables gunicorn reads itself.
+const GUNICORN_VARIABLES: [&str; 2] = ["WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"];
+
+/// Kubernetes containers whose `command:` / `args:` start a server. Returns the containers that
+/// run their image's own command (no `command:` / `args:`), with their manifest.
+fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, kubernetes::Container)> {
+    let mut image_runners = Vec::new();
+    let candidates: Vec<PathBuf> = project.files_where(kubernetes::is_candidate).cloned().collect();
+    for path in project.files_containing(&candidates, "containers:") {
+        // Manifests that do not name a server may still set its environment for an image's CMD.
+        let Ok(file) = project.read(&path) else { continue };
+        if !kubernetes::is_manifest(&file.text) {
+            continue;
+        }
+        let relevant = SERVER_NAMES.iter().chain(&GUNICORN_VARIABLES).any(|name| file.text.contains(name));
+        let containers = match kubernetes::containers(&file.text) {
+            Ok(containers) => containers,
+            Err(_) if !relevant => continue,
+            Err(line) => {
+                out.errors.push(match template::first_tag_line(&file.text) {
+                    Some(tag) => {
+                        Outcome::skipped(Some(Location::new(path.clone(), tag)), template::skip_reason("YAML", tag))
+                    }
+                    None => {
+                        Outcome::error(Location::new(path.clone(), line), "YAML syntax error in Kubernetes manifest")
+                    }
+                });
+                continue;
+            }
+        };
+        for container in &containers {
+            let Some((words, last)) = kubernetes::command_line(container) else {
+                image_runners.push((path.clone(), container.clone()));
+                continue;
+            };
+            let Some(found) = invocation::find(&words) else { continue };
+            let (style, line) = match last {
+                ComposeCommand::String { line, .. } => (ArgStyle::Shell, *line),
+                ComposeCommand::List { style, line, .. } => (
+                    match style {
+                        ListStyle::Block { indent, quote } => {
+                            ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote }
+                        }
+                        ListStyle::Flow { quote } => ArgStyle::YamlFlow { quote: *quote },
+                    },
+                    *line,
+                ),
+            };
+            let style = if found.inside_string { ArgStyle::Shell } else { style };
+            let line = container.command.as_ref().map_or(line, |c| match c {
+                ComposeCommand::String { line, .. } | ComposeCommand::List { line, .. } => *line,
+            });
+            let mut inv = invocation_from(found, &file, line, Origin::Kubernetes, style);
+            run_in_container(&mut inv, &path, container);
+            out.invocations.push(inv);
+        }
+    }
+    image_runners
+}
+
+/// The container's environment, CPU limit and replica count apply to a start it runs.
+fn run_in_container(inv: &mut Invocation, path: &Path, container: &kubernetes::Container) {
+    inv.env.extend(container.env.iter().filter_map(|entry| {
+        Some(EnvVar {
+            key: entry.key.clone(),
+            value: entry.value.clone()?,
+            path: path.to_owned(),
+            line: entry.line,
+            what: format!("env of {} in {}", container.describe, path.display()),
+        })
+    }));
+    inv.cpu_limit = container
+        .cpu
+        .as_ref()
+        .map(|(quantity, line)| (quantity.clone(), format!("{} ({}:{line})", container.describe, path.display())));
+    inv.replicas = container.replicas.as_ref().and_then(|(count, line)| {
+        let value = count.parse::<u32>().ok()?;
+        let source = format!("Kubernetes spec.replicas {count} of {} ({}:{line})", container.describe, path.display());
+        Some(Sourced { value, source })
+    });
+}
+
+/// A Kubernetes container without `command:` / `args:` runs its image's CMD. Which image is not
+/// knowable from the files (registries, tags), so the link is made only when it is unambiguous:
+/// one such container (or one that sets WEB_CONCURRENCY / GUNICORN_CMD_ARGS), and one Dockerfile in the project that starts a server and that no compose
+/// service runs. Then the container's `env:` (which overrides the Dockerfile's `ENV`), CPU limit
+/// and replicas apply to that start, and to the scripts the Dockerfile runs.
+fn attach_image_runner(invocations: &mut [Invocation], runners: &[(PathBuf, kubernetes::Container)]) {
+    // The one container that sets gunicorn's own variables, else the only container.
+    let configuring: Vec<&(PathBuf, kubernetes::Container)> =
+        runners.iter().filter(|(_, c)| c.env.iter().any(|e| GUNICORN_VARIABLES.contains(&e.key.as_str()))).collect();
+    let (path, container) = match (configuring.as_slice(), runners) {
+        ([one], _) => *one,
+        ([], [one]) => one,
+        _ => return,
+    };
+    let mut dockerfiles: Vec<&PathBuf> = invocations
+        .iter()
+        .filter(|inv| inv.service.is_none())
+        .filter_map(|inv| inv.dockerfile.as_ref().map(|h| &h.path))
+        .collect();
+    dockerfiles.dedup();
+    let [dockerfile] = dockerfiles.as_slice() else { return };
+    let dockerfile = (*dockerfile).clone();
+    for inv in invocations.iter_mut() {
+        if inv.service.is_none() && inv.dockerfile.as_ref().is_some_and(|h| h.path == dockerfile) {
+            run_in_container(inv, path, container);
+        }
+    }
 }
 
 fn invocation_from(found: Found, file: &Arc<SourceFile>, line: usize, origin: Origin, style: ArgStyle) -> Invocation {
@@ -404,6 +542,8 @@ fn invocation_from(found: Found, file: &Arc<SourceFile>, line: usize, origin: Or
         dockerfile: None,
         service: None,
         script_vars: Vec::new(),
+        cpu_limit: None,
+        replicas: None,
     }
 }
 

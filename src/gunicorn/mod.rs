@@ -10,6 +10,7 @@ pub mod decide;
 pub mod discovery;
 pub mod flags;
 pub mod invocation;
+pub mod kubernetes;
 pub mod resolve;
 pub mod target;
 pub mod uwsgi;
@@ -32,6 +33,9 @@ pub struct Analysis {
     pub serving: Serving,
     /// Every gunicorn (WSGI) start and what it will run with after both patches, where known.
     pub servers: Vec<PlannedServer>,
+    /// How many instances run the serving start, when its deployment files say (compose
+    /// `deploy.replicas`, Kubernetes `spec.replicas`).
+    pub replicas: Option<Sourced<u32>>,
 }
 
 /// What one gunicorn start will resolve to once the planned changes are applied (`None`: not
@@ -74,12 +78,15 @@ fn compute(project: &Project) -> Analysis {
     let mut serving: Option<Serving> = None;
     let mut fallback: Option<Serving> = None;
     let mut servers = Vec::new();
+    let mut replicas: Option<Option<Sourced<u32>>> = None;
+    let mut fallback_replicas: Option<Option<Sourced<u32>>> = None;
     for inv in &found.invocations {
         let location = inv.location();
         if inv.server != ServerKind::Gunicorn {
             let reason = format!("served by {} ({location})", server_name(&inv.server));
             workers.push(Outcome::skipped(Some(location.clone()), reason.clone()));
             worker_class.push(Outcome::skipped(Some(location.clone()), reason));
+            fallback_replicas.get_or_insert_with(|| inv.replicas.clone());
             fallback.get_or_insert_with(|| {
                 let (processes, threads) = match inv.server {
                     ServerKind::Uwsgi => {
@@ -127,8 +134,11 @@ fn compute(project: &Project) -> Analysis {
             fallback.get_or_insert_with(|| facts(ServerKind::GunicornAsgi, &location, 1, 1, "sync"));
             continue;
         }
+        let cpus = target::cpu_count_for(project, &found, inv, &ctx.cpus);
+        let ctx = decide::Context { target: target::target_workers(cpus.value), cpus, ..ctx.clone() };
         let w = decide::workers(&ctx, inv, &resolved, project);
         let c = decide::worker_class(&ctx, inv, &resolved, project);
+        replicas.get_or_insert_with(|| inv.replicas.clone());
         serving.get_or_insert_with(|| {
             let class = c.worker_class.clone().unwrap_or_else(|| "sync".to_owned());
             facts(ServerKind::Gunicorn, &location, w.workers.unwrap_or(ctx.target), c.threads.unwrap_or(1), &class)
@@ -167,7 +177,8 @@ fn compute(project: &Project) -> Analysis {
         threads: 1,
         worker_class: "sync".to_owned(),
     });
-    Analysis { cpus, workers: dedupe(workers), worker_class: dedupe(worker_class), serving, servers }
+    let replicas = replicas.or(fallback_replicas).flatten();
+    Analysis { cpus, workers: dedupe(workers), worker_class: dedupe(worker_class), serving, servers, replicas }
 }
 
 fn facts(server: ServerKind, location: &Location, workers: u32, threads: u32, class: &str) -> Serving {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
-use super::discovery::{Discovery, is_compose};
+use super::discovery::{Discovery, Invocation, is_compose};
 use crate::config::Sourced;
 use crate::lang::compose::{self, whole_cpus};
 use crate::project::Project;
@@ -23,32 +23,50 @@ pub fn target_workers(cpus: u32) -> u32 {
     (2 * cpus + 1).clamp(3, 12)
 }
 
-/// The CPU count, with where it came from.
+/// The CPU count, with where it came from: the first gunicorn start's own limit, else any
+/// Kubernetes container's (see [`kubernetes_cpus`]), else assumed.
 pub fn cpu_count(project: &Project, discovery: &Discovery) -> Sourced<u32> {
     if let Some(cpus) = project.config().cpus.clone() {
         return cpus;
     }
-    let gunicorn_services = discovery
+    let own = discovery
         .invocations
         .iter()
         .filter(|inv| inv.server == ServerKind::Gunicorn)
-        .filter_map(|inv| inv.service.as_ref());
-    for (compose_path, service) in gunicorn_services {
-        let limit = discovery.service_cpus.iter().find(|(path, name, _, _)| path == compose_path && name == service);
-        if let Some((path, name, quantity, line)) = limit
-            && let Some(value) = whole_cpus(quantity)
-        {
-            let source = format!("CPU limit {quantity} of service {name} ({}:{line})", path.display());
-            return Sourced { value, source };
-        }
-    }
-    if let Some(found) = kubernetes_cpus(project) {
-        return found;
-    }
-    Sourced {
+        .find_map(|inv| own_limit(discovery, inv));
+    own.or_else(|| kubernetes_cpus(project)).unwrap_or(Sourced {
         value: ASSUMED_CPUS,
         source: "assumed: no --cpus, no cpus in the config, no CPU limit in the deployment files".to_owned(),
+    })
+}
+
+/// The CPU count for one start: `--cpus` or the config, else the limit of the Kubernetes
+/// container or compose service that runs this very start, else the project's count. Two
+/// workloads with different limits each get their own worker count.
+pub fn cpu_count_for(
+    project: &Project,
+    discovery: &Discovery,
+    inv: &Invocation,
+    project_cpus: &Sourced<u32>,
+) -> Sourced<u32> {
+    if project.config().cpus.is_some() {
+        return project_cpus.clone();
     }
+    own_limit(discovery, inv).unwrap_or_else(|| project_cpus.clone())
+}
+
+/// The CPU limit the deployment files give the container that runs `inv`.
+fn own_limit(discovery: &Discovery, inv: &Invocation) -> Option<Sourced<u32>> {
+    if let Some((quantity, place)) = &inv.cpu_limit
+        && let Some(value) = whole_cpus(quantity)
+    {
+        return Some(Sourced { value, source: format!("Kubernetes resources.limits.cpu {quantity} of {place}") });
+    }
+    let (compose_path, service) = inv.service.as_ref()?;
+    let (path, name, quantity, line) =
+        discovery.service_cpus.iter().find(|(path, name, _, _)| path == compose_path && name == service)?;
+    let value = whole_cpus(quantity)?;
+    Some(Sourced { value, source: format!("CPU limit {quantity} of service {name} ({}:{line})", path.display()) })
 }
 
 /// `resources.limits.cpu` of the Kubernetes container that runs gunicorn (or of the only

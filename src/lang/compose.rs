@@ -219,6 +219,8 @@ pub struct Service {
     pub build: Option<(String, Option<String>)>,
     /// `deploy.resources.limits.cpus` or `cpus:`, as written, with its line.
     pub cpus: Option<(String, usize)>,
+    /// `deploy.replicas`, as written, with its line: the instance count of the service.
+    pub replicas: Option<(String, usize)>,
 }
 
 /// The services of a compose file.
@@ -263,6 +265,9 @@ pub fn services(text: &str) -> Result<Vec<Service>, usize> {
                 .and_then(|l| get(text, l, "cpus"))
                 .or_else(|| field("cpus"));
             let cpus = limit.and_then(|node| scalar(text, node).map(|w| (w.text, line(node))));
+            let replicas = field("deploy")
+                .and_then(|d| get(text, d, "replicas"))
+                .and_then(|node| scalar(text, node).map(|w| (w.text, line(node))));
             Some(Service {
                 name,
                 line: line(body),
@@ -272,12 +277,14 @@ pub fn services(text: &str) -> Result<Vec<Service>, usize> {
                 env_files,
                 build,
                 cpus,
+                replicas,
             })
         })
         .collect())
 }
 
-fn compose_command(text: &str, node: Node) -> Option<ComposeCommand> {
+/// A `command:` / `entrypoint:` (compose) or `command:` / `args:` (Kubernetes) value.
+pub fn compose_command(text: &str, node: Node) -> Option<ComposeCommand> {
     let line = node.start_position().row + 1;
     match node.kind() {
         "block_sequence" | "flow_sequence" => {
