@@ -136,6 +136,19 @@ pub struct Discovery {
     pub service_cpus: Vec<(PathBuf, String, String, usize)>,
     /// `deploy.replicas` of compose services: (compose file, service, count, line).
     pub service_replicas: Vec<(PathBuf, String, String, usize)>,
+    /// `resources.limits.cpu` of every Kubernetes container, read once with the manifests.
+    pub container_cpus: Vec<ContainerCpu>,
+}
+
+/// The CPU limit of one Kubernetes container.
+#[derive(Debug, Clone)]
+pub struct ContainerCpu {
+    /// Whether its `command:` / `args:` name gunicorn.
+    pub runs_gunicorn: bool,
+    /// The quantity as written (`500m`, `"2"`).
+    pub quantity: String,
+    /// `manifest:line`, for messages.
+    pub place: String,
 }
 
 fn name_of(path: &Path) -> &str {
@@ -447,6 +460,12 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, ku
             }
         };
         for container in &containers {
+            if let Some((quantity, line)) = &container.cpu {
+                let runs_gunicorn = kubernetes::command_line(container)
+                    .is_some_and(|(words, _)| words.iter().any(|word| word.text.contains("gunicorn")));
+                let place = format!("{}:{line}", path.display());
+                out.container_cpus.push(ContainerCpu { runs_gunicorn, quantity: quantity.clone(), place });
+            }
             let Some((words, last)) = kubernetes::command_line(container) else {
                 image_runners.push((path.clone(), container.clone()));
                 continue;

@@ -5,13 +5,9 @@
 //! `deploy.resources.limits.cpus` / `cpus:`, Kubernetes `resources.limits.cpu`), else 2, stated as
 //! an assumption. Never the CPU count of the machine running scalepatch.
 
-use std::path::Path;
-
-use tree_sitter::Node;
-
-use super::discovery::{Discovery, Invocation, is_compose};
+use super::discovery::{Discovery, Invocation};
 use crate::config::Sourced;
-use crate::lang::compose::{self, whole_cpus};
+use crate::lang::compose::whole_cpus;
 use crate::project::Project;
 use crate::serving::ServerKind;
 
@@ -34,7 +30,7 @@ pub fn cpu_count(project: &Project, discovery: &Discovery) -> Sourced<u32> {
         .iter()
         .filter(|inv| inv.server == ServerKind::Gunicorn)
         .find_map(|inv| own_limit(discovery, inv));
-    own.or_else(|| kubernetes_cpus(project)).unwrap_or(Sourced {
+    own.or_else(|| kubernetes_cpus(discovery)).unwrap_or(Sourced {
         value: ASSUMED_CPUS,
         source: "assumed: no --cpus, no cpus in the config, no CPU limit in the deployment files".to_owned(),
     })
@@ -70,59 +66,12 @@ fn own_limit(discovery: &Discovery, inv: &Invocation) -> Option<Sourced<u32>> {
 }
 
 /// `resources.limits.cpu` of the Kubernetes container that runs gunicorn (or of the only
-/// container with a limit).
-fn kubernetes_cpus(project: &Project) -> Option<Sourced<u32>> {
-    let yaml_files: Vec<_> = project
-        .files_where(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_compose(p)
-        })
-        .cloned()
-        .collect();
-    let mut limits: Vec<(bool, String, String)> = Vec::new();
-    // `containers:` and a top-level `apiVersion:` before parsing: test fixtures and recorded HTTP
-    // cassettes can be megabytes of YAML that merely mention "containers" (saleor: 2.3 MB, over
-    // a second to parse in a debug build).
-    for path in project.files_containing(&yaml_files, "containers:") {
-        let Ok(file) = project.read(&path) else { continue };
-        if !(file.text.starts_with("apiVersion:") || file.text.contains("\napiVersion:")) {
-            continue;
-        }
-        let Ok(yaml) = compose::parse_yaml(&file.text) else { continue };
-        for document in compose::document_mappings(&yaml) {
-            collect_containers(&file.text, document, &path, &mut limits);
-        }
-    }
-    let chosen =
-        limits.iter().find(|(gunicorn, _, _)| *gunicorn).or(if limits.len() == 1 { limits.first() } else { None })?;
-    let value = whole_cpus(&chosen.1)?;
-    Some(Sourced { value, source: format!("Kubernetes resources.limits.cpu {} ({})", chosen.1, chosen.2) })
-}
-
-fn collect_containers(text: &str, node: Node, path: &Path, out: &mut Vec<(bool, String, String)>) {
-    if matches!(node.kind(), "block_mapping" | "flow_mapping") {
-        for (key, value) in compose::pairs(text, node) {
-            let Some(value) = value else { continue };
-            if key == "containers" {
-                for container in compose::items(value) {
-                    let cpu = compose::get(text, container, "resources")
-                        .and_then(|r| compose::get(text, r, "limits"))
-                        .and_then(|l| compose::get(text, l, "cpu"));
-                    if let Some(cpu) = cpu.and_then(|n| compose::scalar(text, n)) {
-                        let runs_gunicorn = text[container.byte_range()].contains("gunicorn");
-                        let line = cpu.offsets.first().map_or(0, |&o| text[..o].matches('\n').count() + 1);
-                        out.push((runs_gunicorn, cpu.text, format!("{}:{line}", path.display())));
-                    }
-                }
-            } else {
-                collect_containers(text, value, path, out);
-            }
-        }
-    } else if node.kind().ends_with("sequence") {
-        for item in compose::items(node) {
-            collect_containers(text, item, path, out);
-        }
-    }
+/// container with a limit), from the manifests discovery already read.
+fn kubernetes_cpus(discovery: &Discovery) -> Option<Sourced<u32>> {
+    let limits = &discovery.container_cpus;
+    let chosen = limits.iter().find(|c| c.runs_gunicorn).or(if limits.len() == 1 { limits.first() } else { None })?;
+    let value = whole_cpus(&chosen.quantity)?;
+    Some(Sourced { value, source: format!("Kubernetes resources.limits.cpu {} ({})", chosen.quantity, chosen.place) })
 }
 
 #[cfg(test)]
