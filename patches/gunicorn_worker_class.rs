@@ -32,6 +32,11 @@ impl Patch for GunicornWorkerClass {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::gunicorn::analysis(project).worker_class.clone()
+        crate::gunicorn::analysis(project)
+            .worker_class
+            .iter()
+            .cloned()
+            .map(|o| o.with_quick_win("QW1 / bottleneck 5 (sync workers)"))
+            .collect()
     }
 }

@@ -36,6 +36,11 @@ impl Patch for GunicornWorkers {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::gunicorn::analysis(project).workers.clone()
+        crate::gunicorn::analysis(project)
+            .workers
+            .iter()
+            .cloned()
+            .map(|o| o.with_quick_win("QW1 (worker count)"))
+            .collect()
     }
 }

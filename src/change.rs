@@ -177,6 +177,18 @@ impl Outcome {
         Outcome::Warning { location, message: message.into() }
     }
 
+    /// Opens a change's `why` with the quick win it serves (`QW1 (worker count): ...`), so that
+    /// every explanation says which quick win it belongs to; other outcomes are returned as they are.
+    pub fn with_quick_win(self, quick_win: &str) -> Outcome {
+        match self {
+            Outcome::Change(mut change) if !change.why.starts_with("QW") => {
+                change.why = format!("{quick_win}: {}", change.why);
+                Outcome::Change(change)
+            }
+            other => other,
+        }
+    }
+
     /// The word shown in listings: change, ok, skipped, not found, error, warning.
     pub fn label(&self) -> &'static str {
         match self {
