@@ -124,18 +124,31 @@ impl Project {
         self.files_where(move |path| path.file_name().is_some_and(|n| n == name))
     }
 
-    /// Among `candidates`, the files whose raw bytes contain `needle`: the cheap test that decides
-    /// which files are worth parsing. Runs in parallel; unreadable files are left out (reading them
-    /// for real reports the error).
+    /// Among `candidates`, the files whose bytes contain `needle`: the cheap test that decides
+    /// which files are worth parsing. See [`Project::files_matching`].
     pub fn files_containing(&self, candidates: &[PathBuf], needle: &str) -> Vec<PathBuf> {
         let finder = memchr::memmem::Finder::new(needle.as_bytes());
-        let mut found: Vec<PathBuf> = candidates
-            .par_iter()
-            .filter(|path| std::fs::read(self.root.join(path)).is_ok_and(|bytes| finder.find(&bytes).is_some()))
-            .cloned()
-            .collect();
+        self.files_matching(candidates, |bytes| finder.find(bytes).is_some())
+    }
+
+    /// Among `candidates`, the files whose bytes pass `test`, sorted; in parallel. Files are read
+    /// through the same cache as [`Project::read`], so a file that several patches test and then
+    /// parse comes from disk once. A file that cannot be used as text is tested on its raw bytes
+    /// (when it can be read at all) and kept when it matches, so that reading it for real
+    /// reports the refusal by name instead of the file being passed over in silence.
+    pub fn files_matching(&self, candidates: &[PathBuf], test: impl Fn(&[u8]) -> bool + Sync) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> =
+            candidates.par_iter().filter(|path| self.file_matches(path, &test)).cloned().collect();
         found.sort();
         found
+    }
+
+    /// Whether the bytes of one file pass `test`, read as [`Project::files_matching`] reads them.
+    pub fn file_matches(&self, path: &Path, test: impl Fn(&[u8]) -> bool) -> bool {
+        match self.read(path) {
+            Ok(source) => test(source.text.as_bytes()),
+            Err(_) => std::fs::read(self.root.join(path)).is_ok_and(|bytes| test(&bytes)),
+        }
     }
 
     /// Whether `path` (relative) exists in the discovered file list.

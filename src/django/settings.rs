@@ -243,13 +243,19 @@ fn parse_candidate(
     finders: &[memchr::memmem::Finder],
 ) -> Result<Option<SettingsModule>, Box<Outcome>> {
     let path = &candidate.path;
-    let Ok(bytes) = std::fs::read(project.absolute(path)) else {
-        return project.read(path).map(|_| None).map_err(|err| Box::new(Outcome::from(err)));
+    let mentions_wanted = |bytes: &[u8]| finders.iter().any(|f| f.find(bytes).is_some());
+    let source = match project.read(path) {
+        Ok(source) => source,
+        // Unusable as text: reported when the file is a candidate worth reading (declared, or its
+        // raw bytes mention a wanted name, or it cannot be read at all).
+        Err(err) => {
+            let worth = candidate.always || std::fs::read(project.absolute(path)).map_or(true, |b| mentions_wanted(&b));
+            return if worth { Err(Box::new(Outcome::from(err))) } else { Ok(None) };
+        }
     };
-    if !candidate.always && !finders.iter().any(|f| f.find(&bytes).is_some()) {
+    if !candidate.always && !mentions_wanted(source.text.as_bytes()) {
         return Ok(None);
     }
-    let source = project.read(path).map_err(|err| Box::new(Outcome::from(err)))?;
     let file = python::parse(source.clone()).map_err(|err| match template::first_tag_line(&source.text) {
         Some(line) => {
             Box::new(Outcome::skipped(Some(Location::new(path.clone(), line)), template::skip_reason("Python", line)))
@@ -330,7 +336,7 @@ fn declared_settings_modules(project: &Project) -> Vec<(String, Location)> {
     let finder = memchr::memmem::Finder::new(b"DJANGO_SETTINGS_MODULE");
     let mut found = BTreeSet::new();
     for path in project.files_where(may_declare_settings) {
-        if !std::fs::read(project.absolute(path)).is_ok_and(|bytes| finder.find(&bytes).is_some()) {
+        if !project.file_matches(path, |bytes| finder.find(bytes).is_some()) {
             continue;
         }
         let Ok(file) = project.read(path) else { continue };

@@ -7,8 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
 use crate::change::{Location, Outcome};
@@ -179,8 +177,9 @@ fn is_root_yaml(path: &Path) -> bool {
 
 /// Whether a YAML file has a top-level `services:` key (a compose file by content).
 fn declares_services(project: &Project, path: &Path) -> bool {
-    std::fs::read(project.absolute(path))
-        .is_ok_and(|bytes| bytes.starts_with(b"services:") || memchr::memmem::find(&bytes, b"\nservices:").is_some())
+    project.file_matches(path, |bytes| {
+        bytes.starts_with(b"services:") || memchr::memmem::find(bytes, b"\nservices:").is_some()
+    })
 }
 
 fn is_procfile(path: &Path) -> bool {
@@ -245,15 +244,8 @@ fn read(project: &Project, path: &Path, errors: &mut Vec<Outcome>) -> Option<Arc
 fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
     let finders: Vec<memchr::memmem::Finder> =
         SERVER_NAMES.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
-    let mut found: Vec<PathBuf> = paths
-        .par_iter()
-        .filter(|path| {
-            std::fs::read(project.absolute(path)).is_ok_and(|bytes| finders.iter().any(|f| f.find(&bytes).is_some()))
-        })
-        .map(|path| (*path).clone())
-        .collect();
-    found.sort();
-    found
+    let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
+    project.files_matching(&paths, |bytes| finders.iter().any(|f| f.find(bytes).is_some()))
 }
 
 struct ParsedDockerfile {

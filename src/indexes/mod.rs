@@ -340,9 +340,9 @@ fn mine_queries(
     let model_files: Vec<&Path> = models.iter().map(|m| m.class.file.as_path()).collect();
     let names = queries::Names { models: by_name, managers, manager_attrs, app_dirs, model_files };
     let needles = Needles::new(models);
-    let results: Vec<Result<Vec<queries::Query>, Box<Outcome>>> = python_files
+    let results: Vec<Result<Vec<queries::Query>, Box<Outcome>>> = project
+        .files_matching(python_files, |bytes| needles.found_in(bytes))
         .par_iter()
-        .filter(|path| std::fs::read(project.absolute(path)).is_ok_and(|bytes| needles.found_in(&bytes)))
         .map(|path| {
             let source = project.read(path).map_err(|err| {
                 Box::new(Outcome::warning(

@@ -194,11 +194,13 @@ fn file_name(path: &Path) -> String {
 fn read_one(project: &Project, path: &Path, strong: bool, included: bool) -> Result<Option<NginxFile>, Box<Outcome>> {
     if !strong && !included {
         // Cheap filter before parsing a .conf of unknown kind (supervisord, redis...).
-        let bytes = std::fs::read(project.absolute(path)).unwrap_or_default();
-        let looks = ["server", "location", "upstream", "http", "proxy_pass", "listen"]
-            .iter()
-            .any(|word| memchr::memmem::find(&bytes, word.as_bytes()).is_some());
-        if !looks || memchr::memchr(b'{', &bytes).is_none() {
+        let looks = project.file_matches(path, |bytes| {
+            memchr::memchr(b'{', bytes).is_some()
+                && ["server", "location", "upstream", "http", "proxy_pass", "listen"]
+                    .iter()
+                    .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some())
+        });
+        if !looks {
             return Ok(None);
         }
     }
