@@ -265,7 +265,8 @@ fn create_staging(dir: BorrowedFd<'_>) -> io::Result<(OsString, std::fs::File)> 
     for _ in 0..100 {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = OsString::from(format!("{STAGING_PREFIX}{}-{unique}-{nanos:08x}{STAGING_SUFFIX}", std::process::id()));
+        let name =
+            OsString::from(format!("{STAGING_PREFIX}{}-{unique}-{nanos:08x}{STAGING_SUFFIX}", std::process::id()));
         let c_name = cstr(&name)?;
         // SAFETY: valid descriptor and C string.
         match check(unsafe { libc::openat(dir.as_raw_fd(), c_name.as_ptr(), flags, 0o600 as libc::c_uint) }) {
@@ -428,7 +429,8 @@ pub fn resolve(
     create: bool,
     hook: Hook<'_>,
 ) -> io::Result<Option<Target>> {
-    let refuse = |why: String| io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: {why}", relative.display()));
+    let refuse =
+        |why: String| io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: {why}", relative.display()));
     let mut components = checked_components(relative).map_err(refuse)?;
     for _ in 0..40 {
         if components.first().is_some_and(|first| first == exclude) {
@@ -539,9 +541,8 @@ mod tests {
         let fail_chown = |point| {
             if point == Point::Chown { Err(io::Error::from_raw_os_error(libc::EPERM)) } else { Ok(()) }
         };
-        let target = resolve(borrow(&fd), &root, Path::new("settings.py"), ".scalepatch", false, &no_hook)
-            .unwrap()
-            .unwrap();
+        let target =
+            resolve(borrow(&fd), &root, Path::new("settings.py"), ".scalepatch", false, &no_hook).unwrap().unwrap();
         let err = write_at(borrow(&target.dir), &target.name, b"A = 2\n", None, &fail_chown).unwrap_err();
         assert!(err.to_string().contains("cannot keep its owner 1234:1234"), "{err}");
         assert_eq!(std::fs::read(&file).unwrap(), b"A = 1\n");

@@ -60,7 +60,13 @@ impl Journal {
             Err((path, source, undo_errors)) => {
                 manifest.state = RunState::RollbackIncomplete;
                 let _ = self.save(&run, &manifest);
-                Err(JournalError::RollbackIncomplete { run_id, path, source, undo_errors, finish: self.finish_command() })
+                Err(JournalError::RollbackIncomplete {
+                    run_id,
+                    path,
+                    source,
+                    undo_errors,
+                    finish: self.finish_command(),
+                })
             }
         }
     }

@@ -34,14 +34,22 @@ impl Lock {
     pub fn acquire(dir: BorrowedFd<'_>, shown: PathBuf) -> Result<Lock, LockError> {
         let io_error = |source| LockError::Io { path: shown.clone(), source };
         let mut file = open_lock_file(dir).map_err(io_error)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = std::io::Read::read_to_string(&mut file, &mut text);
-                return Err(LockError::Held { holder: text.trim().parse().ok(), path: shown });
+        // A short grace period: a child being spawned by another thread shares the holder's
+        // descriptor until it execs, which holds the lock for a moment after it was released.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = std::io::Read::read_to_string(&mut file, &mut text);
+                    return Err(LockError::Held { holder: text.trim().parse().ok(), path: shown });
+                }
+                Err(std::fs::TryLockError::Error(err)) => return Err(io_error(err)),
             }
-            Err(std::fs::TryLockError::Error(err)) => return Err(io_error(err)),
         }
         // For humans only: who holds it now.
         let _ = file.set_len(0).and_then(|()| {
@@ -109,10 +117,7 @@ mod tests {
         let borrowed = crate::fs::borrow(&fd);
         let lock = Lock::acquire(borrowed, "lock".into()).unwrap();
         let err = Lock::acquire(borrowed, "lock".into()).unwrap_err();
-        assert!(
-            matches!(err, LockError::Held { holder: Some(pid), .. } if pid == std::process::id()),
-            "{err}"
-        );
+        assert!(matches!(err, LockError::Held { holder: Some(pid), .. } if pid == std::process::id()), "{err}");
         drop(lock);
         // A lock file naming a live process (pid 1, or this very process) but held by nobody.
         std::fs::write(dir.path().join("lock"), "1\n").unwrap();

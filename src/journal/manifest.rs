@@ -159,7 +159,10 @@ impl Manifest {
     /// hashes, modes are permission bits, and the revert record only names the run's files.
     pub fn validate(&self, folder: &str) -> Result<(), BadField> {
         if !is_run_id(&self.run_id) || self.run_id != folder {
-            return Err(bad("run_id", format!("`{}` is not this run folder's id ({folder})", self.run_id.escape_debug())));
+            return Err(bad(
+                "run_id",
+                format!("`{}` is not this run folder's id ({folder})", self.run_id.escape_debug()),
+            ));
         }
         for (field, time) in [("time", Some(&self.time)), ("reverted_time", self.reverted_time.as_ref())] {
             if time.is_some_and(|t| !is_time(t)) {
@@ -298,7 +301,9 @@ impl RunDir {
         else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes).map(Some).with_context(|| format!("{}: not a scalepatch manifest", path.display()))
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .with_context(|| format!("{}: not a scalepatch manifest", path.display()))
     }
 
     /// Writes the manifest atomically: a crash leaves the old one or the new one.

@@ -76,7 +76,9 @@ pub enum JournalError {
     WriteFailed { run_id: String, path: PathBuf, source: io::Error, recorded: bool },
     #[error("writing {} failed: {source}; putting the files back failed too: {}. Run {run_id} is left with files changed (state: rollback incomplete); finish the rollback with: {finish}", path.display(), undo_errors.join("; "))]
     RollbackIncomplete { run_id: String, path: PathBuf, source: io::Error, undo_errors: Vec<String>, finish: String },
-    #[error("run {run_id}: every file was written, but {what} failed: {source}; the project IS changed and the journal may not say so. Check with `scalepatch status`, then roll it back with: {finish}")]
+    #[error(
+        "run {run_id}: every file was written, but {what} failed: {source}; the project IS changed and the journal may not say so. Check with `scalepatch status`, then roll it back with: {finish}"
+    )]
     AfterWrite { run_id: String, what: String, source: io::Error, finish: String },
     #[error("revert of run {run_id} refused; nothing was written:\n{}", conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Conflicts { run_id: String, conflicts: Vec<Conflict> },
@@ -86,7 +88,9 @@ pub enum JournalError {
     RevertFailed { run_id: String, path: PathBuf, source: io::Error, recorded: bool },
     #[error("revert of run {run_id} failed writing {}: {source}; putting the files back failed too: {}. Some files are left half-reverted; finish with: {finish}", path.display(), undo_errors.join("; "))]
     RevertIncomplete { run_id: String, path: PathBuf, source: io::Error, undo_errors: Vec<String>, finish: String },
-    #[error("run {run_id}: every file was reverted, but {what} failed: {source}; the project IS changed (reverted) and the journal may still say reverting. Check with `scalepatch status`; {finish} puts the run back, then revert again")]
+    #[error(
+        "run {run_id}: every file was reverted, but {what} failed: {source}; the project IS changed (reverted) and the journal may still say reverting. Check with `scalepatch status`; {finish} puts the run back, then revert again"
+    )]
     AfterRevert { run_id: String, what: String, source: io::Error, finish: String },
     #[error("no applied run to revert")]
     NothingToRevert,
@@ -153,8 +157,12 @@ fn journal_dir(
     hook: crate::fs::Hook<'_>,
 ) -> Result<Option<OwnedFd>, JournalError> {
     let unsafe_error = |detail: String| JournalError::Unsafe { path: shown.to_owned(), detail };
-    match crate::fs::stat_at(borrow(parent), name.as_ref()).map_err(io_error(format!("cannot read {}", shown.display())))? {
-        Some(stat) if crate::fs::is_symlink(&stat) => return Err(unsafe_error("a symlink; scalepatch never follows it (remove it)".into())),
+    match crate::fs::stat_at(borrow(parent), name.as_ref())
+        .map_err(io_error(format!("cannot read {}", shown.display())))?
+    {
+        Some(stat) if crate::fs::is_symlink(&stat) => {
+            return Err(unsafe_error("a symlink; scalepatch never follows it (remove it)".into()));
+        }
         None if !create => return Ok(None),
         None => {
             crate::fs::mkdir_at(borrow(parent), name.as_ref(), hook)
@@ -207,11 +215,16 @@ impl Journal {
         let Some(runs_fd) = journal_dir(&dir_fd, "runs", &shown.join("runs"), write, &hook)? else { return Ok(None) };
         let lock = if write {
             let ignore = shown.join(".gitignore");
-            match crate::fs::stat_at(borrow(&dir_fd), ".gitignore".as_ref()).map_err(io_error("cannot read .gitignore"))? {
+            match crate::fs::stat_at(borrow(&dir_fd), ".gitignore".as_ref())
+                .map_err(io_error("cannot read .gitignore"))?
+            {
                 None => crate::fs::write_at(borrow(&dir_fd), ".gitignore".as_ref(), b"*\n", Some(0o644), &hook)
                     .map_err(journal_write(format!("cannot write {}", ignore.display())))?,
                 Some(stat) if !crate::fs::is_file(&stat) => {
-                    return Err(JournalError::Unsafe { path: ignore, detail: "not a regular file (a symlink?)".into() });
+                    return Err(JournalError::Unsafe {
+                        path: ignore,
+                        detail: "not a regular file (a symlink?)".into(),
+                    });
                 }
                 Some(_) => {}
             }
@@ -280,8 +293,8 @@ impl Journal {
     /// The folders of `runs/` that look like runs, with their manifest (`None`: a run that died
     /// before writing one). Any other name is ignored; a symlink or a bad manifest is an error.
     fn run_dirs(&self) -> Result<Vec<(RunDir, Option<Manifest>)>, JournalError> {
-        let names =
-            crate::fs::list_dir(borrow(&self.runs_fd)).map_err(io_error(format!("cannot list {}", self.runs_shown().display())))?;
+        let names = crate::fs::list_dir(borrow(&self.runs_fd))
+            .map_err(io_error(format!("cannot list {}", self.runs_shown().display())))?;
         let mut runs = Vec::new();
         for name in names {
             let Some(name) = name.to_str().filter(|name| is_run_id(name)) else { continue };
@@ -346,7 +359,9 @@ impl Journal {
     fn checked_copy(&self, run: &RunDir, kind: Copy, path: &Path, hash: &str) -> Result<Vec<u8>, String> {
         match run.read_copy(kind, path) {
             Ok(Some(bytes)) if crate::source::hash_bytes(&bytes) == hash => Ok(bytes),
-            Ok(Some(_)) => Err(format!("its copy {} does not match the manifest's hash", run.copy_path(kind, path).display())),
+            Ok(Some(_)) => {
+                Err(format!("its copy {} does not match the manifest's hash", run.copy_path(kind, path).display()))
+            }
             Ok(None) => Err(format!("its copy {} is missing", run.copy_path(kind, path).display())),
             Err(err) => Err(format!("its copy {} is unreadable: {err}", run.copy_path(kind, path).display())),
         }

@@ -120,7 +120,8 @@ impl Journal {
                 },
                 _ => Undo::Remove,
             };
-            let step = Step { path: record.path.clone(), write: None, mode: None, undo, dirs: record.created_dirs.clone() };
+            let step =
+                Step { path: record.path.clone(), write: None, mode: None, undo, dirs: record.created_dirs.clone() };
             match self.undo(&step) {
                 Ok(()) => outcome.restored += 1,
                 Err(err) => outcome.failed.push(format!("{}: {err}", record.path.display())),

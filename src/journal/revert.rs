@@ -160,7 +160,11 @@ impl Journal {
                     steps.push(step);
                 }
                 Err(PlanError::Copy(why)) => {
-                    return Err(JournalError::CorruptCopy { run_id: manifest.run_id.clone(), path: record.path.clone(), why });
+                    return Err(JournalError::CorruptCopy {
+                        run_id: manifest.run_id.clone(),
+                        path: record.path.clone(),
+                        why,
+                    });
                 }
                 Err(PlanError::Journal(err)) => return Err(err),
             }
@@ -261,7 +265,12 @@ fn pending_write(step: &Step) -> PendingWrite {
         Undo::Restore { bytes, mode } => (Some(hash_bytes(bytes)), Some(*mode)),
         Undo::Remove => (None, None),
     };
-    PendingWrite { path: step.path.clone(), hash_before, hash_after: step.write.as_deref().map(hash_bytes), mode_before }
+    PendingWrite {
+        path: step.path.clone(),
+        hash_before,
+        hash_after: step.write.as_deref().map(hash_bytes),
+        mode_before,
+    }
 }
 
 enum PlanError {
