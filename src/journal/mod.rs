@@ -140,6 +140,7 @@ fn journal_write(context: impl Into<String>) -> impl FnOnce(io::Error) -> Journa
 pub struct Journal {
     root: PathBuf,
     root_fd: OwnedFd,
+    dir_fd: OwnedFd,
     runs_fd: OwnedFd,
     lock: Option<Lock>,
     #[cfg(feature = "fault-injection")]
@@ -178,8 +179,31 @@ impl Journal {
     /// finishes any run a crash left half-done (saying so in [`Journal::notes`]).
     pub fn open(root: &Path) -> Result<Journal, JournalError> {
         let mut journal = Journal::open_with(root, true)?.expect("created");
+        // A crafted journal is refused before anything (the lock, .gitignore) is written in it.
+        journal.runs()?;
+        journal.take_lock()?;
         journal.recover()?;
         Ok(journal)
+    }
+
+    /// Takes the lock, then writes `.gitignore` if it is missing (refusing one that is not a
+    /// regular file).
+    fn take_lock(&mut self) -> Result<(), JournalError> {
+        let shown = self.root.join(DIR);
+        let ignore = shown.join(".gitignore");
+        let existing = crate::fs::stat_at(borrow(&self.dir_fd), ".gitignore".as_ref())
+            .map_err(io_error("cannot read .gitignore"))?;
+        if existing.is_some_and(|stat| !crate::fs::is_file(&stat)) {
+            return Err(JournalError::Unsafe { path: ignore, detail: "not a regular file (a symlink?)".into() });
+        }
+        let lock = Lock::acquire(borrow(&self.dir_fd), shown.join("lock"))?;
+        if existing.is_none() {
+            let hook = self.hook();
+            crate::fs::write_at(borrow(&self.dir_fd), ".gitignore".as_ref(), b"*\n", Some(0o644), &hook)
+                .map_err(journal_write(format!("cannot write {}", ignore.display())))?;
+        }
+        self.lock = Some(lock);
+        Ok(())
     }
 
     /// Like [`Journal::open`], but `None` when the project has no journal yet.
@@ -213,30 +237,12 @@ impl Journal {
         let shown = root.join(DIR);
         let Some(dir_fd) = journal_dir(&root_fd, DIR, &shown, write, &hook)? else { return Ok(None) };
         let Some(runs_fd) = journal_dir(&dir_fd, "runs", &shown.join("runs"), write, &hook)? else { return Ok(None) };
-        let lock = if write {
-            let ignore = shown.join(".gitignore");
-            match crate::fs::stat_at(borrow(&dir_fd), ".gitignore".as_ref())
-                .map_err(io_error("cannot read .gitignore"))?
-            {
-                None => crate::fs::write_at(borrow(&dir_fd), ".gitignore".as_ref(), b"*\n", Some(0o644), &hook)
-                    .map_err(journal_write(format!("cannot write {}", ignore.display())))?,
-                Some(stat) if !crate::fs::is_file(&stat) => {
-                    return Err(JournalError::Unsafe {
-                        path: ignore,
-                        detail: "not a regular file (a symlink?)".into(),
-                    });
-                }
-                Some(_) => {}
-            }
-            Some(Lock::acquire(borrow(&dir_fd), shown.join("lock"))?)
-        } else {
-            None
-        };
         Ok(Some(Journal {
             root,
             root_fd,
+            dir_fd,
             runs_fd,
-            lock,
+            lock: None,
             #[cfg(feature = "fault-injection")]
             faults,
             notes: Vec::new(),
@@ -403,6 +409,16 @@ impl Journal {
         let hook = self.hook();
         match &step.undo {
             Undo::Restore { bytes, mode } => {
+                // The failing step may never have replaced the file: nothing to put back then
+                // (and no owner to give again, which may be what failed).
+                if self
+                    .current(&step.path)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(now, m)| &now == bytes && m & 0o777 == mode & 0o777)
+                {
+                    return Ok(());
+                }
                 let target = self.target(&step.path, true)?.expect("created");
                 crate::fs::write_at(borrow(&target.dir), &target.name, bytes, Some(*mode), &hook)
             }

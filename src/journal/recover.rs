@@ -49,6 +49,7 @@ impl Journal {
             if !manifest.state.is_interrupted() {
                 continue;
             }
+            self.check_paths(&run, &manifest)?;
             self.remove_staging_near(&manifest);
             let note = match manifest.state {
                 RunState::Reverting => self.finish_revert(&run, &mut manifest),
@@ -158,6 +159,21 @@ impl Journal {
             }
         }
         outcome
+    }
+
+    /// Refuses (before anything is written) a run whose files cannot be reached safely now:
+    /// through a folder symlink, or a file symlink that leads outside the project.
+    fn check_paths(&self, run: &RunDir, manifest: &Manifest) -> Result<(), JournalError> {
+        for (index, record) in manifest.files.iter().enumerate() {
+            if let Err(err) = self.target(&record.path, false) {
+                return Err(JournalError::BadManifest {
+                    manifest: run.manifest(),
+                    field: format!("files[{index}].path"),
+                    detail: err.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Removes the staging files a crash may have left beside the files of `manifest`.
