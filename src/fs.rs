@@ -487,7 +487,7 @@ mod tests {
         (open_root(&path).unwrap(), path)
     }
 
-    fn write(root: &OwnedFd, path: &PathBuf, relative: &str, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    fn write(root: &OwnedFd, path: &Path, relative: &str, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
         let target = resolve(borrow(root), path, Path::new(relative), ".scalepatch", true, &no_hook)?.unwrap();
         write_at(borrow(&target.dir), &target.name, bytes, mode, &no_hook)
     }

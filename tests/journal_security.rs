@@ -77,11 +77,17 @@ fn everything(root: &Path) -> Vec<(PathBuf, String, Vec<u8>)> {
     out
 }
 
-/// The project's own files (`.scalepatch/` aside), plus any staging file anywhere.
-fn project_files(root: &Path) -> Vec<(PathBuf, common::FileFacts)> {
+/// The project's own files (`.scalepatch/` aside).
+#[cfg(feature = "fault-injection")]
+type Files = Vec<(PathBuf, common::FileFacts)>;
+
+#[cfg(feature = "fault-injection")]
+fn project_files(root: &Path) -> Files {
     common::tree_files(root)
 }
 
+/// Staging files anywhere below `root`, the journal included.
+#[cfg(feature = "fault-injection")]
 fn staging_litter(root: &Path) -> Vec<PathBuf> {
     everything(root)
         .into_iter()
@@ -431,25 +437,25 @@ mod faults {
 
     /// What the files are: as before the run, as applied, or something else.
     #[derive(Debug, PartialEq, Eq, Clone, Copy)]
-    enum Files {
+    enum State {
         Before,
         Applied,
         Other,
     }
 
-    fn files(root: &Path, before: &[(PathBuf, common::FileFacts)], applied: &[(PathBuf, common::FileFacts)]) -> Files {
+    fn files(root: &Path, before: &[(PathBuf, common::FileFacts)], applied: &[(PathBuf, common::FileFacts)]) -> State {
         let now = project_files(root);
         if now == before {
-            Files::Before
+            State::Before
         } else if now == applied {
-            Files::Applied
+            State::Applied
         } else {
-            Files::Other
+            State::Other
         }
     }
 
     /// The project before and after a clean apply of the two patches.
-    fn states() -> (Vec<(PathBuf, common::FileFacts)>, Vec<(PathBuf, common::FileFacts)>) {
+    fn states() -> (super::Files, super::Files) {
         let project = small_project();
         let before = project_files(project.path());
         apply(project.path());
@@ -481,13 +487,13 @@ mod faults {
     }
 
     /// Whether the exit code tells the truth about the files.
-    fn truthful(code: Option<i32>, state: Files, action: &str) -> bool {
+    fn truthful(code: Option<i32>, state: State, action: &str) -> bool {
         match (action, code) {
-            ("apply", Some(0)) => state == Files::Applied,
-            ("revert", Some(0)) => state == Files::Before,
-            ("apply", Some(2 | 3)) => state == Files::Before,
-            ("revert", Some(2 | 3)) => state == Files::Applied,
-            (_, Some(4)) => state != Files::Before || action == "revert",
+            ("apply", Some(0)) => state == State::Applied,
+            ("revert", Some(0)) => state == State::Before,
+            ("apply", Some(2 | 3)) => state == State::Before,
+            ("revert", Some(2 | 3)) => state == State::Applied,
+            (_, Some(4)) => state != State::Before || action == "revert",
             _ => false,
         }
     }
