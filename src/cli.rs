@@ -1,4 +1,4 @@
-//! The command line: `list`, `diff`, `apply`, `revert`, `status`. Names, flags and exit codes are
+//! The command line: `list`, `diff`, `apply`, `revert`, `status`, `recover`. Names, flags and exit codes are
 //! a public contract (see the README).
 
 use std::io::Write;
@@ -21,6 +21,9 @@ pub mod exit {
     pub const PENDING: i32 = 1;
     pub const USAGE: i32 = 2;
     pub const FAILED: i32 = 3;
+    /// A write failed and the project is left partly changed (the message names the run and
+    /// the command that finishes it).
+    pub const PARTIAL: i32 = 4;
     pub const QUIT: i32 = 130;
 }
 
@@ -77,6 +80,11 @@ pub enum Command {
     },
     /// The applied runs and, for each of their files, whether it is as applied, edited since, or reverted.
     Status {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Finish what an interrupted run left half-done (a crash, a failed rollback): put the files back.
+    Recover {
         #[arg(default_value = ".")]
         path: PathBuf,
     },
@@ -182,12 +190,12 @@ fn open(path: &std::path::Path, values: &ValueArgs) -> Result<Project> {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::List { path, values } => {
-            recover(&path)?;
+            report_journal(&path);
             list(&open(&path, &values)?)
         }
         Command::Diff { path, selection, values, check, format } => {
             let patches = selection.resolve()?;
-            recover(&path)?;
+            report_journal(&path);
             diff(&open(&path, &values)?, &patches, check, format)
         }
         Command::Apply { path, selection, values, yes } => {
@@ -198,7 +206,6 @@ fn run(cli: Cli) -> Result<i32> {
                 );
                 return Ok(exit::USAGE);
             }
-            recover(&path)?;
             let project = open(&path, &values)?;
             if yes {
                 apply(&project, &patches, &mut AcceptAll, true)
@@ -213,25 +220,34 @@ fn run(cli: Cli) -> Result<i32> {
                 }
                 _ => (path, run_id),
             };
+            if let Some(id) = run_id.as_deref().filter(|id| !crate::journal::is_run_id(id)) {
+                let id = id.escape_debug();
+                return Err(UsageError(format!("`{id}` is not a run id (they look like 20261126-184142-3fa2)")).into());
+            }
             revert(&path, run_id.as_deref())
         }
         Command::Status { path } => status(&path),
+        Command::Recover { path } => recover(&path),
     }
 }
 
-/// Opens the project's journal, if it has one, only to roll back what a crashed run left
-/// half-done (and say so); the lock is released at once.
-/// Another run holding the lock does not stop a read-only command: it just cannot recover.
-fn recover(path: &Path) -> Result<()> {
-    match Journal::open_existing(path) {
-        Ok(Some(journal)) => print_journal_notes(&journal),
-        Ok(None) => {}
-        Err(JournalError::Lock(crate::journal::LockError::Held { pid, .. })) => {
-            eprintln!("scalepatch: another scalepatch run (pid {pid}) is working on this project");
-        }
-        Err(err) => return Err(err.into()),
+/// For the read-only commands: says on stderr which runs a crash left half-done, and the
+/// command that finishes them. Reads the journal without the lock and writes nothing; a journal
+/// that cannot be read is a warning, not a reason to refuse a dry run.
+fn report_journal(path: &Path) {
+    match Journal::open_read_only(path).and_then(|journal| journal.map(|j| j.interrupted()).transpose()) {
+        Ok(reports) => reports.into_iter().flatten().for_each(|report| eprintln!("scalepatch: {report}")),
+        Err(err) => eprintln!("scalepatch: warning: the journal in {} is not usable: {err}", path.display()),
     }
-    Ok(())
+}
+
+/// `recover`: finish what interrupted runs left half-done.
+fn recover(path: &Path) -> Result<i32> {
+    match Journal::open_existing(path)? {
+        Some(journal) if !journal.notes.is_empty() => print_journal_notes(&journal),
+        _ => writeln!(std::io::stdout(), "nothing to recover in {}", path.display())?,
+    }
+    Ok(exit::OK)
 }
 
 fn print_journal_notes(journal: &Journal) {
@@ -441,11 +457,13 @@ fn revert(path: &Path, run_id: Option<&str>) -> Result<i32> {
 
 /// `status`: every run and where each of its files stands.
 fn status(path: &Path) -> Result<i32> {
-    let Some(journal) = Journal::open_existing(path)? else {
+    let Some(journal) = Journal::open_read_only(path)? else {
         writeln!(std::io::stdout(), "no scalepatch runs in {}", path.display())?;
         return Ok(exit::OK);
     };
-    print_journal_notes(&journal);
+    for report in journal.interrupted()? {
+        eprintln!("scalepatch: {report}");
+    }
     let runs = journal.status()?;
     let mut out = anstream::stdout().lock();
     if runs.is_empty() {

@@ -83,14 +83,21 @@ fn reject_conflicts(project: &Project, reports: &mut [PatchReport]) {
                 Err(err) => {
                     let others: Vec<&str> = earlier.iter().map(|(id, _)| *id).collect();
                     let location = Location::new(change.path.clone(), change.line);
-                    *outcome = Outcome::error(
-                        location,
+                    // With no earlier change to collide with, the file itself moved under the
+                    // plan (another run changed the project meanwhile, say).
+                    let message = if others.is_empty() {
+                        format!(
+                            "{}: the file changed while it was being planned ({err}); another run may have changed the project, run the command again",
+                            change.summary
+                        )
+                    } else {
                         format!(
                             "{} collides with a change of {} to the same lines ({err}); run with --skip for one of them",
                             change.summary,
                             others.join(", ")
-                        ),
-                    );
+                        )
+                    };
+                    *outcome = Outcome::error(location, message);
                 }
             }
         }

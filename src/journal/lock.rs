@@ -1,115 +1,130 @@
-//! `.scalepatch/lock`: one scalepatch run per project at a time.
+//! `.scalepatch/lock`: one writing scalepatch run per project at a time.
 //!
-//! The lock file holds the owner's pid. It is published with `link(2)`, which like `O_EXCL`
-//! fails when the name exists, but only ever shows a complete file (never an empty one a reader
-//! could mistake for stale). A lock whose pid is no longer alive (a crashed run) is taken over.
+//! An OS advisory lock (`flock(2)` through std's `File::try_lock`) on the lock file, not a pid
+//! in it: the kernel drops the lock when its holder dies, so a crashed run never blocks the
+//! project and a recycled pid (a stale file naming a live, unrelated process) means nothing. The
+//! file stays in place between runs (deleting it would let two runs lock two different files);
+//! the pid written into it only helps a human see who holds it. It is opened relative to the
+//! journal folder's descriptor, created exclusively, and never through a symlink.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
 
-/// A held lock; released on drop.
+/// A held lock; released when dropped (the descriptor is closed).
 #[derive(Debug)]
 pub struct Lock {
-    path: PathBuf,
-    pid: u32,
+    _file: std::fs::File,
 }
 
-/// Another live process holds the lock.
+/// The lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another scalepatch run (pid {pid}) is working on this project; lock file {}", path.display())]
-    Held { pid: u32, path: PathBuf },
+    #[error("another scalepatch run{} is working on this project (it holds the lock {}); nothing was written, try again when it is done", holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default(), path.display())]
+    Held { holder: Option<u32>, path: PathBuf },
     #[error("cannot take the lock {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 }
 
+const NAME: &str = "lock";
+
 impl Lock {
-    /// Takes the lock in `dir`, taking over a stale one left by a dead process.
-    pub fn acquire(dir: &Path) -> Result<Lock, LockError> {
-        let path = dir.join("lock");
-        let pid = std::process::id();
-        let io_error = |source| LockError::Io { path: path.clone(), source };
-        let staging = dir.join(format!("lock.{pid}.tmp"));
-        std::fs::write(&staging, format!("{pid}\n")).map_err(io_error)?;
-        let result = (|| {
-            for _ in 0..3 {
-                match std::fs::hard_link(&staging, &path) {
-                    Ok(()) => return Ok(Lock { path: path.clone(), pid }),
-                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-                    Err(err) => return Err(io_error(err)),
+    /// Takes the lock in the journal folder `dir` (shown as `shown` in messages) without waiting.
+    pub fn acquire(dir: BorrowedFd<'_>, shown: PathBuf) -> Result<Lock, LockError> {
+        let io_error = |source| LockError::Io { path: shown.clone(), source };
+        let mut file = open_lock_file(dir).map_err(io_error)?;
+        // A short grace period: a child being spawned by another thread shares the holder's
+        // descriptor until it execs, which holds the lock for a moment after it was released.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
                 }
-                let holder = read_pid(&path);
-                match holder {
-                    Some(holder) if is_alive(holder) => {
-                        return Err(LockError::Held { pid: holder, path: path.clone() });
-                    }
-                    _ => take_over_stale(&path, holder).map_err(io_error)?,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = std::io::Read::read_to_string(&mut file, &mut text);
+                    return Err(LockError::Held { holder: text.trim().parse().ok(), path: shown });
                 }
+                Err(std::fs::TryLockError::Error(err)) => return Err(io_error(err)),
             }
-            Err(LockError::Held { pid: read_pid(&path).unwrap_or(0), path: path.clone() })
-        })();
-        let _ = std::fs::remove_file(&staging);
-        result
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        if read_pid(&self.path) == Some(self.pid) {
-            let _ = std::fs::remove_file(&self.path);
         }
+        // For humans only: who holds it now.
+        let _ = file.set_len(0).and_then(|()| {
+            use std::os::unix::fs::FileExt;
+            file.write_all_at(format!("{}\n", std::process::id()).as_bytes(), 0)
+        });
+        let _ = file.flush();
+        Ok(Lock { _file: file })
     }
 }
 
-fn read_pid(path: &Path) -> Option<u32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+/// Opens `lock` in `dir`: created exclusively when missing, never followed when a symlink
+/// (`O_NOFOLLOW` makes that an error), and refused when it is not a regular file.
+fn open_lock_file(dir: BorrowedFd<'_>) -> io::Result<std::fs::File> {
+    let name = c"lock";
+    let base = libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK;
+    for _ in 0..3 {
+        // SAFETY: valid descriptor and C string.
+        let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), base | libc::O_CREAT | libc::O_EXCL, 0o644) };
+        let fd = if fd >= 0 {
+            fd
+        } else if io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST) {
+            // SAFETY: as above.
+            unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), base) }
+        } else {
+            fd
+        };
+        if fd < 0 {
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::ENOENT) => continue, // removed between the two opens
+                Some(libc::ELOOP) => return Err(symlink_refused()),
+                _ => return Err(err),
+            }
+        }
+        // SAFETY: freshly opened, owned by nobody else.
+        let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "the lock is not a regular file; refused"));
+        }
+        return Ok(file);
+    }
+    Err(io::Error::other("the lock file keeps disappearing"))
 }
 
-/// Removes a stale lock. It is first renamed to a private name, so that two processes taking
-/// over at once cannot delete a lock the other has just published: whoever renamed a live
-/// lock by mistake links it back.
-fn take_over_stale(path: &Path, seen: Option<u32>) -> io::Result<()> {
-    let aside = path.with_file_name(format!("lock.stale.{}", std::process::id()));
-    match std::fs::rename(path, &aside) {
-        Ok(()) => {}
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => return Err(err),
-    }
-    let moved = read_pid(&aside);
-    if moved != seen && moved.is_some_and(is_alive) {
-        let _ = std::fs::hard_link(&aside, path);
-    }
-    std::fs::remove_file(&aside)
-}
-
-/// Whether a process with this pid exists (signal 0 checks without sending anything).
-fn is_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 only checks that the process exists and may be signalled.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+fn symlink_refused() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("{} is a symlink; scalepatch never follows it (remove it)", OsStr::new(NAME).to_string_lossy()),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn dir_fd(path: &std::path::Path) -> OwnedFd {
+        crate::fs::open_root(path).unwrap()
+    }
+
     #[test]
-    fn held_then_released_then_stale_taken_over() {
+    fn held_then_released_and_a_stale_pid_means_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let lock = Lock::acquire(dir.path()).unwrap();
-        assert!(matches!(Lock::acquire(dir.path()), Err(LockError::Held { .. })));
+        let fd = dir_fd(dir.path());
+        let borrowed = crate::fs::borrow(&fd);
+        let lock = Lock::acquire(borrowed, "lock".into()).unwrap();
+        let err = Lock::acquire(borrowed, "lock".into()).unwrap_err();
+        assert!(matches!(err, LockError::Held { holder: Some(pid), .. } if pid == std::process::id()), "{err}");
         drop(lock);
-        assert!(!dir.path().join("lock").exists());
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = child.id();
-        child.wait().unwrap();
-        std::fs::write(dir.path().join("lock"), format!("{dead}\n")).unwrap();
-        let lock = Lock::acquire(dir.path()).unwrap();
-        assert_eq!(read_pid(&dir.path().join("lock")), Some(std::process::id()));
+        // A lock file naming a live process (pid 1, or this very process) but held by nobody.
+        std::fs::write(dir.path().join("lock"), "1\n").unwrap();
+        let lock = Lock::acquire(borrowed, "lock".into()).unwrap();
         drop(lock);
+        std::fs::remove_file(dir.path().join("lock")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("lock")).unwrap();
+        assert!(Lock::acquire(borrowed, "lock".into()).unwrap_err().to_string().contains("symlink"));
     }
 }

@@ -1,15 +1,15 @@
 //! Undoing a run, and telling where each run's files stand.
 //!
-//! A file still byte-for-byte as the run left it gets its original bytes and mode back. A file
-//! the user edited since is merged three ways (base: the file as applied; ours: the file now;
-//! theirs: the original), which takes out only this run's hunks and keeps the user's edits. Any
-//! file that cannot be reverted cleanly makes the whole revert write nothing.
+//! A file still byte-for-byte as the run left it gets its original bytes and mode back. From a
+//! file the user edited since, only this run's hunks are taken out ([`super::merge`]): the user's
+//! edits stay, even right next to the run's lines. Any file that cannot be reverted cleanly, or a
+//! journal copy that does not match its manifest's hash, makes the whole revert write nothing.
 
 use std::fmt;
 use std::path::PathBuf;
 
-use super::manifest::{Action, Manifest, PendingWrite, RunDir, RunState};
-use super::{Journal, JournalError, Step, Undo, io_error, write_copy};
+use super::manifest::{Action, Copy, FileRecord, Manifest, PendingWrite, RunDir, RunState};
+use super::{Journal, JournalError, Step, Undo, journal_write};
 use crate::source::hash_bytes;
 
 /// A file a revert cannot undo cleanly.
@@ -80,9 +80,10 @@ pub struct RunStatus {
 }
 
 impl Journal {
-    /// Reverts `run_id`, or the newest applied run. All or nothing: conflicts make it write
-    /// nothing; a failed write puts back every file already written.
+    /// Reverts `run_id`, or the newest applied run. All or nothing: conflicts or a damaged copy
+    /// make it write nothing; a failed write puts back every file already written.
     pub fn revert(&mut self, run_id: Option<&str>) -> Result<RevertReport, JournalError> {
+        self.writable()?;
         let mut manifest = match run_id {
             Some(id) => self.run(id)?,
             None => self
@@ -95,15 +96,61 @@ impl Journal {
         if manifest.state != RunState::Applied {
             return Err(JournalError::NotApplied { id: manifest.run_id, state: manifest.state });
         }
-        let run = self.run_dir(&manifest.run_id);
+        let run = self.run_dir(&manifest.run_id)?;
+        let (report, steps) = self.plan_revert(&run, &manifest)?;
+
+        // Record how to undo the revert before touching anything.
+        manifest.revert = steps.iter().map(pending_write).collect();
+        manifest.state = RunState::Reverting;
+        self.save_before_revert(&run, &steps).and_then(|()| self.save(&run, &manifest)).map_err(|err| {
+            manifest.state = RunState::Applied;
+            manifest.revert.clear();
+            let _ = self.save(&run, &manifest);
+            journal_write(format!("cannot write the journal of run {}", manifest.run_id))(err)
+        })?;
+
+        match self.execute(&steps) {
+            Ok(()) => {
+                manifest.revert.clear();
+                manifest.state = RunState::Reverted;
+                manifest.reverted_time =
+                    Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+                self.save(&run, &manifest).map_err(|source| JournalError::AfterRevert {
+                    run_id: manifest.run_id.clone(),
+                    what: format!("recording it as reverted in {}", run.manifest().display()),
+                    source,
+                    finish: self.finish_command(),
+                })?;
+                Ok(report)
+            }
+            Err((path, source, undo_errors)) if undo_errors.is_empty() => {
+                manifest.revert.clear();
+                manifest.state = RunState::Applied;
+                let recorded = self.save(&run, &manifest).is_ok();
+                Err(JournalError::RevertFailed { run_id: manifest.run_id, path, source, recorded })
+            }
+            // The manifest still says `reverting`, with how to undo each write: recovery finishes.
+            Err((path, source, undo_errors)) => Err(JournalError::RevertIncomplete {
+                run_id: manifest.run_id,
+                path,
+                source,
+                undo_errors,
+                finish: self.finish_command(),
+            }),
+        }
+    }
+
+    /// Decides every file's revert without writing anything: the report and the writes, or the
+    /// conflicts (and damaged copies) that refuse the whole revert.
+    fn plan_revert(&self, run: &RunDir, manifest: &Manifest) -> Result<(RevertReport, Vec<Step>), JournalError> {
         let mut report = RevertReport { run_id: manifest.run_id.clone(), ..RevertReport::default() };
         let mut conflicts = Vec::new();
         let mut steps = Vec::new();
         for record in &manifest.files {
-            match self.plan_file_revert(&run, record)? {
-                Planned::Nothing => report.unchanged.push(record.path.clone()),
-                Planned::Conflict(conflict) => conflicts.push(conflict),
-                Planned::Write { step, merged } => {
+            match self.plan_file_revert(run, record) {
+                Ok(Planned::Nothing) => report.unchanged.push(record.path.clone()),
+                Ok(Planned::Conflict(conflict)) => conflicts.push(conflict),
+                Ok(Planned::Write { step, merged }) => {
                     let list = match (&step.write, merged) {
                         (None, _) => &mut report.removed,
                         (Some(_), true) => &mut report.merged,
@@ -112,103 +159,76 @@ impl Journal {
                     list.push(record.path.clone());
                     steps.push(step);
                 }
+                Err(PlanError::Copy(why)) => {
+                    return Err(JournalError::CorruptCopy {
+                        run_id: manifest.run_id.clone(),
+                        path: record.path.clone(),
+                        why,
+                    });
+                }
+                Err(PlanError::Journal(err)) => return Err(err),
             }
         }
         if !conflicts.is_empty() {
-            return Err(JournalError::Conflicts { run_id: manifest.run_id, conflicts });
+            return Err(JournalError::Conflicts { run_id: manifest.run_id.clone(), conflicts });
         }
+        Ok((report, steps))
+    }
 
-        // Record how to undo the revert before touching anything.
-        for step in &steps {
+    fn save_before_revert(&self, run: &RunDir, steps: &[Step]) -> std::io::Result<()> {
+        let hook = self.hook();
+        for step in steps {
             if let Undo::Restore { bytes, .. } = &step.undo {
-                write_copy(&run.before_revert(&step.path), bytes)?;
+                run.write_copy(Copy::BeforeRevert, &step.path, bytes, &hook)?;
             }
         }
-        manifest.revert = steps
-            .iter()
-            .map(|step| PendingWrite {
-                path: step.path.clone(),
-                hash_before: match &step.undo {
-                    Undo::Restore { bytes, .. } => Some(hash_bytes(bytes)),
-                    Undo::Remove => None,
-                },
-                hash_after: step.write.as_deref().map(hash_bytes),
-                mode_before: match &step.undo {
-                    Undo::Restore { mode, .. } => Some(*mode),
-                    Undo::Remove => None,
-                },
-            })
-            .collect();
-        manifest.state = RunState::Reverting;
-        let save = |manifest: &Manifest| {
-            run.write(manifest).map_err(io_error(format!("cannot write {}", run.manifest().display())))
-        };
-        save(&manifest)?;
-
-        let result = self.execute(&steps);
-        manifest.revert.clear();
-        match result {
-            Ok(()) => {
-                manifest.state = RunState::Reverted;
-                manifest.reverted_time =
-                    Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
-                save(&manifest)?;
-                Ok(report)
-            }
-            Err((path, source, undo_errors)) => {
-                manifest.state = RunState::Applied;
-                save(&manifest)?;
-                Err(JournalError::RevertFailed { run_id: manifest.run_id, path, source, undo_errors })
-            }
-        }
+        Ok(())
     }
 
     /// Decides what reverting one file means, without writing anything.
-    fn plan_file_revert(&self, run: &RunDir, record: &super::FileRecord) -> Result<Planned, JournalError> {
-        let absolute = self.root.join(&record.path);
-        let current =
-            crate::fs::read_if_exists(&absolute).map_err(io_error(format!("cannot read {}", record.path.display())))?;
-        let current_mode = crate::fs::mode_of(&absolute).unwrap_or(record.mode);
+    fn plan_file_revert(&self, run: &RunDir, record: &FileRecord) -> Result<Planned, PlanError> {
+        let current = self.current(&record.path).map_err(|err| {
+            PlanError::Journal(JournalError::Refused { path: record.path.clone(), detail: err.to_string() })
+        })?;
         let conflict = |reason: &str, hunk: Option<String>| {
             Ok(Planned::Conflict(Conflict { path: record.path.clone(), reason: reason.to_owned(), hunk }))
         };
-        let read_copy = |path: PathBuf| {
-            std::fs::read(&path).map_err(io_error(format!("the journal's copy {} is unreadable", path.display())))
-        };
-        let Some(current) = current else {
+        let Some((current, current_mode)) = current else {
             return match record.action {
                 Action::Create => Ok(Planned::Nothing),
                 Action::Modify => conflict("deleted since the run; restore it (or drop it from the run by hand)", None),
             };
         };
         let current_hash = hash_bytes(&current);
-        let undo = Undo::Restore { bytes: current.clone(), mode: current_mode };
-        match record.action {
-            Action::Create if current_hash == record.hash_after => Ok(Planned::Write {
-                step: Step { path: record.path.clone(), write: None, mode: None, undo },
-                merged: false,
-            }),
-            Action::Create => {
+        let step = |write: Option<Vec<u8>>, mode: Option<u32>, undo: Vec<u8>| Step {
+            path: record.path.clone(),
+            write,
+            mode,
+            undo: Undo::Restore { bytes: undo, mode: current_mode & 0o777 },
+            dirs: record.created_dirs.clone(),
+        };
+        let copy = |kind: Copy, hash: &str| self.checked_copy(run, kind, &record.path, hash).map_err(PlanError::Copy);
+        match (record.action, &record.hash_before) {
+            (Action::Create, _) if current_hash == record.hash_after => {
+                Ok(Planned::Write { step: step(None, None, current), merged: false })
+            }
+            (Action::Create, _) => {
                 conflict("created by the run and edited since; delete it yourself if you want it gone", None)
             }
-            Action::Modify if Some(&current_hash) == record.hash_before.as_ref() => Ok(Planned::Nothing),
-            Action::Modify if current_hash == record.hash_after => {
-                let original = read_copy(run.original(&record.path))?;
-                let step = Step { path: record.path.clone(), write: Some(original), mode: Some(record.mode), undo };
-                Ok(Planned::Write { step, merged: false })
+            (Action::Modify, Some(before)) if &current_hash == before => Ok(Planned::Nothing),
+            (Action::Modify, Some(before)) if current_hash == record.hash_after => {
+                let original = copy(Copy::Original, before)?;
+                Ok(Planned::Write { step: step(Some(original), Some(record.mode & 0o777), current), merged: false })
             }
-            Action::Modify => {
-                let applied = read_copy(run.applied(&record.path))?;
-                let original = read_copy(run.original(&record.path))?;
-                match diffy::merge_bytes(&applied, &current, &original) {
-                    Ok(merged) => {
-                        let step = Step { path: record.path.clone(), write: Some(merged), mode: None, undo };
-                        Ok(Planned::Write { step, merged: true })
-                    }
-                    Err(with_markers) => conflict(
+            (Action::Modify, before) => {
+                let applied = copy(Copy::Applied, &record.hash_after)?;
+                let original = copy(Copy::Original, before.as_deref().unwrap_or_default())?;
+                match super::merge::take_out_run(&applied, &current, &original) {
+                    Some(merged) => Ok(Planned::Write { step: step(Some(merged), None, current), merged: true }),
+                    None => conflict(
                         "edited since the run, and the edit touches lines this run changed; \
                          fix the file by hand (the journal keeps the original), or undo your edit and revert again",
-                        Some(first_conflict(&with_markers)),
+                        diffy::merge_bytes(&applied, &current, &original).err().map(|markers| first_conflict(&markers)),
                     ),
                 }
             }
@@ -228,7 +248,7 @@ impl Journal {
             .collect())
     }
 
-    fn file_state(&self, record: &super::FileRecord) -> FileState {
+    pub(super) fn file_state(&self, record: &FileRecord) -> FileState {
         match (self.current_hash(&record.path), record.action) {
             (None, Action::Create) => FileState::Reverted,
             (None, Action::Modify) => FileState::Missing,
@@ -237,6 +257,26 @@ impl Journal {
             (Some(_), _) => FileState::EditedSince,
         }
     }
+}
+
+/// How to undo one write of a revert, recorded in the manifest before the write.
+fn pending_write(step: &Step) -> PendingWrite {
+    let (hash_before, mode_before) = match &step.undo {
+        Undo::Restore { bytes, mode } => (Some(hash_bytes(bytes)), Some(*mode)),
+        Undo::Remove => (None, None),
+    };
+    PendingWrite {
+        path: step.path.clone(),
+        hash_before,
+        hash_after: step.write.as_deref().map(hash_bytes),
+        mode_before,
+    }
+}
+
+enum PlanError {
+    /// A journal copy is missing, unreadable or does not match its hash.
+    Copy(String),
+    Journal(JournalError),
 }
 
 enum Planned {
