@@ -180,13 +180,16 @@ mod tests {
         assert!(diff.ends_with("@@ -1,3 +1,3 @@\n a\rb\n c\r\n-d\n+e\n"), "{diff:?}");
     }
 
+    /// A file name, its bytes before (`None`: created) and after.
+    type Case = (&'static str, Option<&'static [u8]>, &'static [u8]);
+
     /// Each case: a file name, its bytes before (`None`: created) and after. The diff must pass
     /// `git apply --check`, `git apply` must give the exact bytes after, and the header must be the
     /// one `git diff` itself writes for that change.
     #[cfg(unix)]
     #[test]
     fn git_applies_every_diff_and_writes_the_same_header() {
-        let cases: &[(&str, Option<&[u8]>, &[u8])] = &[
+        let cases: &[Case] = &[
             ("lone-cr.conf", Some(b"a\rb\nkeep\nold\rx\n"), b"a\rb\nkeep\nnew\rx\n"),
             ("crlf.conf", Some(b"one\r\ntwo\r\nthree\r\n"), b"one\r\n2\r\nthree\r\n"),
             ("cr-at-end", Some(b"x\ny\r"), b"x\nz\r"),
