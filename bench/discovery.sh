@@ -57,6 +57,8 @@ hyperfine --shell=none --warmup 3 --runs "$RUNS" --export-markdown "$table" \
 
 memory_gib=$(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+# bench/large_file.sh keeps its own section of the results; carry it over.
+large_file=$(sed -n '/<!-- large-file:start -->/,/<!-- large-file:end -->/p' "$RESULTS" 2>/dev/null || true)
 {
     echo "# Discovery benchmark"
     echo
@@ -71,6 +73,7 @@ cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
         "diff on the tree."
     echo
     cat "$table"
+    [[ -z $large_file ]] || printf '\n%s\n' "$large_file"
 } >"$RESULTS"
 echo "==> wrote $RESULTS"
 cat "$RESULTS"

@@ -66,7 +66,9 @@ impl Patch for DbPersistentConnections {
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let settings = Settings::of(project);
         let planner = Planner::new(project, &settings);
-        planner.plan()
+        let mut outcomes = planner.plan();
+        outcomes.extend(Versions::of(project).warnings());
+        outcomes
     }
 }
 

@@ -71,9 +71,12 @@ impl Patch for RedisPool {
             }
         };
         let versions = crate::versions::Versions::of(project);
+        let warnings: Vec<Outcome> = versions.warnings().collect();
         let planner =
             Planner { settings: &settings, versions, max_connections: pool_size(threads), threads, threads_source };
-        planner.plan()
+        let mut outcomes = planner.plan();
+        outcomes.extend(warnings);
+        outcomes
     }
 }
 

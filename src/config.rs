@@ -54,19 +54,25 @@ impl Config {
     }
 }
 
+/// A config file's text, read like every project file (a 1 GiB pyproject.toml is refused by its
+/// size, never read whole); `name` is its path in the project.
+fn read_text(absolute: &Path, name: &str) -> Result<String> {
+    let (bytes, _) = crate::project::read_bounded(absolute, Path::new(name))?;
+    String::from_utf8(bytes).with_context(|| format!("{name}: not valid UTF-8"))
+}
+
 /// The values in `scalepatch.toml`, or in pyproject.toml's `[tool.scalepatch]`, with the name of
 /// the place they came from.
 fn read_file_values(root: &Path) -> Result<(Values, String)> {
     let own = root.join("scalepatch.toml");
     if own.is_file() {
-        let text = std::fs::read_to_string(&own).with_context(|| format!("cannot read {}", own.display()))?;
+        let text = read_text(&own, "scalepatch.toml")?;
         let values = toml::from_str(&text).map_err(|err| anyhow::anyhow!("scalepatch.toml: {err}"))?;
         return Ok((values, "scalepatch.toml".to_owned()));
     }
     let pyproject = root.join("pyproject.toml");
     if pyproject.is_file() {
-        let text =
-            std::fs::read_to_string(&pyproject).with_context(|| format!("cannot read {}", pyproject.display()))?;
+        let text = read_text(&pyproject, "pyproject.toml")?;
         let doc: toml::Table = toml::from_str(&text).map_err(|err| anyhow::anyhow!("pyproject.toml: {err}"))?;
         if let Some(section) = doc.get("tool").and_then(|tool| tool.get("scalepatch")) {
             let values =

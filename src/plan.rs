@@ -50,6 +50,7 @@ impl Plan {
                 .collect()
         });
         reject_conflicts(project, &mut reports);
+        drop_repeated_warnings(&mut reports);
         Plan { reports }
     }
 
@@ -66,6 +67,33 @@ impl Plan {
     /// Whether any patch met input it could not read (exit code 2).
     pub fn has_errors(&self) -> bool {
         self.reports.iter().flat_map(|r| &r.outcomes).any(|o| matches!(o, Outcome::Error { .. }))
+    }
+}
+
+/// Shows each warning once: one that an earlier patch already gave (the same place and words: a
+/// dependency file too large to read, which every patch that uses versions reports), or that
+/// repeats an error of the same patch about the same place (a models file too large to read is
+/// an error, then again a warning when its queries are read), says nothing new.
+fn drop_repeated_warnings(reports: &mut [PatchReport]) {
+    let mut seen: Vec<Outcome> = Vec::new();
+    for report in reports.iter_mut() {
+        let errors: Vec<(Location, String)> = report
+            .outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Error { location, message } => Some((location.clone(), message.clone())),
+                _ => None,
+            })
+            .collect();
+        report.outcomes.retain(|outcome| {
+            let Outcome::Warning { location: Some(location), message } = outcome else { return true };
+            let repeats_error = errors.iter().any(|(at, error)| at == location && message.starts_with(error.as_str()));
+            let repeated = seen.contains(outcome);
+            if !repeated {
+                seen.push(outcome.clone());
+            }
+            !(repeats_error || repeated)
+        });
     }
 }
 

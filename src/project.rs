@@ -34,8 +34,10 @@ const SKIPPED_DIRS: &[&str] = &[
     ".vscode",
 ];
 
-/// Files larger than this are not treated as configuration.
-const MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
+/// Files larger than this are not treated as configuration (8 MiB: the largest settings module or
+/// compose file seen in real projects is well under 1 MiB). Such a file is never read whole: see
+/// [`read_bounded`].
+pub const MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
 
 /// Why a file could not be used. Every message names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,8 +50,10 @@ pub enum InputError {
     Binary { path: PathBuf },
     #[error("{path}: symlink leads outside the project (to {target}); left alone")]
     SymlinkOutside { path: PathBuf, target: PathBuf },
-    #[error("{path}: larger than {MAX_FILE_SIZE} bytes; not treated as configuration")]
-    TooLarge { path: PathBuf },
+    #[error(
+        "{path}: too large ({size} bytes; scalepatch reads files of up to {MAX_FILE_SIZE} bytes, 8 MiB); not treated as configuration, left alone"
+    )]
+    TooLarge { path: PathBuf, size: u64 },
 }
 
 impl InputError {
@@ -60,7 +64,7 @@ impl InputError {
             | InputError::NotUtf8 { path, .. }
             | InputError::Binary { path }
             | InputError::SymlinkOutside { path, .. }
-            | InputError::TooLarge { path } => path,
+            | InputError::TooLarge { path, .. } => path,
         }
     }
 
@@ -144,11 +148,22 @@ impl Project {
     }
 
     /// Whether the bytes of one file pass `test`, read as [`Project::files_matching`] reads them.
+    /// A file over [`MAX_FILE_SIZE`] passes without being read: it cannot be tested without
+    /// reading it whole, and keeping it makes the reader that wanted it name it as too large (an
+    /// input error, as for a binary file that matched) rather than pass it over in silence.
     pub fn file_matches(&self, path: &Path, test: impl Fn(&[u8]) -> bool) -> bool {
         match self.read(path) {
             Ok(source) => test(source.text.as_bytes()),
-            Err(_) => std::fs::read(self.root.join(path)).is_ok_and(|bytes| test(&bytes)),
+            Err(InputError::TooLarge { .. }) => true,
+            Err(_) => self.read_bytes(path).is_ok_and(|bytes| test(&bytes)),
         }
+    }
+
+    /// The raw bytes of a project file that [`Project::read`] refused as text (binary, not
+    /// UTF-8), for the cheap byte filters: same symlink and size rules, not cached (such files
+    /// are rare, and the cache holds text only).
+    pub fn read_bytes(&self, path: &Path) -> Result<Vec<u8>, InputError> {
+        open_checked(&self.root, path).map(|(bytes, _)| bytes)
     }
 
     /// Whether `path` (relative) exists in the discovered file list.
@@ -224,21 +239,49 @@ fn is_symlink_worth_listing(root: &Path, path: &Path, kind: std::fs::FileType) -
 
 /// Reads `root/path` under the input-safety rules.
 fn read_source(root: &Path, path: &Path) -> Result<SourceFile, InputError> {
-    let io = |err: std::io::Error| InputError::Io { path: path.to_owned(), message: err.to_string() };
+    let (bytes, metadata) = open_checked(root, path)?;
+    source_from_bytes(path, bytes, file_mode(&metadata))
+}
+
+/// The bytes of `root/path` and its metadata, refusing a symlink that leads outside the project
+/// and a file over [`MAX_FILE_SIZE`] (read through [`read_bounded`]).
+fn open_checked(root: &Path, path: &Path) -> Result<(Vec<u8>, std::fs::Metadata), InputError> {
     let absolute = root.join(path);
-    let metadata = std::fs::symlink_metadata(&absolute).map_err(io)?;
+    let metadata = std::fs::symlink_metadata(&absolute).map_err(|err| io_error(path, &err))?;
     if metadata.file_type().is_symlink() {
-        let target = absolute.canonicalize().map_err(io)?;
+        let target = absolute.canonicalize().map_err(|err| io_error(path, &err))?;
         if !target.starts_with(root) {
             return Err(InputError::SymlinkOutside { path: path.to_owned(), target });
         }
     }
-    let metadata = std::fs::metadata(&absolute).map_err(io)?;
+    read_bounded(&absolute, path)
+}
+
+/// The one way scalepatch reads a project file whole: the size is checked first (a 1 GiB file is
+/// refused without a read), then at most [`MAX_FILE_SIZE`] + 1 bytes are read, because the file
+/// may have grown between the check and the read. Memory stays bounded by the limit whatever is
+/// on disk. `shown` is the path the error names (relative to the project root).
+pub fn read_bounded(absolute: &Path, shown: &Path) -> Result<(Vec<u8>, std::fs::Metadata), InputError> {
+    use std::io::Read;
+    let too_large = |size: u64| InputError::TooLarge { path: shown.to_owned(), size };
+    let file = std::fs::File::open(absolute).map_err(|err| io_error(shown, &err))?;
+    let metadata = file.metadata().map_err(|err| io_error(shown, &err))?;
     if metadata.len() > MAX_FILE_SIZE {
-        return Err(InputError::TooLarge { path: path.to_owned() });
+        return Err(too_large(metadata.len()));
     }
-    let bytes = std::fs::read(&absolute).map_err(io)?;
-    source_from_bytes(path, bytes, file_mode(&metadata))
+    // The size checked above bounds the capacity; `take` bounds the read.
+    let mut bytes = Vec::with_capacity(metadata.len() as usize + 1);
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(|err| io_error(shown, &err))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        let grown = std::fs::metadata(absolute).map_or(bytes.len() as u64, |now| now.len());
+        return Err(too_large(grown.max(bytes.len() as u64)));
+    }
+    Ok((bytes, metadata))
+}
+
+/// An I/O failure on a project file, named by its project path.
+fn io_error(path: &Path, err: &std::io::Error) -> InputError {
+    InputError::Io { path: path.to_owned(), message: err.to_string() }
 }
 
 /// Checks and decodes raw bytes: no NUL byte, valid UTF-8 (the error names the line).
@@ -315,6 +358,27 @@ mod tests {
         assert!(err.to_string().starts_with("latin.py:2: not valid UTF-8"), "{err}");
         assert_eq!(project.read(Path::new("ok.py")).unwrap().text, "x\n");
         assert_eq!(project.files_containing(project.files(), "b = "), [PathBuf::from("latin.py")]);
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_named_with_its_size_and_never_read() {
+        let (dir, _) = project(&[("ok.py", b"x\n")]);
+        // Sparse: 1 GiB on paper, nothing on disk; reading it whole would take 1 GiB of memory.
+        std::fs::File::create(dir.path().join("Dockerfile")).unwrap().set_len(1 << 30).unwrap();
+        let project = Project::open(dir.path(), Config::default()).unwrap();
+        let err = project.read(Path::new("Dockerfile")).unwrap_err();
+        assert_eq!(err, InputError::TooLarge { path: "Dockerfile".into(), size: 1 << 30 });
+        assert!(err.to_string().starts_with("Dockerfile: too large (1073741824 bytes;"), "{err}");
+        assert!(matches!(project.read_bytes(Path::new("Dockerfile")), Err(InputError::TooLarge { .. })));
+        // The cheap filters keep it, so that whoever wanted it names it instead of missing it.
+        assert_eq!(project.files_containing(project.files(), "gunicorn"), [PathBuf::from("Dockerfile")]);
+    }
+
+    #[test]
+    fn a_file_at_the_limit_is_read() {
+        let (dir, project) = project(&[("big.txt", b"")]);
+        std::fs::write(dir.path().join("big.txt"), vec![b'a'; MAX_FILE_SIZE as usize]).unwrap();
+        assert_eq!(project.read(Path::new("big.txt")).unwrap().text.len() as u64, MAX_FILE_SIZE);
     }
 
     #[cfg(unix)]

@@ -115,12 +115,25 @@ impl Found {
 #[derive(Debug, Default)]
 pub struct Versions {
     found: BTreeMap<String, Found>,
+    /// Dependency files refused for their size. Unlike a binary file (which cannot be a
+    /// requirements file), such a file was never looked at, so a version may be missing because
+    /// of it: the patches that use versions say so (see [`Versions::warnings`]).
+    too_large: Vec<crate::project::InputError>,
 }
 
 impl Versions {
     /// The versions of `project` (memoized: patches share one reading).
     pub fn of(project: &Project) -> std::sync::Arc<Versions> {
         project.memo(read_versions)
+    }
+
+    /// One warning per dependency file refused for its size, naming the file and its size; the
+    /// patches that use versions add them to their outcomes, and the plan shows each file once.
+    pub fn warnings(&self) -> impl Iterator<Item = crate::change::Outcome> + '_ {
+        self.too_large.iter().map(|err| {
+            let location = crate::change::Location::file(err.path());
+            crate::change::Outcome::warning(Some(location), format!("{err}; package versions it pins are not known"))
+        })
     }
 
     /// What was found for `package` (any spelling: `Django`, `dj_database_url`).
@@ -197,7 +210,25 @@ fn read_versions(project: &Project) -> Versions {
             record(&name, found);
         }
     }
+    versions.too_large = too_large_dependency_files(project);
     versions
+}
+
+/// The dependency files (every kind read above) that were refused for their size. The reads are
+/// cached, so asking again reads nothing.
+fn too_large_dependency_files(project: &Project) -> Vec<crate::project::InputError> {
+    let is_dependency_file = |path: &Path| {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        is_requirements_file(path)
+            || ["poetry.lock", "uv.lock", "Pipfile.lock", "pyproject.toml", "Pipfile"].contains(&name)
+    };
+    project
+        .files_where(is_dependency_file)
+        .filter_map(|path| match project.read(path) {
+            Err(err @ crate::project::InputError::TooLarge { .. }) => Some(err),
+            _ => None,
+        })
+        .collect()
 }
 
 fn is_requirements_file(path: &Path) -> bool {
@@ -449,6 +480,20 @@ mod tests {
         assert_eq!(at("*", "4.1"), Known::Unknown);
         assert_eq!(at("", "4.1"), Known::Unknown);
         assert_eq!(at("==4.0.*", "4.1"), Known::No);
+    }
+
+    #[test]
+    fn a_dependency_file_too_large_to_read_is_named_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("requirements.txt"), "Django==5.2\n").unwrap();
+        std::fs::create_dir(dir.path().join("requirements")).unwrap();
+        std::fs::File::create(dir.path().join("requirements/prod.txt")).unwrap().set_len(1 << 30).unwrap();
+        let project = crate::project::Project::open(dir.path(), Config::default()).unwrap();
+        let versions = read_versions(&project);
+        assert_eq!(versions.at_least("django", &[4, 1]).0, Known::Yes, "the readable file still counts");
+        let warnings: Vec<String> = versions.warnings().map(|w| w.describe()).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("requirements/prod.txt: requirements/prod.txt: too large (1073741824 bytes"));
     }
 
     #[test]

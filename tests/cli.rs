@@ -292,3 +292,22 @@ fn real_patches_an_input_error_makes_apply_write_nothing() {
         std::fs::read(common::repo_root().join("tests/fixtures-engine/small/Dockerfile")).unwrap()
     );
 }
+
+/// A 1 GiB file (sparse: nothing on disk) among the deployment files is named with its size, the
+/// run exits 2 and nothing is written. Correctness only; `bench/large_file.sh` measures memory.
+#[test]
+fn a_file_over_the_size_limit_is_named_and_nothing_is_written() {
+    let project = small_project();
+    let root = project.path();
+    std::fs::File::create(root.join("Dockerfile")).unwrap().set_len(1 << 30).unwrap();
+    let nginx = std::fs::read(root.join("nginx.conf")).unwrap();
+    for command in [&["diff", "--only", TWO_PATCHES][..], &["apply", "--yes", "--only", TWO_PATCHES]] {
+        let output = scalepatch().args(command).arg(root).output().unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains("Dockerfile: too large (1073741824 bytes"), "{command:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read(root.join("nginx.conf")).unwrap(), nginx, "nginx.conf not written");
+    assert_eq!(std::fs::metadata(root.join("Dockerfile")).unwrap().len(), 1 << 30);
+    assert!(!root.join(".scalepatch").exists(), "no journal created");
+}

@@ -249,7 +249,7 @@ fn parse_candidate(
         // Unusable as text: reported when the file is a candidate worth reading (declared, or its
         // raw bytes mention a wanted name, or it cannot be read at all).
         Err(err) => {
-            let worth = candidate.always || std::fs::read(project.absolute(path)).map_or(true, |b| mentions_wanted(&b));
+            let worth = candidate.always || project.read_bytes(path).map_or(true, |b| mentions_wanted(&b));
             return if worth { Err(Box::new(Outcome::from(err))) } else { Ok(None) };
         }
     };
