@@ -1,12 +1,17 @@
-//! A lexical pass over Python source, as CPython 3.11's tokenizer reads it, for the mistakes
+//! A lexical pass over Python source, as CPython's tokenizer reads it, for the mistakes
 //! tree-sitter-python lets through.
 //!
 //! tree-sitter recovers from errors and is lenient where CPython's tokenizer is strict: it skips
-//! U+FEFF and other zero-width characters as whitespace, reads `05` as a number, accepts an f-string
-//! whose expression reuses its own quote (valid only from Python 3.12), and does not compare tabs
-//! with spaces. A file CPython refuses must never be edited nor written, so this pass reads the
-//! tokens again the way CPython does (one linear scan) and reports the first error with the line
-//! CPython names. It finds only errors: the syntax tree still decides everything else.
+//! U+FEFF and other zero-width characters as whitespace, reads `05` as a number, and does not
+//! compare tabs with spaces. A file CPython refuses must never be edited nor written, so this
+//! pass reads the tokens again the way CPython does (one linear scan) and reports the first error
+//! with the line CPython names. It finds only errors: the syntax tree still decides everything else.
+//!
+//! The project's Python version is unknown, so the rule is: refuse only what every CPython from
+//! 3.8 to 3.13 refuses, accept what any of them accepts. The scan follows CPython 3.11 (and
+//! reports errors at 3.11's line), except where a later version accepts more: f-strings are also
+//! read the Python 3.12 way (PEP 701: `f"{"a"}"`, a backslash or a comment in an expression,
+//! nested f-strings with the same quote), and identifiers follow the newest Unicode tables.
 
 /// A mistake CPython's tokenizer (or its f-string reader) refuses, with the 1-based line it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +42,13 @@ pub struct Lexed {
 /// The deepest bracket nesting CPython's tokenizer accepts (`MAXLEVEL`).
 const MAX_BRACKETS: usize = 200;
 
+/// The deepest f-string nesting Python 3.12 accepts (`MAXFSTRINGLEVEL`).
+const MAX_NESTED_FSTRINGS: usize = 150;
+
 /// Scans `text` (without its BOM) once, as CPython's tokenizer would.
 pub fn check(text: &str) -> Lexed {
-    let mut scanner = Scanner { text, bytes: text.as_bytes(), at: 0, line: 1, parser: None };
+    let mut scanner =
+        Scanner { text, bytes: text.as_bytes(), at: 0, line: 1, parser: None, pep701: false, nested_fstrings: 0 };
     match scanner.run() {
         Ok(unclosed) => Lexed { tokenizer: None, parser: scanner.parser, unclosed },
         Err(err) => Lexed { tokenizer: Some(err), parser: scanner.parser, unclosed: None },
@@ -53,6 +62,11 @@ struct Scanner<'t> {
     at: usize,
     line: usize,
     parser: Option<LexicalError>,
+    /// Inside an f-string read the Python 3.12 way (see [`Scanner::fstring`]): nested f-strings
+    /// are read that way directly, so each byte is read a bounded number of times.
+    pep701: bool,
+    /// f-strings open around the cursor in that reading.
+    nested_fstrings: usize,
 }
 
 type Scan<T = ()> = Result<T, LexicalError>;
@@ -280,6 +294,15 @@ impl Scanner<'_> {
     /// A string literal starting at the quote under the cursor (its prefix already read). An
     /// unterminated one is reported at the line it starts on, as CPython does.
     fn string(&mut self, prefix: &str) -> Scan {
+        if prefix.bytes().any(|b| b.eq_ignore_ascii_case(&b'f')) {
+            return self.fstring(prefix);
+        }
+        self.literal().map(|_| ())
+    }
+
+    /// A string literal read as a plain string (the quote under the cursor): the range of its
+    /// body and the line it starts on.
+    fn literal(&mut self) -> Scan<(std::ops::Range<usize>, usize)> {
         let quote = self.bytes[self.at];
         let triple = self.peek(1) == quote && self.peek(2) == quote;
         let width = if triple { 3 } else { 1 };
@@ -315,16 +338,224 @@ impl Scanner<'_> {
                     self.at += 1;
                 }
                 byte if byte == quote && (!triple || (self.peek(1) == quote && self.peek(2) == quote)) => {
-                    let body = &self.text[body_start..self.at];
+                    let body = body_start..self.at;
                     self.at += width;
-                    if prefix.bytes().any(|b| b.eq_ignore_ascii_case(&b'f')) && self.parser.is_none() {
-                        self.parser = fstring_problem(body, 0).err().map(|detail| LexicalError {
-                            line: start_line,
-                            detail,
-                            raised: false,
-                        });
-                    }
+                    return Ok((body, start_line));
+                }
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    /// An f-string, the quote under the cursor (its prefix read). Python 3.8 to 3.11 end it at
+    /// the first unescaped quote and refuse a backslash or `#` in an expression; Python 3.12 and
+    /// later (PEP 701) read its replacement fields as code, so `f"{"a"}"` is one string there.
+    /// What any of them accepts is accepted: the 3.11 reading first and, when it finds a mistake,
+    /// the PEP 701 reading. Only when both fail is the mistake reported, the 3.11 way (a bad field
+    /// competes with parser errors; an unterminated string is raised).
+    fn fstring(&mut self, prefix: &str) -> Scan {
+        let raw = prefix.bytes().any(|b| b.eq_ignore_ascii_case(&b'r'));
+        if self.pep701 {
+            return self.fstring_pep701(raw);
+        }
+        let (start, line) = (self.at, self.line);
+        let text = self.text;
+        let classic = self.literal().map(|(body, start_line)| (fstring_problem(&text[body], 0), start_line));
+        if let Ok((Ok(()), _)) = classic {
+            return Ok(());
+        }
+        let after_classic = (self.at, self.line);
+        (self.at, self.line) = (start, line);
+        let earlier = self.parser.take();
+        self.pep701 = true;
+        let modern = self.fstring_pep701(raw);
+        self.pep701 = false;
+        let accepted = modern.is_ok() && self.parser.is_none();
+        self.parser = earlier;
+        if accepted {
+            return Ok(());
+        }
+        (self.at, self.line) = after_classic;
+        let (problem, start_line) = classic?;
+        if self.parser.is_none() {
+            self.parser = problem.err().map(|detail| LexicalError { line: start_line, detail, raised: false });
+        }
+        Ok(())
+    }
+
+    /// An f-string read as Python 3.12 and later read it (PEP 701), the quote under the cursor:
+    /// literal text with `{{`, `}}` and escapes, and replacement fields (see
+    /// [`Scanner::replacement_field`]). Mistakes are errors (the caller only needs to know).
+    fn fstring_pep701(&mut self, raw: bool) -> Scan {
+        if self.nested_fstrings >= MAX_NESTED_FSTRINGS {
+            return Err(self.raised(self.line, "too many nested f-strings"));
+        }
+        self.nested_fstrings += 1;
+        let read = self.fstring_pep701_body(raw);
+        self.nested_fstrings -= 1;
+        read
+    }
+
+    fn fstring_pep701_body(&mut self, raw: bool) -> Scan {
+        let quote = self.bytes[self.at];
+        let triple = self.peek(1) == quote && self.peek(2) == quote;
+        let width = if triple { 3 } else { 1 };
+        let start_line = self.line;
+        self.at += width;
+        loop {
+            if self.eof() {
+                return Err(self.raised(start_line, "unterminated f-string literal"));
+            }
+            match self.bytes[self.at] {
+                b'\\' => self.fstring_escape(raw, quote),
+                b'\n' if !triple => return Err(self.raised(start_line, "unterminated f-string literal")),
+                b'\n' => {
+                    self.line += 1;
+                    self.at += 1;
+                }
+                byte if byte == quote && (!triple || (self.peek(1) == quote && self.peek(2) == quote)) => {
+                    self.at += width;
                     return Ok(());
+                }
+                b'{' if self.peek(1) == b'{' => self.at += 2,
+                b'}' if self.peek(1) == b'}' => self.at += 2,
+                b'{' => self.replacement_field(quote, triple, raw, 0)?,
+                b'}' => return Err(self.raised(self.line, "f-string: single '}' is not allowed")),
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    /// A backslash in an f-string's literal text or format spec: it escapes the next character,
+    /// but not a brace (`\{` is a backslash and a field), and `\N{NAME}` holds no field.
+    fn fstring_escape(&mut self, raw: bool, quote: u8) {
+        self.at += 1;
+        match self.peek(0) {
+            b'{' | b'}' => {}
+            b'N' if !raw && self.peek(1) == b'{' => {
+                self.at += 2;
+                while !self.eof() && !matches!(self.peek(0), b'}' | b'\n') && self.peek(0) != quote {
+                    self.at += 1;
+                }
+                if self.peek(0) == b'}' {
+                    self.at += 1;
+                }
+            }
+            b'\r' if self.peek(1) == b'\n' => {
+                self.at += 2;
+                self.line += 1;
+            }
+            b'\n' => {
+                self.at += 1;
+                self.line += 1;
+            }
+            _ if self.eof() => {}
+            _ => self.at += self.text[self.at..].chars().next().map_or(1, char::len_utf8),
+        }
+    }
+
+    /// One `{expression!conversion:spec}` of a PEP 701 f-string, the `{` under the cursor. The
+    /// expression is read as code: any string (even with the f-string's own quote), comments and
+    /// new lines, backslashes. It may not be empty; a conversion is `!s`, `!r` or `!a`; fields in
+    /// the spec nest three deep at most (CPython's `MAX_EXPR_NESTING`).
+    fn replacement_field(&mut self, quote: u8, triple: bool, raw: bool, depth: usize) -> Scan {
+        if depth >= 3 {
+            return Err(self.raised(self.line, "f-string: expressions nested too deeply"));
+        }
+        self.at += 1;
+        let mut brackets: Vec<u8> = Vec::new();
+        let mut empty = true;
+        let no_expression = |this: &Self| this.raised(this.line, "f-string: valid expression required");
+        loop {
+            if self.eof() {
+                return Err(self.raised(self.line, "f-string: expecting '}'"));
+            }
+            let byte = self.bytes[self.at];
+            let significant = !matches!(byte, b' ' | b'\t' | b'\x0c' | b'\r' | b'\n' | b'#' | b'\\');
+            match byte {
+                b' ' | b'\t' | b'\x0c' | b'\r' => self.at += 1,
+                b'\n' => {
+                    self.at += 1;
+                    self.line += 1;
+                }
+                b'#' => self.skip_comment(),
+                b'\\' => self.continuation()?,
+                b'"' | b'\'' => self.string("")?,
+                b'0'..=b'9' => self.number()?,
+                b'.' if self.peek(1).is_ascii_digit() => self.number()?,
+                b'(' | b'[' | b'{' => {
+                    brackets.push(byte);
+                    self.at += 1;
+                }
+                b')' | b']' => {
+                    self.closer(brackets.pop(), byte)?;
+                    self.at += 1;
+                }
+                b'}' if !brackets.is_empty() => {
+                    self.closer(brackets.pop(), byte)?;
+                    self.at += 1;
+                }
+                b'}' | b'!' | b':' if empty && brackets.is_empty() && !(byte == b'!' && self.peek(1) == b'=') => {
+                    return Err(no_expression(self));
+                }
+                b'}' => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                b'!' if brackets.is_empty() && self.peek(1) != b'=' => {
+                    self.at += 1;
+                    let name =
+                        self.bytes[self.at..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+                    if !matches!(&self.bytes[self.at..self.at + name], b"s" | b"r" | b"a") {
+                        return Err(self.raised(self.line, "f-string: invalid conversion character"));
+                    }
+                    self.at += 1;
+                    return match self.peek(0) {
+                        b'}' => {
+                            self.at += 1;
+                            Ok(())
+                        }
+                        b':' => self.format_spec(quote, triple, raw, depth),
+                        _ => Err(self.raised(self.line, "f-string: expecting '}'")),
+                    };
+                }
+                b':' if brackets.is_empty() => return self.format_spec(quote, triple, raw, depth),
+                _ if byte == b'_' || byte.is_ascii_alphabetic() || byte >= 0x80 => self.word()?,
+                _ if byte < 0x20 || byte == 0x7f => {
+                    return Err(self.raised(self.line, format!("invalid non-printable character U+{byte:04X}")));
+                }
+                _ => self.at += 1,
+            }
+            empty &= !significant;
+        }
+    }
+
+    /// The `:spec` of a PEP 701 replacement field, the `:` under the cursor, up to and with the
+    /// field's `}`: literal text, in which every `{` opens a nested field.
+    fn format_spec(&mut self, quote: u8, triple: bool, raw: bool, depth: usize) -> Scan {
+        self.at += 1;
+        loop {
+            if self.eof() {
+                return Err(self.raised(self.line, "f-string: expecting '}'"));
+            }
+            match self.bytes[self.at] {
+                b'{' => self.replacement_field(quote, triple, raw, depth + 1)?,
+                b'}' => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                b'\\' => self.fstring_escape(raw, quote),
+                b'\n' if !triple => {
+                    return Err(
+                        self.raised(self.line, "f-string: newline in the format spec of a single-quoted f-string")
+                    );
+                }
+                b'\n' => {
+                    self.line += 1;
+                    self.at += 1;
+                }
+                byte if byte == quote && (!triple || (self.peek(1) == quote && self.peek(2) == quote)) => {
+                    return Err(self.raised(self.line, "f-string: expecting '}'"));
                 }
                 _ => self.at += 1,
             }
@@ -489,7 +720,7 @@ fn printable(c: char) -> bool {
     !matches!(c as u32, 0x80..=0xa0 | 0xad | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x206f | 0x3000 | 0xfeff | 0xe000..=0xf8ff | 0xfff9..=0xfffb)
 }
 
-/// The first mistake Python 3.11 finds in an f-string's body (its text between the quotes): a
+/// The first mistake Python 3.8 to 3.11 find in an f-string's body (its text between the quotes): a
 /// `{` never closed, a lone `}`, an empty expression, a backslash or `#` inside an expression, a
 /// bad `!` conversion. The expressions themselves are parsed by tree-sitter.
 fn fstring_problem(body: &str, depth: usize) -> Result<(), String> {
@@ -639,7 +870,34 @@ mod tests {
         assert_eq!(line("x = '''a\nb'''\ny = '\u{feff}'\n"), None);
         assert_eq!(line("x = 1\ny\u{feff} = 2\n"), Some(2));
         assert_eq!(line("if x:\n        a = 1\n\tb = 2\n"), Some(3));
-        assert_eq!(line("x = f\"{\"a\"}\"\n"), Some(1));
         assert_eq!(line("x = f'{a!r:>{w}}' + f'{{}}'\n"), None);
+    }
+
+    /// Python 3.12 (PEP 701) f-strings are accepted; what every version refuses still is.
+    #[test]
+    fn fstrings_valid_since_312() {
+        for ok in [
+            "x = f\"{\"a\"}\"\n",
+            "x = f\"{'\\n'.join(y)}\"\n",
+            "x = f\"{f\"{f\"{x}\"}\"}\"\n",
+            "x = f\"{\", \".join([\n    'a',  # c\n])}\"\n",
+            "x = f'{a:{b:{c}}}'\n",
+            "x = rf\"{\"a\"}\\d\"\n",
+        ] {
+            assert_eq!(line(ok), None, "{ok}");
+        }
+        for bad in [
+            "x = f\"{\"a\"\n",
+            "x = f\"{\"a\"}{}\"\n",
+            "x = f\"{\"a\"} }\"\n",
+            "x = f\"{\"a\"!x}\"\n",
+            "x = f\"{\"a\" # c}\"\n",
+            "x = f'{a:{b:{c:{d}}}}'\n",
+        ] {
+            assert_eq!(line(bad), Some(1), "{bad}");
+        }
+        // A field over lines is valid since 3.12, even in a single-quoted f-string: the mistake is
+        // the empty field after it.
+        assert_eq!(line("a = 1\nx = f'{\n  a\n}' + f'{}'\ny = 2\n"), Some(4));
     }
 }
