@@ -4,7 +4,10 @@
 //! of it (`x = 05`, U+FEFF inside code, `x = 1 y = 2`). A corpus of tricky inputs, valid
 //! look-alikes and every `.py` file under fixtures/ is written to a temp folder and compiled by one
 //! Python process; scalepatch must agree on accept/reject for every input, and on the line for
-//! every reject, so that the checker and CPython cannot drift apart.
+//! every reject, so that the checker and CPython cannot drift apart. The venv runs 3.11, and the
+//! rule is to refuse only what every CPython from 3.8 to 3.13 refuses: the few inputs valid only
+//! since 3.12 (PEP 701 f-strings) are listed apart, where 3.11 must refuse them and scalepatch
+//! accept them.
 
 mod common;
 
@@ -109,27 +112,54 @@ fn corpus() -> Vec<(&'static str, String)> {
         ("spaces after tab", "if True:\n\t x = 1\n\t y = 2\n"),
         ("bad dedent", "if True:\n    x = 1\n  y = 2\n"),
         ("comment at odd indent", "if True:\n    x = 1\n  # c\n\ty = 2\n"),
-        // f-strings (Python 3.11 rules: no reuse of the quote, no backslash in an expression).
+        // f-strings: what every Python refuses (the PEP 701 forms 3.12 accepts are apart, below).
         ("fstring open brace", "x = f\"{\"\n"),
-        ("fstring nested same quote", "x = f\"{\"a\"}\"\n"),
         ("fstring nested other quote", "x = f\"{'a'}\"\n"),
         ("fstring escaped braces", "x = f'{{}}' + f'{{{x}}}'\n"),
         ("fstring single closer", "x = f'a}b'\n"),
         ("fstring empty", "x = f'{}'\n"),
-        ("fstring backslash", "x = f'{\"\\n\".join(y)}'\n"),
+        ("fstring blank", "x = f'{ }'\n"),
         ("fstring hash", "x = f'{a#}'\n"),
+        ("fstring named escape", "x = f'\\N{EM DASH} {x}'\n"),
+        ("fstring nested spec", "x = f'{a:{w}.{p}f}'\n"),
+        ("fstring spec nested four deep", "x = f'{a:{b:{c:{d}}}}'\n"),
+        ("fstring same quote unclosed", "x = f\"{\"a\"\n"),
+        ("fstring same quote then empty", "x = f\"{\"a\"}{}\"\n"),
+        ("fstring same quote then single closer", "x = f\"{\"a\"} }\"\n"),
+        ("fstring same quote bad conversion", "x = f\"{\"a\"!x}\"\n"),
+        ("fstring same quote bad number", "x = f\"{\"a\" + 05}\"\n"),
+        ("fstring comment on one line", "x = f\"{\"a\" # c}\"\n"),
         ("fstring conversion and spec", "x = f'{a!r:>{w}} {b=} {c!s} {d:%Y-%m-%d}'\n"),
         ("fstring bad conversion", "x = f'{a!x}'\n"),
         ("fstring not equal", "x = f'{a!=b}'\n"),
         ("fstring dict in expression", "x = f'{ {\"a\": 1}[\"a\"] }'\n"),
         ("fstring triple", "x = f'''{\n  a\n}'''\n"),
-        ("fstring later line", "a = 1\nb = 2\nx = f\"{\"a\"}\"\n"),
         // Errors combined: CPython's order.
         ("parser error then bad number", "x = = 1\ny = 05\n"),
         ("tab error then bad number", "if True:\n        x = 1\n\ty = 05\n"),
         ("parser error then tab error", "x = = 1\nif True:\n        x = 1\n\ty = 2\n"),
         ("two statements then bad string", "x = 1 y = 2\nz = 'abc\n"),
         ("fstring then bad number", "x = f'{'\ny = 05\n"),
+    ];
+    cases.iter().map(|(name, text)| (*name, (*text).to_owned())).collect()
+}
+
+/// Valid since 3.12 (PEP 701): accepted deliberately. scalepatch refuses only what every CPython
+/// from 3.8 to 3.13 refuses; these f-strings are refused by 3.8 to 3.11 (the venv's 3.11 must
+/// refuse each one, which keeps this list honest) and accepted by 3.12 and later.
+fn valid_since_312() -> Vec<(&'static str, String)> {
+    let cases: &[(&str, &str)] = &[
+        ("fstring nested same quote", "x = f\"{\"a\"}\"\n"),
+        ("fstring same quote on a later line", "a = 1\nb = 2\nx = f\"{\"a\"}\"\n"),
+        ("fstring backslash in a string in the expression", "x = f\"{'\\n'.join(y)}\"\n"),
+        ("fstring backslash, other quotes", "x = f'{\"\\n\".join(y)}'\n"),
+        ("fstring nested same-quote fstrings", "x = f\"{f\"{f\"{x}\"}\"}\"\n"),
+        ("fstring comment in a multi-line expression", "x = f\"{\", \".join([\n    'a',  # first\n    'b',\n])}\"\n"),
+        ("fstring comment in a triple-quoted expression", "x = f'''{\n    a  # the value\n}'''\n"),
+        ("fstring multi-line expression, single quotes", "x = f'{a +\n   b}'\n"),
+        ("fstring same quote with conversion and spec", "x = f\"{\"a\"!r:>{\"w\"}}\"\n"),
+        ("fstring spec nested three deep", "x = f'{a:{b:{c}}}'\n"),
+        ("django-style join", "MSG = f\"Allowed: {\", \".join(ALLOWED_HOSTS)}\"\n"),
     ];
     cases.iter().map(|(name, text)| (*name, (*text).to_owned())).collect()
 }
@@ -164,6 +194,12 @@ fn the_checker_agrees_with_cpythons_compile() {
         std::fs::write(&path, text).unwrap();
         inputs.push((name.to_owned(), path));
     }
+    let mut deliberate: Vec<(String, PathBuf)> = Vec::new();
+    for (index, (name, text)) in valid_since_312().into_iter().enumerate() {
+        let path = tmp.path().join(format!("pep701_{index:03}.py"));
+        std::fs::write(&path, text).unwrap();
+        deliberate.push((name.to_owned(), path));
+    }
     let mut fixtures = Vec::new();
     fixture_files(&common::repo_root().join("fixtures"), &mut fixtures);
     fixtures.sort();
@@ -171,7 +207,7 @@ fn the_checker_agrees_with_cpythons_compile() {
 
     let output = Command::new(common::tools::python())
         .args(["-c", COMPILE_ALL])
-        .args(inputs.iter().map(|(_, path)| path))
+        .args(inputs.iter().chain(&deliberate).map(|(_, path)| path))
         .output()
         .expect("the venv's python runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -186,6 +222,20 @@ fn the_checker_agrees_with_cpythons_compile() {
             disagreements.push(format!("{name}: CPython {}, scalepatch {}", verdict(expected), verdict(got)));
         }
     }
-    eprintln!("{} of {} inputs agree with CPython's compile()", inputs.len() - disagreements.len(), inputs.len());
+    let agree = inputs.len() - disagreements.len();
+    // Valid since 3.12 (PEP 701): accepted deliberately, and refused by the venv's 3.11.
+    for (name, path) in &deliberate {
+        if cpython[&path.display().to_string()].is_none() {
+            disagreements.push(format!("{name}: listed as valid since 3.12, but CPython 3.11 accepts it"));
+        }
+        if let Some(line) = scalepatch_verdict(path, &std::fs::read(path).unwrap()) {
+            disagreements.push(format!("{name}: valid since 3.12, but scalepatch rejected it at line {line}"));
+        }
+    }
+    eprintln!(
+        "{agree} of {} inputs agree with CPython 3.11's compile(); {} more accepted deliberately (valid since 3.12, PEP 701)",
+        inputs.len(),
+        deliberate.len()
+    );
     assert!(disagreements.is_empty(), "disagreements with CPython:\n{}", disagreements.join("\n"));
 }
