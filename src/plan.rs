@@ -2,11 +2,12 @@
 //! compute each file's text after a chosen set of changes.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::change::{Change, ChangeKind, Location, Outcome};
 use crate::edit::{Edit, apply_edits};
+use crate::lang::python;
 use crate::patch::Patch;
 use crate::project::Project;
 use crate::source::{SourceFile, raw_bytes};
@@ -108,6 +109,15 @@ fn reject_conflicts(project: &Project, reports: &mut [PatchReport]) {
             candidate.push(change);
             match file_update(project, &candidate) {
                 Ok(_) => earlier.push((change.patch, change.clone())),
+                Err(CombineError::InvalidPython(err)) => {
+                    *outcome = Outcome::error(
+                        err.location.clone(),
+                        format!(
+                            "{} would leave Python that CPython refuses ({}); nothing is written",
+                            change.summary, err.detail
+                        ),
+                    );
+                }
                 Err(err) => {
                     let others: Vec<&str> = earlier.iter().map(|(id, _)| *id).collect();
                     let location = Location::new(change.path.clone(), change.line);
@@ -177,6 +187,9 @@ pub enum CombineError {
     AlreadyExists { path: PathBuf },
     #[error(transparent)]
     Input(#[from] crate::project::InputError),
+    /// The text to write is Python that CPython would refuse: a bug in a patch, never written.
+    #[error("{0}")]
+    InvalidPython(#[from] python::SyntaxError),
 }
 
 /// Combines changes (all to one file) into that file's update.
@@ -197,6 +210,7 @@ pub fn file_update(project: &Project, changes: &[&Change]) -> Result<FileUpdate,
         if project.absolute(&path).symlink_metadata().is_ok() {
             return Err(CombineError::AlreadyExists { path });
         }
+        check_python(&path, created)?;
         return Ok(FileUpdate { path, before: None, after: created.clone(), patches });
     }
     let before = project.read(&path)?;
@@ -208,7 +222,26 @@ pub fn file_update(project: &Project, changes: &[&Change]) -> Result<FileUpdate,
         })
         .collect();
     let after = apply_edits(&before.text, &edits)?;
+    if is_python(&path) && python::parse(before.clone()).is_ok() {
+        check_python(&path, &after)?;
+    }
     Ok(FileUpdate { path, before: Some(before), after, patches })
+}
+
+/// A Python file is written only when CPython would accept the text written: the same check its
+/// original passed when the patch read it ([`python::parse`]). An edit that breaks it (a comma
+/// left out, a stray `05`) is an error outcome, not a write. An edited file whose original does
+/// not pass (an unrendered template, edited outside its tags) is not held to it.
+fn check_python(path: &Path, after: &str) -> Result<(), CombineError> {
+    if is_python(path) {
+        python::parse(Arc::new(SourceFile::from_text(path, after)))?;
+    }
+    Ok(())
+}
+
+/// Python source, by its name: settings, models, migrations, `gunicorn.conf.py`.
+fn is_python(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "py")
 }
 
 /// Groups `changes` by file and combines each group, in path order.
@@ -218,4 +251,82 @@ pub fn file_updates(project: &Project, changes: &[&Change]) -> Result<Vec<FileUp
         by_path.entry(&change.path).or_default().push(change);
     }
     by_path.values().map(|group| file_update(project, group)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn project_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        let tmp = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            std::fs::write(tmp.path().join(path), text).unwrap();
+        }
+        let project = Project::open(tmp.path(), Config::default()).unwrap();
+        (tmp, project)
+    }
+
+    /// An edit that would leave Python CPython refuses is refused at the line of the text to
+    /// write; so is a created Python file that does not compile.
+    #[test]
+    fn python_that_cpython_refuses_is_never_an_update() {
+        let (_tmp, project) = project_with(&[("settings.py", "A = 1\nx = 5\n")]);
+        let bad = Change::modify("p", "settings.py", vec![Edit::insert(10, "0")]);
+        match file_update(&project, &[&bad]) {
+            Err(CombineError::InvalidPython(err)) => assert_eq!(err.location, Location::new("settings.py", 2)),
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        let good = Change::modify("p", "settings.py", vec![Edit::insert(10, "0.")]);
+        assert_eq!(file_update(&project, &[&good]).unwrap().after, "A = 1\nx = 0.5\n");
+        let created = Change::create("p", "app/migrations/0002_x.py", "x = 1 y = 2\n");
+        assert!(matches!(file_update(&project, &[&created]), Err(CombineError::InvalidPython(_))));
+    }
+
+    /// A patch whose edit would break a Python file gets an error outcome instead of its change,
+    /// so `diff` exits 2 and `apply` writes nothing.
+    #[test]
+    fn a_change_that_breaks_python_becomes_an_error_outcome() {
+        struct BreaksPython;
+        impl Patch for BreaksPython {
+            fn id(&self) -> &'static str {
+                "breaks-python"
+            }
+            fn quick_win(&self) -> &'static str {
+                "QW0"
+            }
+            fn title(&self) -> &'static str {
+                "a patch with a bug"
+            }
+            fn in_phase_1(&self) -> bool {
+                false
+            }
+            fn verify(&self) -> &'static [&'static str] {
+                &[]
+            }
+            fn plan(&self, _: &Project) -> Vec<Outcome> {
+                let change =
+                    Change::modify("breaks-python", "settings.py", vec![Edit::insert(10, "0")]).summary("x 5 -> 05");
+                vec![Outcome::Change(change)]
+            }
+        }
+        let (_tmp, project) = project_with(&[("settings.py", "A = 1\nx = 5\n")]);
+        let plan = Plan::build(&project, &[&BreaksPython]);
+        assert!(plan.has_errors());
+        assert_eq!(plan.changes().count(), 0);
+        let Outcome::Error { location, message } = &plan.reports[0].outcomes[0] else { panic!("not an error") };
+        assert_eq!(*location, Location::new("settings.py", 2));
+        assert!(message.contains("x 5 -> 05 would leave Python that CPython refuses"), "{message}");
+    }
+
+    /// An unrendered template is edited outside its tags (gunicorn's patches do that); its
+    /// original does not compile either, so the after-text is not held to it.
+    #[test]
+    fn a_template_that_did_not_compile_before_is_not_checked_after() {
+        let text = "{% if debug %}\nreload = True\n{% endif %}\nworkers = 3\n";
+        let (_tmp, project) = project_with(&[("gunicorn.conf.py", text)]);
+        let at = text.find('3').unwrap();
+        let change = Change::modify("p", "gunicorn.conf.py", vec![Edit::replace(at..at + 1, "5")]);
+        assert_eq!(file_update(&project, &[&change]).unwrap().after, text.replace('3', "5"));
+    }
 }

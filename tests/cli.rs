@@ -311,3 +311,27 @@ fn a_file_over_the_size_limit_is_named_and_nothing_is_written() {
     assert_eq!(std::fs::metadata(root.join("Dockerfile")).unwrap().len(), 1 << 30);
     assert!(!root.join(".scalepatch").exists(), "no journal created");
 }
+
+/// A settings file CPython refuses (here a leading-zero integer, which tree-sitter accepts) is an
+/// input error naming the file and CPython's line: `diff` exits 2, `apply --yes` writes nothing.
+#[test]
+fn a_settings_file_cpython_refuses_is_an_input_error_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(
+        root.join("settings.py"),
+        "DATABASES = {\n    \"default\": {\n        \"ENGINE\": \"django.db.backends.postgresql\",\n        \"NAME\": \"app\",\n    }\n}\nx = 05\n",
+    )
+    .unwrap();
+    let before = common::tree_files(root);
+    let output = scalepatch().args(["diff", "--only", "db-persistent-connections"]).arg(root).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("settings.py:7"), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("leading zeros"), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "", "no diff for a file that is left alone");
+    let output =
+        scalepatch().args(["apply", "--yes", "--only", "db-persistent-connections"]).arg(root).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("settings.py:7"), "{}", stderr_of(&output));
+    assert_eq!(common::tree_files(root), before, "nothing written");
+}

@@ -43,6 +43,7 @@ use tree_sitter::{Node, Parser, Tree};
 
 use crate::change::{Location, Outcome};
 use crate::edit::Edit;
+use crate::lang::python_tokens;
 use crate::source::SourceFile;
 
 /// A Python file and its syntax tree (free of syntax errors).
@@ -97,22 +98,46 @@ impl Problem {
 ///
 /// tree-sitter recovers from errors, so the first ERROR node often starts far before the mistake
 /// (at a comment above a Jinja tag, at `D = {` for a comma missing three lines down) and a missing
-/// `}` makes it swallow the following statements. So, in CPython's order:
-/// 1. tokenizer errors win over parser errors: an unterminated string, a `)` that closes nothing
-///    or the wrong bracket (at the closer), a bracket never closed (at the opener);
-/// 2. then the earliest of: the first MISSING node or the first token of the innermost first
-///    ERROR node, and a statement indented differently from its siblings (tree-sitter accepts
-///    `x = 1\n    y = 2`, CPython does not).
+/// `}` makes it swallow the following statements. And it accepts some input CPython refuses (see
+/// [`python_tokens`]). So, in CPython's order:
+/// 1. tokenizer errors CPython raises win over parser errors, wherever they are: a bad string,
+///    number or character, a `)` that closes nothing or the wrong bracket (at the closer);
+/// 2. then the earliest of: an indentation error of the tokenizer (TabError, a dedent to no
+///    outer level), the first MISSING node or the first token of the innermost first ERROR node,
+///    a statement indented differently from its siblings (tree-sitter accepts `x = 1\n    y = 2`,
+///    CPython does not), a statement tree-sitter accepts but Python 3 does not (two on one line
+///    without `;`, `print "x"`), a bad f-string. On a tie the tokenizer wins: it reads a line
+///    before the parser does;
+/// 3. a bracket never closed (at the opener) wins over that unless it opened on a later line (on
+///    the same line, the tree's error is its own recovery from the open bracket).
 fn first_problem(root: Node, text: &str) -> Option<Problem> {
-    // Tokenizer errors come first in CPython, whatever their position.
-    if let Some(problem) = root.has_error().then(|| token_problem(root, text)).flatten() {
-        return Some(problem);
+    let lexed = python_tokens::check(text);
+    let problem = |err: python_tokens::LexicalError| Problem {
+        line: err.line,
+        detail: format!("{} in `{}`", err.detail, quote_line(text, err.line)),
+    };
+    let (raised, layout): (Vec<_>, Vec<_>) = lexed.tokenizer.into_iter().partition(|err| err.raised);
+    if let Some(err) = raised.into_iter().next() {
+        return Some(problem(err));
     }
     let tree = root.has_error().then(|| tree_problem(root, text)).flatten();
-    let indent = indentation_problem(root, text);
-    match (tree, indent) {
-        (Some(tree), Some(indent)) => Some(if indent.line < tree.line { indent } else { tree }),
-        (tree, indent) => tree.or(indent),
+    // An ERROR span that reaches a mistake the lexical pass pinpoints (`{%` inside a list) is
+    // tree-sitter's recovery from that mistake, not an earlier one.
+    let recovery = |err: &python_tokens::LexicalError| {
+        first_error(root).is_some_and(|error| error.end_position().row + 1 >= err.line)
+    };
+    let tree = tree.filter(|_| !lexed.parser.as_ref().is_some_and(recovery));
+    let first =
+        layout.into_iter().chain(lexed.parser).map(problem).chain(tree).chain(indentation_problem(root, text)).fold(
+            None,
+            |first: Option<Problem>, problem| match first {
+                Some(first) if first.line <= problem.line => Some(first),
+                _ => Some(problem),
+            },
+        );
+    match lexed.unclosed.map(problem) {
+        Some(unclosed) if first.as_ref().is_none_or(|first| unclosed.line <= first.line) => Some(unclosed),
+        _ => first,
     }
 }
 
@@ -138,53 +163,6 @@ fn leaves(node: Node) -> Vec<Node> {
         }
         descend = false;
     }
-}
-
-/// Errors CPython's tokenizer finds: unterminated strings and unbalanced brackets.
-fn token_problem(root: Node, text: &str) -> Option<Problem> {
-    let mut open: Vec<Node> = Vec::new();
-    for leaf in leaves(root) {
-        match leaf.kind() {
-            "string_start" => {
-                let closed = leaf.parent().is_some_and(|string| {
-                    let mut cursor = string.walk();
-                    string.kind() == "string"
-                        && string.children(&mut cursor).any(|c| c.kind() == "string_end" && !c.is_missing())
-                });
-                if !closed {
-                    return Some(Problem::at(leaf, format!("unterminated string literal `{}`", line_of(leaf, text))));
-                }
-            }
-            "(" | "[" | "{" => open.push(leaf),
-            closer @ (")" | "]" | "}") => {
-                let opener = match closer {
-                    ")" => "(",
-                    "]" => "[",
-                    _ => "{",
-                };
-                match open.pop() {
-                    Some(top) if top.kind() == opener => {}
-                    Some(top) => {
-                        return Some(Problem::at(
-                            leaf,
-                            format!(
-                                "closing `{closer}` does not match the `{}` opened at line {}",
-                                top.kind(),
-                                top.start_position().row + 1
-                            ),
-                        ));
-                    }
-                    None => {
-                        return Some(Problem::at(leaf, format!("unmatched `{closer}` in `{}`", line_of(leaf, text))));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    open.pop().map(|bracket| {
-        Problem::at(bracket, format!("`{}` was never closed: `{}`", bracket.kind(), line_of(bracket, text)))
-    })
 }
 
 /// The first MISSING node, or the first token of the innermost first ERROR node (comments
@@ -216,7 +194,10 @@ fn tree_problem(root: Node, text: &str) -> Option<Problem> {
     let expressions = children.iter().take_while(|child| complete(**child) && !statement(**child)).count();
     let (culprit, hint) = match expressions {
         1 if children.len() > 1 => (children[1], ""),
-        0 | 1 => (children.first().copied().unwrap_or(bad), ""),
+        // One expression and nothing after it in the ERROR: the mistake is the next token
+        // (`x = 1 \⏎ y = 2`: CPython reports `y`, on the next line).
+        1 => (token_after(root, bad.end_byte()).unwrap_or(children[0]), ""),
+        0 => (children.first().copied().unwrap_or(bad), ""),
         _ => (children[0], " (a comma missing after it?)"),
     };
     let token = leaves(culprit).into_iter().find(|leaf| leaf.kind() != "comment").unwrap_or(culprit);
@@ -276,6 +257,9 @@ fn indentation_problem(root: Node, text: &str) -> Option<Problem> {
         match node.kind() {
             "module" | "block" => {
                 if let Some(problem) = misaligned_statement(node, &children, text) {
+                    keep(problem);
+                }
+                if let Some(problem) = python2_statement(&children, text) {
                     keep(problem);
                 }
                 let header = node.parent().unwrap_or(node);
@@ -369,6 +353,42 @@ fn misaligned_statement(body: Node, children: &[Node], text: &str) -> Option<Pro
     None
 }
 
+/// In a module or block, the first statement tree-sitter accepts but Python 3 does not: one that
+/// follows another on the same line without a `;` (tree-sitter reads `x = 1 y = 2` as two
+/// statements; CPython reports the second), or a Python 2 `print "x"` / `exec "code"`.
+fn python2_statement(children: &[Node], text: &str) -> Option<Problem> {
+    let mut previous: Option<Node> = None;
+    for &child in children {
+        if child.kind() == "comment" {
+            continue;
+        }
+        if matches!(child.kind(), "print_statement" | "exec_statement") {
+            let name = &child.kind()[..child.kind().len() - "_statement".len()];
+            return Some(Problem::at(
+                child,
+                format!("missing parentheses in call to `{name}`: `{}`", line_of(child, text)),
+            ));
+        }
+        if let Some(previous) = previous.filter(|p| !p.has_error() && !child.has_error())
+            && !separated(&text[previous.end_byte()..child.start_byte()])
+        {
+            return Some(Problem::at(
+                child,
+                format!("two statements without `;` between them: `{}`", line_of(child, text)),
+            ));
+        }
+        previous = Some(child);
+    }
+    None
+}
+
+/// Whether the text between two statements ends the first: a `;` or a line break that is not a
+/// backslash continuation (comments in between hold no code).
+fn separated(gap: &str) -> bool {
+    gap.lines().any(|line| line.split('#').next().unwrap_or("").contains(';'))
+        || gap.match_indices('\n').any(|(at, _)| !gap[..at].trim_end_matches('\r').ends_with('\\'))
+}
+
 /// The whitespace before `node` when it is the first thing on its line.
 fn line_indent<'t>(node: Node, text: &'t str) -> Option<&'t str> {
     let start = node.start_byte();
@@ -384,7 +404,7 @@ fn token_after(root: Node, at: usize) -> Option<Node> {
     'descend: loop {
         let mut cursor = node.walk();
         for child in node.children(&mut cursor) {
-            if child.end_byte() <= at || child.is_missing() || child.kind() == "comment" {
+            if child.end_byte() <= at || child.is_missing() || matches!(child.kind(), "comment" | "line_continuation") {
                 continue;
             }
             if child.start_byte() >= at && child.child_count() == 0 {
@@ -407,7 +427,12 @@ fn indent_of_line(row: usize, text: &str) -> &str {
 
 /// The trimmed source line a node starts on, cut to 60 characters, for messages.
 fn line_of(node: Node, text: &str) -> String {
-    let line = text.split('\n').nth(node.start_position().row).unwrap_or("").trim();
+    quote_line(text, node.start_position().row + 1)
+}
+
+/// The trimmed 1-based source line `line`, cut to 60 characters, for messages.
+fn quote_line(text: &str, line: usize) -> String {
+    let line = text.split('\n').nth(line.saturating_sub(1)).unwrap_or("").trim();
     let mut quoted: String = line.chars().take(60).collect();
     if quoted.len() < line.len() {
         quoted.push('…');
@@ -1050,7 +1075,12 @@ mod tests {
                 "`if os.environ.get('X')`",
             ),
             // CPython: 2 "unterminated string literal (detected at line 2)"
-            ("unterminated string", "A = 1\nB = 'abc\nC = 2\n", 2, "unterminated string literal `B = 'abc`"),
+            (
+                "unterminated string",
+                "A = 1\nB = 'abc\nC = 2\n",
+                2,
+                "unterminated string literal (detected at line 2) in `B = 'abc`",
+            ),
             // CPython: 4 "invalid syntax"
             (
                 "jinja if",
