@@ -157,6 +157,14 @@ impl Selection {
     }
 }
 
+/// Writes a line to stderr, never panicking: a closed or full stderr must not turn an answer into
+/// a crash (exit 101); the exit code still tells what happened.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Runs the command line and returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -170,7 +178,7 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => exit::OK,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            say!("error: {err:#}");
             err.downcast_ref::<JournalError>().map_or(exit::USAGE, JournalError::exit_code)
         }
     }
@@ -201,7 +209,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Apply { path, selection, values, yes } => {
             let patches = selection.resolve()?;
             if !yes && !Interactive::available() {
-                eprintln!(
+                say!(
                     "error: apply reviews each change on a terminal, and stdin (or stderr) is not one; pass --yes to apply every change without review (nothing was written)"
                 );
                 return Ok(exit::USAGE);
@@ -236,8 +244,8 @@ fn run(cli: Cli) -> Result<i32> {
 /// that cannot be read is a warning, not a reason to refuse a dry run.
 fn report_journal(path: &Path) {
     match Journal::open_read_only(path).and_then(|journal| journal.map(|j| j.interrupted()).transpose()) {
-        Ok(reports) => reports.into_iter().flatten().for_each(|report| eprintln!("scalepatch: {report}")),
-        Err(err) => eprintln!("scalepatch: warning: the journal in {} is not usable: {err}", path.display()),
+        Ok(reports) => reports.into_iter().flatten().for_each(|report| say!("scalepatch: {report}")),
+        Err(err) => say!("scalepatch: warning: the journal in {} is not usable: {err}", path.display()),
     }
 }
 
@@ -252,7 +260,7 @@ fn recover(path: &Path) -> Result<i32> {
 
 fn print_journal_notes(journal: &Journal) {
     for note in &journal.notes {
-        eprintln!("scalepatch: {note}");
+        say!("scalepatch: {note}");
     }
 }
 
@@ -334,7 +342,7 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
     let plan = Plan::build(project, patches);
     if plan.has_errors() {
         print_notes(&plan)?;
-        eprintln!(
+        say!(
             "error: some input cannot be read (see the errors above); nothing was written. \
              Fix it, or leave that patch out with --skip ID"
         );
@@ -367,7 +375,7 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
     }
     let accepted = match reviewer.review(project, &proposals)? {
         Verdict::Quit => {
-            eprintln!("quit: nothing was written");
+            say!("quit: nothing was written");
             return Ok(exit::QUIT);
         }
         Verdict::Apply(accepted) => accepted,
@@ -391,6 +399,19 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
     print_journal_notes(&journal);
     let manifest = journal.apply(&updates, &ids)?;
 
+    let report = print_applied(project, &manifest, &applied_patches, &accepted, &proposals);
+    Ok(after_write(report, "applied", &manifest.run_id, project.root()))
+}
+
+/// What `apply` says once its files are written: the run, the files, what to verify, how to undo.
+fn print_applied(
+    project: &Project,
+    manifest: &crate::journal::Manifest,
+    applied_patches: &[&'static dyn Patch],
+    accepted: &[usize],
+    proposals: &[Proposal<'_>],
+) -> std::io::Result<()> {
+    let ids: Vec<&str> = applied_patches.iter().map(|patch| patch.id()).collect();
     let mut out = anstream::stdout().lock();
     writeln!(out, "applied run {} ({})", manifest.run_id, ids.join(", "))?;
     writeln!(out, "files changed:")?;
@@ -402,11 +423,11 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
         writeln!(out, "  {mark} {}", record.path.display())?;
     }
     writeln!(out, "verify:")?;
-    for patch in &applied_patches {
+    for patch in applied_patches {
         // The changes' own commands name this project's files and modules; the patch's generic
         // command is the fallback when its changes name none.
         let mut commands: Vec<String> = Vec::new();
-        for &index in &accepted {
+        for &index in accepted {
             let change = proposals[index].change;
             if change.patch == patch.id() {
                 for command in &change.verify {
@@ -424,7 +445,24 @@ fn apply(project: &Project, patches: &[&'static dyn Patch], reviewer: &mut dyn R
         }
     }
     writeln!(out, "undo with: scalepatch revert {} {}", project.root().display(), manifest.run_id)?;
-    Ok(exit::OK)
+    Ok(())
+}
+
+/// The exit code once a run's files are written, whatever printing its report did: a broken pipe
+/// (`| head`) is no failure; any other error is said on stderr with the run id and exit 4, since
+/// the project *was* changed and a code that claims otherwise would lie.
+fn after_write(report: std::io::Result<()>, done: &str, run_id: &str, root: &Path) -> i32 {
+    match report {
+        Ok(()) => exit::OK,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(err) => {
+            say!(
+                "error: run {run_id} was {done} (every file is written; `scalepatch status {}` shows them), but printing its report failed: {err}",
+                root.display()
+            );
+            exit::PARTIAL
+        }
+    }
 }
 
 /// `revert`: undo a run, all or nothing.
@@ -432,12 +470,18 @@ fn revert(path: &Path, run_id: Option<&str>) -> Result<i32> {
     let mut journal = match Journal::open_existing(path)? {
         Some(journal) => journal,
         None => {
-            eprintln!("error: no scalepatch runs in {} (no .scalepatch folder): nothing to revert", path.display());
+            say!("error: no scalepatch runs in {} (no .scalepatch folder): nothing to revert", path.display());
             return Ok(exit::USAGE);
         }
     };
     print_journal_notes(&journal);
     let report = journal.revert(run_id)?;
+    let printed = print_reverted(&report);
+    Ok(after_write(printed, "reverted", &report.run_id, journal.root()))
+}
+
+/// What `revert` says once its files are written.
+fn print_reverted(report: &crate::journal::RevertReport) -> std::io::Result<()> {
     let mut out = anstream::stdout().lock();
     writeln!(out, "reverted run {}", report.run_id)?;
     for path in &report.restored {
@@ -452,7 +496,7 @@ fn revert(path: &Path, run_id: Option<&str>) -> Result<i32> {
     for path in &report.unchanged {
         writeln!(out, "  already  {} (already as before the run)", path.display())?;
     }
-    Ok(exit::OK)
+    Ok(())
 }
 
 /// `status`: every run and where each of its files stands.
@@ -462,7 +506,7 @@ fn status(path: &Path) -> Result<i32> {
         return Ok(exit::OK);
     };
     for report in journal.interrupted()? {
-        eprintln!("scalepatch: {report}");
+        say!("scalepatch: {report}");
     }
     let runs = journal.status()?;
     let mut out = anstream::stdout().lock();

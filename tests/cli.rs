@@ -335,3 +335,43 @@ fn a_settings_file_cpython_refuses_is_an_input_error_and_nothing_is_written() {
     assert!(stderr_of(&output).contains("settings.py:7"), "{}", stderr_of(&output));
     assert_eq!(common::tree_files(root), before, "nothing written");
 }
+
+/// Runs `args` on `root` with stdout or stderr (or both) pointed at /dev/full.
+fn run_into_full_device(args: &[&str], root: &Path, stdout_full: bool, stderr_full: bool) -> std::process::Output {
+    let full = || Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("scalepatch"));
+    command.args(args).arg(root).env("NO_COLOR", "1").stdin(Stdio::null());
+    command.stdout(if stdout_full { full() } else { Stdio::piped() });
+    command.stderr(if stderr_full { full() } else { Stdio::piped() });
+    command.output().unwrap()
+}
+
+/// A full stdout or stderr never panics (exit 101): read-only commands fail with exit 2 (nothing
+/// was written), and a write whose report cannot be printed says so on stderr with the run id
+/// and exits 4, because the files *were* written.
+#[test]
+fn a_full_stdout_or_stderr_never_panics_and_the_exit_code_tells_what_was_written() {
+    let project = small_project();
+    let root = project.path();
+    for args in [&["list"][..], &["diff"], &["diff", "--format", "json"], &["status"]] {
+        for (stdout_full, stderr_full) in [(true, false), (false, true), (true, true)] {
+            let output = run_into_full_device(args, root, stdout_full, stderr_full);
+            let code = output.status.code();
+            assert_ne!(code, Some(101), "{args:?} panicked: {}", stderr_of(&output));
+            assert!(matches!(code, Some(0 | 2)), "{args:?} ({stdout_full}, {stderr_full}): {code:?}");
+        }
+    }
+    assert!(!root.join(".scalepatch").exists(), "read-only commands wrote no journal");
+
+    let before = common::tree_files(root);
+    let output = run_into_full_device(&["apply", "--yes", "--only", TWO_PATCHES], root, true, false);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("was applied (every file is written"), "{stderr}");
+    assert_ne!(common::tree_files(root), before, "the files were written, as exit 4 says");
+    let run_id = stderr.split("run ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap().to_owned();
+
+    let output = run_into_full_device(&["revert"], root, true, true);
+    assert_eq!(output.status.code(), Some(4), "revert with nothing to print to");
+    assert_eq!(common::tree_files(root), before, "run {run_id} was reverted all the same");
+}
