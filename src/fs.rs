@@ -188,8 +188,20 @@ pub fn read_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<Option<Vec<u8>>>
     if !file.metadata()?.is_file() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file", name.to_string_lossy())));
     }
+    // Never read a file whole before knowing its size: what scalepatch planned or copied is at
+    // most the project's read limit, so anything larger (or growing while read) is refused.
+    let limit = crate::project::MAX_FILE_SIZE;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
+    (&mut file).take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {limit} bytes: scalepatch never planned or copied such a file",
+                name.to_string_lossy()
+            ),
+        ));
+    }
     Ok(Some(bytes))
 }
 
@@ -481,6 +493,17 @@ fn join_link(folders: &[OsString], target: &Path, root: &Path) -> Result<Vec<OsS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_are_bounded_by_the_project_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, path) = root_of(&dir);
+        std::fs::File::create(path.join("huge")).unwrap().set_len(1 << 30).unwrap();
+        let err = read_at(borrow(&root), OsStr::new("huge")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+        std::fs::write(path.join("small"), b"x").unwrap();
+        assert_eq!(read_at(borrow(&root), OsStr::new("small")).unwrap(), Some(b"x".to_vec()));
+    }
 
     fn root_of(dir: &tempfile::TempDir) -> (OwnedFd, PathBuf) {
         let path = dir.path().canonicalize().unwrap();
