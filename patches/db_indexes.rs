@@ -10,8 +10,8 @@
 //! database, test settings included, is PostgreSQL and psycopg is required; else `AddIndex`.
 //! More than one leaf migration is an error: the user merges first.
 
-use crate::change::Outcome;
-use crate::patch::Patch;
+use crate::engine::outcome::Outcome;
+use crate::engine::patch::Patch;
 use crate::project::Project;
 
 pub struct DbIndexes;
@@ -38,6 +38,6 @@ impl Patch for DbIndexes {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::indexes::plan(project)
+        crate::facts::indexes::plan(project)
     }
 }

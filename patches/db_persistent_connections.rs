@@ -16,24 +16,24 @@
 //! served through ASGI (Django says to disable persistent connections there), gevent/eventlet
 //! workers (greenlets would each hold a connection), and settings built in functions, classes,
 //! `match` statements or loops that cannot be read statically. Already-persistent aliases
-//! (`None` or > 0) are ok. After planning, the connection budget is checked (see [`crate::budget`]).
+//! (`None` or > 0) are ok. After planning, the connection budget is checked (see [`crate::facts::budget`]).
 
 use std::path::PathBuf;
 
 use tree_sitter::Node;
 
-use crate::budget::Budget;
-use crate::change::{Change, Location, Outcome};
-use crate::django::databases::{
+use crate::facts::budget::Budget;
+use crate::engine::outcome::{Change, Location, Outcome};
+use crate::facts::django::databases::{
     HEALTH_KEY, MAX_AGE_KEY, Override, alias_blocker, find_opaque_changes, find_overrides, health_in_definition,
 };
-use crate::django::settings::{Definition, Settings, SettingsModule};
-use crate::edit::Edit;
+use crate::facts::django::settings::{Definition, Settings, SettingsModule};
+use crate::text::edit::Edit;
 use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope};
-use crate::patch::Patch;
+use crate::engine::patch::Patch;
 use crate::project::Project;
-use crate::serving::{self, ServerKind, Serving};
-use crate::versions::{Known, Versions};
+use crate::facts::serving::{self, ServerKind, Serving};
+use crate::facts::versions::{Known, Versions};
 
 const ID: &str = "db-persistent-connections";
 /// Seconds a connection is kept: dj-database-url's README value, below common proxy idle timeouts.

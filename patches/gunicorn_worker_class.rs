@@ -2,10 +2,10 @@
 //!
 //! Only `sync` (explicit or the default) becomes `gthread` with `threads = 4`, in the place that
 //! decides the class; `--threads N>1` with sync is made explicit only. gevent, eventlet, gthread
-//! and ASGI workers are never touched. The analysis lives in [`crate::gunicorn`].
+//! and ASGI workers are never touched. The analysis lives in [`crate::facts::gunicorn`].
 
-use crate::change::Outcome;
-use crate::patch::Patch;
+use crate::engine::outcome::Outcome;
+use crate::engine::patch::Patch;
 use crate::project::Project;
 
 pub struct GunicornWorkerClass;
@@ -32,7 +32,7 @@ impl Patch for GunicornWorkerClass {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::gunicorn::analysis(project)
+        crate::facts::gunicorn::analysis(project)
             .worker_class
             .iter()
             .cloned()

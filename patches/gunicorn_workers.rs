@@ -6,10 +6,10 @@
 //! lowers a count; a runtime formula is ok (with the container note); a Heroku-style Procfile
 //! without a count is skipped (the platform sets WEB_CONCURRENCY). When nothing sets it: an
 //! existing config file gets `workers = N`, else the Dockerfile gets `ENV WEB_CONCURRENCY=N`,
-//! else the command line gets `--workers N`. The analysis lives in [`crate::gunicorn`].
+//! else the command line gets `--workers N`. The analysis lives in [`crate::facts::gunicorn`].
 
-use crate::change::Outcome;
-use crate::patch::Patch;
+use crate::engine::outcome::Outcome;
+use crate::engine::patch::Patch;
 use crate::project::Project;
 
 pub struct GunicornWorkers;
@@ -36,7 +36,7 @@ impl Patch for GunicornWorkers {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::gunicorn::analysis(project)
+        crate::facts::gunicorn::analysis(project)
             .workers
             .iter()
             .cloned()

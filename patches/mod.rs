@@ -8,7 +8,7 @@ pub mod nginx_gzip;
 pub mod nginx_proxy_buffering;
 pub mod redis_pool;
 
-use crate::patch::Patch;
+use crate::engine::patch::Patch;
 
 /// Every patch, in the order they are planned and reviewed. Ids are a public contract.
 pub const ALL: &[&dyn Patch] = &[

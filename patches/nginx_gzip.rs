@@ -16,13 +16,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::change::{Change, Location, Outcome};
-use crate::edit::Edit;
+use crate::engine::outcome::{Change, Location, Outcome};
+use crate::text::edit::Edit;
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::lexer::TokenKind;
 use crate::lang::nginx::{DirId, Node};
-use crate::nginx::{BlockRef, DirRef, Model, Role, model};
-use crate::patch::Patch;
+use crate::facts::nginx::{BlockRef, DirRef, Model, Role, model};
+use crate::engine::patch::Patch;
 use crate::project::Project;
 
 pub struct NginxGzip;

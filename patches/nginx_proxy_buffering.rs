@@ -17,14 +17,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use crate::change::{Change, Location, Outcome};
-use crate::edit::Edit;
-use crate::gunicorn::discovery::is_compose;
+use crate::engine::outcome::{Change, Location, Outcome};
+use crate::text::edit::Edit;
+use crate::facts::gunicorn::discovery::is_compose;
 use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
-use crate::nginx::{BlockRef, DirRef, Model, model};
-use crate::patch::Patch;
+use crate::facts::nginx::{BlockRef, DirRef, Model, model};
+use crate::engine::patch::Patch;
 use crate::project::Project;
 
 pub struct NginxProxyBuffering;

@@ -19,13 +19,13 @@
 
 use tree_sitter::Node;
 
-use crate::change::{Change, Location, Outcome};
-use crate::django::settings::{Definition, Settings};
-use crate::edit::Edit;
+use crate::engine::outcome::{Change, Location, Outcome};
+use crate::facts::django::settings::{Definition, Settings};
+use crate::text::edit::Edit;
 use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope, Style};
-use crate::patch::Patch;
+use crate::engine::patch::Patch;
 use crate::project::Project;
-use crate::serving;
+use crate::facts::serving;
 
 const ID: &str = "redis-pool";
 const DJANGO_REDIS: &str = "django_redis.cache.RedisCache";
@@ -70,7 +70,7 @@ impl Patch for RedisPool {
                 format!("per {} process ({location}, not patched)", format!("{server:?}").to_lowercase())
             }
         };
-        let versions = crate::versions::Versions::of(project);
+        let versions = crate::facts::versions::Versions::of(project);
         let warnings: Vec<Outcome> = versions.warnings().collect();
         let planner =
             Planner { settings: &settings, versions, max_connections: pool_size(threads), threads, threads_source };
@@ -95,7 +95,7 @@ enum Flavor {
 struct Planner<'s> {
     settings: &'s Settings,
     /// Stated in each change: which django-redis / redis-py the keys were chosen for.
-    versions: std::sync::Arc<crate::versions::Versions>,
+    versions: std::sync::Arc<crate::facts::versions::Versions>,
     max_connections: i64,
     threads: u32,
     /// Which server the thread count comes from, for the assumption line.
@@ -587,7 +587,7 @@ fn dedupe_edits(outcomes: &mut [Outcome]) {
     let mut made: Vec<(std::path::PathBuf, Edit)> = Vec::new();
     for outcome in outcomes.iter_mut() {
         let Outcome::Change(change) = outcome else { continue };
-        let crate::change::ChangeKind::Modify { edits } = &mut change.kind else { continue };
+        let crate::engine::outcome::ChangeKind::Modify { edits } = &mut change.kind else { continue };
         edits.retain(|edit| !made.contains(&(change.path.clone(), edit.clone())));
         made.extend(edits.iter().map(|edit| (change.path.clone(), edit.clone())));
         if edits.is_empty() {

@@ -2,29 +2,17 @@
 //! setting is decided, plans the smallest correct edit, shows it as a diff, writes it atomically
 //! with backups and a journal, and can revert it.
 //!
-//! The flow: [`project::Project`] (files, read lazily) -> each [`patch::Patch`] plans
-//! [`change::Outcome`]s -> [`plan::Plan`] (conflicts, after-texts) -> [`diff`] / review -> journal.
+//! The flow: [`project::Project`] (files, read lazily) -> each [`engine::patch::Patch`] plans
+//! [`engine::outcome::Outcome`]s -> [`engine::plan::Plan`] (conflicts, after-texts) -> [`output::diff`] / review -> journal.
 
-pub mod budget;
-pub mod change;
 pub mod cli;
-pub mod config;
-pub mod diff;
-pub mod django;
-pub mod edit;
-pub mod fs;
-pub mod gunicorn;
-pub mod indexes;
+pub mod engine;
+pub mod facts;
 pub mod journal;
 pub mod lang;
-pub mod nginx;
-pub mod patch;
-pub mod plan;
+pub mod output;
 pub mod project;
-pub mod review;
-pub mod serving;
-pub mod source;
-pub mod versions;
+pub mod text;
 
 #[path = "../patches/mod.rs"]
 pub mod patches;

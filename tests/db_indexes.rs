@@ -269,7 +269,7 @@ fn an_or_alone_is_named_in_the_reason() {
     let reasons: Vec<String> = outcomes
         .iter()
         .filter_map(|o| match o {
-            scalepatch::change::Outcome::Ok { reason, .. } => Some(reason.clone()),
+            scalepatch::engine::outcome::Outcome::Ok { reason, .. } => Some(reason.clone()),
             _ => None,
         })
         .collect();

@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use scalepatch::config::{Config, Values};
-use scalepatch::gunicorn::discovery::{self, Invocation, Origin};
-use scalepatch::plan::{Plan, file_updates};
+use scalepatch::project::config::{Config, Values};
+use scalepatch::facts::gunicorn::discovery::{self, Invocation, Origin};
+use scalepatch::engine::plan::{Plan, file_updates};
 use scalepatch::project::Project;
-use scalepatch::serving::ServerKind;
+use scalepatch::facts::serving::ServerKind;
 
 fn open(root: &Path, case: &common::Case) -> Project {
     let spec = case.spec();
@@ -26,24 +26,24 @@ fn open(root: &Path, case: &common::Case) -> Project {
 }
 
 /// Plans both gunicorn patches together on a copy of the case and writes the result.
-fn apply_both(case: &common::Case) -> (tempfile::TempDir, Vec<scalepatch::gunicorn::PlannedServer>) {
+fn apply_both(case: &common::Case) -> (tempfile::TempDir, Vec<scalepatch::facts::gunicorn::PlannedServer>) {
     let tmp = case.copy();
     let project = open(tmp.path(), case);
-    let patches: Vec<&'static dyn scalepatch::patch::Patch> = ["gunicorn-workers", "gunicorn-worker-class"]
+    let patches: Vec<&'static dyn scalepatch::engine::patch::Patch> = ["gunicorn-workers", "gunicorn-worker-class"]
         .iter()
         .map(|id| scalepatch::patches::by_id(id).unwrap())
         .collect();
     let plan = Plan::build(&project, &patches);
     for outcome in plan.reports.iter().flat_map(|r| &r.outcomes) {
         assert!(
-            !matches!(outcome, scalepatch::change::Outcome::Error { message, .. } if message.contains("collides")),
+            !matches!(outcome, scalepatch::engine::outcome::Outcome::Error { message, .. } if message.contains("collides")),
             "{}: the two patches collide: {}",
             case.label(),
             outcome.describe()
         );
     }
     let changes: Vec<_> = plan.changes().collect();
-    let planned = scalepatch::gunicorn::analysis(&project).servers.clone();
+    let planned = scalepatch::facts::gunicorn::analysis(&project).servers.clone();
     for update in file_updates(&project, &changes).unwrap() {
         std::fs::write(tmp.path().join(&update.path), update.after_bytes()).unwrap();
     }
@@ -248,7 +248,7 @@ fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str)
         // A variable the deployment sets and the test cannot know (`"$WSGI_APP"`).
         return None;
     }
-    let flags = scalepatch::gunicorn::flags::parse(&inv.args);
+    let flags = scalepatch::facts::gunicorn::flags::parse(&inv.args);
     let target = flags.target.map(|i| args[i].clone()).unwrap_or_else(|| "app.wsgi:application".to_owned());
     let apps = tempfile::tempdir().unwrap();
     write_app(apps.path(), &target);
@@ -360,21 +360,21 @@ fn serving_facts_after_phase_1() {
     let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == "sample-entrypoint-and-cmd").unwrap();
     let tmp = case.copy();
     let project = open(tmp.path(), &case);
-    let serving = scalepatch::serving::serving(&project);
+    let serving = scalepatch::facts::serving::serving(&project);
     assert_eq!(serving.server, ServerKind::Gunicorn);
     assert_eq!(serving.location.as_ref().unwrap().to_string(), "Dockerfile:12");
     assert_eq!((serving.workers, serving.threads, serving.worker_class.as_str()), (5, 4, "gthread"));
-    let cpus = scalepatch::serving::cpu_count(&project);
+    let cpus = scalepatch::facts::serving::cpu_count(&project);
     assert_eq!(cpus.value, 2);
     assert!(cpus.source.starts_with("assumed"), "{}", cpus.source);
 
     let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == "compose-string-cpu-limit").unwrap();
     let tmp = case.copy();
     let project = open(tmp.path(), &case);
-    let cpus = scalepatch::serving::cpu_count(&project);
+    let cpus = scalepatch::facts::serving::cpu_count(&project);
     assert_eq!(cpus.value, 4, "{}", cpus.source);
     assert!(cpus.source.contains("docker-compose.yml:8"), "{}", cpus.source);
-    assert_eq!(scalepatch::serving::serving(&project).workers, 9);
+    assert_eq!(scalepatch::facts::serving::serving(&project).workers, 9);
 }
 
 /// A `--reload` start is a development server: both patches skip it, so it has no plan.
@@ -391,8 +391,8 @@ fn kubernetes_container_facts() {
         let tmp = case.copy();
         let config = Config::load(tmp.path(), &Values { cpus: None, instances }).unwrap();
         let project = Project::open(tmp.path(), config).unwrap();
-        let cpus = scalepatch::serving::cpu_count(&project);
-        let budget = scalepatch::budget::Budget::of(&project);
+        let cpus = scalepatch::facts::serving::cpu_count(&project);
+        let budget = scalepatch::facts::budget::Budget::of(&project);
         (cpus.value, cpus.source, budget.instances.value, budget.instances.source)
     };
     let (cpus, source, instances, instances_source) = facts("kubernetes-command-flow", None);

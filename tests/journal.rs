@@ -10,14 +10,14 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use scalepatch::change::{Change, Location, Outcome};
-use scalepatch::config::Config;
-use scalepatch::edit::Edit;
+use scalepatch::engine::outcome::{Change, Location, Outcome};
+use scalepatch::project::config::Config;
+use scalepatch::text::edit::Edit;
 #[cfg(feature = "fault-injection")]
 use scalepatch::journal::Faults;
 use scalepatch::journal::{FileState, Journal, JournalError, RunState};
-use scalepatch::patch::Patch;
-use scalepatch::plan::{FileUpdate, Plan, file_updates};
+use scalepatch::engine::patch::Patch;
+use scalepatch::engine::plan::{FileUpdate, Plan, file_updates};
 use scalepatch::project::Project;
 
 struct BumpWorkers;
@@ -242,7 +242,7 @@ fn the_diff_applies_with_git_and_equals_the_journal_write() {
 
     let updates = plan(tree.path(), PATCHES);
     assert_eq!(updates.len(), 6);
-    let diff = scalepatch::diff::render_all(&updates, false);
+    let diff = scalepatch::output::diff::render_all(&updates, false);
     for args in [&["apply", "--check", "-"][..], &["apply", "-"][..]] {
         let mut child = std::process::Command::new("git")
             .args(args)

@@ -18,7 +18,7 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use scalepatch::source::hash_bytes;
+use scalepatch::text::source::hash_bytes;
 
 const TWO_PATCHES: &str = "gunicorn-workers,nginx-gzip";
 const RUN_ID: &str = "20250101-000000-abcd";

@@ -6,9 +6,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use scalepatch::config::Config;
-use scalepatch::edit::{Edit, apply_edits};
-use scalepatch::nginx::{Model, Role, model};
+use scalepatch::project::config::Config;
+use scalepatch::text::edit::{Edit, apply_edits};
+use scalepatch::facts::nginx::{Model, Role, model};
 use scalepatch::project::Project;
 
 #[test]
@@ -114,7 +114,7 @@ fn try_nginx_t(root: &Path, label: &str) -> Result<(), String> {
 /// has, envsubst placeholders of templates filled in, and the host names it proxies to collected.
 fn rewrite_for_check(
     model: &Model,
-    file: &scalepatch::nginx::NginxFile,
+    file: &scalepatch::facts::nginx::NginxFile,
     copy: &Path,
     hosts: &mut Vec<String>,
 ) -> String {
@@ -204,7 +204,7 @@ fn nginx_t_catches_a_top_level_duplicate() {
 /// and the result passes `nginx -t`.
 #[test]
 fn both_nginx_patches_together() {
-    use scalepatch::plan::{Plan, file_updates};
+    use scalepatch::engine::plan::{Plan, file_updates};
     let both = [
         scalepatch::patches::by_id("nginx-gzip").unwrap(),
         scalepatch::patches::by_id("nginx-proxy-buffering").unwrap(),

@@ -236,7 +236,7 @@ proptest! {
     /// directive, a child of the same block, and everything else unchanged.
     #[test]
     fn insertions_keep_the_file_valid(items in prop::collection::vec(valid_config(), 1..4)) {
-        use scalepatch::edit::apply_edits;
+        use scalepatch::text::edit::apply_edits;
         use scalepatch::lang::nginx::edit::{Inserter, Style};
         let text: String = items.iter().map(|(t, _)| t.as_str()).collect();
         let config = parse(&text).unwrap();

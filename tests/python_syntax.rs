@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use scalepatch::lang::python;
-use scalepatch::source::SourceFile;
+use scalepatch::text::source::SourceFile;
 
 /// Compiles every file named on the command line; prints `{path: null | lineno}` as JSON (null:
 /// accepted). Warnings (invalid escapes, `1if`) are not errors, as when Django imports the file.

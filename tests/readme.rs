@@ -49,7 +49,7 @@ fn the_patch_table_is_the_catalog() {
     let readme = readme();
     let (before, rest) = readme.split_once(START).expect("<!-- catalog:start --> in README.md");
     let (table, after) = rest.split_once(END).expect("<!-- catalog:end --> in README.md");
-    let expected = scalepatch::patch::catalog_markdown(scalepatch::patches::ALL);
+    let expected = scalepatch::engine::patch::catalog_markdown(scalepatch::patches::ALL);
     if std::env::var_os("UPDATE_EXPECT").is_some() && table != expected {
         std::fs::write(readme_path(), format!("{before}{START}{expected}{END}{after}")).unwrap();
         return;

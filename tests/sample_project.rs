@@ -7,9 +7,9 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use scalepatch::change::Outcome;
-use scalepatch::config::Config;
-use scalepatch::plan::Plan;
+use scalepatch::engine::outcome::Outcome;
+use scalepatch::project::config::Config;
+use scalepatch::engine::plan::Plan;
 use scalepatch::project::Project;
 
 fn sample() -> std::path::PathBuf {

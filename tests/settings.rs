@@ -51,31 +51,31 @@ fn redis_pool() {
 fn plan_with_serving(
     patch: &str,
     case: &str,
-    serving: scalepatch::serving::Serving,
+    serving: scalepatch::facts::serving::Serving,
     instances: Option<u32>,
-) -> Vec<scalepatch::change::Outcome> {
+) -> Vec<scalepatch::engine::outcome::Outcome> {
     let root = common::repo_root().join("fixtures/patches").join(patch).join(case).join("before");
     let config =
-        scalepatch::config::Config::load(&root, &scalepatch::config::Values { cpus: None, instances }).unwrap();
+        scalepatch::project::config::Config::load(&root, &scalepatch::project::config::Values { cpus: None, instances }).unwrap();
     let project = scalepatch::project::Project::open(&root, config).unwrap();
     let seeded = project.memo(move |_| serving);
-    assert!(std::sync::Arc::ptr_eq(&seeded, &scalepatch::serving::serving(&project)));
+    assert!(std::sync::Arc::ptr_eq(&seeded, &scalepatch::facts::serving::serving(&project)));
     scalepatch::patches::by_id(patch).unwrap().plan(&project)
 }
 
 fn serving(
-    server: scalepatch::serving::ServerKind,
+    server: scalepatch::facts::serving::ServerKind,
     workers: u32,
     threads: u32,
     class: &str,
-) -> scalepatch::serving::Serving {
-    let location = Some(scalepatch::change::Location::new("Dockerfile", 12));
-    scalepatch::serving::Serving { server, location, workers, threads, worker_class: class.to_owned() }
+) -> scalepatch::facts::serving::Serving {
+    let location = Some(scalepatch::engine::outcome::Location::new("Dockerfile", 12));
+    scalepatch::facts::serving::Serving { server, location, workers, threads, worker_class: class.to_owned() }
 }
 
 #[test]
 fn asgi_and_gevent_serving_skip_persistent_connections() {
-    use scalepatch::serving::ServerKind;
+    use scalepatch::facts::serving::ServerKind;
     for (facts, words) in [
         (serving(ServerKind::Uvicorn, 4, 1, "uvicorn"), "served through ASGI (Dockerfile:12)"),
         (serving(ServerKind::GunicornAsgi, 4, 1, "uvicorn_worker.UvicornWorker"), "ASGI"),
@@ -84,7 +84,7 @@ fn asgi_and_gevent_serving_skip_persistent_connections() {
         for case in ["dict-literal", "split-settings-override", "dj-database-url-config"] {
             let outcomes = plan_with_serving("db-persistent-connections", case, facts.clone(), None);
             assert!(
-                outcomes.iter().all(|o| !matches!(o, scalepatch::change::Outcome::Change(_))),
+                outcomes.iter().all(|o| !matches!(o, scalepatch::engine::outcome::Outcome::Change(_))),
                 "{case}: {outcomes:#?}"
             );
             assert!(
@@ -97,11 +97,11 @@ fn asgi_and_gevent_serving_skip_persistent_connections() {
 
 #[test]
 fn redis_pool_grows_with_threads() {
-    use scalepatch::change::{ChangeKind, Outcome};
+    use scalepatch::engine::outcome::{ChangeKind, Outcome};
     let outcomes = plan_with_serving(
         "redis-pool",
         "django-redis-options",
-        serving(scalepatch::serving::ServerKind::Gunicorn, 5, 16, "gthread"),
+        serving(scalepatch::facts::serving::ServerKind::Gunicorn, 5, 16, "gthread"),
         None,
     );
     let Some(Outcome::Change(change)) = outcomes.first() else { panic!("{outcomes:#?}") };
@@ -111,7 +111,7 @@ fn redis_pool_grows_with_threads() {
 
 #[test]
 fn budget_uses_gunicorn_workers_threads_and_instances() {
-    let facts = serving(scalepatch::serving::ServerKind::Gunicorn, 5, 4, "gthread");
+    let facts = serving(scalepatch::facts::serving::ServerKind::Gunicorn, 5, 4, "gthread");
     let outcomes = plan_with_serving("db-persistent-connections", "dict-literal", facts.clone(), Some(4));
     assert!(outcomes.iter().all(|o| o.label() != "warning"), "80% is not above 80%: {outcomes:#?}");
     let outcomes = plan_with_serving("db-persistent-connections", "dict-literal", facts, Some(5));

@@ -4,9 +4,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::manifest::{Action, Copy, FileRecord, Manifest, RunDir, RunState};
 use super::{Journal, JournalError, Step, Undo, io_error, journal_write};
-use crate::fs::borrow;
-use crate::plan::FileUpdate;
-use crate::source::hash_bytes;
+use crate::journal::fs::borrow;
+use crate::engine::plan::FileUpdate;
+use crate::text::source::hash_bytes;
 
 impl Journal {
     /// Writes `updates` as one run made of the changes of `patches`: checks that no file changed
@@ -37,7 +37,7 @@ impl Journal {
         };
         self.save_backups(&run, &steps).and_then(|()| self.save(&run, &manifest)).map_err(|err| {
             // Nothing in the project was touched; a run that records nothing is dropped.
-            let _ = crate::fs::remove_tree_at(borrow(&self.runs_fd), run_id.as_ref());
+            let _ = crate::journal::fs::remove_tree_at(borrow(&self.runs_fd), run_id.as_ref());
             journal_write(format!("cannot write the journal of run {run_id}"))(err)
         })?;
 
@@ -106,7 +106,7 @@ impl Journal {
         };
         let Some(before) = &update.before else {
             let exists = match &target {
-                Some(target) => crate::fs::stat_at(borrow(&target.dir), &target.name)
+                Some(target) => crate::journal::fs::stat_at(borrow(&target.dir), &target.name)
                     .map_err(io_error(format!("cannot read {}", update.path.display())))?
                     .is_some(),
                 None => false,
@@ -125,7 +125,7 @@ impl Journal {
             return Ok((record, step));
         };
         let target = target.ok_or_else(|| changed("it is gone"))?;
-        let bytes = crate::fs::read_at(borrow(&target.dir), &target.name)
+        let bytes = crate::journal::fs::read_at(borrow(&target.dir), &target.name)
             .map_err(|err| changed(&format!("cannot read it again: {err}")))?
             .ok_or_else(|| changed("it is gone"))?;
         if hash_bytes(&bytes) != before.hash {
@@ -143,12 +143,12 @@ impl Journal {
     /// The folders of `path` that do not exist yet (shallowest first): a revert removes them
     /// again when they are empty.
     fn missing_dirs(&self, path: &std::path::Path) -> Vec<std::path::PathBuf> {
-        let Ok(components) = crate::fs::checked_components(path) else { return Vec::new() };
+        let Ok(components) = crate::journal::fs::checked_components(path) else { return Vec::new() };
         let folders = &components[..components.len() - 1];
         (1..=folders.len())
             .filter(|&depth| {
-                let hook = crate::fs::no_hook;
-                matches!(crate::fs::open_dirs(borrow(&self.root_fd), &folders[..depth], false, &hook), Ok(None))
+                let hook = crate::journal::fs::no_hook;
+                matches!(crate::journal::fs::open_dirs(borrow(&self.root_fd), &folders[..depth], false, &hook), Ok(None))
             })
             .map(|depth| folders[..depth].iter().collect())
             .collect()
@@ -169,7 +169,7 @@ impl Journal {
         let hook = self.hook();
         for _ in 0..1000 {
             let run_id = format!("{stamp}-{suffix:04x}");
-            match crate::fs::mkdir_at(borrow(&self.runs_fd), run_id.as_ref(), &hook) {
+            match crate::journal::fs::mkdir_at(borrow(&self.runs_fd), run_id.as_ref(), &hook) {
                 Ok(true) => return Ok((run_id.clone(), self.run_dir(&run_id)?)),
                 Ok(false) => suffix = (suffix + 1) & 0xffff,
                 Err(err) => return Err(journal_write(format!("cannot create the folder of run {run_id}"))(err)),
@@ -182,8 +182,8 @@ impl Journal {
 /// Refuses, before anything is written, a file whose owner this process cannot give to its
 /// replacement: only root may give a file away, so anyone else replacing another user's file
 /// would silently become its owner.
-fn check_owner(target: &crate::fs::Target) -> Result<(), String> {
-    let stat = crate::fs::stat_at(borrow(&target.dir), &target.name).map_err(|e| e.to_string())?;
+fn check_owner(target: &crate::journal::fs::Target) -> Result<(), String> {
+    let stat = crate::journal::fs::stat_at(borrow(&target.dir), &target.name).map_err(|e| e.to_string())?;
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
     match stat {

@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::io;
 
-use crate::fs::Point;
+use crate::journal::fs::Point;
 
 /// `SCALEPATCH_FAIL_AFTER_WRITES=N`: the (N+1)th project file write of a transaction fails.
 pub const FAIL_AFTER_WRITES_ENV: &str = "SCALEPATCH_FAIL_AFTER_WRITES";

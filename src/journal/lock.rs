@@ -107,14 +107,14 @@ mod tests {
     use super::*;
 
     fn dir_fd(path: &std::path::Path) -> OwnedFd {
-        crate::fs::open_root(path).unwrap()
+        crate::journal::fs::open_root(path).unwrap()
     }
 
     #[test]
     fn held_then_released_and_a_stale_pid_means_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let fd = dir_fd(dir.path());
-        let borrowed = crate::fs::borrow(&fd);
+        let borrowed = crate::journal::fs::borrow(&fd);
         let lock = Lock::acquire(borrowed, "lock".into()).unwrap();
         let err = Lock::acquire(borrowed, "lock".into()).unwrap_err();
         assert!(matches!(err, LockError::Held { holder: Some(pid), .. } if pid == std::process::id()), "{err}");

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fs::{Hook, borrow};
+use crate::journal::fs::{Hook, borrow};
 
 /// Where a run is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,7 +202,7 @@ impl Manifest {
 }
 
 fn check_record(record: &FileRecord) -> Result<(), BadField> {
-    let components = crate::fs::checked_components(&record.path).map_err(|why| bad("path", why))?;
+    let components = crate::journal::fs::checked_components(&record.path).map_err(|why| bad("path", why))?;
     if components[0] == super::DIR {
         return Err(bad("path", "inside the journal folder"));
     }
@@ -218,7 +218,7 @@ fn check_record(record: &FileRecord) -> Result<(), BadField> {
         return Err(bad("mode", format!("{:o} is not permission bits", record.mode)));
     }
     for dir in &record.created_dirs {
-        crate::fs::checked_components(dir).map_err(|why| bad("created_dirs", why))?;
+        crate::journal::fs::checked_components(dir).map_err(|why| bad("created_dirs", why))?;
         if dir == &record.path || !record.path.starts_with(dir) || record.action != Action::Create {
             return Err(bad("created_dirs", format!("{} is not a folder of this created file", dir.display())));
         }
@@ -269,7 +269,7 @@ impl RunDir {
     }
 
     fn copy_components(kind: Copy, path: &Path) -> io::Result<(Vec<OsString>, OsString)> {
-        let mut components = crate::fs::checked_components(path)
+        let mut components = crate::journal::fs::checked_components(path)
             .map_err(|why| io::Error::new(io::ErrorKind::InvalidInput, format!("{}: {why}", path.display())))?;
         let name = components.pop().expect("not empty");
         components.insert(0, kind.folder().into());
@@ -279,15 +279,15 @@ impl RunDir {
     /// Writes a byte copy (0600), creating its folders, never through a symlink.
     pub fn write_copy(&self, kind: Copy, path: &Path, bytes: &[u8], hook: Hook<'_>) -> io::Result<()> {
         let (folders, name) = Self::copy_components(kind, path)?;
-        let (dir, _) = crate::fs::open_dirs(borrow(&self.fd), &folders, true, hook)?.expect("created");
-        crate::fs::write_at(borrow(&dir), &name, bytes, Some(0o600), hook)
+        let (dir, _) = crate::journal::fs::open_dirs(borrow(&self.fd), &folders, true, hook)?.expect("created");
+        crate::journal::fs::write_at(borrow(&dir), &name, bytes, Some(0o600), hook)
     }
 
     /// Reads a byte copy; `None` when it is missing.
     pub fn read_copy(&self, kind: Copy, path: &Path) -> io::Result<Option<Vec<u8>>> {
         let (folders, name) = Self::copy_components(kind, path)?;
-        match crate::fs::open_dirs(borrow(&self.fd), &folders, false, &crate::fs::no_hook)? {
-            Some((dir, _)) => crate::fs::read_at(borrow(&dir), &name),
+        match crate::journal::fs::open_dirs(borrow(&self.fd), &folders, false, &crate::journal::fs::no_hook)? {
+            Some((dir, _)) => crate::journal::fs::read_at(borrow(&dir), &name),
             None => Ok(None),
         }
     }
@@ -296,7 +296,7 @@ impl RunDir {
     pub fn read(&self) -> anyhow::Result<Option<Manifest>> {
         use anyhow::Context;
         let path = self.manifest();
-        let Some(bytes) = crate::fs::read_at(borrow(&self.fd), MANIFEST.as_ref())
+        let Some(bytes) = crate::journal::fs::read_at(borrow(&self.fd), MANIFEST.as_ref())
             .with_context(|| format!("cannot read {}", path.display()))?
         else {
             return Ok(None);
@@ -310,7 +310,7 @@ impl RunDir {
     pub fn write(&self, manifest: &Manifest, hook: Hook<'_>) -> io::Result<()> {
         let mut json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
         json.push(b'\n');
-        crate::fs::write_at(borrow(&self.fd), MANIFEST.as_ref(), &json, Some(0o644), hook)
+        crate::journal::fs::write_at(borrow(&self.fd), MANIFEST.as_ref(), &json, Some(0o644), hook)
     }
 }
 

@@ -23,9 +23,10 @@
 //! Everything under `.scalepatch/` is untrusted (a project can arrive with a crafted one): every
 //! manifest is validated, every copy is checked against the manifest's hash before it is written
 //! back, and every path is reached through folder descriptors that never follow a symlink
-//! ([`crate::fs`]).
+//! ([`crate::journal::fs`]).
 
 mod apply;
+pub mod fs;
 #[cfg(feature = "fault-injection")]
 mod faults;
 mod lock;
@@ -47,7 +48,7 @@ pub use lock::{Lock, LockError};
 pub use manifest::{Action, FileRecord, Manifest, RunState, is_run_id};
 pub use revert::{Conflict, FileState, RevertReport, RunStatus};
 
-use crate::fs::{Point, borrow};
+use crate::journal::fs::{Point, borrow};
 use manifest::{Copy, RunDir};
 
 /// The journal folder's name, at the project root.
@@ -155,23 +156,23 @@ fn journal_dir(
     name: &str,
     shown: &Path,
     create: bool,
-    hook: crate::fs::Hook<'_>,
+    hook: crate::journal::fs::Hook<'_>,
 ) -> Result<Option<OwnedFd>, JournalError> {
     let unsafe_error = |detail: String| JournalError::Unsafe { path: shown.to_owned(), detail };
-    match crate::fs::stat_at(borrow(parent), name.as_ref())
+    match crate::journal::fs::stat_at(borrow(parent), name.as_ref())
         .map_err(io_error(format!("cannot read {}", shown.display())))?
     {
-        Some(stat) if crate::fs::is_symlink(&stat) => {
+        Some(stat) if crate::journal::fs::is_symlink(&stat) => {
             return Err(unsafe_error("a symlink; scalepatch never follows it (remove it)".into()));
         }
         None if !create => return Ok(None),
         None => {
-            crate::fs::mkdir_at(borrow(parent), name.as_ref(), hook)
+            crate::journal::fs::mkdir_at(borrow(parent), name.as_ref(), hook)
                 .map_err(journal_write(format!("cannot create {}", shown.display())))?;
         }
         Some(_) => {}
     }
-    crate::fs::open_dir_at(borrow(parent), name.as_ref()).map(Some).map_err(|err| unsafe_error(err.to_string()))
+    crate::journal::fs::open_dir_at(borrow(parent), name.as_ref()).map(Some).map_err(|err| unsafe_error(err.to_string()))
 }
 
 impl Journal {
@@ -191,15 +192,15 @@ impl Journal {
     fn take_lock(&mut self) -> Result<(), JournalError> {
         let shown = self.root.join(DIR);
         let ignore = shown.join(".gitignore");
-        let existing = crate::fs::stat_at(borrow(&self.dir_fd), ".gitignore".as_ref())
+        let existing = crate::journal::fs::stat_at(borrow(&self.dir_fd), ".gitignore".as_ref())
             .map_err(io_error("cannot read .gitignore"))?;
-        if existing.is_some_and(|stat| !crate::fs::is_file(&stat)) {
+        if existing.is_some_and(|stat| !crate::journal::fs::is_file(&stat)) {
             return Err(JournalError::Unsafe { path: ignore, detail: "not a regular file (a symlink?)".into() });
         }
         let lock = Lock::acquire(borrow(&self.dir_fd), shown.join("lock"))?;
         if existing.is_none() {
             let hook = self.hook();
-            crate::fs::write_at(borrow(&self.dir_fd), ".gitignore".as_ref(), b"*\n", Some(0o644), &hook)
+            crate::journal::fs::write_at(borrow(&self.dir_fd), ".gitignore".as_ref(), b"*\n", Some(0o644), &hook)
                 .map_err(journal_write(format!("cannot write {}", ignore.display())))?;
         }
         self.lock = Some(lock);
@@ -226,7 +227,7 @@ impl Journal {
 
     fn open_with(root: &Path, write: bool) -> Result<Option<Journal>, JournalError> {
         let root = root.canonicalize().map_err(io_error(format!("cannot open {}", root.display())))?;
-        let root_fd = crate::fs::open_root(&root).map_err(io_error(format!("cannot open {}", root.display())))?;
+        let root_fd = crate::journal::fs::open_root(&root).map_err(io_error(format!("cannot open {}", root.display())))?;
         #[cfg(feature = "fault-injection")]
         let faults = faults::Injector::from_env();
         let hook = |_point: Point| -> io::Result<()> {
@@ -291,7 +292,7 @@ impl Journal {
 
     fn run_dir(&self, run_id: &str) -> Result<RunDir, JournalError> {
         let shown = self.runs_shown().join(run_id);
-        let fd = crate::fs::open_dir_at(borrow(&self.runs_fd), run_id.as_ref())
+        let fd = crate::journal::fs::open_dir_at(borrow(&self.runs_fd), run_id.as_ref())
             .map_err(|err| JournalError::Unsafe { path: shown.clone(), detail: err.to_string() })?;
         Ok(RunDir { fd, shown })
     }
@@ -299,7 +300,7 @@ impl Journal {
     /// The folders of `runs/` that look like runs, with their manifest (`None`: a run that died
     /// before writing one). Any other name is ignored; a symlink or a bad manifest is an error.
     fn run_dirs(&self) -> Result<Vec<(RunDir, Option<Manifest>)>, JournalError> {
-        let names = crate::fs::list_dir(borrow(&self.runs_fd))
+        let names = crate::journal::fs::list_dir(borrow(&self.runs_fd))
             .map_err(io_error(format!("cannot list {}", self.runs_shown().display())))?;
         let mut runs = Vec::new();
         for name in names {
@@ -341,30 +342,30 @@ impl Journal {
             .ok_or_else(|| JournalError::UnknownRun { id: run_id.to_owned(), known })
     }
 
-    /// Reaches a project file safely (see [`crate::fs::resolve`]).
-    fn target(&self, path: &Path, create: bool) -> io::Result<Option<crate::fs::Target>> {
+    /// Reaches a project file safely (see [`crate::journal::fs::resolve`]).
+    fn target(&self, path: &Path, create: bool) -> io::Result<Option<crate::journal::fs::Target>> {
         let hook = self.hook();
-        crate::fs::resolve(borrow(&self.root_fd), &self.root, path, DIR, create, &hook)
+        crate::journal::fs::resolve(borrow(&self.root_fd), &self.root, path, DIR, create, &hook)
     }
 
     /// A project file's bytes and permission bits now (`None` when it does not exist).
     fn current(&self, path: &Path) -> io::Result<Option<(Vec<u8>, u32)>> {
         let Some(target) = self.target(path, false)? else { return Ok(None) };
-        let Some(bytes) = crate::fs::read_at(borrow(&target.dir), &target.name)? else { return Ok(None) };
-        let mode = crate::fs::stat_at(borrow(&target.dir), &target.name)?.map_or(0o644, |s| s.st_mode & 0o7777);
+        let Some(bytes) = crate::journal::fs::read_at(borrow(&target.dir), &target.name)? else { return Ok(None) };
+        let mode = crate::journal::fs::stat_at(borrow(&target.dir), &target.name)?.map_or(0o644, |s| s.st_mode & 0o7777);
         Ok(Some((bytes, mode)))
     }
 
     /// The hash of a project file's bytes now (`None` when it does not exist or cannot be read).
     fn current_hash(&self, path: &Path) -> Option<String> {
-        self.current(path).ok().flatten().map(|(bytes, _)| crate::source::hash_bytes(&bytes))
+        self.current(path).ok().flatten().map(|(bytes, _)| crate::text::source::hash_bytes(&bytes))
     }
 
     /// Reads a journal copy and checks it against the manifest's hash: a copy that does not
     /// match is never written back.
     fn checked_copy(&self, run: &RunDir, kind: Copy, path: &Path, hash: &str) -> Result<Vec<u8>, String> {
         match run.read_copy(kind, path) {
-            Ok(Some(bytes)) if crate::source::hash_bytes(&bytes) == hash => Ok(bytes),
+            Ok(Some(bytes)) if crate::text::source::hash_bytes(&bytes) == hash => Ok(bytes),
             Ok(Some(_)) => {
                 Err(format!("its copy {} does not match the manifest's hash", run.copy_path(kind, path).display()))
             }
@@ -399,7 +400,7 @@ impl Journal {
         match &step.write {
             Some(bytes) => {
                 let target = self.target(&step.path, true)?.expect("created");
-                crate::fs::write_at(borrow(&target.dir), &target.name, bytes, step.mode, &hook)
+                crate::journal::fs::write_at(borrow(&target.dir), &target.name, bytes, step.mode, &hook)
             }
             None => self.remove(&step.path, &step.dirs),
         }
@@ -420,7 +421,7 @@ impl Journal {
                     return Ok(());
                 }
                 let target = self.target(&step.path, true)?.expect("created");
-                crate::fs::write_at(borrow(&target.dir), &target.name, bytes, Some(*mode), &hook)
+                crate::journal::fs::write_at(borrow(&target.dir), &target.name, bytes, Some(*mode), &hook)
             }
             Undo::Remove => self.remove(&step.path, &step.dirs),
         }
@@ -431,13 +432,13 @@ impl Journal {
     fn remove(&self, path: &Path, dirs: &[PathBuf]) -> io::Result<()> {
         let hook = self.hook();
         if let Some(target) = self.target(path, false)? {
-            crate::fs::remove_at(borrow(&target.dir), &target.name, &hook)?;
+            crate::journal::fs::remove_at(borrow(&target.dir), &target.name, &hook)?;
         }
         for dir in dirs.iter().rev() {
-            let Ok(mut components) = crate::fs::checked_components(dir) else { continue };
+            let Ok(mut components) = crate::journal::fs::checked_components(dir) else { continue };
             let name = components.pop().expect("not empty");
-            if let Ok(Some((parent, _))) = crate::fs::open_dirs(borrow(&self.root_fd), &components, false, &hook) {
-                let _ = crate::fs::rmdir_at(borrow(&parent), &name);
+            if let Ok(Some((parent, _))) = crate::journal::fs::open_dirs(borrow(&self.root_fd), &components, false, &hook) {
+                let _ = crate::journal::fs::rmdir_at(borrow(&parent), &name);
             }
         }
         Ok(())

@@ -9,7 +9,7 @@
 use super::manifest::{Action, Copy, Manifest, RunDir, RunState};
 use super::revert::FileState;
 use super::{Journal, JournalError, Step, Undo, io_error};
-use crate::fs::borrow;
+use crate::journal::fs::borrow;
 
 /// What putting a run's files back did.
 #[derive(Default)]
@@ -42,7 +42,7 @@ impl Journal {
         for (run, manifest) in self.run_dirs()? {
             let Some(mut manifest) = manifest else {
                 // Died before writing its manifest: no project file was touched.
-                let _ = crate::fs::remove_tree_at(borrow(&self.runs_fd), run.shown.file_name().unwrap_or_default());
+                let _ = crate::journal::fs::remove_tree_at(borrow(&self.runs_fd), run.shown.file_name().unwrap_or_default());
                 continue;
             };
             clean_tree(&run.fd);
@@ -58,9 +58,9 @@ impl Journal {
             self.save(&run, &manifest).map_err(io_error(format!("cannot update {}", run.manifest().display())))?;
             notes.push(note);
         }
-        let _ = crate::fs::remove_staging_files(borrow(&self.runs_fd));
-        if let Ok(dir) = crate::fs::open_dir_at(borrow(&self.root_fd), super::DIR.as_ref()) {
-            let _ = crate::fs::remove_staging_files(borrow(&dir));
+        let _ = crate::journal::fs::remove_staging_files(borrow(&self.runs_fd));
+        if let Ok(dir) = crate::journal::fs::open_dir_at(borrow(&self.root_fd), super::DIR.as_ref()) {
+            let _ = crate::journal::fs::remove_staging_files(borrow(&dir));
         }
         self.notes.extend(notes);
         Ok(())
@@ -180,7 +180,7 @@ impl Journal {
     fn remove_staging_near(&self, manifest: &Manifest) {
         for record in &manifest.files {
             if let Ok(Some(target)) = self.target(&record.path, false) {
-                let _ = crate::fs::remove_staging_files(borrow(&target.dir));
+                let _ = crate::journal::fs::remove_staging_files(borrow(&target.dir));
             }
         }
     }
@@ -220,10 +220,10 @@ impl Journal {
 
 /// Removes staging files from a run folder and its copy folders (never through a symlink).
 fn clean_tree(dir: &std::os::fd::OwnedFd) {
-    let _ = crate::fs::remove_staging_files(borrow(dir));
-    let Ok(names) = crate::fs::list_dir(borrow(dir)) else { return };
+    let _ = crate::journal::fs::remove_staging_files(borrow(dir));
+    let Ok(names) = crate::journal::fs::list_dir(borrow(dir)) else { return };
     for name in names {
-        if let Ok(inner) = crate::fs::open_dir_at(borrow(dir), &name) {
+        if let Ok(inner) = crate::journal::fs::open_dir_at(borrow(dir), &name) {
             clean_tree(&inner);
         }
     }

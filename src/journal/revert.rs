@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use super::manifest::{Action, Copy, FileRecord, Manifest, PendingWrite, RunDir, RunState};
 use super::{Journal, JournalError, Step, Undo, journal_write};
-use crate::source::hash_bytes;
+use crate::text::source::hash_bytes;
 
 /// A file a revert cannot undo cleanly.
 #[derive(Debug, Clone, PartialEq, Eq)]

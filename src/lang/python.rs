@@ -18,9 +18,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use scalepatch::edit::apply_edits;
+//! use scalepatch::text::edit::apply_edits;
 //! use scalepatch::lang::python::{self, Scope};
-//! use scalepatch::source::SourceFile;
+//! use scalepatch::text::source::SourceFile;
 //!
 //! let text = "CACHES = {\n\t'default': {\n\t\t'BACKEND': 'x'  # note\n\t}\n}\n";
 //! let file = python::parse(Arc::new(SourceFile::from_text("settings.py", text))).unwrap();
@@ -41,10 +41,10 @@ use std::sync::Arc;
 
 use tree_sitter::{Node, Parser, Tree};
 
-use crate::change::{Location, Outcome};
-use crate::edit::Edit;
+use crate::engine::outcome::{Location, Outcome};
+use crate::text::edit::Edit;
 use crate::lang::python_tokens;
-use crate::source::SourceFile;
+use crate::text::source::SourceFile;
 
 /// A Python file and its syntax tree (free of syntax errors).
 pub struct PyFile {
@@ -1019,7 +1019,7 @@ pub fn insert_statements_after(file: &PyFile, statement: Node, lines: &[String],
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::apply_edits;
+    use crate::text::edit::apply_edits;
 
     fn py(text: &str) -> PyFile {
         parse(Arc::new(SourceFile::from_text("settings.py", text))).unwrap()

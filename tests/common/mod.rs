@@ -19,9 +19,9 @@ pub mod tools;
 
 use std::path::{Path, PathBuf};
 
-use scalepatch::change::Outcome;
-use scalepatch::config::{Config, Values};
-use scalepatch::plan::{Plan, file_updates};
+use scalepatch::engine::outcome::Outcome;
+use scalepatch::project::config::{Config, Values};
+use scalepatch::engine::plan::{Plan, file_updates};
 use scalepatch::project::Project;
 
 /// One fixture case of one patch.
@@ -117,13 +117,13 @@ impl Case {
     }
 
     /// Plans this case's patch on `root`: the outcomes and the diff.
-    pub fn plan(&self, root: &Path) -> (Vec<Outcome>, String, Vec<scalepatch::plan::FileUpdate>) {
+    pub fn plan(&self, root: &Path) -> (Vec<Outcome>, String, Vec<scalepatch::engine::plan::FileUpdate>) {
         let project = self.open(root);
         let patch = scalepatch::patches::by_id(self.patch).unwrap();
         let plan = Plan::build(&project, &[patch]);
         let changes: Vec<_> = plan.changes().collect();
         let updates = file_updates(&project, &changes).unwrap_or_else(|err| panic!("{}: {err}", self.label()));
-        let diff = scalepatch::diff::render_all(&updates, false);
+        let diff = scalepatch::output::diff::render_all(&updates, false);
         let outcomes = plan.reports.into_iter().flat_map(|r| r.outcomes).collect();
         (outcomes, diff, updates)
     }
@@ -202,7 +202,7 @@ fn git_apply_check(root: &Path, diff: &str, label: &str) {
 /// Writes `updates` to the project at `root` through the journal, as `scalepatch apply` does.
 pub fn apply_through_journal(
     root: &Path,
-    updates: &[scalepatch::plan::FileUpdate],
+    updates: &[scalepatch::engine::plan::FileUpdate],
     patches: &[&str],
     label: &str,
 ) -> scalepatch::journal::Manifest {

@@ -6,7 +6,7 @@
 //! (which the plan would reject as a conflict): [`Style::EndOfLine`] writes just before a line's
 //! ending, [`Style::NextLine`] at the start of the following line.
 
-use crate::edit::Edit;
+use crate::text::edit::Edit;
 
 use super::tree::{Config, DirId};
 
@@ -192,7 +192,7 @@ pub fn indent_unit(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::apply_edits;
+    use crate::text::edit::apply_edits;
     use crate::lang::nginx::parse;
 
     fn lines(items: &[&str]) -> Vec<String> {

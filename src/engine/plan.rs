@@ -1,0 +1,332 @@
+//! Planning: run the selected patches, gather their outcomes, detect changes that collide, and
+//! compute each file's text after a chosen set of changes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
+use crate::text::edit::{Edit, apply_edits};
+use crate::lang::python;
+use crate::engine::patch::Patch;
+use crate::project::Project;
+use crate::text::source::{SourceFile, raw_bytes};
+
+/// One patch's answers.
+pub struct PatchReport {
+    pub patch: &'static dyn Patch,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Everything the selected patches said about a project.
+pub struct Plan {
+    pub reports: Vec<PatchReport>,
+}
+
+impl Plan {
+    /// Plans every patch (each on its own thread), then turns each change that collides with an
+    /// earlier one (in catalog order) into an error outcome naming both patches.
+    ///
+    /// Patches run on plain scoped threads, not rayon tasks: a patch may block in
+    /// [`Project::memo`] while another computes a shared analysis with rayon, and a rayon worker
+    /// that blocked there could be the one that analysis waits for.
+    pub fn build(project: &Project, patches: &[&'static dyn Patch]) -> Plan {
+        let mut reports: Vec<PatchReport> = std::thread::scope(|scope| {
+            let running: Vec<_> = patches
+                .iter()
+                .map(|&patch| {
+                    let plan = move || {
+                        let mut outcomes = patch.plan(project);
+                        if outcomes.is_empty() {
+                            outcomes.push(Outcome::not_found("nothing of this kind in the project"));
+                        }
+                        PatchReport { patch, outcomes }
+                    };
+                    scope.spawn(plan)
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        reject_conflicts(project, &mut reports);
+        drop_repeated_warnings(&mut reports);
+        Plan { reports }
+    }
+
+    /// Every proposed change, in catalog order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.reports.iter().flat_map(|report| {
+            report.outcomes.iter().filter_map(|outcome| match outcome {
+                Outcome::Change(change) => Some(change),
+                _ => None,
+            })
+        })
+    }
+
+    /// Whether any patch met input it could not read (exit code 2).
+    pub fn has_errors(&self) -> bool {
+        self.reports.iter().flat_map(|r| &r.outcomes).any(|o| matches!(o, Outcome::Error { .. }))
+    }
+}
+
+/// Shows each warning once: one that an earlier patch already gave (the same place and words: a
+/// dependency file too large to read, which every patch that uses versions reports), or that
+/// repeats an error of the same patch about the same place (a models file too large to read is
+/// an error, then again a warning when its queries are read), says nothing new.
+fn drop_repeated_warnings(reports: &mut [PatchReport]) {
+    let mut seen: Vec<Outcome> = Vec::new();
+    for report in reports.iter_mut() {
+        let errors: Vec<(Location, String)> = report
+            .outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Error { location, message } => Some((location.clone(), message.clone())),
+                _ => None,
+            })
+            .collect();
+        report.outcomes.retain(|outcome| {
+            let Outcome::Warning { location: Some(location), message } = outcome else { return true };
+            let repeats_error = errors.iter().any(|(at, error)| at == location && message.starts_with(error.as_str()));
+            let repeated = seen.contains(outcome);
+            if !repeated {
+                seen.push(outcome.clone());
+            }
+            !(repeats_error || repeated)
+        });
+    }
+}
+
+/// Replaces every change that overlaps an earlier accepted change to the same file with an error.
+fn reject_conflicts(project: &Project, reports: &mut [PatchReport]) {
+    let mut accepted: BTreeMap<PathBuf, Vec<(&'static str, Change)>> = BTreeMap::new();
+    for report in reports.iter_mut() {
+        for outcome in report.outcomes.iter_mut() {
+            let Outcome::Change(change) = outcome else { continue };
+            let earlier = accepted.entry(change.path.clone()).or_default();
+            let mut candidate: Vec<&Change> = earlier.iter().map(|(_, c)| c).collect();
+            candidate.push(change);
+            match file_update(project, &candidate) {
+                Ok(_) => earlier.push((change.patch, change.clone())),
+                Err(CombineError::InvalidPython(err)) => {
+                    *outcome = Outcome::error(
+                        err.location.clone(),
+                        format!(
+                            "{} would leave Python that CPython refuses ({}); nothing is written",
+                            change.summary, err.detail
+                        ),
+                    );
+                }
+                Err(err) => {
+                    let others: Vec<&str> = earlier.iter().map(|(id, _)| *id).collect();
+                    let location = Location::new(change.path.clone(), change.line);
+                    // With no earlier change to collide with, the file itself moved under the
+                    // plan (another run changed the project meanwhile, say).
+                    let message = if others.is_empty() {
+                        format!(
+                            "{}: the file changed while it was being planned ({err}); another run may have changed the project, run the command again",
+                            change.summary
+                        )
+                    } else {
+                        format!(
+                            "{} collides with a change of {} to the same lines ({err}); run with --skip for one of them",
+                            change.summary,
+                            others.join(", ")
+                        )
+                    };
+                    *outcome = Outcome::error(location, message);
+                }
+            }
+        }
+    }
+}
+
+/// The contents of one file before and after a set of changes.
+#[derive(Debug, Clone)]
+pub struct FileUpdate {
+    pub path: PathBuf,
+    /// The file as planned; `None` when the changes create it.
+    pub before: Option<Arc<SourceFile>>,
+    /// The new text, without the BOM.
+    pub after: String,
+    /// The patches whose changes make up this update.
+    pub patches: Vec<&'static str>,
+}
+
+impl FileUpdate {
+    /// The bytes to write: the original's BOM is kept.
+    pub fn after_bytes(&self) -> Vec<u8> {
+        raw_bytes(self.before.as_ref().is_some_and(|b| b.bom), &self.after)
+    }
+
+    /// The text before, as the diff shows it (BOM included, so `git apply` matches the bytes).
+    pub fn before_text(&self) -> Option<String> {
+        self.before.as_ref().map(|b| if b.bom { format!("\u{feff}{}", b.text) } else { b.text.clone() })
+    }
+
+    /// The text after, as the diff shows it.
+    pub fn after_text(&self) -> String {
+        if self.before.as_ref().is_some_and(|b| b.bom) { format!("\u{feff}{}", self.after) } else { self.after.clone() }
+    }
+
+    /// Mode to give the file: the original's, or 0o644 for a created one.
+    pub fn mode(&self) -> u32 {
+        self.before.as_ref().map_or(0o644, |b| b.mode)
+    }
+}
+
+/// Why a set of changes cannot be combined.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CombineError {
+    #[error("{0}")]
+    Overlap(#[from] crate::text::edit::OverlapError),
+    #[error("{path}: created by one change and edited or created by another")]
+    CreateCollision { path: PathBuf },
+    #[error("{path}: to be created, but it already exists")]
+    AlreadyExists { path: PathBuf },
+    #[error(transparent)]
+    Input(#[from] crate::project::InputError),
+    /// The text to write is Python that CPython would refuse: a bug in a patch, never written.
+    #[error("{0}")]
+    InvalidPython(#[from] python::SyntaxError),
+}
+
+/// Combines changes (all to one file) into that file's update.
+pub fn file_update(project: &Project, changes: &[&Change]) -> Result<FileUpdate, CombineError> {
+    let path = changes[0].path.clone();
+    let patches = {
+        let mut ids: Vec<&'static str> = changes.iter().map(|c| c.patch).collect();
+        ids.dedup();
+        ids
+    };
+    if let Some(created) = changes.iter().find_map(|c| match &c.kind {
+        ChangeKind::Create { contents } => Some(contents),
+        ChangeKind::Modify { .. } => None,
+    }) {
+        if changes.len() > 1 {
+            return Err(CombineError::CreateCollision { path });
+        }
+        if project.absolute(&path).symlink_metadata().is_ok() {
+            return Err(CombineError::AlreadyExists { path });
+        }
+        check_python(&path, created)?;
+        return Ok(FileUpdate { path, before: None, after: created.clone(), patches });
+    }
+    let before = project.read(&path)?;
+    let edits: Vec<Edit> = changes
+        .iter()
+        .flat_map(|c| match &c.kind {
+            ChangeKind::Modify { edits } => edits.clone(),
+            ChangeKind::Create { .. } => Vec::new(),
+        })
+        .collect();
+    let after = apply_edits(&before.text, &edits)?;
+    if is_python(&path) && python::parse(before.clone()).is_ok() {
+        check_python(&path, &after)?;
+    }
+    Ok(FileUpdate { path, before: Some(before), after, patches })
+}
+
+/// A Python file is written only when CPython would accept the text written: the same check its
+/// original passed when the patch read it ([`python::parse`]). An edit that breaks it (a comma
+/// left out, a stray `05`) is an error outcome, not a write. An edited file whose original does
+/// not pass (an unrendered template, edited outside its tags) is not held to it.
+fn check_python(path: &Path, after: &str) -> Result<(), CombineError> {
+    if is_python(path) {
+        python::parse(Arc::new(SourceFile::from_text(path, after)))?;
+    }
+    Ok(())
+}
+
+/// Python source, by its name: settings, models, migrations, `gunicorn.conf.py`.
+fn is_python(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "py")
+}
+
+/// Groups `changes` by file and combines each group, in path order.
+pub fn file_updates(project: &Project, changes: &[&Change]) -> Result<Vec<FileUpdate>, CombineError> {
+    let mut by_path: BTreeMap<&PathBuf, Vec<&Change>> = BTreeMap::new();
+    for change in changes {
+        by_path.entry(&change.path).or_default().push(change);
+    }
+    by_path.values().map(|group| file_update(project, group)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::config::Config;
+
+    fn project_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        let tmp = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            std::fs::write(tmp.path().join(path), text).unwrap();
+        }
+        let project = Project::open(tmp.path(), Config::default()).unwrap();
+        (tmp, project)
+    }
+
+    /// An edit that would leave Python CPython refuses is refused at the line of the text to
+    /// write; so is a created Python file that does not compile.
+    #[test]
+    fn python_that_cpython_refuses_is_never_an_update() {
+        let (_tmp, project) = project_with(&[("settings.py", "A = 1\nx = 5\n")]);
+        let bad = Change::modify("p", "settings.py", vec![Edit::insert(10, "0")]);
+        match file_update(&project, &[&bad]) {
+            Err(CombineError::InvalidPython(err)) => assert_eq!(err.location, Location::new("settings.py", 2)),
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        let good = Change::modify("p", "settings.py", vec![Edit::insert(10, "0.")]);
+        assert_eq!(file_update(&project, &[&good]).unwrap().after, "A = 1\nx = 0.5\n");
+        let created = Change::create("p", "app/migrations/0002_x.py", "x = 1 y = 2\n");
+        assert!(matches!(file_update(&project, &[&created]), Err(CombineError::InvalidPython(_))));
+    }
+
+    /// A patch whose edit would break a Python file gets an error outcome instead of its change,
+    /// so `diff` exits 2 and `apply` writes nothing.
+    #[test]
+    fn a_change_that_breaks_python_becomes_an_error_outcome() {
+        struct BreaksPython;
+        impl Patch for BreaksPython {
+            fn id(&self) -> &'static str {
+                "breaks-python"
+            }
+            fn quick_win(&self) -> &'static str {
+                "QW0"
+            }
+            fn title(&self) -> &'static str {
+                "a patch with a bug"
+            }
+            fn in_phase_1(&self) -> bool {
+                false
+            }
+            fn verify(&self) -> &'static [&'static str] {
+                &[]
+            }
+            fn plan(&self, _: &Project) -> Vec<Outcome> {
+                let change =
+                    Change::modify("breaks-python", "settings.py", vec![Edit::insert(10, "0")]).summary("x 5 -> 05");
+                vec![Outcome::Change(change)]
+            }
+        }
+        let (_tmp, project) = project_with(&[("settings.py", "A = 1\nx = 5\n")]);
+        let plan = Plan::build(&project, &[&BreaksPython]);
+        assert!(plan.has_errors());
+        assert_eq!(plan.changes().count(), 0);
+        let Outcome::Error { location, message } = &plan.reports[0].outcomes[0] else { panic!("not an error") };
+        assert_eq!(*location, Location::new("settings.py", 2));
+        assert!(message.contains("x 5 -> 05 would leave Python that CPython refuses"), "{message}");
+    }
+
+    /// An unrendered template is edited outside its tags (gunicorn's patches do that); its
+    /// original does not compile either, so the after-text is not held to it.
+    #[test]
+    fn a_template_that_did_not_compile_before_is_not_checked_after() {
+        let text = "{% if debug %}\nreload = True\n{% endif %}\nworkers = 3\n";
+        let (_tmp, project) = project_with(&[("gunicorn.conf.py", text)]);
+        let at = text.find('3').unwrap();
+        let change = Change::modify("p", "gunicorn.conf.py", vec![Edit::replace(at..at + 1, "5")]);
+        assert_eq!(file_update(&project, &[&change]).unwrap().after, text.replace('3', "5"));
+    }
+}

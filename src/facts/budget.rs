@@ -1,0 +1,561 @@
+//! The PostgreSQL connection budget after Phase 1 (domain.md 2.7).
+//!
+//! Persistent connections keep one connection open per serving thread, so the peak is
+//! `instances x workers x threads` for the web service (with the worker and thread counts the
+//! gunicorn patches would leave), plus one per Celery worker process of one deployment. That peak must stay under
+//! PostgreSQL's `max_connections` (100 unless the project raises it) with headroom for migrations,
+//! admin shells and the superuser reserve: above 80% the plan warns and names the Phase 3 remedy.
+//!
+//! Deployment files are alternatives, not parts of one deployment: `docker-compose.yml` (dev) and
+//! `production.yml` (prod) each start their own Celery workers, and only one of them runs against
+//! a given database. So workers are counted per deployment file (a compose file together with its
+//! `*.override.yml`, whose services replace the base file's services of the same name), and the
+//! budget takes the deployment with the most Celery processes, naming it and the alternatives.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::outcome::{Location, Outcome};
+use crate::project::config::Sourced;
+use crate::project::Project;
+use crate::facts::serving;
+
+/// PostgreSQL's default `max_connections`.
+pub const POSTGRES_DEFAULT_MAX_CONNECTIONS: u32 = 100;
+
+/// The share of `max_connections` above which the plan warns.
+pub const WARN_PERCENT: u32 = 80;
+
+/// Celery workers found in the deployment files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CeleryWorker {
+    pub location: Location,
+    /// Concurrency and where it comes from (`--concurrency 8`, or the CPU-count default).
+    pub concurrency: Sourced<u32>,
+}
+
+/// The numbers of the budget, each with its source.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub instances: Sourced<u32>,
+    pub workers: u32,
+    pub threads: u32,
+    /// Where the worker and thread counts come from.
+    pub serving_source: String,
+    /// The Celery workers of the deployment counted (the one with the most processes).
+    pub celery: Vec<CeleryWorker>,
+    /// That deployment's files (a base compose file and its overrides), for messages.
+    pub celery_deployment: Vec<PathBuf>,
+    /// The other deployments that start Celery workers and their totals: alternatives, not added.
+    pub celery_alternatives: Vec<(Vec<PathBuf>, u32)>,
+    pub max_connections: Sourced<u32>,
+}
+
+impl Budget {
+    /// The budget of `project`, after the gunicorn patches.
+    pub fn of(project: &Project) -> Budget {
+        let serving = serving::serving(project);
+        // `--instances` / the config win over the deployment files' replica count.
+        let instances = project
+            .config()
+            .instances
+            .clone()
+            .or_else(|| crate::facts::gunicorn::analysis(project).replicas.clone())
+            .unwrap_or(Sourced {
+                value: 1,
+                source: "assumed (no --instances or `instances` in the config, no replica count in the deployment \
+                         files)"
+                    .to_owned(),
+            });
+        let mut deployments = deployments(celery_workers(project), compose_combinations(project));
+        // The largest first; on a tie, the first file in path order, so the answer is stable.
+        deployments.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.files.cmp(&b.files)));
+        let mut deployments = deployments.into_iter();
+        let chosen = deployments.next().unwrap_or_default();
+        Budget {
+            instances,
+            workers: serving.workers.max(1),
+            threads: serving.threads.max(1),
+            serving_source: match &serving.location {
+                Some(location) => {
+                    format!("{} at {location}, after Phase 1", format!("{:?}", serving.server).to_lowercase())
+                }
+                None => "no server command found: gunicorn's defaults".to_owned(),
+            },
+            celery_alternatives: deployments.map(|d| (d.files.clone(), d.total())).collect(),
+            max_connections: max_connections(project, &chosen.files),
+            celery_deployment: chosen.files,
+            celery: chosen.workers,
+        }
+    }
+
+    /// Connections the web service may hold at once.
+    pub fn web(&self) -> u32 {
+        self.instances.value * self.workers * self.threads
+    }
+
+    /// Connections the Celery workers may hold at once.
+    pub fn celery_total(&self) -> u32 {
+        self.celery.iter().map(|c| c.concurrency.value).sum()
+    }
+
+    pub fn total(&self) -> u32 {
+        self.web() + self.celery_total()
+    }
+
+    /// The budget in one sentence, with every number's source.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "connection budget: {} instance(s) [{}] x {} worker(s) x {} thread(s) [{}] = {}",
+            self.instances.value,
+            self.instances.source,
+            self.workers,
+            self.threads,
+            self.serving_source,
+            self.web()
+        );
+        for worker in &self.celery {
+            text.push_str(&format!(
+                " + Celery {} [{}, {}]",
+                worker.concurrency.value, worker.concurrency.source, worker.location
+            ));
+        }
+        if !self.celery.is_empty() {
+            text.push_str(&format!(" (Celery from {}", joined(&self.celery_deployment)));
+            if !self.celery_alternatives.is_empty() {
+                let others: Vec<String> = self
+                    .celery_alternatives
+                    .iter()
+                    .map(|(files, total)| format!("{} with {total}", joined(files)))
+                    .collect();
+                text.push_str(&format!(
+                    ", the deployment with the most Celery processes; alternative deployment files are not added: {}",
+                    others.join(", ")
+                ));
+            }
+            text.push_str(&format!(") = {}", self.total()));
+        }
+        text.push_str(&format!(
+            " of PostgreSQL max_connections {} [{}]",
+            self.max_connections.value, self.max_connections.source
+        ));
+        text
+    }
+
+    /// Whether the peak is above [`WARN_PERCENT`] of `max_connections`.
+    pub fn over(&self) -> bool {
+        self.total() as u64 * 100 > self.max_connections.value as u64 * WARN_PERCENT as u64
+    }
+
+    /// A warning outcome when the budget is too tight, with the numbers and the remedy.
+    pub fn warning(&self) -> Option<Outcome> {
+        self.over().then(|| {
+            let percent = self.total() as u64 * 100 / self.max_connections.value.max(1) as u64;
+            Outcome::warning(
+                None,
+                format!(
+                    "{} ({percent}%, above {WARN_PERCENT}%): persistent connections may exhaust PostgreSQL. \
+                     Phase 3 remedy: put pgBouncer (transaction pooling, with DISABLE_SERVER_SIDE_CURSORS = True) \
+                     between Django and PostgreSQL, or raise max_connections",
+                    self.describe()
+                ),
+            )
+        })
+    }
+}
+
+/// `a.yml + b.yml`, for messages.
+fn joined(files: &[PathBuf]) -> String {
+    files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" + ")
+}
+
+/// Deployment files that may start Celery workers or PostgreSQL.
+fn deployment_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+    (yaml && (name.starts_with("docker-compose") || name.starts_with("compose")))
+        || name == "Procfile"
+        || name.starts_with("Dockerfile")
+        || name.ends_with(".sh")
+        || name.starts_with("supervisord")
+        || name.ends_with(".service")
+}
+
+/// Compose files: by name (`docker-compose*.yml`, `compose*.yaml`), or any YAML file with a
+/// top-level `services:` key (cookiecutter-django's older `local.yml` / `production.yml`).
+fn compose_file(path: &Path, text: &str) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+    yaml && (name.starts_with("docker-compose")
+        || name.starts_with("compose")
+        || text.lines().any(|line| line.trim_end() == "services:"))
+}
+
+/// The base compose file an override file completes (`docker-compose.override.yml` ->
+/// `docker-compose.yml`, as `docker compose` merges them by default); `None` for other files.
+fn override_base(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let (stem, extension) = name.rsplit_once('.')?;
+    let base = stem.strip_suffix(".override")?;
+    Some(path.with_file_name(format!("{base}.{extension}")))
+}
+
+/// The compose service a line belongs to: the nearest key above it at the indentation of the
+/// first key under the top-level `services:`.
+fn compose_service(text: &str, line_index: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let services = lines.iter().position(|line| line.trim_end() == "services:")?;
+    let indent_of = |line: &str| line.len() - line.trim_start().len();
+    let first = lines[services + 1..].iter().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let service_indent = indent_of(first);
+    if line_index <= services || service_indent == 0 {
+        return None;
+    }
+    lines[services + 1..=line_index].iter().rev().find_map(|line| {
+        let key = line.trim().strip_suffix(':')?;
+        (indent_of(line) == service_indent && !key.contains(' ')).then(|| key.to_owned())
+    })
+}
+
+/// One deployment: its files (base first) and the Celery workers it starts.
+#[derive(Debug, Default)]
+struct Deployment {
+    files: Vec<PathBuf>,
+    workers: Vec<CeleryWorker>,
+}
+
+impl Deployment {
+    fn total(&self) -> u32 {
+        self.workers.iter().map(|w| w.concurrency.value).sum()
+    }
+}
+
+/// The deployments the workers belong to, each a list of files applied in order (later files'
+/// services replace earlier files' services of the same name, as `docker compose` merges them):
+/// every `-f` combination found in the project's scripts, every base compose file with its
+/// `*.override.yml`, and every other file with workers on its own. A file may take part in
+/// several deployments (`docker-compose.yml` in dev with its override, in prod with `-f`).
+fn deployments(workers: Vec<(CeleryWorker, Option<String>)>, combinations: Vec<Vec<PathBuf>>) -> Vec<Deployment> {
+    let mut file_lists: Vec<Vec<PathBuf>> = combinations;
+    let mut files_with_workers: Vec<PathBuf> = workers.iter().map(|(w, _)| w.location.path.clone()).collect();
+    files_with_workers.sort();
+    files_with_workers.dedup();
+    for path in &files_with_workers {
+        if let Some(base) = override_base(path) {
+            let pair = vec![base, path.clone()];
+            if !file_lists.contains(&pair) {
+                file_lists.push(pair);
+            }
+        }
+    }
+    for path in &files_with_workers {
+        if !file_lists.iter().any(|files| files.contains(path)) {
+            file_lists.push(vec![path.clone()]);
+        }
+    }
+    file_lists
+        .into_iter()
+        .filter_map(|files| {
+            let mut chosen: Vec<&(CeleryWorker, Option<String>)> = Vec::new();
+            for file in &files {
+                let own: Vec<_> = workers.iter().filter(|(w, _)| &w.location.path == file).collect();
+                chosen.retain(|(_, service)| service.is_none() || !own.iter().any(|(_, s)| s == service));
+                chosen.extend(own);
+            }
+            (!chosen.is_empty()).then(|| Deployment {
+                files: files.clone(),
+                workers: chosen.into_iter().map(|(w, _)| w.clone()).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Compose files used together in one command (`docker compose -f docker-compose.yml -f
+/// docker-compose.prod.yml up -d`) in the project's Makefiles, scripts, justfiles, READMEs and CI
+/// workflows: each such list (of files the project has) is one deployment.
+fn compose_combinations(project: &Project) -> Vec<Vec<PathBuf>> {
+    let candidates: Vec<PathBuf> = project
+        .files_where(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            matches!(name, "Makefile" | "makefile" | "justfile" | "Justfile")
+                || [".sh", ".md", ".mk", ".yml", ".yaml", ".rst", ".txt"].iter().any(|ext| name.ends_with(ext))
+        })
+        .cloned()
+        .collect();
+    let known: std::collections::HashSet<&PathBuf> = project.files().iter().collect();
+    let mut found: Vec<Vec<PathBuf>> = Vec::new();
+    for path in project.files_containing(&candidates, "compose") {
+        let Ok(file) = project.read(&path) else { continue };
+        for line in file.text.lines().filter(|line| line.contains("compose")) {
+            let words = words(line);
+            let mut files = Vec::new();
+            for (i, word) in words.iter().enumerate() {
+                let named = match word.as_str() {
+                    "-f" | "--file" => words.get(i + 1).map(String::as_str),
+                    other => other.strip_prefix("--file="),
+                };
+                let Some(named) = named.map(|n| n.trim_start_matches("./")) else { continue };
+                // Relative to the project root (where compose commands usually run), else to the script.
+                let resolved = [PathBuf::from(named), path.parent().unwrap_or(Path::new("")).join(named)]
+                    .into_iter()
+                    .find(|candidate| known.contains(candidate));
+                files.extend(resolved);
+            }
+            if files.len() > 1 && !found.contains(&files) {
+                found.push(files);
+            }
+        }
+    }
+    found
+}
+
+/// Splits a command line written in YAML or shell into words (`["celery", "-c", "4"]` too).
+fn words(line: &str) -> Vec<String> {
+    line.split(|c: char| c.is_whitespace() || "[],'\"".contains(c))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Celery worker commands and their concurrency, each with its compose service if it has one.
+fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
+    let candidates: Vec<PathBuf> = project
+        .files_where(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            deployment_file(path) || name.ends_with(".yml") || name.ends_with(".yaml")
+        })
+        .cloned()
+        .collect();
+    let mut found = Vec::new();
+    for path in project.files_containing(&candidates, "celery") {
+        let Ok(file) = project.read(&path) else { continue };
+        let compose = compose_file(&path, &file.text);
+        if !compose && !deployment_file(&path) {
+            continue;
+        }
+        for (index, line) in file.text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with('#') {
+                continue;
+            }
+            let words = words(line);
+            let Some(celery) = words.iter().position(|w| w == "celery" || w.ends_with("/celery")) else { continue };
+            if !words[celery..].iter().any(|w| w == "worker") {
+                continue;
+            }
+            let mut concurrency = None;
+            for (i, word) in words.iter().enumerate().skip(celery) {
+                let value = match word.as_str() {
+                    "-c" | "--concurrency" => words.get(i + 1).map(String::as_str),
+                    other => other
+                        .strip_prefix("--concurrency=")
+                        .or_else(|| other.strip_prefix("-c").filter(|v| !v.is_empty())),
+                };
+                if let Some(n) = value.and_then(|v| v.parse::<u32>().ok()) {
+                    concurrency = Some(Sourced { value: n, source: format!("{word} {n}").replace("= ", "=") });
+                }
+            }
+            let concurrency = concurrency.unwrap_or_else(|| {
+                let cpus = serving::cpu_count(project);
+                Sourced {
+                    value: cpus.value,
+                    source: format!(
+                        "no --concurrency: Celery runs one process per CPU, {} CPUs {}",
+                        cpus.value, cpus.source
+                    ),
+                }
+            });
+            let service = if compose { compose_service(&file.text, index) } else { None };
+            found.push((CeleryWorker { location: Location::new(path.clone(), index + 1), concurrency }, service));
+        }
+    }
+    found
+}
+
+/// `max_connections` from compose (`postgres -c max_connections=200`) or a postgresql.conf in the
+/// project, preferring the one in `deployment` (the files whose Celery workers are counted: each
+/// deployment may run its own database); else PostgreSQL's default.
+fn max_connections(project: &Project, deployment: &[PathBuf]) -> Sourced<u32> {
+    let candidates: Vec<PathBuf> = project
+        .files_where(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            deployment_file(path) || name == "postgresql.conf" || name.ends_with(".yml") || name.ends_with(".yaml")
+        })
+        .cloned()
+        .collect();
+    let mut found = Vec::new();
+    for path in project.files_containing(&candidates, "max_connections") {
+        let Ok(file) = project.read(&path) else { continue };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !(deployment_file(&path) || name == "postgresql.conf" || compose_file(&path, &file.text)) {
+            continue;
+        }
+        for (index, line) in file.text.lines().enumerate() {
+            if line.trim_start().starts_with('#') {
+                continue;
+            }
+            let Some(at) = line.find("max_connections") else { continue };
+            let rest = line[at + "max_connections".len()..].trim_start_matches(|c: char| c.is_whitespace() || c == '=');
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(value) = digits.parse() {
+                found.push((
+                    deployment.contains(&path),
+                    Sourced { value, source: format!("{}:{}", path.display(), index + 1) },
+                ));
+                break;
+            }
+        }
+    }
+    // In the counted deployment first, then the first file in path order.
+    found.sort_by_key(|(in_deployment, _)| !*in_deployment);
+    found
+        .into_iter()
+        .next()
+        .map(|(_, sourced)| sourced)
+        .unwrap_or(Sourced { value: POSTGRES_DEFAULT_MAX_CONNECTIONS, source: "PostgreSQL's default".to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::config::{Config, Values};
+
+    fn project(files: &[(&str, &str)], instances: Option<u32>) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            std::fs::write(dir.path().join(path), text).unwrap();
+        }
+        let config = Config::load(dir.path(), &Values { cpus: Some(4), instances }).unwrap();
+        let project = Project::open(dir.path(), config).unwrap();
+        (dir, project)
+    }
+
+    #[test]
+    fn reads_celery_and_max_connections_from_compose() {
+        let compose = "services:\n  db:\n    command: postgres -c max_connections=50\n  worker:\n    command: [\"celery\", \"-A\", \"proj\", \"worker\", \"-c\", \"8\"]\n  beat:\n    command: celery -A proj beat\n";
+        let (_dir, project) = project(
+            &[("docker-compose.yml", compose), ("Procfile", "worker: celery -A proj worker --concurrency=4\n")],
+            Some(3),
+        );
+        let budget = Budget::of(&project);
+        assert_eq!(budget.max_connections.value, 50);
+        // The Procfile (Heroku) and the compose file are two ways to deploy, not one deployment.
+        assert_eq!(budget.celery.iter().map(|c| c.concurrency.value).collect::<Vec<_>>(), [8]);
+        assert_eq!(budget.web(), 3 * budget.workers * budget.threads);
+        assert_eq!(budget.total(), budget.web() + 8);
+        assert!(!budget.over());
+        let text = budget.describe();
+        assert!(text.contains("docker-compose.yml:3") && text.contains("Procfile with 4"), "{text}");
+    }
+
+    fn celery_counts(budget: &Budget) -> Vec<u32> {
+        budget.celery.iter().map(|c| c.concurrency.value).collect()
+    }
+
+    #[test]
+    fn alternative_compose_files_are_not_added_together() {
+        let dev =
+            "services:\n  django:\n    command: /start\n  celeryworker:\n    command: celery -A proj worker -c 16\n";
+        let prod = "services:\n  django:\n    command: /start\n  celeryworker:\n    command: celery -A proj worker --concurrency=16\n  celeryworker-io:\n    command: celery -A proj worker -Q io -c 4\n  postgres:\n    command: postgres -c max_connections=24\n";
+        let (_dir, project) = project(
+            &[("docker-compose.yml", dev), ("production.yml", prod), ("postgresql.conf", "max_connections = 300\n")],
+            None,
+        );
+        let budget = Budget::of(&project);
+        // production.yml: 16 + 4 (two worker services of one deployment add up); not + 16 from dev.
+        assert_eq!(celery_counts(&budget), [16, 4]);
+        assert_eq!(budget.celery_total(), 20);
+        assert_eq!(budget.total(), budget.web() + 20);
+        // The counted deployment's own database setting, not another file's.
+        assert_eq!(budget.max_connections.source, "production.yml:9");
+        assert_eq!(budget.celery_deployment, [PathBuf::from("production.yml")]);
+        let warning = budget.warning().expect("web + 20 of 24 is above 80%").describe();
+        assert!(
+            warning.contains("Celery from production.yml")
+                && warning.contains("not added: docker-compose.yml with 16")
+                && warning.contains("production.yml:5"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn an_override_file_completes_its_base_file() {
+        let base = "services:\n  worker:\n    command: celery -A proj worker -c 4\n  beat:\n    command: celery -A proj beat\n";
+        let over = "services:\n  worker:\n    command: celery -A proj worker -c 8\n  worker-io:\n    command: celery -A proj worker -c 2\n";
+        let other = "services:\n  worker:\n    command: celery -A proj worker -c 9\n";
+        let (_dir, project) = project(
+            &[("docker-compose.yml", base), ("docker-compose.override.yml", over), ("docker-compose.prod.yml", other)],
+            None,
+        );
+        let budget = Budget::of(&project);
+        // The override's `worker` replaces the base's (`docker compose` merges them): 8 + 2, not 4 + 8 + 2,
+        // and that deployment (10) beats the alternative prod file (9).
+        assert_eq!(celery_counts(&budget), [8, 2]);
+        assert_eq!(
+            budget.celery_deployment,
+            [PathBuf::from("docker-compose.yml"), PathBuf::from("docker-compose.override.yml")]
+        );
+        assert_eq!(budget.celery_alternatives, [(vec![PathBuf::from("docker-compose.prod.yml")], 9)]);
+        assert!(budget.describe().contains("Celery from docker-compose.yml + docker-compose.override.yml"));
+    }
+
+    #[test]
+    fn compose_files_combined_with_dash_f_are_one_deployment() {
+        let base = "services:\n  worker:\n    command: celery -A proj worker -c 4\n";
+        let prod = "services:\n  worker:\n    command: celery -A proj worker -c 6\n  worker-io:\n    command: celery -A proj worker -c 3\n";
+        let staging = "services:\n  worker:\n    command: celery -A proj worker -c 12\n";
+        let makefile = "up:\n\tdocker compose -f docker-compose.yml -f docker-compose.prod.yml up -d\nlogs:\n\tdocker compose logs -f worker\n";
+        let (_dir, project) = project(
+            &[
+                ("docker-compose.yml", base),
+                ("docker-compose.prod.yml", prod),
+                ("staging.yml", staging),
+                ("Makefile", makefile),
+            ],
+            None,
+        );
+        assert_eq!(
+            compose_combinations(&project),
+            [vec![PathBuf::from("docker-compose.yml"), PathBuf::from("docker-compose.prod.yml")]]
+        );
+        let budget = Budget::of(&project);
+        // base + prod: prod's `worker` (6) replaces the base's (4), plus worker-io (3) = 9; staging.yml
+        // (12) is another deployment and the largest: 12, never 4 + 6 + 3 + 12.
+        assert_eq!(celery_counts(&budget), [12]);
+        assert_eq!(
+            budget.celery_alternatives,
+            [(vec![PathBuf::from("docker-compose.yml"), PathBuf::from("docker-compose.prod.yml")], 9)]
+        );
+        let text = budget.describe();
+        assert!(
+            text.contains("Celery from staging.yml")
+                && text.contains("docker-compose.yml + docker-compose.prod.yml with 9"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn service_names_come_from_the_services_block() {
+        let text = "version: '3'\nservices:\n\n  web:\n    image: x\n  worker:\n    command: >\n      celery worker\nvolumes:\n  data:\n";
+        assert_eq!(compose_service(text, 4).as_deref(), Some("web"));
+        assert_eq!(compose_service(text, 7).as_deref(), Some("worker"));
+        assert_eq!(compose_service(text, 0), None);
+        assert_eq!(override_base(Path::new("a/compose.override.yaml")), Some(PathBuf::from("a/compose.yaml")));
+        assert_eq!(override_base(Path::new("docker-compose.prod.yml")), None);
+    }
+
+    #[test]
+    fn warns_above_eighty_percent_with_the_remedy() {
+        let (_dir, project) = project(
+            &[("Procfile", "worker: celery -A proj worker\n"), ("postgresql.conf", "max_connections = 5\n")],
+            None,
+        );
+        let budget = Budget::of(&project);
+        assert_eq!(budget.celery[0].concurrency.value, 4);
+        assert_eq!(budget.total(), budget.web() + 4);
+        let warning = budget.warning().expect("at least 5 of 5 is above 80%").describe();
+        assert!(
+            warning.contains("pgBouncer") && warning.contains("max_connections 5") && warning.contains("assumed"),
+            "{warning}"
+        );
+    }
+}

@@ -1,0 +1,387 @@
+//! Finding a project's Django settings modules, and the assignments they make.
+//!
+//! A settings module is a Python file that Django may import as settings: one named by
+//! `DJANGO_SETTINGS_MODULE` (in manage.py, wsgi.py, asgi.py, env files, compose files, Dockerfiles,
+//! pytest/tox config), a `settings.py` (or `*settings*.py`), or any module of a `settings/` package
+//! (`base.py`, `production.py`, ... glued together with `from .base import *`). Other Python
+//! files that happen to say `DATABASES` (a listener's own config, a test helper) are not settings
+//! and are never touched.
+//!
+//! Only files whose bytes mention one of the wanted names are parsed, in parallel (on scoped
+//! threads, see [`parallel_map`]); the result is computed once per project and shared by the
+//! patches.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::outcome::{Location, Outcome};
+use crate::lang::python::{self, Assignment, PyFile, Scope};
+use crate::lang::template;
+use crate::project::Project;
+
+/// The names whose presence makes a settings module worth parsing.
+const WANTED: &[&str] = &["DATABASES", "CACHES"];
+
+/// One parsed settings module.
+pub struct SettingsModule {
+    pub file: PyFile,
+    /// The folder that groups split settings (`proj/settings/` for `proj/settings/base.py`).
+    /// Assignments anywhere in one package act on the same settings.
+    pub package: PathBuf,
+    /// Why it counts as a settings module (for messages).
+    pub why: String,
+    /// The modules it star-imports (`from .base import *`), as project paths.
+    pub star_imports: Vec<PathBuf>,
+}
+
+impl SettingsModule {
+    pub fn path(&self) -> &Path {
+        &self.file.source.path
+    }
+}
+
+/// The project's settings modules that mention a wanted name, and the ones that could not be
+/// read or parsed.
+pub struct Settings {
+    pub modules: Vec<SettingsModule>,
+    pub errors: Vec<Outcome>,
+    /// `DJANGO_SETTINGS_MODULE` values found, with where (`proj.settings.production`, `manage.py:9`).
+    pub declared: Vec<(String, Location)>,
+}
+
+/// An assignment to a setting in some settings module.
+#[derive(Clone, Copy)]
+pub struct Definition<'s> {
+    pub module: &'s SettingsModule,
+    pub assignment: Assignment<'s>,
+}
+
+impl<'s> Definition<'s> {
+    pub fn file(&self) -> &'s PyFile {
+        &self.module.file
+    }
+
+    pub fn location(&self) -> Location {
+        self.module.file.location(self.assignment.statement)
+    }
+}
+
+impl Settings {
+    /// The settings of `project`, computed once.
+    pub fn of(project: &Project) -> Arc<Settings> {
+        project.memo(find_settings)
+    }
+
+    /// Every assignment whose target is `name` or a subscript of `name` (`DATABASES = ...`,
+    /// `DATABASES["default"]["CONN_MAX_AGE"] = ...`), with its scope, in path then source order.
+    pub fn assignments_to(&self, name: &str) -> Vec<(Definition<'_>, Scope)> {
+        let mut found = Vec::new();
+        for module in &self.modules {
+            let text = &module.file.source.text;
+            for (assignment, scope) in python::assignments(&module.file) {
+                let base = python::subscript_path(assignment.left, text).map(|(base, _)| base);
+                if base.as_deref() == Some(name) {
+                    found.push((Definition { module, assignment }, scope));
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether `module` sees the settings of `other`: it is `other`, or star-imports it (directly
+    /// or through another settings module), as `production.py` sees `base.py`.
+    pub fn sees(&self, module: &SettingsModule, other: &SettingsModule) -> bool {
+        let mut stack = vec![module.path().to_path_buf()];
+        let mut seen = Vec::new();
+        while let Some(path) = stack.pop() {
+            if other.path().ends_with(&path) {
+                return true;
+            }
+            if seen.contains(&path) {
+                continue;
+            }
+            if let Some(found) = self.modules.iter().find(|m| m.path().ends_with(&path)) {
+                stack.extend(found.star_imports.iter().cloned());
+            }
+            seen.push(path);
+        }
+        false
+    }
+
+    /// The string a module-level constant holds as `module` sees it (`DEFAULT_DB = "default"`,
+    /// its own last assignment before one in a module it star-imports): dict keys written as
+    /// names (`DATABASES = {DEFAULT_DB: ...}`) are aliases like any other.
+    pub fn string_constant(&self, module: &SettingsModule, name: &str) -> Option<String> {
+        let mut candidates: Vec<(Definition<'_>, Scope)> = self
+            .assignments_to(name)
+            .into_iter()
+            .filter(|(d, scope)| *scope == Scope::Module && self.sees(module, d.module))
+            .collect();
+        candidates.sort_by_key(|(d, _)| std::ptr::eq(d.module, module));
+        let (definition, _) = candidates.pop()?;
+        let text = &definition.file().source.text;
+        let (_, indexes) = python::subscript_path(definition.assignment.left, text)?;
+        if !indexes.is_empty() {
+            return None;
+        }
+        python::string_value(python::unparenthesized(definition.assignment.value), text)
+    }
+
+    /// Functions and methods named `name` (a django-configurations `@property def DATABASES`),
+    /// with a description of where they are: settings computed at run time.
+    pub fn functions_named(&self, name: &str) -> Vec<(Location, String)> {
+        let mut found = Vec::new();
+        for module in &self.modules {
+            let file = &module.file;
+            let mut stack = vec![file.root()];
+            while let Some(node) = stack.pop() {
+                if node.kind() == "function_definition"
+                    && node.child_by_field_name("name").is_some_and(|n| file.text(n) == name)
+                {
+                    let mut owner = node.parent();
+                    while let Some(parent) = owner.filter(|p| p.kind() != "class_definition") {
+                        owner = parent.parent();
+                    }
+                    let what = match owner.and_then(|class| class.child_by_field_name("name")) {
+                        Some(class) => format!("method `{name}` of class `{}`", file.text(class)),
+                        None => format!("function `{name}`"),
+                    };
+                    found.push((file.location(node), what));
+                }
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
+}
+
+fn find_settings(project: &Project) -> Settings {
+    let declared = declared_settings_modules(project);
+    let declared_suffixes: Vec<PathBuf> = declared
+        .iter()
+        .flat_map(|(module, _)| {
+            let base = PathBuf::from(module.replace('.', "/"));
+            [base.with_extension("py"), base.join("__init__.py")]
+        })
+        .collect();
+    let python_files: Vec<&PathBuf> = project.files_where(|path| path.extension().is_some_and(|e| e == "py")).collect();
+    // A declared module is read even when it does not mention a wanted name itself: it may
+    // star-import the module that does (`prod.py`: `from .common import *`).
+    let mut batch: Vec<Candidate> = python_files
+        .iter()
+        .filter_map(|path| {
+            let why = settings_reason(path, &declared_suffixes)?;
+            let always = why.starts_with("named by");
+            Some(Candidate { path: (*path).clone(), why, always })
+        })
+        .collect();
+    let finders: Vec<memchr::memmem::Finder> =
+        WANTED.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes())).collect();
+    let mut settings = Settings { modules: Vec::new(), errors: Vec::new(), declared };
+    let mut seen: Vec<PathBuf> = batch.iter().map(|c| c.path.clone()).collect();
+    while !batch.is_empty() {
+        let parsed = parallel_map(&batch, |candidate| parse_candidate(project, candidate, &finders));
+        let mut next = Vec::new();
+        for result in parsed {
+            match result {
+                Ok(Some(module)) => {
+                    // Star imports lead to more settings (a `common.py` outside any naming rule).
+                    for import in &module.star_imports {
+                        let Some(path) = python_files.iter().find(|p| p.ends_with(import)) else { continue };
+                        if !seen.contains(path) {
+                            seen.push((*path).clone());
+                            let why = format!("star-imported by {}", module.path().display());
+                            next.push(Candidate { path: (*path).clone(), why, always: true });
+                        }
+                    }
+                    settings.modules.push(module);
+                }
+                Ok(None) => {}
+                Err(error) => settings.errors.push(*error),
+            }
+        }
+        batch = next;
+    }
+    settings.modules.sort_by(|a, b| a.path().cmp(b.path()));
+    settings
+}
+
+/// `f` over `items` on scoped OS threads, results in order.
+///
+/// Not rayon: this runs inside [`Project::memo`]'s one-time initialisation, which patches planned
+/// in parallel may wait on. A rayon worker waiting for its own parallel jobs steals other queued
+/// jobs, and a stolen patch plan that asks for the same memo on that thread would re-enter the
+/// initialisation (a deadlock). Plain threads only block.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
+    if threads <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|handle| handle.join().expect("settings parser thread panicked")).collect()
+    })
+}
+
+/// A file that may be a settings module, and why.
+struct Candidate {
+    path: PathBuf,
+    why: String,
+    /// Parse it even when it mentions no wanted name (declared or star-imported modules).
+    always: bool,
+}
+
+/// Reads and parses a candidate when it mentions a wanted name (or must be read anyway).
+fn parse_candidate(
+    project: &Project,
+    candidate: &Candidate,
+    finders: &[memchr::memmem::Finder],
+) -> Result<Option<SettingsModule>, Box<Outcome>> {
+    let path = &candidate.path;
+    let mentions_wanted = |bytes: &[u8]| finders.iter().any(|f| f.find(bytes).is_some());
+    let source = match project.read(path) {
+        Ok(source) => source,
+        // Unusable as text: reported when the file is a candidate worth reading (declared, or its
+        // raw bytes mention a wanted name, or it cannot be read at all).
+        Err(err) => {
+            let worth = candidate.always || project.read_bytes(path).map_or(true, |b| mentions_wanted(&b));
+            return if worth { Err(Box::new(Outcome::from(err))) } else { Ok(None) };
+        }
+    };
+    if !candidate.always && !mentions_wanted(source.text.as_bytes()) {
+        return Ok(None);
+    }
+    let file = python::parse(source.clone()).map_err(|err| match template::first_tag_line(&source.text) {
+        Some(line) => {
+            Box::new(Outcome::skipped(Some(Location::new(path.clone(), line)), template::skip_reason("Python", line)))
+        }
+        None => Box::new(Outcome::from(err)),
+    })?;
+    let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let star_imports = star_imports(&file, path);
+    Ok(Some(SettingsModule { file, package, why: candidate.why.clone(), star_imports }))
+}
+
+/// The files `from X import *` statements of `file` (at `path`) name: relative imports resolved
+/// against its folder, absolute ones as paths (matched against project paths by suffix later).
+fn star_imports(file: &PyFile, path: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    // Module-level statements, also inside `if`/`try`/`with` (`if env == "prod": from .prod import *`):
+    // they run at import. Functions and classes do not.
+    let mut statements = Vec::new();
+    let mut stack = vec![file.root()];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            match child.kind() {
+                "if_statement" | "elif_clause" | "else_clause" | "try_statement" | "except_clause"
+                | "finally_clause" | "with_statement" | "block" => stack.push(child),
+                _ => statements.push(child),
+            }
+        }
+    }
+    statements.sort_by_key(|s| s.start_byte());
+    for statement in statements {
+        if statement.kind() != "import_from_statement" {
+            continue;
+        }
+        let mut inner = statement.walk();
+        if !statement.named_children(&mut inner).any(|n| n.kind() == "wildcard_import") {
+            continue;
+        }
+        let Some(module) = statement.child_by_field_name("module_name") else { continue };
+        found.push(python::module_path(path, file.text(module)).with_extension("py"));
+    }
+    found
+}
+
+/// Why `path` may be a settings module, or `None`.
+fn settings_reason(path: &Path, declared: &[PathBuf]) -> Option<String> {
+    if declared.iter().any(|suffix| path.ends_with(suffix)) {
+        return Some("named by DJANGO_SETTINGS_MODULE".to_owned());
+    }
+    let stem = path.file_stem()?.to_str()?;
+    if stem.contains("settings") {
+        return Some("a settings module by name".to_owned());
+    }
+    if path.parent().and_then(|p| p.file_name()).is_some_and(|d| d == "settings") {
+        return Some("a module of a settings package".to_owned());
+    }
+    None
+}
+
+/// Files that may set `DJANGO_SETTINGS_MODULE`, by name.
+fn may_declare_settings(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    matches!(
+        name,
+        "manage.py" | "wsgi.py" | "asgi.py" | "celery.py" | "pytest.ini" | "tox.ini" | "setup.cfg" | "Procfile"
+    ) || name == ".env"
+        || name.starts_with(".env.")
+        || name.ends_with(".env")
+        || name.starts_with("Dockerfile")
+        || (name.starts_with("docker-compose") || name.starts_with("compose"))
+            && (name.ends_with(".yml") || name.ends_with(".yaml"))
+        || name == "pyproject.toml"
+}
+
+/// Every `DJANGO_SETTINGS_MODULE` value written in the project, with where.
+fn declared_settings_modules(project: &Project) -> Vec<(String, Location)> {
+    // A handful of small files, read in sequence: this runs inside a memo (see [`parallel_map`]).
+    let finder = memchr::memmem::Finder::new(b"DJANGO_SETTINGS_MODULE");
+    let mut found = BTreeSet::new();
+    for path in project.files_where(may_declare_settings) {
+        if !project.file_matches(path, |bytes| finder.find(bytes).is_some()) {
+            continue;
+        }
+        let Ok(file) = project.read(path) else { continue };
+        for (index, line) in file.text.lines().enumerate() {
+            let Some(at) = line.find("DJANGO_SETTINGS_MODULE") else { continue };
+            let rest = &line[at + "DJANGO_SETTINGS_MODULE".len()..];
+            let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || "'\",=:]".contains(c));
+            let module: String =
+                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.').collect();
+            if module.contains('.') || !module.is_empty() && !module.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+            {
+                found.insert((module, Location::new(path.clone(), index + 1)));
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_settings_modules_and_ignores_decoys() {
+        let (_dir, project) = crate::facts::django::test_project(&[
+            ("manage.py", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.conf')\n"),
+            ("proj/conf.py", "DATABASES = {}\n"),
+            ("proj/settings/base.py", "DATABASES = {}\n"),
+            ("proj/settings/production.py", "from .base import *\nDEBUG = False\n"),
+            ("listener/config.py", "DATABASES = {}\n"),
+            ("proj/settings.py", "LISTENER_DATABASES = {}\n"),
+            ("site/prod.py", "from .common import *\n"),
+            ("site/common.py", "CACHES = {}\n"),
+            ("site/wsgi.py", "os.environ['DJANGO_SETTINGS_MODULE'] = 'site.prod'\n"),
+            ("broken/settings.py", "DATABASES = {\n"),
+        ]);
+        let settings = find_settings(&project);
+        let paths: Vec<_> = settings.modules.iter().map(|m| m.path().to_str().unwrap().to_owned()).collect();
+        assert_eq!(
+            paths,
+            ["proj/conf.py", "proj/settings/base.py", "proj/settings.py", "site/common.py", "site/prod.py"]
+        );
+        assert_eq!(settings.declared[0].0, "proj.conf");
+        assert_eq!(settings.errors.len(), 1);
+        assert!(settings.errors[0].describe().starts_with("broken/settings.py:"), "{}", settings.errors[0].describe());
+        assert_eq!(settings.assignments_to("DATABASES").len(), 2);
+    }
+}

@@ -1,0 +1,769 @@
+//! Finds every place that starts a Python web server, and the environment each one runs with.
+//!
+//! Cheap first: candidate files are picked by name (Dockerfiles, compose files, Procfiles, shell
+//! scripts, supervisord and systemd files), launcher files must contain a server name before
+//! they are parsed, and only then are they read with their own reader.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::invocation::{self, Found, SERVER_NAMES};
+use super::kubernetes;
+use crate::engine::outcome::{Location, Outcome};
+use crate::project::config::Sourced;
+use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
+use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
+use crate::lang::shell::{self, Word};
+use crate::lang::{envfile, launchers, template};
+use crate::project::Project;
+use crate::facts::serving::ServerKind;
+use crate::text::source::SourceFile;
+
+/// How new arguments are written into the command line they join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgStyle {
+    /// Shell words separated by spaces (shell form, scripts, Procfile, a `sh -c` string).
+    Shell,
+    /// A JSON array of strings (Dockerfile exec form).
+    Json,
+    /// A YAML list: block (`- item` lines with this indentation) or flow (`[a, b]`).
+    YamlBlock {
+        indent: String,
+        quote: Option<char>,
+    },
+    YamlFlow {
+        quote: Option<char>,
+    },
+}
+
+/// Where the command line lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    DockerfileExec,
+    DockerfileShell,
+    Script,
+    Compose,
+    Kubernetes,
+    Procfile,
+    Supervisord,
+    Systemd,
+}
+
+impl Origin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::DockerfileExec => "Dockerfile CMD (exec form)",
+            Origin::DockerfileShell => "Dockerfile CMD (shell form)",
+            Origin::Script => "start script",
+            Origin::Compose => "compose command",
+            Origin::Kubernetes => "Kubernetes container",
+            Origin::Procfile => "Procfile",
+            Origin::Supervisord => "supervisord command",
+            Origin::Systemd => "systemd ExecStart",
+        }
+    }
+}
+
+/// An environment variable the server process gets.
+#[derive(Debug, Clone)]
+pub struct EnvVar {
+    pub key: String,
+    pub value: Word,
+    pub path: PathBuf,
+    pub line: usize,
+    /// Where it is set, for messages (`ENV in Dockerfile`, `env_file .env of service web`).
+    pub what: String,
+}
+
+/// The Dockerfile instruction that starts the server: `ENV WEB_CONCURRENCY=N` goes before it.
+#[derive(Debug, Clone)]
+pub struct DockerfileHook {
+    pub path: PathBuf,
+    pub insert_at: usize,
+    pub line: usize,
+}
+
+/// One server start.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub server: ServerKind,
+    /// The file that holds the command line.
+    pub file: Arc<SourceFile>,
+    pub program_name: String,
+    pub path: PathBuf,
+    pub line: usize,
+    pub origin: Origin,
+    pub program: Word,
+    pub args: Vec<Word>,
+    pub style: ArgStyle,
+    /// Environment, lowest precedence first.
+    pub env: Vec<EnvVar>,
+    pub dockerfile: Option<DockerfileHook>,
+    /// Compose file and service that run it (for the CPU limit).
+    pub service: Option<(PathBuf, String)>,
+    /// Variables assigned earlier in the same script (`WORKERS=${WORKERS:-3}`).
+    pub script_vars: Vec<(String, Word)>,
+    /// The CPU limit of the Kubernetes container that runs it: quantity and where it is set.
+    pub cpu_limit: Option<(String, String)>,
+    /// How many instances run it, when the deployment files say (compose `deploy.replicas`,
+    /// Kubernetes `spec.replicas`), with where.
+    pub replicas: Option<Sourced<u32>>,
+}
+
+impl Invocation {
+    pub fn location(&self) -> Location {
+        Location::new(self.path.clone(), self.line)
+    }
+
+    /// The variable visible to the process with this name (last one set wins).
+    pub fn env_var(&self, key: &str) -> Option<&EnvVar> {
+        self.env.iter().rev().find(|var| var.key == key)
+    }
+}
+
+/// What discovery found: invocations, and files that could not be read.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub invocations: Vec<Invocation>,
+    /// Files that could not be read (errors), and templates that cannot be read until rendered
+    /// (skipped): every patch reports them.
+    pub errors: Vec<Outcome>,
+    /// Compose files skipped as templates (where their first template tag is).
+    pub unread_composes: Vec<Location>,
+    /// CPU limits of compose services: (compose file, service, quantity, line).
+    pub service_cpus: Vec<(PathBuf, String, String, usize)>,
+    /// `deploy.replicas` of compose services: (compose file, service, count, line).
+    pub service_replicas: Vec<(PathBuf, String, String, usize)>,
+    /// `resources.limits.cpu` of every Kubernetes container, read once with the manifests.
+    pub container_cpus: Vec<ContainerCpu>,
+}
+
+/// The CPU limit of one Kubernetes container.
+#[derive(Debug, Clone)]
+pub struct ContainerCpu {
+    /// Whether its `command:` / `args:` name gunicorn.
+    pub runs_gunicorn: bool,
+    /// The quantity as written (`500m`, `"2"`).
+    pub quantity: String,
+    /// `manifest:line`, for messages.
+    pub place: String,
+}
+
+fn name_of(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+pub fn is_dockerfile(path: &Path) -> bool {
+    let name = name_of(path);
+    name == "Dockerfile"
+        || name == "Containerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".dockerfile")
+        || name.ends_with(".Dockerfile")
+}
+
+pub fn is_compose(path: &Path) -> bool {
+    let name = name_of(path);
+    (name.starts_with("docker-compose") || name.starts_with("compose"))
+        && (name.ends_with(".yml") || name.ends_with(".yaml"))
+}
+
+/// A YAML file at the project root: compose files are sometimes named for their environment
+/// (`production.yml`, `local.yml`, as cookiecutter-django did).
+fn is_root_yaml(path: &Path) -> bool {
+    let name = name_of(path);
+    path.parent().is_none_or(|p| p.as_os_str().is_empty()) && (name.ends_with(".yml") || name.ends_with(".yaml"))
+}
+
+/// Whether a YAML file has a top-level `services:` key (a compose file by content).
+fn declares_services(project: &Project, path: &Path) -> bool {
+    project.file_matches(path, |bytes| {
+        bytes.starts_with(b"services:") || memchr::memmem::find(bytes, b"\nservices:").is_some()
+    })
+}
+
+fn is_procfile(path: &Path) -> bool {
+    let name = name_of(path);
+    name == "Procfile" || name.starts_with("Procfile.")
+}
+
+fn is_script(path: &Path) -> bool {
+    let name = name_of(path);
+    if name.ends_with(".sh") || name.ends_with(".bash") {
+        return true;
+    }
+    if name.contains('.') {
+        return false;
+    }
+    let in_bin = path.parent().is_some_and(|p| matches!(name_of(p), "bin" | "scripts" | "docker" | "deploy"));
+    in_bin || ["entrypoint", "start", "run", "boot", "serve", "launch"].iter().any(|word| name.contains(word))
+}
+
+/// Script lines that may start gunicorn in a way discovery cannot read (`exec "$gunicorn_bin"
+/// "${args[@]}"`, as mathesar does: an `exec` of gunicorn, or of a variable, in a script that
+/// mentions gunicorn). Asked only when no start was found, so that the answer is "found, but not
+/// readable" with the place, not "no gunicorn command".
+pub fn unread_gunicorn_starts(project: &Project) -> Vec<(Location, String)> {
+    let scripts: Vec<PathBuf> = project.files_where(is_script).cloned().collect();
+    let mut found = Vec::new();
+    for path in project.files_containing(&scripts, "gunicorn") {
+        let Ok(file) = project.read(&path) else { continue };
+        for (index, line) in file.text.lines().enumerate() {
+            let command = line.trim_start();
+            let Some(rest) = command.strip_prefix("exec ") else { continue };
+            // The program is the gunicorn path itself, or a variable in a script that mentions it.
+            let program = rest.trim_start().trim_start_matches('"');
+            // `exec "$@"` runs the image's CMD, which discovery reads on its own.
+            let program_is_variable =
+                program.starts_with('$') && !["$@", "$*", "${@}", "${*}"].iter().any(|a| program.starts_with(a));
+            if command.to_ascii_lowercase().contains("gunicorn") || program_is_variable {
+                found.push((Location::new(path.clone(), index + 1), command.trim_end().to_owned()));
+            }
+        }
+    }
+    found
+}
+
+fn is_launcher_config(path: &Path) -> bool {
+    let name = name_of(path);
+    name.ends_with(".service") || ((name.ends_with(".conf") || name.ends_with(".ini")) && !name.starts_with("nginx"))
+}
+
+/// Reads a candidate; unreadable ones become error outcomes.
+fn read(project: &Project, path: &Path, errors: &mut Vec<Outcome>) -> Option<Arc<SourceFile>> {
+    match project.read(path) {
+        Ok(file) => Some(file),
+        Err(err) => {
+            errors.push(Outcome::from(err));
+            None
+        }
+    }
+}
+
+/// Files among `paths` whose bytes mention a server: the cheap filter before any parsing.
+fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
+    let finders: Vec<memchr::memmem::Finder> =
+        SERVER_NAMES.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
+    let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
+    project.files_matching(&paths, |bytes| finders.iter().any(|f| f.find(bytes).is_some()))
+}
+
+struct ParsedDockerfile {
+    path: PathBuf,
+    file: Arc<SourceFile>,
+    parsed: Dockerfile,
+}
+
+struct ParsedCompose {
+    path: PathBuf,
+    file: Arc<SourceFile>,
+    services: Vec<Service>,
+}
+
+/// Finds every server invocation in the project.
+pub fn discover(project: &Project) -> Discovery {
+    let mut out = Discovery::default();
+    let dockerfiles: Vec<ParsedDockerfile> = project
+        .files_where(is_dockerfile)
+        .filter_map(|path| read(project, path, &mut out.errors).map(|file| (path, file)))
+        .map(|(path, file)| ParsedDockerfile { path: path.clone(), parsed: dockerfile::parse(&file.text), file })
+        .collect();
+    let mut composes = Vec::new();
+    for path in project.files_where(|p| is_compose(p) || is_root_yaml(p)) {
+        if !is_compose(path) && !declares_services(project, path) {
+            continue;
+        }
+        let Some(file) = read(project, path, &mut out.errors) else { continue };
+        match compose::services(&file.text) {
+            Ok(services) => composes.push(ParsedCompose { path: path.clone(), file: file.clone(), services }),
+            Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
+                Some(tag) => {
+                    out.unread_composes.push(Location::new(path.clone(), tag));
+                    Outcome::skipped(Some(Location::new(path.clone(), tag)), template::skip_reason("YAML", tag))
+                }
+                None => Outcome::error(Location::new(path.clone(), line), "YAML syntax error in compose file"),
+            }),
+        }
+    }
+    for compose in &composes {
+        for service in &compose.services {
+            if let Some((cpus, line)) = &service.cpus {
+                out.service_cpus.push((compose.path.clone(), service.name.clone(), cpus.clone(), *line));
+            }
+            if let Some((count, line)) = &service.replicas {
+                out.service_replicas.push((compose.path.clone(), service.name.clone(), count.clone(), *line));
+            }
+        }
+    }
+
+    // Dockerfiles: the final stage's CMD / ENTRYPOINT.
+    for docker in &dockerfiles {
+        for keyword in ["ENTRYPOINT", "CMD"] {
+            let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
+            let (found, origin) = match dockerfile::command_form(&docker.file.text, instruction) {
+                CommandForm::Exec(words) => (invocation::find(&words), Origin::DockerfileExec),
+                CommandForm::Shell(commands) => {
+                    (commands.iter().find_map(|c| invocation::find(&c.words)), Origin::DockerfileShell)
+                }
+            };
+            let Some(mut found) = found else { continue };
+            let style =
+                if origin == Origin::DockerfileExec && !found.inside_string { ArgStyle::Json } else { ArgStyle::Shell };
+            // `ENTRYPOINT ["gunicorn"]` + `CMD ["app.wsgi", "-w", "3"]`: Docker appends CMD to an
+            // exec-form ENTRYPOINT, so both are one command line (the CMD is not a start of its own).
+            let mut cmd_is_arguments = false;
+            if keyword == "ENTRYPOINT"
+                && style == ArgStyle::Json
+                && let Some(cmd) = docker.parsed.last_in_final_stage("CMD")
+                && let CommandForm::Exec(words) = dockerfile::command_form(&docker.file.text, cmd)
+            {
+                found.args.extend(words);
+                cmd_is_arguments = true;
+            }
+            let mut inv = invocation_from(found, &docker.file, instruction.line, origin, style);
+            inv.dockerfile = Some(hook(docker, instruction));
+            inv.env = dockerfile_env(docker);
+            if let Some((env, service)) = service_running_image(project, &composes, &docker.path, &mut out.errors) {
+                inv.env.extend(env);
+                inv.service = Some(service);
+            }
+            out.invocations.push(inv);
+            if cmd_is_arguments {
+                break;
+            }
+        }
+    }
+
+    // Compose commands.
+    for compose in &composes {
+        for service in &compose.services {
+            let Some(command) = service.command.as_ref().or(service.entrypoint.as_ref()) else { continue };
+            let (found, style) = match command {
+                ComposeCommand::String { words, .. } => (invocation::find(words), ArgStyle::Shell),
+                ComposeCommand::List { items, style, .. } => {
+                    let style = match style {
+                        ListStyle::Block { indent, quote } => {
+                            ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote }
+                        }
+                        ListStyle::Flow { quote } => ArgStyle::YamlFlow { quote: *quote },
+                    };
+                    (invocation::find(items), style)
+                }
+            };
+            let Some(found) = found else { continue };
+            let style = if found.inside_string { ArgStyle::Shell } else { style };
+            let line = match command {
+                ComposeCommand::String { line, .. } | ComposeCommand::List { line, .. } => *line,
+            };
+            let mut inv = invocation_from(found, &compose.file, line, Origin::Compose, style);
+            if let Some(docker) = built_dockerfile(&compose.path, service, &dockerfiles) {
+                inv.env = dockerfile_env(docker);
+                inv.dockerfile = ["CMD", "ENTRYPOINT"]
+                    .iter()
+                    .find_map(|k| docker.parsed.last_in_final_stage(k))
+                    .map(|instruction| hook(docker, instruction));
+            }
+            inv.env.extend(service_env(project, &compose.path, service, &mut out.errors));
+            inv.service = Some((compose.path.clone(), service.name.clone()));
+            out.invocations.push(inv);
+        }
+    }
+
+    let image_runners = kubernetes_starts(project, &mut out);
+
+    // Launchers and scripts: only the files that mention a server are parsed.
+    let candidates: Vec<&PathBuf> =
+        project.files_where(|p| is_procfile(p) || is_script(p) || is_launcher_config(p)).collect();
+    for path in mentioning_servers(project, candidates) {
+        // A binary that happens to sit in bin/ is not a start script: no error for it.
+        if matches!(project.read(&path), Err(crate::project::InputError::Binary { .. })) {
+            continue;
+        }
+        let Some(file) = read(project, &path, &mut out.errors) else { continue };
+        if is_procfile(&path) {
+            for command in launchers::procfile(&file.text) {
+                if let Some(found) = invocation::find(&command.words) {
+                    out.invocations.push(invocation_from(
+                        found,
+                        &file,
+                        command.line,
+                        Origin::Procfile,
+                        ArgStyle::Shell,
+                    ));
+                }
+            }
+        } else if is_script(&path) {
+            scripts(&path, &file, &dockerfiles, &composes, project, &mut out);
+        } else {
+            let (commands, origin) = if name_of(&path).ends_with(".service") {
+                (launchers::systemd(&file.text), Origin::Systemd)
+            } else {
+                (launchers::supervisord(&file.text), Origin::Supervisord)
+            };
+            for command in commands {
+                if let Some(found) = invocation::find(&command.words) {
+                    out.invocations.push(invocation_from(found, &file, command.line, origin, ArgStyle::Shell));
+                }
+            }
+        }
+    }
+    attach_image_runner(&mut out.invocations, &image_runners);
+    for inv in &mut out.invocations {
+        let Some((compose_path, name)) = &inv.service else { continue };
+        let found = out.service_replicas.iter().find(|(path, service, _, _)| path == compose_path && service == name);
+        if let Some((path, service, count, line)) = found
+            && let Ok(value) = count.parse::<u32>()
+        {
+            let source = format!("deploy.replicas {count} of service {service} ({}:{line})", path.display());
+            inv.replicas = Some(Sourced { value, source });
+        }
+    }
+    out
+}
+
+/// The environment variables gunicorn reads itself.
+const GUNICORN_VARIABLES: [&str; 2] = ["WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"];
+
+/// Kubernetes containers whose `command:` / `args:` start a server. Returns the containers that
+/// run their image's own command (no `command:` / `args:`), with their manifest.
+fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, kubernetes::Container)> {
+    let mut image_runners = Vec::new();
+    let candidates: Vec<PathBuf> = project.files_where(kubernetes::is_candidate).cloned().collect();
+    for path in project.files_containing(&candidates, "containers:") {
+        // Manifests that do not name a server may still set its environment for an image's CMD.
+        let Ok(file) = project.read(&path) else { continue };
+        if !kubernetes::is_manifest(&file.text) {
+            continue;
+        }
+        let relevant = SERVER_NAMES.iter().chain(&GUNICORN_VARIABLES).any(|name| file.text.contains(name));
+        let containers = match kubernetes::containers(&file.text) {
+            Ok(containers) => containers,
+            Err(_) if !relevant => continue,
+            Err(line) => {
+                out.errors.push(match template::first_tag_line(&file.text) {
+                    Some(tag) => {
+                        Outcome::skipped(Some(Location::new(path.clone(), tag)), template::skip_reason("YAML", tag))
+                    }
+                    None => {
+                        Outcome::error(Location::new(path.clone(), line), "YAML syntax error in Kubernetes manifest")
+                    }
+                });
+                continue;
+            }
+        };
+        for container in &containers {
+            if let Some((quantity, line)) = &container.cpu {
+                let runs_gunicorn = kubernetes::command_line(container)
+                    .is_some_and(|(words, _)| words.iter().any(|word| word.text.contains("gunicorn")));
+                let place = format!("{}:{line}", path.display());
+                out.container_cpus.push(ContainerCpu { runs_gunicorn, quantity: quantity.clone(), place });
+            }
+            let Some((words, last)) = kubernetes::command_line(container) else {
+                image_runners.push((path.clone(), container.clone()));
+                continue;
+            };
+            let Some(found) = invocation::find(&words) else { continue };
+            let (style, line) = match last {
+                ComposeCommand::String { line, .. } => (ArgStyle::Shell, *line),
+                ComposeCommand::List { style, line, .. } => (
+                    match style {
+                        ListStyle::Block { indent, quote } => {
+                            ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote }
+                        }
+                        ListStyle::Flow { quote } => ArgStyle::YamlFlow { quote: *quote },
+                    },
+                    *line,
+                ),
+            };
+            let style = if found.inside_string { ArgStyle::Shell } else { style };
+            let line = container.command.as_ref().map_or(line, |c| match c {
+                ComposeCommand::String { line, .. } | ComposeCommand::List { line, .. } => *line,
+            });
+            let mut inv = invocation_from(found, &file, line, Origin::Kubernetes, style);
+            run_in_container(&mut inv, &path, container);
+            out.invocations.push(inv);
+        }
+    }
+    image_runners
+}
+
+/// The container's environment, CPU limit and replica count apply to a start it runs.
+fn run_in_container(inv: &mut Invocation, path: &Path, container: &kubernetes::Container) {
+    inv.env.extend(container.env.iter().filter_map(|entry| {
+        Some(EnvVar {
+            key: entry.key.clone(),
+            value: entry.value.clone()?,
+            path: path.to_owned(),
+            line: entry.line,
+            what: format!("env of {} in {}", container.describe, path.display()),
+        })
+    }));
+    inv.cpu_limit = container
+        .cpu
+        .as_ref()
+        .map(|(quantity, line)| (quantity.clone(), format!("{} ({}:{line})", container.describe, path.display())));
+    inv.replicas = container.replicas.as_ref().and_then(|(count, line)| {
+        let value = count.parse::<u32>().ok()?;
+        let source = format!("Kubernetes spec.replicas {count} of {} ({}:{line})", container.describe, path.display());
+        Some(Sourced { value, source })
+    });
+}
+
+/// A Kubernetes container without `command:` / `args:` runs its image's CMD. Which image is not
+/// knowable from the files (registries, tags), so the link is made only when it is unambiguous:
+/// one such container (or one that sets WEB_CONCURRENCY / GUNICORN_CMD_ARGS), and one Dockerfile in the project that starts a server and that no compose
+/// service runs. Then the container's `env:` (which overrides the Dockerfile's `ENV`), CPU limit
+/// and replicas apply to that start, and to the scripts the Dockerfile runs.
+fn attach_image_runner(invocations: &mut [Invocation], runners: &[(PathBuf, kubernetes::Container)]) {
+    // The one container that sets gunicorn's own variables, else the only container.
+    let configuring: Vec<&(PathBuf, kubernetes::Container)> =
+        runners.iter().filter(|(_, c)| c.env.iter().any(|e| GUNICORN_VARIABLES.contains(&e.key.as_str()))).collect();
+    let (path, container) = match (configuring.as_slice(), runners) {
+        ([one], _) => *one,
+        ([], [one]) => one,
+        _ => return,
+    };
+    let mut dockerfiles: Vec<&PathBuf> = invocations
+        .iter()
+        .filter(|inv| inv.service.is_none())
+        .filter_map(|inv| inv.dockerfile.as_ref().map(|h| &h.path))
+        .collect();
+    dockerfiles.dedup();
+    let [dockerfile] = dockerfiles.as_slice() else { return };
+    let dockerfile = (*dockerfile).clone();
+    for inv in invocations.iter_mut() {
+        if inv.service.is_none() && inv.dockerfile.as_ref().is_some_and(|h| h.path == dockerfile) {
+            run_in_container(inv, path, container);
+        }
+    }
+}
+
+fn invocation_from(found: Found, file: &Arc<SourceFile>, line: usize, origin: Origin, style: ArgStyle) -> Invocation {
+    Invocation {
+        server: found.server,
+        file: file.clone(),
+        program_name: found.program_name,
+        path: file.path.clone(),
+        line,
+        origin,
+        program: found.program,
+        args: found.args,
+        style,
+        env: Vec::new(),
+        dockerfile: None,
+        service: None,
+        script_vars: Vec::new(),
+        cpu_limit: None,
+        replicas: None,
+    }
+}
+
+fn hook(docker: &ParsedDockerfile, instruction: &dockerfile::Instruction) -> DockerfileHook {
+    DockerfileHook {
+        path: docker.path.clone(),
+        insert_at: docker.file.start_of_line(instruction.span.start),
+        line: instruction.line,
+    }
+}
+
+fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
+    let stage = docker.parsed.last_stage();
+    docker
+        .parsed
+        .instructions
+        .iter()
+        .filter(|i| i.stage == stage && i.keyword == "ENV")
+        .flat_map(|i| {
+            dockerfile::env_pairs(&docker.file.text, i).into_iter().map(move |pair| EnvVar {
+                key: pair.key,
+                value: pair.value,
+                path: docker.path.clone(),
+                line: i.line,
+                what: format!("ENV in {}", docker.path.display()),
+            })
+        })
+        .collect()
+}
+
+/// The Dockerfile a compose service builds, if it is in the project.
+fn built_dockerfile<'d>(
+    compose: &Path,
+    service: &Service,
+    dockerfiles: &'d [ParsedDockerfile],
+) -> Option<&'d ParsedDockerfile> {
+    let (context, file) = service.build.as_ref()?;
+    let base = compose.parent().unwrap_or(Path::new(""));
+    let wanted = normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
+    dockerfiles.iter().find(|d| d.path == wanted)
+}
+
+/// `a/./b/../c` -> `a/c`, for matching paths relative to the project root.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A service's `env_file:` files and `environment:` entries, lowest precedence first.
+fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mut Vec<Outcome>) -> Vec<EnvVar> {
+    let mut env = Vec::new();
+    let base = compose.parent().unwrap_or(Path::new(""));
+    for env_file in &service.env_files {
+        let path = normalize(&base.join(env_file));
+        if !project.has_file(&path) {
+            continue;
+        }
+        let Some(file) = read(project, &path, errors) else { continue };
+        for line in envfile::parse(&file.text) {
+            env.push(EnvVar {
+                key: line.key,
+                value: line.value,
+                path: path.clone(),
+                line: line.line,
+                what: format!("env_file {} of service {}", path.display(), service.name),
+            });
+        }
+    }
+    for entry in &service.environment {
+        if let Some(value) = &entry.value {
+            env.push(EnvVar {
+                key: entry.key.clone(),
+                value: interpolated(value),
+                path: compose.to_owned(),
+                line: entry.line,
+                what: format!("environment of service {} in {}", service.name, compose.display()),
+            });
+        }
+    }
+    env
+}
+
+/// The compose service that builds this Dockerfile and keeps its command: its environment
+/// applies to the image's command, and its CPU limit to the container.
+fn service_running_image(
+    project: &Project,
+    composes: &[ParsedCompose],
+    dockerfile: &Path,
+    errors: &mut Vec<Outcome>,
+) -> Option<(Vec<EnvVar>, (PathBuf, String))> {
+    for compose in composes {
+        for service in &compose.services {
+            let Some((context, file)) = &service.build else { continue };
+            let base = compose.path.parent().unwrap_or(Path::new(""));
+            let built = normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
+            if built == dockerfile && service.command.is_none() && service.entrypoint.is_none() {
+                let env = service_env(project, &compose.path, service, errors);
+                return Some((env, (compose.path.clone(), service.name.clone())));
+            }
+        }
+    }
+    None
+}
+
+/// Server commands in a shell script, directly or held in a variable (`CMD="gunicorn ..."`).
+fn scripts(
+    path: &Path,
+    file: &Arc<SourceFile>,
+    dockerfiles: &[ParsedDockerfile],
+    composes: &[ParsedCompose],
+    project: &Project,
+    out: &mut Discovery,
+) {
+    let script_name = name_of(path);
+    let mentions = |words: &[Word]| words.iter().any(|w| name_of(Path::new(&w.text)) == script_name);
+    // Which Dockerfile or compose service runs this script: its environment applies.
+    let mut env = Vec::new();
+    let mut docker_hook = None;
+    let mut service = None;
+    for docker in dockerfiles {
+        for keyword in ["ENTRYPOINT", "CMD"] {
+            let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
+            let words: Vec<Word> = match dockerfile::command_form(&docker.file.text, instruction) {
+                CommandForm::Exec(words) => words,
+                CommandForm::Shell(commands) => commands.into_iter().flat_map(|c| c.words).collect(),
+            };
+            if mentions(&words) && docker_hook.is_none() {
+                env = dockerfile_env(docker);
+                docker_hook = Some(hook(docker, instruction));
+                if let Some((service_env, running)) =
+                    service_running_image(project, composes, &docker.path, &mut out.errors)
+                {
+                    env.extend(service_env);
+                    service = Some(running);
+                }
+            }
+        }
+    }
+    // Or a compose service whose command runs it (`command: /start`).
+    if docker_hook.is_none() {
+        'services: for compose in composes {
+            for svc in &compose.services {
+                let words: &[Word] = match svc.command.as_ref().or(svc.entrypoint.as_ref()) {
+                    Some(ComposeCommand::String { words, .. }) => words,
+                    Some(ComposeCommand::List { items, .. }) => items,
+                    None => continue,
+                };
+                if !mentions(words) {
+                    continue;
+                }
+                if let Some(docker) = built_dockerfile(&compose.path, svc, dockerfiles) {
+                    env = dockerfile_env(docker);
+                    docker_hook = ["CMD", "ENTRYPOINT"]
+                        .iter()
+                        .find_map(|k| docker.parsed.last_in_final_stage(k))
+                        .map(|instruction| hook(docker, instruction));
+                }
+                env.extend(service_env(project, &compose.path, svc, &mut out.errors));
+                service = Some((compose.path.clone(), svc.name.clone()));
+                break 'services;
+            }
+        }
+    }
+    let mut vars: Vec<(String, Word)> = Vec::new();
+    for command in shell::commands(&file.text, shell::Options::default()) {
+        let words = &command.words;
+        let mut found = invocation::find(words);
+        // `NAME=value` words: remember them, and look inside values that hold a command.
+        for word in
+            words.iter().take_while(|w| shell::is_assignment(w)).chain(words.iter().skip(1).filter(|_| {
+                words.first().is_some_and(|w| w.text == "export" || w.text == "local" || w.text == "readonly")
+            }))
+        {
+            let Some((name, value)) = word.assignment_value() else { continue };
+            if found.is_none()
+                && let Some(inner) = invocation::find_in_string(&value)
+            {
+                found = Some(inner);
+            }
+            vars.push((name, value));
+        }
+        let Some(found) = found else { continue };
+        let line = file.line_of(found.program.span.start);
+        let mut inv = invocation_from(found, file, line, Origin::Script, ArgStyle::Shell);
+        inv.env = env.clone();
+        inv.dockerfile = docker_hook.clone();
+        inv.service = service.clone();
+        inv.script_vars = vars.clone();
+        out.invocations.push(inv);
+    }
+}
+
+/// A compose value with `${VAR:-default}` interpolation: the default stands for the value (and
+/// is the place to edit), the variable is kept.
+fn interpolated(value: &Word) -> Word {
+    if !value.text.contains("${") {
+        return value.clone();
+    }
+    match shell::words(&value.text).as_slice() {
+        [only] if only.span == (0..value.text.len()) => only.remap(&value.offsets),
+        _ => value.clone(),
+    }
+}

@@ -1,0 +1,166 @@
+//! Which program a command line runs, seen through the launchers and wrappers deployments put in
+//! front of it: `exec`, `env A=1`, `newrelic-admin run-program`, `uv run`, `poetry run`,
+//! `python -m gunicorn`, `sh -c "..."`, `gosu user`, `tini --`...
+
+use crate::lang::shell::{self, Word, is_assignment};
+use crate::facts::serving::ServerKind;
+
+/// A server command found in a list of words.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub server: ServerKind,
+    /// The program as written (`gunicorn`, `uvicorn`).
+    pub program_name: String,
+    pub program: Word,
+    pub args: Vec<Word>,
+    /// Whether the words come from inside a `sh -c` string (insertions are then shell words).
+    pub inside_string: bool,
+}
+
+/// The server a program name stands for.
+pub fn server_kind(name: &str) -> Option<ServerKind> {
+    match name {
+        "gunicorn" => Some(ServerKind::Gunicorn),
+        "uwsgi" => Some(ServerKind::Uwsgi),
+        "uvicorn" => Some(ServerKind::Uvicorn),
+        "daphne" => Some(ServerKind::Daphne),
+        "granian" => Some(ServerKind::Granian),
+        _ => None,
+    }
+}
+
+/// The names the cheap byte filter looks for before anything is parsed.
+pub const SERVER_NAMES: &[&str] = &["gunicorn", "uwsgi", "uvicorn", "daphne", "granian"];
+
+fn basename(text: &str) -> &str {
+    text.rsplit('/').next().unwrap_or(text)
+}
+
+/// Options that make a command a one-off query rather than a server start.
+const NOT_A_START: &[&str] = &["--version", "-v", "--help", "-h", "--check-config", "--print-config"];
+
+/// Finds the server started by `words` (one simple command), looking through wrappers. A command
+/// that only asks the server something (`gunicorn --version`) is not a start.
+pub fn find(words: &[Word]) -> Option<Found> {
+    find_any(words).filter(|found| !found.args.iter().any(|w| NOT_A_START.contains(&w.text.as_str())))
+}
+
+fn find_any(words: &[Word]) -> Option<Found> {
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        let name = basename(&word.text);
+        let next = words.get(i + 1).map(|w| w.text.as_str());
+        if is_assignment(word) && i + 1 < words.len() {
+            i += 1;
+            continue;
+        }
+        if let Some(server) = server_kind(name) {
+            return Some(Found {
+                server,
+                program_name: name.to_owned(),
+                program: word.clone(),
+                args: words[i + 1..].to_vec(),
+                inside_string: false,
+            });
+        }
+        match name {
+            "exec"
+            | "command"
+            | "nohup"
+            | "dumb-init"
+            | "tini"
+            | "--"
+            | "sudo"
+            | "time"
+            | "ddtrace-run"
+            | "opentelemetry-instrument"
+            | "scout-apm" => i += 1,
+            // Shell keywords before a command (`then exec gunicorn`), and a `case` pattern (`web)`).
+            "then" | "else" | "do" | "{" | "(" | "!" | "if" | "elif" | "while" | "until" => i += 1,
+            _ if i == 0 && name.ends_with(')') && !name.contains('(') => i += 1,
+            "env" => {
+                i += 1;
+                while i < words.len() && (words[i].text.starts_with('-') || is_assignment(&words[i])) {
+                    i += 1;
+                }
+            }
+            "gosu" | "su-exec" | "setuidgid" => i += 2,
+            "newrelic-admin" if next == Some("run-program") => i += 2,
+            "uv" | "poetry" | "pipenv" | "pdm" | "hatch" | "rye" if next == Some("run") => {
+                i += 2;
+                while i < words.len() && words[i].text.starts_with('-') {
+                    i += 1;
+                }
+            }
+            _ if name.starts_with("python") && next == Some("-m") => {
+                let module = words.get(i + 2)?;
+                let server = server_kind(&module.text)?;
+                return Some(Found {
+                    server,
+                    program_name: module.text.clone(),
+                    program: module.clone(),
+                    args: words[i + 3..].to_vec(),
+                    inside_string: false,
+                });
+            }
+            "sh" | "bash" | "ash" | "dash" | "zsh" if next.is_some_and(is_command_option) => {
+                let script = words.get(i + 2)?;
+                return find_in_string(script);
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// `-c`, `-ec`, `-lc`, `-euxc`...: shell options ending in `c` (the next word is the command).
+fn is_command_option(option: &str) -> bool {
+    option.len() >= 2
+        && option.starts_with('-')
+        && option.ends_with('c')
+        && option[1..].bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// Finds a server command inside a string (a `sh -c` argument, a `CMD="gunicorn ..."` value).
+pub fn find_in_string(script: &Word) -> Option<Found> {
+    let options = shell::Options::default();
+    for command in shell::commands(&script.text, options) {
+        let words: Vec<Word> = command.words.iter().map(|w| w.remap(&script.offsets)).collect();
+        if let Some(mut found) = find(&words) {
+            found.inside_string = true;
+            return Some(found);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::shell::words;
+
+    #[test]
+    fn wrappers() {
+        for line in [
+            "exec gunicorn app",
+            "newrelic-admin run-program gunicorn app",
+            "uv run --no-sync gunicorn app",
+            "env DJANGO_SETTINGS_MODULE=x gunicorn app",
+            "python -m gunicorn app",
+            "/usr/local/bin/gunicorn app",
+            "sh -c 'umask 0 && exec gunicorn app'",
+            "/bin/bash -lc \"gunicorn app\"",
+        ] {
+            let found = find(&words(line)).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(found.server, ServerKind::Gunicorn, "{line}");
+            assert_eq!(found.args.last().unwrap().text, "app", "{line}");
+        }
+        assert_eq!(find(&words("uvicorn app.asgi:application")).unwrap().server, ServerKind::Uvicorn);
+        assert!(find(&words("python manage.py runserver")).is_none());
+        assert!(find(&words("gunicorn --version")).is_none());
+        assert_eq!(find(&words("then exec gunicorn app")).unwrap().args[0].text, "app");
+        assert_eq!(find(&words("web) exec gunicorn app")).unwrap().args[0].text, "app");
+        assert!(find(&words("pip install gunicorn")).is_none());
+    }
+}

@@ -1,0 +1,294 @@
+//! Writing the proposals: index names, the `Meta.indexes` edit in the model (appended to an
+//! existing list, or a new `indexes` / `class Meta` in the file's own quotes and indentation), and
+//! the new migration that depends on the app's current leaf. Both halves carry the same explicit
+//! index names, so Django's autodetector sees the models and the migrations agree.
+
+use std::collections::BTreeSet;
+
+use super::models::{ListSite, ModelClass};
+use super::proposals::Column;
+use crate::text::edit::Edit;
+use crate::text::source::SourceFile;
+
+/// Django's limit for portable index names (models.E034).
+pub const MAX_NAME: usize = 30;
+
+/// An index to write: its name and columns.
+#[derive(Debug, Clone)]
+pub struct NewIndex {
+    pub name: String,
+    pub columns: Vec<Column>,
+}
+
+/// A readable name `<model>_<columns>_idx`, shortened to 30 characters by trimming the longest
+/// words first, `[a-z][a-z0-9_]*`, and not in `taken` (every explicit index name of the project,
+/// all apps: index names are unique per database; a number is added when needed).
+pub fn index_name(model: &str, columns: &[Column], taken: &BTreeSet<String>) -> String {
+    let clean = |word: &str| -> String {
+        word.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+    };
+    let mut words: Vec<String> = vec![clean(model)];
+    words.extend(columns.iter().map(|c| clean(&c.field)));
+    for suffix in 1.. {
+        let tail = if suffix == 1 { "idx".to_owned() } else { format!("{suffix}_idx") };
+        let mut words = words.clone();
+        let length = |words: &[String]| words.iter().map(|w| w.len() + 1).sum::<usize>() + tail.len();
+        // First whole sub-words (`created_at` -> `created`), then characters of the longest word.
+        while length(&words) > MAX_NAME {
+            let compound = (1..words.len()).filter(|&i| words[i].contains('_')).max_by_key(|&i| words[i].len());
+            let Some(i) = compound else { break };
+            let cut = words[i].rfind('_').expect("has an underscore");
+            words[i].truncate(cut);
+        }
+        while length(&words) > MAX_NAME {
+            // The model is trimmed last: it says which table the index belongs to.
+            let from = if words[1..].iter().any(|w| w.len() > 3) { 1 } else { 0 };
+            let longest = (from..words.len()).max_by_key(|&i| (words[i].len(), std::cmp::Reverse(i))).unwrap();
+            if words[longest].len() <= 1 {
+                words.pop();
+                continue;
+            }
+            let keep = words[longest].len() - 1;
+            words[longest].truncate(keep);
+        }
+        let joined: Vec<String> =
+            words.iter().map(|w| w.trim_matches('_').to_owned()).filter(|w| !w.is_empty()).collect();
+        let mut name = format!("{}_{tail}", joined.join("_"));
+        if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            name.insert(0, 'i');
+            name.truncate(MAX_NAME);
+        }
+        if !taken.contains(&name) {
+            return name;
+        }
+    }
+    unreachable!("some suffix is free")
+}
+
+/// The quote character a file prefers: the more frequent of `"` and `'` (double on a tie).
+pub fn quote_of(text: &str) -> char {
+    let double = text.matches('"').count();
+    let single = text.matches('\'').count();
+    if single > double { '\'' } else { '"' }
+}
+
+/// How the models file names `Index`: `models.Index` or a bare imported `Index`.
+pub fn index_class(text: &str) -> Option<&'static str> {
+    let imports_bare = text.lines().any(|line| {
+        let line = line.trim_start();
+        line.starts_with("from django.db.models import") && line.split([',', ' ', '(', ')']).any(|w| w == "Index")
+    });
+    if text.contains("models.Index(") || text.contains("from django.db import models") {
+        Some("models.Index")
+    } else if imports_bare {
+        Some("Index")
+    } else {
+        None
+    }
+}
+
+/// `models.Index(fields=["conversation", "-created_at"], name="chat_message_conv_idx")`.
+pub fn index_expression(class: &str, index: &NewIndex, quote: char) -> String {
+    let fields: Vec<String> = index.columns.iter().map(|c| format!("{quote}{}{quote}", c.spelled())).collect();
+    format!("{class}(fields=[{}], name={quote}{}{quote})", fields.join(", "), index.name)
+}
+
+/// The edits that add `indexes` to a model's Meta. `inherited` is the abstract base whose Meta
+/// the model inherits (the new Meta must extend it), with whether that Meta has indexes.
+pub fn meta_edits(
+    file: &SourceFile,
+    model: &ModelClass,
+    inherited: Option<(&str, bool)>,
+    indexes: &[NewIndex],
+) -> Result<Vec<Edit>, String> {
+    let nl = file.newline();
+    let unit = file.indent_unit();
+    let quote = quote_of(&file.text);
+    let class = index_class(&file.text).ok_or("the file imports neither `models` nor `Index` from django.db")?;
+    let expressions: Vec<String> = indexes.iter().map(|i| index_expression(class, i, quote)).collect();
+    let list_body = |indent: &str, first: Option<String>| -> String {
+        let mut text = format!("{indent}indexes = [{nl}");
+        for item in first.into_iter().chain(expressions.iter().cloned()) {
+            text.push_str(&format!("{indent}{unit}{item},{nl}"));
+        }
+        text.push_str(&format!("{indent}]{nl}"));
+        text
+    };
+    let at_end = |at: usize, text: String| -> Edit {
+        if at == file.text.len() && !file.ends_with_newline() {
+            Edit::insert(at, format!("{nl}{}", text.strip_suffix(nl).unwrap_or(&text)))
+        } else {
+            Edit::insert(at, text)
+        }
+    };
+    match &model.meta {
+        Some(meta) if meta.inline_body => Err("its `class Meta` is written on one line".into()),
+        Some(meta) if meta.indexes_opaque => Err("its `Meta.indexes` is not a list literal".into()),
+        Some(meta) => match &meta.indexes_list {
+            Some(list) => Ok(append_to_list(file, list, &expressions)),
+            None => {
+                let text = list_body(&meta.body_indent, None);
+                Ok(vec![match &meta.lone_pass {
+                    Some(pass) => Edit::replace(pass.clone(), text),
+                    None => at_end(meta.insert_at, text),
+                }])
+            }
+        },
+        None if model.inline_body => Err("the class body is written on the `class` line".into()),
+        None => {
+            let indent = &model.body_indent;
+            let inner = format!("{indent}{unit}");
+            let (bases, spread) = match inherited {
+                Some((base, has_indexes)) => {
+                    (format!("({base}.Meta)"), has_indexes.then(|| format!("*{base}.Meta.indexes")))
+                }
+                None => (String::new(), None),
+            };
+            let text = format!("{nl}{indent}class Meta{bases}:{nl}{}", list_body(&inner, spread));
+            Ok(vec![at_end(model.meta_insert_at, text)])
+        }
+    }
+}
+
+/// Appends items to an existing list literal, following its layout and trailing-comma habit.
+fn append_to_list(file: &SourceFile, list: &ListSite, items: &[String]) -> Vec<Edit> {
+    let nl = file.newline();
+    let close_line_start = file.start_of_line(list.close);
+    let close_alone = file.text[close_line_start..list.close].trim().is_empty();
+    let mut edits = Vec::new();
+    if list.multiline && close_alone {
+        let comma = if list.last_item.is_none() || list.trailing_comma { "," } else { "" };
+        if let (Some(last), false) = (&list.last_item, list.trailing_comma) {
+            edits.push(Edit::insert(last.end, ","));
+        }
+        let mut text = String::new();
+        for (i, item) in items.iter().enumerate() {
+            let sep = if i + 1 == items.len() { comma } else { "," };
+            text.push_str(&format!("{}{item}{sep}{nl}", list.item_indent));
+        }
+        edits.push(Edit::insert(close_line_start, text));
+        return edits;
+    }
+    let joined = items.join(", ");
+    match (&list.last_item, list.trailing_comma) {
+        (None, _) if list.tuple => edits.push(Edit::insert(list.close, format!("{joined},"))),
+        (None, _) => edits.push(Edit::insert(list.close, joined)),
+        (Some(last), false) => edits.push(Edit::insert(last.end, format!(", {joined}"))),
+        (Some(_), true) => {
+            let comma = file.text[..list.close].rfind(',').expect("a trailing comma precedes the bracket");
+            edits.push(Edit::insert(comma + 1, format!(" {joined},")));
+        }
+    }
+    edits
+}
+
+/// One model's part of a migration: `model_name` and its new indexes.
+pub struct ModelIndexes {
+    pub model_name: String,
+    pub indexes: Vec<NewIndex>,
+}
+
+/// The text of the new migration module.
+pub fn migration(
+    app_label: &str,
+    leaf: &str,
+    models: &[ModelIndexes],
+    concurrent: bool,
+    quote: char,
+    header: &str,
+) -> String {
+    let q = quote;
+    let mut text = format!("# {header}\n\n");
+    if concurrent {
+        text.push_str("from django.contrib.postgres.operations import AddIndexConcurrently\n");
+    }
+    text.push_str("from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n");
+    if concurrent {
+        text.push_str("    # CREATE INDEX CONCURRENTLY cannot run inside a transaction.\n    atomic = False\n\n");
+    }
+    text.push_str(&format!("    dependencies = [\n        ({q}{app_label}{q}, {q}{leaf}{q}),\n    ]\n\n"));
+    text.push_str("    operations = [\n");
+    let operation = if concurrent { "AddIndexConcurrently" } else { "migrations.AddIndex" };
+    for model in models {
+        for index in &model.indexes {
+            text.push_str(&format!(
+                "        {operation}(\n            model_name={q}{}{q},\n            index={},\n        ),\n",
+                model.model_name,
+                index_expression("models.Index", index, q)
+            ));
+        }
+    }
+    text.push_str("    ]\n");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(spelled: &[&str]) -> Vec<Column> {
+        spelled
+            .iter()
+            .map(|s| match s.strip_prefix('-') {
+                Some(f) => Column { field: f.into(), desc: true },
+                None => Column { field: s.to_string(), desc: false },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn names_fit_and_stay_unique() {
+        let taken = BTreeSet::new();
+        let name = index_name("Message", &cols(&["conversation", "-created_at"]), &taken);
+        assert!(name.len() <= MAX_NAME, "{name}");
+        assert_eq!(name, "message_conversati_created_idx");
+        assert_eq!(index_name("Order", &cols(&["status"]), &taken), "order_status_idx");
+        let taken = BTreeSet::from(["order_status_idx".to_owned()]);
+        assert_eq!(index_name("Order", &cols(&["status"]), &taken), "order_status_2_idx");
+        let long = index_name("AnotherVeryVeryLongModelName", &cols(&["a", "b", "c"]), &taken);
+        assert!(long.len() <= MAX_NAME && long.starts_with('a'), "{long}");
+    }
+
+    fn apply(src: &str) -> String {
+        let parsed =
+            crate::lang::python::parse(std::sync::Arc::new(SourceFile::from_text("app/models.py", src))).unwrap();
+        let classes = crate::facts::indexes::models::read_classes(&parsed);
+        let file = &parsed.source;
+        let index = NewIndex { name: "app_m_b_idx".into(), columns: cols(&["b", "-c"]) };
+        let edits = meta_edits(file, &classes[0], None, &[index]).unwrap();
+        crate::text::edit::apply_edits(&file.text, &edits).unwrap()
+    }
+
+    #[test]
+    fn appends_to_a_one_line_list() {
+        let src = "from django.db import models\n\nclass M(models.Model):\n    b = models.IntegerField()\n\n    class Meta:\n        indexes = [models.Index(fields=[\"b\"], name=\"m_b\")]\n";
+        assert!(apply(src).ends_with(
+            "indexes = [models.Index(fields=[\"b\"], name=\"m_b\"), models.Index(fields=[\"b\", \"-c\"], name=\"app_m_b_idx\")]\n"
+        ));
+    }
+
+    #[test]
+    fn multi_line_list_without_trailing_comma_keeps_its_habit() {
+        let src = "from django.db import models\n\nclass M(models.Model):\n    b = models.IntegerField()\n\n    class Meta:\n        indexes = [\n            models.Index(fields=['b'], name='m_b')\n        ]\n";
+        assert!(apply(src).ends_with(
+            "            models.Index(fields=['b'], name='m_b'),\n            models.Index(fields=['b', '-c'], name='app_m_b_idx')\n        ]\n"
+        ), "{}", apply(src));
+    }
+
+    #[test]
+    fn replaces_a_lone_pass() {
+        let src = "from django.db import models\n\nclass M(models.Model):\n    b = models.IntegerField()\n\n    class Meta:\n        pass\n\n    def f(self):\n        pass\n";
+        let out = apply(src);
+        assert!(out.contains("    class Meta:\n        indexes = [\n            models.Index(fields=[\"b\", \"-c\"], name=\"app_m_b_idx\"),\n        ]\n\n    def f"), "{out}");
+    }
+
+    #[test]
+    fn new_meta_with_tabs_crlf_and_no_final_newline() {
+        let src = "from django.db import models\r\n\r\nclass M(models.Model):\r\n\tb = models.IntegerField()";
+        let out = apply(src);
+        assert_eq!(
+            out,
+            "from django.db import models\r\n\r\nclass M(models.Model):\r\n\tb = models.IntegerField()\r\n\r\n\tclass Meta:\r\n\t\tindexes = [\r\n\t\t\tmodels.Index(fields=[\"b\", \"-c\"], name=\"app_m_b_idx\"),\r\n\t\t]"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! The deployment as production runs it: each shared analysis is defined once here and computed
+//! once per run (memoised on the [`crate::project::Project`]). Patches decide from these facts.
+
+pub mod budget;
+pub mod django;
+pub mod gunicorn;
+pub mod indexes;
+pub mod nginx;
+pub mod serving;
+pub mod versions;

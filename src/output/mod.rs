@@ -1,0 +1,3 @@
+//! What scalepatch prints: git-style diffs and the notes beside them.
+
+pub mod diff;
