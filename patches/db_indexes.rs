@@ -11,30 +11,25 @@
 //! More than one leaf migration is an error: the user merges first.
 
 use crate::engine::outcome::Outcome;
-use crate::engine::patch::Patch;
+use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::project::Project;
 
 pub struct DbIndexes;
 
+/// What the catalog knows of this patch.
+pub static INFO: PatchInfo = PatchInfo {
+    id: "db-indexes",
+    quick_win: "QW5",
+    why_prefix: "QW5",
+    title: "Index migrations for the filters and orderings the code runs",
+    phase_1: false,
+    verify: &["python manage.py makemigrations --check --dry-run", "python manage.py sqlmigrate <app> <migration>"],
+    checked_by: RealTool::Migrations,
+};
+
 impl Patch for DbIndexes {
-    fn id(&self) -> &'static str {
-        "db-indexes"
-    }
-
-    fn quick_win(&self) -> &'static str {
-        "QW5"
-    }
-
-    fn title(&self) -> &'static str {
-        "Index migrations for the filters and orderings the code runs"
-    }
-
-    fn in_phase_1(&self) -> bool {
-        false
-    }
-
-    fn verify(&self) -> &'static [&'static str] {
-        &["python manage.py makemigrations --check --dry-run", "python manage.py sqlmigrate <app> <migration>"]
+    fn info(&self) -> &'static PatchInfo {
+        &INFO
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {

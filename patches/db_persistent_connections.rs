@@ -22,18 +22,18 @@ use std::path::PathBuf;
 
 use tree_sitter::Node;
 
-use crate::facts::budget::Budget;
 use crate::engine::outcome::{Change, Location, Outcome};
+use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::budget::Budget;
 use crate::facts::django::databases::{
     HEALTH_KEY, MAX_AGE_KEY, Override, alias_blocker, find_opaque_changes, find_overrides, health_in_definition,
 };
 use crate::facts::django::settings::{Definition, Settings, SettingsModule};
-use crate::text::edit::Edit;
-use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope};
-use crate::engine::patch::Patch;
-use crate::project::Project;
 use crate::facts::serving::{self, ServerKind, Serving};
 use crate::facts::versions::{Known, Versions};
+use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope};
+use crate::project::Project;
+use crate::text::edit::Edit;
 
 const ID: &str = "db-persistent-connections";
 /// Seconds a connection is kept: dj-database-url's README value, below common proxy idle timeouts.
@@ -42,25 +42,20 @@ const VERIFY_SHELL: &str = "python manage.py shell -c \"from django.db import co
 
 pub struct DbPersistentConnections;
 
+/// What the catalog knows of this patch.
+pub static INFO: PatchInfo = PatchInfo {
+    id: ID,
+    quick_win: "QW2",
+    why_prefix: "QW2",
+    title: "Persistent database connections: CONN_MAX_AGE = 600 and CONN_HEALTH_CHECKS",
+    phase_1: true,
+    verify: &["python manage.py check --deploy", VERIFY_SHELL],
+    checked_by: RealTool::Django,
+};
+
 impl Patch for DbPersistentConnections {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn quick_win(&self) -> &'static str {
-        "QW2"
-    }
-
-    fn title(&self) -> &'static str {
-        "Persistent database connections: CONN_MAX_AGE = 600 and CONN_HEALTH_CHECKS"
-    }
-
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-
-    fn verify(&self) -> &'static [&'static str] {
-        &["python manage.py check --deploy", VERIFY_SHELL]
+    fn info(&self) -> &'static PatchInfo {
+        &INFO
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {

@@ -5,38 +5,28 @@
 //! and ASGI workers are never touched. The analysis lives in [`crate::facts::gunicorn`].
 
 use crate::engine::outcome::Outcome;
-use crate::engine::patch::Patch;
+use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::project::Project;
 
 pub struct GunicornWorkerClass;
 
+/// What the catalog knows of this patch.
+pub static INFO: PatchInfo = PatchInfo {
+    id: "gunicorn-worker-class",
+    quick_win: "QW1",
+    why_prefix: "QW1 / bottleneck 5 (sync workers)",
+    title: "Gunicorn sync workers -> gthread with 4 threads (WSGI apps only)",
+    phase_1: true,
+    verify: &["gunicorn --print-config <wsgi module>"],
+    checked_by: RealTool::Gunicorn,
+};
+
 impl Patch for GunicornWorkerClass {
-    fn id(&self) -> &'static str {
-        "gunicorn-worker-class"
-    }
-
-    fn quick_win(&self) -> &'static str {
-        "QW1"
-    }
-
-    fn title(&self) -> &'static str {
-        "Gunicorn sync workers -> gthread with 4 threads (WSGI apps only)"
-    }
-
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-
-    fn verify(&self) -> &'static [&'static str] {
-        &["gunicorn --print-config <wsgi module>"]
+    fn info(&self) -> &'static PatchInfo {
+        &INFO
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::facts::gunicorn::analysis(project)
-            .worker_class
-            .iter()
-            .cloned()
-            .map(|o| o.with_quick_win("QW1 / bottleneck 5 (sync workers)"))
-            .collect()
+        crate::facts::gunicorn::analysis(project).worker_class.iter().cloned().collect()
     }
 }

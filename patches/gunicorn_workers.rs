@@ -9,38 +9,28 @@
 //! else the command line gets `--workers N`. The analysis lives in [`crate::facts::gunicorn`].
 
 use crate::engine::outcome::Outcome;
-use crate::engine::patch::Patch;
+use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::project::Project;
 
 pub struct GunicornWorkers;
 
+/// What the catalog knows of this patch.
+pub static INFO: PatchInfo = PatchInfo {
+    id: "gunicorn-workers",
+    quick_win: "QW1",
+    why_prefix: "QW1 (worker count)",
+    title: "Gunicorn worker count: 2 x CPUs + 1 (3..12), where the deployment decides it",
+    phase_1: true,
+    verify: &["gunicorn --print-config <wsgi module>"],
+    checked_by: RealTool::Gunicorn,
+};
+
 impl Patch for GunicornWorkers {
-    fn id(&self) -> &'static str {
-        "gunicorn-workers"
-    }
-
-    fn quick_win(&self) -> &'static str {
-        "QW1"
-    }
-
-    fn title(&self) -> &'static str {
-        "Gunicorn worker count: 2 x CPUs + 1 (3..12), where the deployment decides it"
-    }
-
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-
-    fn verify(&self) -> &'static [&'static str] {
-        &["gunicorn --print-config <wsgi module>"]
+    fn info(&self) -> &'static PatchInfo {
+        &INFO
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::facts::gunicorn::analysis(project)
-            .workers
-            .iter()
-            .cloned()
-            .map(|o| o.with_quick_win("QW1 (worker count)"))
-            .collect()
+        crate::facts::gunicorn::analysis(project).workers.iter().cloned().collect()
     }
 }

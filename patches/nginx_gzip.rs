@@ -17,13 +17,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::engine::outcome::{Change, Location, Outcome};
-use crate::text::edit::Edit;
+use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::nginx::{BlockRef, DirRef, Model, Role, model};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::lexer::TokenKind;
 use crate::lang::nginx::{DirId, Node};
-use crate::facts::nginx::{BlockRef, DirRef, Model, Role, model};
-use crate::engine::patch::Patch;
 use crate::project::Project;
+use crate::text::edit::Edit;
 
 pub struct NginxGzip;
 
@@ -56,25 +56,20 @@ pub const TYPES: &[&str] = &[
     "application/vnd.ms-fontobject",
 ];
 
+/// What the catalog knows of this patch.
+pub static INFO: PatchInfo = PatchInfo {
+    id: ID,
+    quick_win: "QW4",
+    why_prefix: "QW4",
+    title: "nginx gzip compression for text responses (never text/html)",
+    phase_1: true,
+    verify: &["nginx -t", "curl -sI -H 'Accept-Encoding: gzip' https://<host>/static/<file>.css"],
+    checked_by: RealTool::Nginx,
+};
+
 impl Patch for NginxGzip {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn quick_win(&self) -> &'static str {
-        "QW4"
-    }
-
-    fn title(&self) -> &'static str {
-        "nginx gzip compression for text responses (never text/html)"
-    }
-
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-
-    fn verify(&self) -> &'static [&'static str] {
-        &["nginx -t", "curl -sI -H 'Accept-Encoding: gzip' https://<host>/static/<file>.css"]
+    fn info(&self) -> &'static PatchInfo {
+        &INFO
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {

@@ -18,14 +18,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::engine::outcome::{Change, Location, Outcome};
-use crate::text::edit::Edit;
+use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::facts::gunicorn::discovery::is_compose;
+use crate::facts::nginx::{BlockRef, DirRef, Model, model};
 use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
-use crate::facts::nginx::{BlockRef, DirRef, Model, model};
-use crate::engine::patch::Patch;
 use crate::project::Project;
+use crate::text::edit::Edit;
 
 pub struct NginxProxyBuffering;
 
@@ -42,25 +42,20 @@ const BALANCING: &[&str] = &["least_conn", "ip_hash", "hash", "random", "least_t
 const VERSION_LINE: &str = "proxy_http_version 1.1;";
 const CONNECTION_LINE: &str = "proxy_set_header Connection \"\";";
 
+/// What the catalog knows of this patch.
+pub static INFO: PatchInfo = PatchInfo {
+    id: ID,
+    quick_win: "QW4",
+    why_prefix: "QW4",
+    title: "nginx proxy buffers, client body buffer and upstream keep-alive to gunicorn",
+    phase_1: true,
+    verify: &["nginx -t"],
+    checked_by: RealTool::Nginx,
+};
+
 impl Patch for NginxProxyBuffering {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn quick_win(&self) -> &'static str {
-        "QW4"
-    }
-
-    fn title(&self) -> &'static str {
-        "nginx proxy buffers, client body buffer and upstream keep-alive to gunicorn"
-    }
-
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-
-    fn verify(&self) -> &'static [&'static str] {
-        &["nginx -t"]
+    fn info(&self) -> &'static PatchInfo {
+        &INFO
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {

@@ -20,12 +20,12 @@
 use tree_sitter::Node;
 
 use crate::engine::outcome::{Change, Location, Outcome};
+use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::facts::django::settings::{Definition, Settings};
-use crate::text::edit::Edit;
-use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope, Style};
-use crate::engine::patch::Patch;
-use crate::project::Project;
 use crate::facts::serving;
+use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope, Style};
+use crate::project::Project;
+use crate::text::edit::Edit;
 
 const ID: &str = "redis-pool";
 const DJANGO_REDIS: &str = "django_redis.cache.RedisCache";
@@ -37,25 +37,20 @@ const VERIFY_SHELL: &str =
 
 pub struct RedisPool;
 
+/// What the catalog knows of this patch.
+pub static INFO: PatchInfo = PatchInfo {
+    id: ID,
+    quick_win: "QW3",
+    why_prefix: "QW3",
+    title: "Redis cache connection pool size and socket timeouts",
+    phase_1: true,
+    verify: &[VERIFY_SHELL],
+    checked_by: RealTool::Django,
+};
+
 impl Patch for RedisPool {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn quick_win(&self) -> &'static str {
-        "QW3"
-    }
-
-    fn title(&self) -> &'static str {
-        "Redis cache connection pool size and socket timeouts"
-    }
-
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-
-    fn verify(&self) -> &'static [&'static str] {
-        &[VERIFY_SHELL]
+    fn info(&self) -> &'static PatchInfo {
+        &INFO
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
@@ -198,7 +193,6 @@ impl<'s> Planner<'s> {
                 }
             }
         }
-        dedupe_edits(&mut outcomes);
         if redis_seen {
             for (location, what) in other_backends {
                 outcomes.push(Outcome::skipped(Some(location), format!("{what}: not a Redis cache")));
@@ -577,22 +571,6 @@ impl Wanted {
         match self.value {
             WantedValue::Number(n) => format!("{} {n}", self.key),
             WantedValue::Pool(n) => format!("{} max_connections {n}", self.key),
-        }
-    }
-}
-
-/// Aliases that share one OPTIONS variable would each insert the same keys into it: the edit is
-/// kept once, and a change left without edits becomes an ok naming the first one.
-fn dedupe_edits(outcomes: &mut [Outcome]) {
-    let mut made: Vec<(std::path::PathBuf, Edit)> = Vec::new();
-    for outcome in outcomes.iter_mut() {
-        let Outcome::Change(change) = outcome else { continue };
-        let crate::engine::outcome::ChangeKind::Modify { edits } = &mut change.kind else { continue };
-        edits.retain(|edit| !made.contains(&(change.path.clone(), edit.clone())));
-        made.extend(edits.iter().map(|edit| (change.path.clone(), edit.clone())));
-        if edits.is_empty() {
-            let location = Location::new(change.path.clone(), change.line);
-            *outcome = Outcome::ok(Some(location), format!("{} (the same edit as an alias above)", change.summary));
         }
     }
 }

@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use scalepatch::project::config::{Config, Values};
-use scalepatch::facts::gunicorn::discovery::{self, Invocation, Origin};
 use scalepatch::engine::plan::{Plan, file_updates};
-use scalepatch::project::Project;
+use scalepatch::facts::gunicorn::discovery::{self, Invocation, Origin};
 use scalepatch::facts::serving::ServerKind;
+use scalepatch::project::Project;
+use scalepatch::project::config::{Config, Values};
 
 fn open(root: &Path, case: &common::Case) -> Project {
     let spec = case.spec();

@@ -11,14 +11,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use scalepatch::engine::outcome::{Change, Location, Outcome};
-use scalepatch::project::config::Config;
-use scalepatch::text::edit::Edit;
+use scalepatch::engine::patch::{Patch, PatchInfo, RealTool};
+use scalepatch::engine::plan::{FileUpdate, Plan, file_updates};
 #[cfg(feature = "fault-injection")]
 use scalepatch::journal::Faults;
 use scalepatch::journal::{FileState, Journal, JournalError, RunState};
-use scalepatch::engine::patch::Patch;
-use scalepatch::engine::plan::{FileUpdate, Plan, file_updates};
 use scalepatch::project::Project;
+use scalepatch::project::config::Config;
+use scalepatch::text::edit::Edit;
 
 struct BumpWorkers;
 struct AddMigration;
@@ -68,64 +68,64 @@ fn edit_workers(project: &Project, patch: &'static str, value: &str) -> Vec<Outc
     outcomes
 }
 
+/// What the catalog knows of this patch.
+pub static BUMP_WORKERS_INFO: PatchInfo = PatchInfo {
+    id: "test-bump-workers",
+    quick_win: "QW0",
+    why_prefix: "QW0",
+    title: "test: workers = 5 in every *.txt",
+    phase_1: true,
+    verify: &["grep workers *.txt"],
+    checked_by: RealTool::Gunicorn,
+};
+
 impl Patch for BumpWorkers {
-    fn id(&self) -> &'static str {
-        "test-bump-workers"
+    fn info(&self) -> &'static PatchInfo {
+        &BUMP_WORKERS_INFO
     }
-    fn quick_win(&self) -> &'static str {
-        "QW0"
-    }
-    fn title(&self) -> &'static str {
-        "test: workers = 5 in every *.txt"
-    }
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-    fn verify(&self) -> &'static [&'static str] {
-        &["grep workers *.txt"]
-    }
+
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         edit_workers(project, self.id(), "5")
     }
 }
 
+/// What the catalog knows of this patch.
+pub static CLASH_INFO: PatchInfo = PatchInfo {
+    id: "test-clash",
+    quick_win: "QW0",
+    why_prefix: "QW0",
+    title: "test: workers = 9 in every *.txt",
+    phase_1: true,
+    verify: &[],
+    checked_by: RealTool::Gunicorn,
+};
+
 impl Patch for Clash {
-    fn id(&self) -> &'static str {
-        "test-clash"
+    fn info(&self) -> &'static PatchInfo {
+        &CLASH_INFO
     }
-    fn quick_win(&self) -> &'static str {
-        "QW0"
-    }
-    fn title(&self) -> &'static str {
-        "test: workers = 9 in every *.txt"
-    }
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-    fn verify(&self) -> &'static [&'static str] {
-        &[]
-    }
+
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         edit_workers(project, self.id(), "9")
     }
 }
 
+/// What the catalog knows of this patch.
+pub static LOG_LEVEL_INFO: PatchInfo = PatchInfo {
+    id: "test-log-level",
+    quick_win: "QW0",
+    why_prefix: "QW0",
+    title: "test: loglevel = debug in a.txt",
+    phase_1: true,
+    verify: &[],
+    checked_by: RealTool::Gunicorn,
+};
+
 impl Patch for LogLevel {
-    fn id(&self) -> &'static str {
-        "test-log-level"
+    fn info(&self) -> &'static PatchInfo {
+        &LOG_LEVEL_INFO
     }
-    fn quick_win(&self) -> &'static str {
-        "QW0"
-    }
-    fn title(&self) -> &'static str {
-        "test: loglevel = debug in a.txt"
-    }
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-    fn verify(&self) -> &'static [&'static str] {
-        &[]
-    }
+
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let file = project.read(Path::new("a.txt")).unwrap();
         match file.text.find("loglevel = info") {
@@ -139,22 +139,22 @@ impl Patch for LogLevel {
 
 const MIGRATION: &str = "migrations/0002_added.py";
 
+/// What the catalog knows of this patch.
+pub static ADD_MIGRATION_INFO: PatchInfo = PatchInfo {
+    id: "test-add-migration",
+    quick_win: "QW0",
+    why_prefix: "QW0",
+    title: "test: a new migration",
+    phase_1: true,
+    verify: &["python manage.py makemigrations --check"],
+    checked_by: RealTool::Gunicorn,
+};
+
 impl Patch for AddMigration {
-    fn id(&self) -> &'static str {
-        "test-add-migration"
+    fn info(&self) -> &'static PatchInfo {
+        &ADD_MIGRATION_INFO
     }
-    fn quick_win(&self) -> &'static str {
-        "QW0"
-    }
-    fn title(&self) -> &'static str {
-        "test: a new migration"
-    }
-    fn in_phase_1(&self) -> bool {
-        true
-    }
-    fn verify(&self) -> &'static [&'static str] {
-        &["python manage.py makemigrations --check"]
-    }
+
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         if project.has_file(Path::new(MIGRATION)) {
             vec![Outcome::ok(Some(Location::file(MIGRATION)), "already there")]

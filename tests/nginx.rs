@@ -6,10 +6,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use scalepatch::project::config::Config;
-use scalepatch::text::edit::{Edit, apply_edits};
 use scalepatch::facts::nginx::{Model, Role, model};
 use scalepatch::project::Project;
+use scalepatch::project::config::Config;
+use scalepatch::text::edit::{Edit, apply_edits};
 
 #[test]
 fn nginx_gzip_cases() {

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use scalepatch::engine::outcome::Outcome;
-use scalepatch::project::config::Config;
 use scalepatch::engine::plan::Plan;
 use scalepatch::project::Project;
+use scalepatch::project::config::Config;
 
 fn sample() -> std::path::PathBuf {
     common::repo_root().join("fixtures/projects/wingman")

@@ -55,8 +55,11 @@ fn plan_with_serving(
     instances: Option<u32>,
 ) -> Vec<scalepatch::engine::outcome::Outcome> {
     let root = common::repo_root().join("fixtures/patches").join(patch).join(case).join("before");
-    let config =
-        scalepatch::project::config::Config::load(&root, &scalepatch::project::config::Values { cpus: None, instances }).unwrap();
+    let config = scalepatch::project::config::Config::load(
+        &root,
+        &scalepatch::project::config::Values { cpus: None, instances },
+    )
+    .unwrap();
     let project = scalepatch::project::Project::open(&root, config).unwrap();
     let seeded = project.memo(move |_| serving);
     assert!(std::sync::Arc::ptr_eq(&seeded, &scalepatch::facts::serving::serving(&project)));

@@ -8,12 +8,12 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::outcome::Outcome;
-use crate::project::config::{Config, Values};
-use crate::journal::{FileState, Journal, JournalError, RunState};
 use crate::engine::patch::Patch;
 use crate::engine::plan::{Plan, file_updates};
-use crate::project::Project;
 use crate::engine::review::{AcceptAll, Interactive, Proposal, Reviewer, Verdict};
+use crate::journal::{FileState, Journal, JournalError, RunState};
+use crate::project::Project;
+use crate::project::config::{Config, Values};
 
 /// Exit codes (a public contract).
 pub mod exit {

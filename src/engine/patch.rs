@@ -1,23 +1,83 @@
 //! The contract every patch implements, and the catalog table shown in `list` and the README.
+//!
+//! A patch is one file in `patches/`: a static [`PatchInfo`] (what the catalog, the CLI and the
+//! review know of it without running it) and [`Patch::plan`] (its whole decision). What every
+//! patch would otherwise repeat, the engine does once (see [`crate::engine::plan`]): it stamps
+//! each change with the patch id and the quick win its why-text serves, drops identical edits,
+//! isolates a patch that panics, and reports an unreadable file once.
 
 use crate::engine::outcome::Outcome;
 use crate::project::Project;
 
+/// The real tool that judges a patch's result (the tests run it on every fixture case; `apply`
+/// prints its command as the verification step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealTool {
+    /// `gunicorn --print-config` on each gunicorn start.
+    Gunicorn,
+    /// Django imports the patched settings module.
+    Django,
+    /// `nginx -t` on the files nginx loads.
+    Nginx,
+    /// `manage.py makemigrations --check`, `migrate` and `sqlmigrate`.
+    Migrations,
+}
+
+/// What is known of a patch without running it.
+#[derive(Debug)]
+pub struct PatchInfo {
+    /// The public id (`gunicorn-workers`). Ids are a contract: never rename one.
+    pub id: &'static str,
+    /// The quick win it belongs to, as the analysis names it (`QW1`).
+    pub quick_win: &'static str,
+    /// How each change's why-text opens when the patch did not write the prefix itself
+    /// (`QW1 (worker count)`): every explanation says which quick win it serves.
+    pub why_prefix: &'static str,
+    /// A one-line title.
+    pub title: &'static str,
+    /// Whether `--phase 1` (the default selection) includes it.
+    pub phase_1: bool,
+    /// The command(s) that confirm the patch once applied, printed after `apply` when the
+    /// changes name none of their own.
+    pub verify: &'static [&'static str],
+    /// The real tool that judges the result.
+    pub checked_by: RealTool,
+}
+
 /// One quick win, applied to a project. Patches are pure: they read the [`Project`] (never the
 /// disk directly) and return outcomes; writing is the journal's job.
 pub trait Patch: Sync {
-    /// The public id (`gunicorn-workers`). Ids are a contract: never rename one.
-    fn id(&self) -> &'static str;
-    /// The quick win it belongs to, as the analysis names it (`QW1`).
-    fn quick_win(&self) -> &'static str;
-    /// A one-line title.
-    fn title(&self) -> &'static str;
-    /// Whether `--phase 1` (the default selection) includes it.
-    fn in_phase_1(&self) -> bool;
-    /// The command(s) that confirm the patch once applied, printed after `apply`.
-    fn verify(&self) -> &'static [&'static str];
-    /// Every target the patch looked at, with an answer for each. Never empty.
+    /// The patch's metadata.
+    fn info(&self) -> &'static PatchInfo;
+
+    /// Every target the patch looked at, with an answer for each. An empty answer is reported
+    /// as "not found" by the engine.
     fn plan(&self, project: &Project) -> Vec<Outcome>;
+
+    /// The public id (see [`PatchInfo::id`]).
+    fn id(&self) -> &'static str {
+        self.info().id
+    }
+
+    /// The quick win (see [`PatchInfo::quick_win`]).
+    fn quick_win(&self) -> &'static str {
+        self.info().quick_win
+    }
+
+    /// The one-line title.
+    fn title(&self) -> &'static str {
+        self.info().title
+    }
+
+    /// Whether `--phase 1` includes it.
+    fn in_phase_1(&self) -> bool {
+        self.info().phase_1
+    }
+
+    /// The generic verification commands.
+    fn verify(&self) -> &'static [&'static str] {
+        self.info().verify
+    }
 }
 
 /// The catalog as a Markdown table (the README embeds it; a test keeps the two in step).

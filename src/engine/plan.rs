@@ -1,16 +1,17 @@
 //! Planning: run the selected patches, gather their outcomes, detect changes that collide, and
 //! compute each file's text after a chosen set of changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
-use crate::text::edit::{Edit, apply_edits};
+use crate::engine::patch::{Patch, PatchInfo};
 use crate::lang::python;
-use crate::engine::patch::Patch;
 use crate::project::Project;
-use crate::text::source::{SourceFile, raw_bytes};
+use crate::text::edit::{Edit, apply_edits};
+use crate::text::source::SourceFile;
+pub use crate::text::update::FileUpdate;
+use std::sync::Arc;
 
 /// One patch's answers.
 pub struct PatchReport {
@@ -32,24 +33,17 @@ impl Plan {
     /// that blocked there could be the one that analysis waits for.
     pub fn build(project: &Project, patches: &[&'static dyn Patch]) -> Plan {
         let mut reports: Vec<PatchReport> = std::thread::scope(|scope| {
-            let running: Vec<_> = patches
-                .iter()
-                .map(|&patch| {
-                    let plan = move || {
-                        let mut outcomes = patch.plan(project);
-                        if outcomes.is_empty() {
-                            outcomes.push(Outcome::not_found("nothing of this kind in the project"));
-                        }
-                        PatchReport { patch, outcomes }
-                    };
-                    scope.spawn(plan)
-                })
-                .collect();
+            let running: Vec<_> =
+                patches.iter().map(|&patch| (patch, scope.spawn(move || plan_patch(patch, project)))).collect();
             running
                 .into_iter()
-                .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .map(|(patch, thread)| {
+                    let outcomes = thread.join().unwrap_or_else(|panic| vec![panicked(patch, panic.as_ref())]);
+                    PatchReport { patch, outcomes }
+                })
                 .collect()
         });
+        report_input_errors_once(&mut reports);
         reject_conflicts(project, &mut reports);
         drop_repeated_warnings(&mut reports);
         Plan { reports }
@@ -98,6 +92,101 @@ fn drop_repeated_warnings(reports: &mut [PatchReport]) {
     }
 }
 
+/// One patch's outcomes, finished the same way for every patch: each change carries the patch's
+/// id and opens its why-text with the quick win it serves, an outcome reached twice (two starts
+/// sharing one config file) is said once, and an empty answer becomes "not found".
+fn plan_patch(patch: &'static dyn Patch, project: &Project) -> Vec<Outcome> {
+    let info = patch.info();
+    let mut outcomes: Vec<Outcome> = patch.plan(project).into_iter().map(|outcome| stamp(outcome, info)).collect();
+    drop_repeated_outcomes(&mut outcomes);
+    drop_repeated_edits(&mut outcomes);
+    if outcomes.is_empty() {
+        outcomes.push(Outcome::not_found("nothing of this kind in the project"));
+    }
+    outcomes
+}
+
+/// Sets a change's patch id and quick-win prefix from the patch's metadata.
+fn stamp(outcome: Outcome, info: &PatchInfo) -> Outcome {
+    match outcome {
+        Outcome::Change(mut change) => {
+            change.patch = info.id;
+            Outcome::Change(change).with_quick_win(info.why_prefix)
+        }
+        other => other,
+    }
+}
+
+/// The error a panicking patch becomes, so that the other patches still plan and nothing is
+/// written (an error outcome means exit 2).
+fn panicked(patch: &dyn Patch, panic: &(dyn std::any::Any + Send)) -> Outcome {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    Outcome::error(
+        Location::file("."),
+        format!(
+            "internal error in patch {}: {message}; the other patches planned normally, nothing of this one is \
+             offered (please report this, with the project's shape)",
+            patch.id()
+        ),
+    )
+}
+
+/// The same change (or the same answer about the same place), reached twice, is reported once;
+/// the same edits under another summary are left to [`drop_repeated_edits`], which says so.
+fn drop_repeated_outcomes(outcomes: &mut Vec<Outcome>) {
+    let mut seen = HashSet::new();
+    outcomes.retain(|outcome| {
+        let key = match outcome {
+            Outcome::Change(change) => format!("change {} {:?} {}", change.path.display(), change.kind, change.summary),
+            other => format!("{} {}", other.label(), other.describe()),
+        };
+        seen.insert(key)
+    });
+}
+
+/// An edit that an earlier change of the same patch already makes (two aliases sharing one
+/// OPTIONS variable, say) is kept once; a change left without edits becomes an ok naming it.
+fn drop_repeated_edits(outcomes: &mut [Outcome]) {
+    let mut made: HashSet<(PathBuf, Edit)> = HashSet::new();
+    for outcome in outcomes.iter_mut() {
+        let Outcome::Change(change) = outcome else { continue };
+        let ChangeKind::Modify { edits } = &mut change.kind else { continue };
+        edits.retain(|edit| !made.contains(&(change.path.clone(), edit.clone())));
+        made.extend(edits.iter().map(|edit| (change.path.clone(), edit.clone())));
+        if edits.is_empty() {
+            let location = Location::new(change.path.clone(), change.line);
+            *outcome = Outcome::ok(Some(location), format!("{} (the same edit as an alias above)", change.summary));
+        }
+    }
+}
+
+/// An unreadable file is an error once per run, not once per patch that reads it: the first
+/// patch (in catalog order) keeps the error, later ones say where it was reported.
+fn report_input_errors_once(reports: &mut [PatchReport]) {
+    let mut reported: HashMap<String, &'static str> = HashMap::new();
+    for report in reports.iter_mut() {
+        let id = report.patch.id();
+        for outcome in report.outcomes.iter_mut() {
+            let Outcome::Error { location, message } = outcome else { continue };
+            let key = format!("{location}: {message}");
+            match reported.get(&key) {
+                Some(first) if *first != id => {
+                    *outcome =
+                        Outcome::skipped(Some(location.clone()), format!("unreadable input, reported by {first}"));
+                }
+                Some(_) => {}
+                None => {
+                    reported.insert(key, id);
+                }
+            }
+        }
+    }
+}
+
 /// Replaces every change that overlaps an earlier accepted change to the same file with an error.
 fn reject_conflicts(project: &Project, reports: &mut [PatchReport]) {
     let mut accepted: BTreeMap<PathBuf, Vec<(&'static str, Change)>> = BTreeMap::new();
@@ -139,40 +228,6 @@ fn reject_conflicts(project: &Project, reports: &mut [PatchReport]) {
                 }
             }
         }
-    }
-}
-
-/// The contents of one file before and after a set of changes.
-#[derive(Debug, Clone)]
-pub struct FileUpdate {
-    pub path: PathBuf,
-    /// The file as planned; `None` when the changes create it.
-    pub before: Option<Arc<SourceFile>>,
-    /// The new text, without the BOM.
-    pub after: String,
-    /// The patches whose changes make up this update.
-    pub patches: Vec<&'static str>,
-}
-
-impl FileUpdate {
-    /// The bytes to write: the original's BOM is kept.
-    pub fn after_bytes(&self) -> Vec<u8> {
-        raw_bytes(self.before.as_ref().is_some_and(|b| b.bom), &self.after)
-    }
-
-    /// The text before, as the diff shows it (BOM included, so `git apply` matches the bytes).
-    pub fn before_text(&self) -> Option<String> {
-        self.before.as_ref().map(|b| if b.bom { format!("\u{feff}{}", b.text) } else { b.text.clone() })
-    }
-
-    /// The text after, as the diff shows it.
-    pub fn after_text(&self) -> String {
-        if self.before.as_ref().is_some_and(|b| b.bom) { format!("\u{feff}{}", self.after) } else { self.after.clone() }
-    }
-
-    /// Mode to give the file: the original's, or 0o644 for a created one.
-    pub fn mode(&self) -> u32 {
-        self.before.as_ref().map_or(0o644, |b| b.mode)
     }
 }
 
@@ -288,21 +343,18 @@ mod tests {
     #[test]
     fn a_change_that_breaks_python_becomes_an_error_outcome() {
         struct BreaksPython;
+        static INFO: PatchInfo = PatchInfo {
+            id: "breaks-python",
+            quick_win: "QW0",
+            why_prefix: "QW0",
+            title: "a patch with a bug",
+            phase_1: false,
+            verify: &[],
+            checked_by: crate::engine::patch::RealTool::Django,
+        };
         impl Patch for BreaksPython {
-            fn id(&self) -> &'static str {
-                "breaks-python"
-            }
-            fn quick_win(&self) -> &'static str {
-                "QW0"
-            }
-            fn title(&self) -> &'static str {
-                "a patch with a bug"
-            }
-            fn in_phase_1(&self) -> bool {
-                false
-            }
-            fn verify(&self) -> &'static [&'static str] {
-                &[]
+            fn info(&self) -> &'static PatchInfo {
+                &INFO
             }
             fn plan(&self, _: &Project) -> Vec<Outcome> {
                 let change =

@@ -15,9 +15,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::engine::outcome::{Location, Outcome};
-use crate::project::config::Sourced;
-use crate::project::Project;
 use crate::facts::serving;
+use crate::project::Project;
+use crate::project::config::Sourced;
 
 /// PostgreSQL's default `max_connections`.
 pub const POSTGRES_DEFAULT_MAX_CONNECTIONS: u32 = 100;

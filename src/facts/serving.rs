@@ -5,8 +5,8 @@
 //! workers, threads and worker class the two gunicorn patches would leave there.
 
 use crate::engine::outcome::Location;
-use crate::project::config::Sourced;
 use crate::project::Project;
+use crate::project::config::Sourced;
 
 /// Which server runs the app.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -132,7 +132,10 @@ impl Versions {
     pub fn warnings(&self) -> impl Iterator<Item = crate::engine::outcome::Outcome> + '_ {
         self.too_large.iter().map(|err| {
             let location = crate::engine::outcome::Location::file(err.path());
-            crate::engine::outcome::Outcome::warning(Some(location), format!("{err}; package versions it pins are not known"))
+            crate::engine::outcome::Outcome::warning(
+                Some(location),
+                format!("{err}; package versions it pins are not known"),
+            )
         })
     }
 

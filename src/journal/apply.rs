@@ -5,8 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::manifest::{Action, Copy, FileRecord, Manifest, RunDir, RunState};
 use super::{Journal, JournalError, Step, Undo, io_error, journal_write};
 use crate::journal::fs::borrow;
-use crate::engine::plan::FileUpdate;
 use crate::text::source::hash_bytes;
+use crate::text::update::FileUpdate;
 
 impl Journal {
     /// Writes `updates` as one run made of the changes of `patches`: checks that no file changed
@@ -148,7 +148,10 @@ impl Journal {
         (1..=folders.len())
             .filter(|&depth| {
                 let hook = crate::journal::fs::no_hook;
-                matches!(crate::journal::fs::open_dirs(borrow(&self.root_fd), &folders[..depth], false, &hook), Ok(None))
+                matches!(
+                    crate::journal::fs::open_dirs(borrow(&self.root_fd), &folders[..depth], false, &hook),
+                    Ok(None)
+                )
             })
             .map(|depth| folders[..depth].iter().collect())
             .collect()

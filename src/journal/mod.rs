@@ -26,9 +26,9 @@
 //! ([`crate::journal::fs`]).
 
 mod apply;
-pub mod fs;
 #[cfg(feature = "fault-injection")]
 mod faults;
+pub mod fs;
 mod lock;
 pub mod manifest;
 mod merge;
@@ -172,7 +172,9 @@ fn journal_dir(
         }
         Some(_) => {}
     }
-    crate::journal::fs::open_dir_at(borrow(parent), name.as_ref()).map(Some).map_err(|err| unsafe_error(err.to_string()))
+    crate::journal::fs::open_dir_at(borrow(parent), name.as_ref())
+        .map(Some)
+        .map_err(|err| unsafe_error(err.to_string()))
 }
 
 impl Journal {
@@ -227,7 +229,8 @@ impl Journal {
 
     fn open_with(root: &Path, write: bool) -> Result<Option<Journal>, JournalError> {
         let root = root.canonicalize().map_err(io_error(format!("cannot open {}", root.display())))?;
-        let root_fd = crate::journal::fs::open_root(&root).map_err(io_error(format!("cannot open {}", root.display())))?;
+        let root_fd =
+            crate::journal::fs::open_root(&root).map_err(io_error(format!("cannot open {}", root.display())))?;
         #[cfg(feature = "fault-injection")]
         let faults = faults::Injector::from_env();
         let hook = |_point: Point| -> io::Result<()> {
@@ -352,7 +355,8 @@ impl Journal {
     fn current(&self, path: &Path) -> io::Result<Option<(Vec<u8>, u32)>> {
         let Some(target) = self.target(path, false)? else { return Ok(None) };
         let Some(bytes) = crate::journal::fs::read_at(borrow(&target.dir), &target.name)? else { return Ok(None) };
-        let mode = crate::journal::fs::stat_at(borrow(&target.dir), &target.name)?.map_or(0o644, |s| s.st_mode & 0o7777);
+        let mode =
+            crate::journal::fs::stat_at(borrow(&target.dir), &target.name)?.map_or(0o644, |s| s.st_mode & 0o7777);
         Ok(Some((bytes, mode)))
     }
 
@@ -437,7 +441,9 @@ impl Journal {
         for dir in dirs.iter().rev() {
             let Ok(mut components) = crate::journal::fs::checked_components(dir) else { continue };
             let name = components.pop().expect("not empty");
-            if let Ok(Some((parent, _))) = crate::journal::fs::open_dirs(borrow(&self.root_fd), &components, false, &hook) {
+            if let Ok(Some((parent, _))) =
+                crate::journal::fs::open_dirs(borrow(&self.root_fd), &components, false, &hook)
+            {
                 let _ = crate::journal::fs::rmdir_at(borrow(&parent), &name);
             }
         }

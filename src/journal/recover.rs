@@ -42,7 +42,10 @@ impl Journal {
         for (run, manifest) in self.run_dirs()? {
             let Some(mut manifest) = manifest else {
                 // Died before writing its manifest: no project file was touched.
-                let _ = crate::journal::fs::remove_tree_at(borrow(&self.runs_fd), run.shown.file_name().unwrap_or_default());
+                let _ = crate::journal::fs::remove_tree_at(
+                    borrow(&self.runs_fd),
+                    run.shown.file_name().unwrap_or_default(),
+                );
                 continue;
             };
             clean_tree(&run.fd);

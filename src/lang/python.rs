@@ -42,8 +42,8 @@ use std::sync::Arc;
 use tree_sitter::{Node, Parser, Tree};
 
 use crate::engine::outcome::{Location, Outcome};
-use crate::text::edit::Edit;
 use crate::lang::python_tokens;
+use crate::text::edit::Edit;
 use crate::text::source::SourceFile;
 
 /// A Python file and its syntax tree (free of syntax errors).

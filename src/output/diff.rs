@@ -10,7 +10,7 @@ use std::fmt::Write;
 use owo_colors::OwoColorize;
 use similar::{ChangeTag, TextDiff};
 
-use crate::engine::plan::FileUpdate;
+use crate::text::update::FileUpdate;
 
 /// The git-style diff of one file update. `color` adds ANSI colours (only for terminals).
 pub fn render(update: &FileUpdate, color: bool) -> String {

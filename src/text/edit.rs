@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 /// Replace `range` of the original text with `replacement` (an insert when the range is empty).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Edit {
     pub range: Range<usize>,
     pub replacement: String,

@@ -3,3 +3,4 @@
 
 pub mod edit;
 pub mod source;
+pub mod update;

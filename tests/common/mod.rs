@@ -20,9 +20,9 @@ pub mod tools;
 use std::path::{Path, PathBuf};
 
 use scalepatch::engine::outcome::Outcome;
-use scalepatch::project::config::{Config, Values};
 use scalepatch::engine::plan::{Plan, file_updates};
 use scalepatch::project::Project;
+use scalepatch::project::config::{Config, Values};
 
 /// One fixture case of one patch.
 #[derive(Debug, Clone)]

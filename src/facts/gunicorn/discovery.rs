@@ -10,13 +10,13 @@ use std::sync::Arc;
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
 use crate::engine::outcome::{Location, Outcome};
-use crate::project::config::Sourced;
+use crate::facts::serving::ServerKind;
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
 use crate::lang::shell::{self, Word};
 use crate::lang::{envfile, launchers, template};
 use crate::project::Project;
-use crate::facts::serving::ServerKind;
+use crate::project::config::Sourced;
 use crate::text::source::SourceFile;
 
 /// How new arguments are written into the command line they join.

@@ -2,8 +2,8 @@
 //! front of it: `exec`, `env A=1`, `newrelic-admin run-program`, `uv run`, `poetry run`,
 //! `python -m gunicorn`, `sh -c "..."`, `gosu user`, `tini --`...
 
-use crate::lang::shell::{self, Word, is_assignment};
 use crate::facts::serving::ServerKind;
+use crate::lang::shell::{self, Word, is_assignment};
 
 /// A server command found in a list of words.
 #[derive(Debug, Clone)]

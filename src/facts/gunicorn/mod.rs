@@ -16,13 +16,12 @@ pub mod target;
 pub mod uwsgi;
 pub mod write;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::engine::outcome::{Location, Outcome};
-use crate::project::config::Sourced;
-use crate::project::Project;
 use crate::facts::serving::{ServerKind, Serving};
+use crate::project::Project;
+use crate::project::config::Sourced;
 
 /// Both patches' outcomes and the serving facts they leave.
 #[derive(Debug)]
@@ -178,25 +177,9 @@ fn compute(project: &Project) -> Analysis {
         worker_class: "sync".to_owned(),
     });
     let replicas = replicas.or(fallback_replicas).flatten();
-    Analysis { cpus, workers: dedupe(workers), worker_class: dedupe(worker_class), serving, servers, replicas }
+    Analysis { cpus, workers, worker_class, serving, servers, replicas }
 }
 
 fn facts(server: ServerKind, location: &Location, workers: u32, threads: u32, class: &str) -> Serving {
     Serving { server, location: Some(location.clone()), workers, threads, worker_class: class.to_owned() }
-}
-
-/// The same change (or the same answer about the same place) reached from two invocations that
-/// share a config file or an env file is reported once.
-fn dedupe(outcomes: Vec<Outcome>) -> Vec<Outcome> {
-    let mut seen = HashSet::new();
-    outcomes
-        .into_iter()
-        .filter(|outcome| {
-            let key = match outcome {
-                Outcome::Change(change) => format!("change {} {:?}", change.path.display(), change.kind),
-                other => format!("{} {}", other.label(), other.describe()),
-            };
-            seen.insert(key)
-        })
-        .collect()
 }

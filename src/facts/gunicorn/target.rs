@@ -6,10 +6,10 @@
 //! an assumption. Never the CPU count of the machine running scalepatch.
 
 use super::discovery::{Discovery, Invocation};
-use crate::project::config::Sourced;
+use crate::facts::serving::ServerKind;
 use crate::lang::compose::whole_cpus;
 use crate::project::Project;
-use crate::facts::serving::ServerKind;
+use crate::project::config::Sourced;
 
 /// The fallback when nothing says how many CPUs the container gets.
 pub const ASSUMED_CPUS: u32 = 2;

@@ -5,8 +5,8 @@
 use std::ops::Range;
 
 use super::discovery::{ArgStyle, Invocation};
-use crate::text::edit::Edit;
 use crate::lang::shell::Word;
+use crate::text::edit::Edit;
 use crate::text::source::SourceFile;
 
 /// One list element in the list's style.

@@ -192,8 +192,8 @@ pub fn indent_unit(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::edit::apply_edits;
     use crate::lang::nginx::parse;
+    use crate::text::edit::apply_edits;
 
     fn lines(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
