@@ -27,6 +27,6 @@ impl Patch for GunicornWorkerClass {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::facts::gunicorn::analysis(project).worker_class.iter().cloned().collect()
+        crate::facts::gunicorn::analysis(project).worker_class.to_vec()
     }
 }

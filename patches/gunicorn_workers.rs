@@ -31,6 +31,6 @@ impl Patch for GunicornWorkers {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::facts::gunicorn::analysis(project).workers.iter().cloned().collect()
+        crate::facts::gunicorn::analysis(project).workers.to_vec()
     }
 }
