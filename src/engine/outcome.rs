@@ -1,39 +1,11 @@
 //! What a patch says about a project: changes to review, and the reasons for everything else.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::text::edit::Edit;
-
-/// A place in the project: a path relative to the root and a 1-based line (0 = the whole file).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Location {
-    pub path: PathBuf,
-    pub line: usize,
-}
-
-impl Location {
-    pub fn new(path: impl Into<PathBuf>, line: usize) -> Location {
-        Location { path: path.into(), line }
-    }
-
-    /// The whole file, with no particular line.
-    pub fn file(path: impl Into<PathBuf>) -> Location {
-        Location { path: path.into(), line: 0 }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path.display();
-        match self.line {
-            0 => write!(f, "{path}"),
-            line => write!(f, "{path}:{line}"),
-        }
-    }
-}
+pub use crate::text::location::Location;
 
 /// What a change does to its file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -214,5 +186,19 @@ impl Outcome {
             Outcome::Error { location, message } => format!("{location}: {message}"),
             Outcome::Warning { location, message } => with_place(location, message),
         }
+    }
+}
+
+impl From<crate::lang::python::SyntaxError> for Outcome {
+    fn from(err: crate::lang::python::SyntaxError) -> Outcome {
+        let message = format!("Python syntax error ({}); the file is left alone", err.detail);
+        Outcome::error(err.location, message)
+    }
+}
+
+impl From<crate::project::InputError> for Outcome {
+    fn from(err: crate::project::InputError) -> Outcome {
+        let location = Location::new(err.path(), err.line());
+        Outcome::Error { location, message: err.to_string() }
     }
 }

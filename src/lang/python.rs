@@ -41,9 +41,9 @@ use std::sync::Arc;
 
 use tree_sitter::{Node, Parser, Tree};
 
-use crate::engine::outcome::{Location, Outcome};
 use crate::lang::python_tokens;
 use crate::text::edit::Edit;
+use crate::text::location::Location;
 use crate::text::source::SourceFile;
 
 /// A Python file and its syntax tree (free of syntax errors).
@@ -58,13 +58,6 @@ pub struct PyFile {
 pub struct SyntaxError {
     pub location: Location,
     pub detail: String,
-}
-
-impl From<SyntaxError> for Outcome {
-    fn from(err: SyntaxError) -> Outcome {
-        let message = format!("Python syntax error ({}); the file is left alone", err.detail);
-        Outcome::error(err.location, message)
-    }
 }
 
 /// Parses `source`; refuses a file with a syntax error, naming the line CPython would name (see

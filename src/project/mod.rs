@@ -314,14 +314,6 @@ fn file_mode(_metadata: &std::fs::Metadata) -> u32 {
     0o644
 }
 
-impl From<InputError> for crate::engine::outcome::Outcome {
-    /// An unreadable target becomes an error outcome naming the file (and line, when known).
-    fn from(err: InputError) -> Self {
-        let location = crate::engine::outcome::Location::new(err.path(), err.line());
-        crate::engine::outcome::Outcome::Error { location, message: err.to_string() }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,5 +2,6 @@
 //! that remember their BOM, line ends and indentation.
 
 pub mod edit;
+pub mod location;
 pub mod source;
 pub mod update;

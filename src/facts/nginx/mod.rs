@@ -127,7 +127,7 @@ fn build(project: &Project) -> Model {
     // Snippets outside nginx-named folders (`deploy/snippets/proxy.conf`) hold bare directives and
     // no block, so the cheap filter above drops them: read those that an `include` line names
     // (its last two path segments, so that `conf.d/*.conf` does not take in every `.conf`).
-    let included: Vec<String> = files
+    let included: Vec<(usize, globset::GlobMatcher)> = files
         .iter()
         .flat_map(|f| {
             f.config
@@ -135,16 +135,14 @@ fn build(project: &Project) -> Model {
                 .filter(|&id| f.config.name(id) == "include")
                 .filter_map(|id| f.config.arg(id, 0).map(|a| path_tail(&a, 2)))
         })
+        .filter_map(|pattern| Some((pattern.split('/').count(), mounts::include_glob(&pattern)?)))
         .collect();
     let snippets: Vec<&PathBuf> = candidates
         .iter()
         .filter(|(path, strong)| {
             !strong
                 && !files.iter().any(|f| f.path == *path)
-                && included.iter().any(|pattern| {
-                    let depth = pattern.split('/').count();
-                    mounts::glob_match(pattern, &path_tail(&path.to_string_lossy(), depth))
-                })
+                && included.iter().any(|(depth, glob)| glob.is_match(path_tail(&path.to_string_lossy(), *depth)))
         })
         .map(|(path, _)| path)
         .collect();
@@ -277,8 +275,9 @@ impl Model {
                 let Some(pattern) = file.config.arg(id, 0) else { continue };
                 let pattern =
                     if pattern.starts_with('/') { pattern.into_owned() } else { format!("{prefix}/{pattern}") };
+                let Some(glob) = mounts::include_glob(&pattern) else { continue };
                 let targets: Vec<usize> = (0..self.files.len())
-                    .filter(|&t| t != index && self.files[t].container.iter().any(|c| mounts::glob_match(&pattern, c)))
+                    .filter(|&t| t != index && self.files[t].container.iter().any(|c| glob.is_match(c)))
                     .collect();
                 includes.insert(DirRef { file: index, id }, targets);
             }

@@ -200,73 +200,17 @@ pub fn container_paths(mounts: &[Mount], file: &Path) -> Vec<String> {
     out
 }
 
-/// Whether `path` matches the shell glob `pattern` (`*`, `?`, `[...]`; a wildcard never matches `/`),
-/// as nginx's `include` expands it with glob(3).
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), path.chars().collect());
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() {
-            match p[pi] {
-                '*' => {
-                    star = Some((pi, si));
-                    pi += 1;
-                    continue;
-                }
-                '?' if s[si] != '/' => {
-                    pi += 1;
-                    si += 1;
-                    continue;
-                }
-                '[' => {
-                    if let Some((matched, next)) = class_match(&p, pi, s[si])
-                        && matched
-                    {
-                        pi = next;
-                        si += 1;
-                        continue;
-                    }
-                }
-                c if c == s[si] => {
-                    pi += 1;
-                    si += 1;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        match star {
-            Some((sp, ss)) if s[ss] != '/' => {
-                star = Some((sp, ss + 1));
-                pi = sp + 1;
-                si = ss + 1;
-            }
-            _ => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
+/// The shell glob `pattern` (`*`, `?`, `[...]`; a wildcard never matches `/`), as nginx's
+/// `include` expands it with glob(3). `None` for a pattern globset cannot read (it then matches
+/// nothing, as glob(3) would find nothing).
+pub fn include_glob(pattern: &str) -> Option<globset::GlobMatcher> {
+    let glob = globset::GlobBuilder::new(pattern).literal_separator(true).backslash_escape(true).build().ok()?;
+    Some(glob.compile_matcher())
 }
 
-/// A `[...]` class at `p[start]`: whether `c` is in it, and the index after it.
-fn class_match(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
-    let mut i = start + 1;
-    let negate = matches!(p.get(i), Some('!' | '^'));
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let first = i;
-    while i < p.len() && (p[i] != ']' || i == first) {
-        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
-            matched |= p[i] <= c && c <= p[i + 2];
-            i += 3;
-        } else {
-            matched |= p[i] == c;
-            i += 1;
-        }
-    }
-    (i < p.len()).then_some((matched != negate && c != '/', i + 1))
+/// Whether `path` matches the include pattern `pattern` (see [`include_glob`]).
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    include_glob(pattern).is_some_and(|glob| glob.is_match(path))
 }
 
 #[cfg(test)]
