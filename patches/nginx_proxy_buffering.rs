@@ -19,12 +19,12 @@ use std::path::PathBuf;
 
 use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
-use crate::facts::gunicorn::discovery::is_compose;
 use crate::facts::nginx::{BlockRef, DirRef, Model, model};
 use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
 use crate::project::Project;
+use crate::project::kinds::is_compose_name;
 use crate::text::edit::Edit;
 
 pub struct NginxProxyBuffering;
@@ -94,7 +94,7 @@ impl Patch for NginxProxyBuffering {
 /// gunicorn do not apply there.
 fn celery_services(project: &Project) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for path in project.files_where(is_compose) {
+    for path in project.files_where(is_compose_name) {
         let Ok(file) = project.read(path) else { continue };
         let Ok(services) = compose::services(&file.text) else { continue };
         for service in services {

@@ -18,6 +18,7 @@ use crate::engine::outcome::{Location, Outcome};
 use crate::facts::serving;
 use crate::project::Project;
 use crate::project::config::Sourced;
+use crate::project::kinds;
 
 /// PostgreSQL's default `max_connections`.
 pub const POSTGRES_DEFAULT_MAX_CONNECTIONS: u32 = 100;
@@ -170,24 +171,13 @@ fn joined(files: &[PathBuf]) -> String {
 
 /// Deployment files that may start Celery workers or PostgreSQL.
 fn deployment_file(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-    (yaml && (name.starts_with("docker-compose") || name.starts_with("compose")))
-        || name == "Procfile"
-        || name.starts_with("Dockerfile")
+    let name = kinds::name_of(path);
+    kinds::is_compose_name(path)
+        || kinds::is_procfile(path)
+        || kinds::is_dockerfile(path)
         || name.ends_with(".sh")
         || name.starts_with("supervisord")
         || name.ends_with(".service")
-}
-
-/// Compose files: by name (`docker-compose*.yml`, `compose*.yaml`), or any YAML file with a
-/// top-level `services:` key (cookiecutter-django's older `local.yml` / `production.yml`).
-fn compose_file(path: &Path, text: &str) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-    yaml && (name.starts_with("docker-compose")
-        || name.starts_with("compose")
-        || text.lines().any(|line| line.trim_end() == "services:"))
 }
 
 /// The base compose file an override file completes (`docker-compose.override.yml` ->
@@ -328,7 +318,7 @@ fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
     let mut found = Vec::new();
     for path in project.files_containing(&candidates, "celery") {
         let Ok(file) = project.read(&path) else { continue };
-        let compose = compose_file(&path, &file.text);
+        let compose = kinds::is_compose(&path, &file.text);
         if !compose && !deployment_file(&path) {
             continue;
         }
@@ -386,7 +376,7 @@ fn max_connections(project: &Project, deployment: &[PathBuf]) -> Sourced<u32> {
     for path in project.files_containing(&candidates, "max_connections") {
         let Ok(file) = project.read(&path) else { continue };
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if !(deployment_file(&path) || name == "postgresql.conf" || compose_file(&path, &file.text)) {
+        if !(deployment_file(&path) || name == "postgresql.conf" || kinds::is_compose(&path, &file.text)) {
             continue;
         }
         for (index, line) in file.text.lines().enumerate() {

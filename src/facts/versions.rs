@@ -332,8 +332,9 @@ fn read_requirements(project: &Project, path: &Path, seen: &mut Vec<PathBuf>) ->
         if let Some(include) = include {
             let target = include.trim_start_matches('=').trim();
             let included = path.parent().unwrap_or(Path::new("")).join(target);
-            let included = normalize_path(&included);
-            if project.has_file(&included) {
+            if let Some(included) = crate::project::kinds::normalize(&included)
+                && project.has_file(&included)
+            {
                 found.extend(read_requirements(project, &included, seen));
             }
             continue;
@@ -343,21 +344,6 @@ fn read_requirements(project: &Project, path: &Path, seen: &mut Vec<PathBuf>) ->
         }
     }
     found
-}
-
-/// `a/b/../c` -> `a/c`, so that includes match discovered paths.
-fn normalize_path(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn read_toml(project: &Project, path: &Path) -> Option<toml::Table> {

@@ -4,6 +4,7 @@
 //! is read or parsed until a patch asks for it, and each file is read at most once per run.
 
 pub mod config;
+pub mod kinds;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;

@@ -17,6 +17,7 @@ use crate::lang::shell::{self, Word};
 use crate::lang::{envfile, launchers, template};
 use crate::project::Project;
 use crate::project::config::Sourced;
+use crate::project::kinds::{self, is_compose_name, is_dockerfile, is_procfile, name_of};
 use crate::text::source::SourceFile;
 
 /// How new arguments are written into the command line they join.
@@ -149,25 +150,6 @@ pub struct ContainerCpu {
     pub place: String,
 }
 
-fn name_of(path: &Path) -> &str {
-    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
-}
-
-pub fn is_dockerfile(path: &Path) -> bool {
-    let name = name_of(path);
-    name == "Dockerfile"
-        || name == "Containerfile"
-        || name.starts_with("Dockerfile.")
-        || name.ends_with(".dockerfile")
-        || name.ends_with(".Dockerfile")
-}
-
-pub fn is_compose(path: &Path) -> bool {
-    let name = name_of(path);
-    (name.starts_with("docker-compose") || name.starts_with("compose"))
-        && (name.ends_with(".yml") || name.ends_with(".yaml"))
-}
-
 /// A YAML file at the project root: compose files are sometimes named for their environment
 /// (`production.yml`, `local.yml`, as cookiecutter-django did).
 fn is_root_yaml(path: &Path) -> bool {
@@ -176,17 +158,6 @@ fn is_root_yaml(path: &Path) -> bool {
 }
 
 /// Whether a YAML file has a top-level `services:` key (a compose file by content).
-fn declares_services(project: &Project, path: &Path) -> bool {
-    project.file_matches(path, |bytes| {
-        bytes.starts_with(b"services:") || memchr::memmem::find(bytes, b"\nservices:").is_some()
-    })
-}
-
-fn is_procfile(path: &Path) -> bool {
-    let name = name_of(path);
-    name == "Procfile" || name.starts_with("Procfile.")
-}
-
 fn is_script(path: &Path) -> bool {
     let name = name_of(path);
     if name.ends_with(".sh") || name.ends_with(".bash") {
@@ -269,8 +240,8 @@ pub fn discover(project: &Project) -> Discovery {
         .map(|(path, file)| ParsedDockerfile { path: path.clone(), parsed: dockerfile::parse(&file.text), file })
         .collect();
     let mut composes = Vec::new();
-    for path in project.files_where(|p| is_compose(p) || is_root_yaml(p)) {
-        if !is_compose(path) && !declares_services(project, path) {
+    for path in project.files_where(|p| is_compose_name(p) || is_root_yaml(p)) {
+        if !is_compose_name(path) && !project.file_matches(path, kinds::declares_services) {
             continue;
         }
         let Some(file) = read(project, path, &mut out.errors) else { continue };
@@ -593,23 +564,8 @@ fn built_dockerfile<'d>(
 ) -> Option<&'d ParsedDockerfile> {
     let (context, file) = service.build.as_ref()?;
     let base = compose.parent().unwrap_or(Path::new(""));
-    let wanted = normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
+    let wanted = kinds::normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")))?;
     dockerfiles.iter().find(|d| d.path == wanted)
-}
-
-/// `a/./b/../c` -> `a/c`, for matching paths relative to the project root.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// A service's `env_file:` files and `environment:` entries, lowest precedence first.
@@ -617,7 +573,7 @@ fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mu
     let mut env = Vec::new();
     let base = compose.parent().unwrap_or(Path::new(""));
     for env_file in &service.env_files {
-        let path = normalize(&base.join(env_file));
+        let Some(path) = kinds::normalize(&base.join(env_file)) else { continue };
         if !project.has_file(&path) {
             continue;
         }
@@ -658,8 +614,8 @@ fn service_running_image(
         for service in &compose.services {
             let Some((context, file)) = &service.build else { continue };
             let base = compose.path.parent().unwrap_or(Path::new(""));
-            let built = normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
-            if built == dockerfile && service.command.is_none() && service.entrypoint.is_none() {
+            let built = kinds::normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
+            if built.as_deref() == Some(dockerfile) && service.command.is_none() && service.entrypoint.is_none() {
                 let env = service_env(project, &compose.path, service, errors);
                 return Some((env, (compose.path.clone(), service.name.clone())));
             }

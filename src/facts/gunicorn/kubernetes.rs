@@ -10,9 +10,9 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
-use super::discovery::is_compose;
 use crate::lang::compose::{self, ComposeCommand, EnvEntry};
 use crate::lang::shell::Word;
+use crate::project::kinds::is_compose_name;
 
 /// One container of a workload.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ pub struct Container {
 /// Whether a file is a candidate manifest by name (YAML, not a compose file).
 pub fn is_candidate(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_compose(path)
+    (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_compose_name(path)
 }
 
 /// Whether the text declares a Kubernetes object (a top-level `apiVersion:`).

@@ -2,9 +2,10 @@
 //! and bind mounts of compose files, read with a few lines of local parsing (only what is needed
 //! to resolve `include /etc/nginx/conf.d/*.conf;` onto project files).
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::project::Project;
+use crate::project::kinds::{is_compose_name, is_dockerfile, normalize};
 
 /// A project path placed at an absolute container path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,41 +28,12 @@ pub fn find(project: &Project) -> Vec<Mount> {
             mounts.extend(dockerfile_mounts(project, path, &file.text));
         }
     }
-    for path in project.files_where(is_compose_file) {
+    for path in project.files_where(is_compose_name) {
         if let Ok(file) = project.read(path) {
             mounts.extend(compose_mounts(project, path, &file.text));
         }
     }
     mounts
-}
-
-fn is_dockerfile(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
-    name == "dockerfile" || name.starts_with("dockerfile.") || name.ends_with(".dockerfile")
-}
-
-fn is_compose_file(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    (name.starts_with("docker-compose") || name.starts_with("compose"))
-        && (name.ends_with(".yml") || name.ends_with(".yaml"))
-}
-
-/// `a/./b/../c` -> `a/c`; `None` when it climbs out of the project.
-pub fn normalize(path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::Normal(name) => out.push(name),
-            Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(out)
 }
 
 fn is_project_dir(project: &Project, dir: &Path) -> bool {

@@ -1,0 +1,111 @@
+//! What kind of file a path is: one set of predicates, by name and (where a name cannot say) by
+//! content, shared by every analysis, so that a `Containerfile` is a Dockerfile for the gunicorn
+//! analysis and for nginx's mounts alike. Also the one normaliser of project-relative paths.
+
+use std::path::{Component, Path, PathBuf};
+
+/// The file name of `path` (`""` when it has none or it is not UTF-8).
+pub fn name_of(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// A Dockerfile: `Dockerfile`, `Containerfile`, `Dockerfile.prod`, `Dockerfile-prod`,
+/// `web.dockerfile`, `web.Dockerfile` (a lower-case `dockerfile` too, as Docker accepts it on case-insensitive
+/// file systems and people commit it so).
+pub fn is_dockerfile(path: &Path) -> bool {
+    let name = name_of(path);
+    name == "Dockerfile"
+        || name == "dockerfile"
+        || name == "Containerfile"
+        || name.starts_with("Dockerfile.")
+        || name.starts_with("Dockerfile-")
+        || name.starts_with("Containerfile.")
+        || name.ends_with(".dockerfile")
+        || name.ends_with(".Dockerfile")
+}
+
+/// A YAML file by its extension.
+pub fn is_yaml(path: &Path) -> bool {
+    let name = name_of(path);
+    name.ends_with(".yml") || name.ends_with(".yaml")
+}
+
+/// A compose file by name: `docker-compose*.yml`, `compose*.yaml`.
+pub fn is_compose_name(path: &Path) -> bool {
+    let name = name_of(path);
+    (name.starts_with("docker-compose") || name.starts_with("compose")) && is_yaml(path)
+}
+
+/// Whether YAML text declares compose services at the top level (`services:` at column 0):
+/// compose files named for their environment (`production.yml`, `local.yml`, as
+/// cookiecutter-django did) are known by this.
+pub fn declares_services(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"services:") || memchr::memmem::find(bytes, b"\nservices:").is_some()
+}
+
+/// A compose file: by name, or a YAML file whose text declares services.
+pub fn is_compose(path: &Path, text: &str) -> bool {
+    is_yaml(path) && (is_compose_name(path) || declares_services(text.as_bytes()))
+}
+
+/// A Procfile (`Procfile`, `Procfile.dev`).
+pub fn is_procfile(path: &Path) -> bool {
+    let name = name_of(path);
+    name == "Procfile" || name.starts_with("Procfile.")
+}
+
+/// `a/./b/../c` -> `a/c`, relative to the project root; `None` when the path is absolute or
+/// climbs out of the project (a `../` past the root is never silently dropped).
+pub fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(name) => out.push(name),
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerfiles_by_every_common_name() {
+        for name in [
+            "Dockerfile",
+            "Containerfile",
+            "dockerfile",
+            "Dockerfile.prod",
+            "Dockerfile-prod",
+            "web.dockerfile",
+            "web.Dockerfile",
+        ] {
+            assert!(is_dockerfile(Path::new(name)), "{name}");
+        }
+        assert!(!is_dockerfile(Path::new("docker-compose.yml")));
+    }
+
+    #[test]
+    fn compose_by_name_or_services() {
+        assert!(is_compose(Path::new("docker-compose.prod.yml"), ""));
+        assert!(is_compose(Path::new("production.yml"), "version: '3'\nservices:\n  web: {}\n"));
+        assert!(!is_compose(Path::new("k8s/web.yaml"), "kind: Deployment\n"));
+        assert!(!is_compose(Path::new("compose.txt"), "services:\n"));
+    }
+
+    #[test]
+    fn normalize_never_climbs_out() {
+        assert_eq!(normalize(Path::new("a/./b/../c")), Some(PathBuf::from("a/c")));
+        assert_eq!(normalize(Path::new("../x")), None);
+        assert_eq!(normalize(Path::new("a/../../x")), None);
+        assert_eq!(normalize(Path::new("/etc/passwd")), None);
+    }
+}
