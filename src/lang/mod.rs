@@ -7,6 +7,6 @@ pub mod envfile;
 pub mod launchers;
 pub mod nginx;
 pub mod python;
-pub mod python_tokens;
+
 pub mod shell;
 pub mod template;
