@@ -1,0 +1,138 @@
+//! The command line's words: subcommands, flags and how a selection of patches is resolved.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::patch::Patch;
+use crate::project::config::Values;
+
+#[derive(Parser, Debug)]
+#[command(name = "scalepatch", version, about = "Apply the Phase 1 scaling quick wins to a Django deployment")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Every patch in the catalog and its outcome on PATH.
+    List {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        values: ValueArgs,
+    },
+    /// The dry run: a unified diff on stdout, notes on stderr.
+    Diff {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        selection: Selection,
+        #[command(flatten)]
+        values: ValueArgs,
+        /// Exit 1 when any change is pending.
+        #[arg(long)]
+        check: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Review each change (or take them all with --yes) and write the accepted ones as one
+    /// journaled, revertible run.
+    Apply {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        selection: Selection,
+        #[command(flatten)]
+        values: ValueArgs,
+        /// Apply every change without asking (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Undo the last applied run (or RUN_ID), keeping edits made since to other lines.
+    Revert {
+        /// The project (a lone argument that is not a folder is taken as RUN_ID).
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// The run to revert (see `status`); default: the newest applied run.
+        run_id: Option<String>,
+    },
+    /// The applied runs and, for each of their files, whether it is as applied, edited since, or reverted.
+    Status {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Finish what an interrupted run left half-done (a crash, a failed rollback): put the files back.
+    Recover {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Which patches to run.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Selection {
+    /// The phase to apply (only phase 1 exists).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=1))]
+    pub phase: Option<u8>,
+    /// Only these patches (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Add optional patches (db-indexes).
+    #[arg(long, value_delimiter = ',')]
+    pub with: Vec<String>,
+    /// Leave these patches out.
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+}
+
+/// Values that change the plan (also read from scalepatch.toml / [tool.scalepatch]).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ValueArgs {
+    /// CPUs of the production container (default: the deployment's limit, else 2).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub cpus: Option<u32>,
+    /// Instances running the web service, for the database connection budget.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub instances: Option<u32>,
+}
+
+impl ValueArgs {
+    pub fn values(&self) -> Values {
+        Values { cpus: self.cpus, instances: self.instances }
+    }
+}
+
+/// A user error: printed as is, exit 2, nothing written.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl Selection {
+    /// The selected patches, in catalog order. Unknown ids are a usage error listing the valid ones.
+    pub fn resolve(&self) -> Result<Vec<&'static dyn Patch>, UsageError> {
+        let ids = crate::patches::ids();
+        for id in self.only.iter().chain(&self.with).chain(&self.skip) {
+            if crate::patches::by_id(id).is_none() {
+                return Err(UsageError(format!("unknown patch id `{id}`; valid ids: {}", ids.join(", "))));
+            }
+        }
+        let chosen = |patch: &&dyn Patch| {
+            let id = patch.id().to_owned();
+            let wanted = if self.only.is_empty() {
+                patch.in_phase_1() || self.with.contains(&id)
+            } else {
+                self.only.contains(&id)
+            };
+            wanted && !self.skip.contains(&id)
+        };
+        Ok(crate::patches::ALL.iter().copied().filter(chosen).collect())
+    }
+}
