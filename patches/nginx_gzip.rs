@@ -74,7 +74,7 @@ impl Patch for NginxGzip {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let model = model(project);
-        let mut outcomes = model.errors.clone();
+        let mut outcomes: Vec<Outcome> = model.errors.iter().cloned().map(Outcome::from).collect();
         let http_blocks: Vec<BlockRef> = model
             .files
             .iter()
