@@ -35,7 +35,8 @@ pub struct NginxProxyBuffering;
 
 const ID: &str = "nginx-proxy-buffering";
 
-/// The buffer set: header buffer, 8 body buffers of 16k, busy limit 32k (<= 7 x 16k).
+/// The buffer set this patch adds, as values (checked against nginx's merge rules) and as lines:
+/// header buffer, 8 body buffers of 16k, busy limit 32k (<= 7 x 16k).
 const NEW_SET: BufferSet = BufferSet { buffer_size: 16 * 1024, number: 8, size: 16 * 1024, busy: Some(32 * 1024) };
 const BUFFER_LINES: &[&str] = &["proxy_buffer_size 16k;", "proxy_buffers 8 16k;", "proxy_busy_buffers_size 32k;"];
 const SIZE_NAMES: &[&str] = &["proxy_buffer_size", "proxy_buffers", "proxy_busy_buffers_size"];
