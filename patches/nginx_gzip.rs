@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::engine::outcome::{Change, Location, Outcome};
+use crate::engine::outcome::{Change, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::facts::nginx::{BlockRef, DirRef, Model, Role, model};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
@@ -74,78 +74,14 @@ impl Patch for NginxGzip {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let model = model(project);
-        let mut outcomes = model.errors.clone();
-        let http_blocks: Vec<BlockRef> = model
-            .files
-            .iter()
-            .enumerate()
-            .filter(|(_, file)| file.role == Role::Main)
-            .flat_map(|(index, file)| {
-                file.config.children_named(None, "http").map(move |id| BlockRef { file: index, scope: Some(id) })
-            })
-            .collect();
+        let mut outcomes: Vec<Outcome> = model.errors.iter().cloned().map(Outcome::from).collect();
+        let http_blocks = model.main_http_blocks();
         let servers = model.http_servers();
-        // Servers that set gzip directives themselves override http only for those directives.
-        // When some servers set none, the full set goes to http and these inherit the rest of
-        // it; when every server sets its own (or http says `gzip off;`), each is planned alone.
-        let mut own_planned: Vec<BlockRef> = Vec::new();
-        for &block in &http_blocks {
-            let content: Vec<BlockRef> = servers
-                .iter()
-                .map(|s| BlockRef { file: s.file, scope: Some(s.id) })
-                .filter(|s| {
-                    model.levels(*s).contains(&block)
-                        && redirect_only(&model, DirRef { file: s.file, id: s.scope.expect("server") }).is_none()
-                })
-                .collect();
-            let own: Vec<BlockRef> = content.iter().copied().filter(|s| sets_gzip(&model, *s)).collect();
-            let at_http = own.is_empty() || own.len() < content.len() || sets_gzip(&model, block);
-            if at_http {
-                outcomes.extend(plan_level(&model, block, Placement::Http));
-            } else {
-                let config = model.config(block.file);
-                let id = block.scope.expect("targets are blocks");
-                outcomes.push(Outcome::skipped(
-                    Some(Location::new(model.file(block.file).path.clone(), config.line(id))),
-                    format!(
-                        "every server in this {} block sets its own gzip directives; each is planned on its own, \
-                         the missing settings added in the server itself",
-                        config.describe(id)
-                    ),
-                ));
-            }
-            for server in own {
-                own_planned.push(server);
-                // Under an http block that says `gzip off;` (left alone), the server's own
-                // settings are all it has.
-                if !at_http || gzip_off(&model, block).is_some() {
-                    outcomes.extend(plan_level(&model, server, Placement::ServerOwn));
-                } else if let Some(off) = gzip_off(&model, server) {
-                    outcomes.push(deliberate_off(&model, off, "this server"));
-                } else {
-                    outcomes.push(inherits_the_rest(&model, server, block));
-                }
-            }
+        let mut planned_alone: Vec<BlockRef> = Vec::new();
+        for &http in &http_blocks {
+            outcomes.extend(plan_http(&model, http, &servers, &mut planned_alone));
         }
-        // Servers under a main http block inherit from it; the others are in conf.d /
-        // sites-enabled files that an nginx.conf outside the project includes.
-        for server in &servers {
-            let block = BlockRef { file: server.file, scope: Some(server.id) };
-            if own_planned.contains(&block) {
-                continue;
-            }
-            let outermost = model.levels(block)[0];
-            if model.file(outermost.file).role == Role::Main {
-                if let Some(off) = gzip_off(&model, block) {
-                    outcomes.push(deliberate_off(&model, off, "this server"));
-                }
-                continue;
-            }
-            match redirect_only(&model, *server) {
-                Some(reason) => outcomes.push(Outcome::skipped(Some(model.location(*server)), reason)),
-                None => outcomes.extend(plan_level(&model, block, Placement::Server)),
-            }
-        }
+        outcomes.extend(plan_other_servers(&model, &servers, &planned_alone));
         if http_blocks.is_empty() && servers.is_empty() && model.errors.is_empty() {
             outcomes.push(Outcome::not_found(if model.files.is_empty() {
                 "no nginx configuration in the project"
@@ -166,37 +102,81 @@ enum Placement {
     ServerOwn,
 }
 
-/// Whether the block itself (or a file it includes) sets any gzip directive.
-fn sets_gzip(model: &Model, block: BlockRef) -> bool {
-    ["gzip", "gzip_types"]
-        .iter()
-        .chain(SETTINGS.iter().map(|(name, _)| name))
-        .any(|name| !model.find(block, name).is_empty())
+/// The skip for a server that has nothing to compress.
+const REDIRECT_ONLY: &str = "this server only redirects (`return`, no proxy_pass, root or alias): nothing to compress";
+
+/// Every directive this patch sets: a level that sets any of them has gzip settings of its own.
+fn gzip_names() -> impl Iterator<Item = &'static str> {
+    ["gzip", "gzip_types"].into_iter().chain(SETTINGS.iter().map(|(name, _)| *name))
 }
 
-/// Directives that make a server send content (anything else only redirects or refuses).
-const CONTENT: &[&str] =
-    &["proxy_pass", "uwsgi_pass", "fastcgi_pass", "grpc_pass", "scgi_pass", "root", "alias", "try_files", "index"];
+/// Whether the block itself (or a file it includes) sets any gzip directive.
+fn sets_gzip(model: &Model, block: BlockRef) -> bool {
+    gzip_names().any(|name| !model.find(block, name).is_empty())
+}
 
-/// Why a server has nothing to compress (it only redirects, as the usual port-80 server does).
-fn redirect_only(model: &Model, server: DirRef) -> Option<String> {
-    let config = model.config(server.file);
-    let mut stack = vec![server.id];
-    let mut redirects = false;
-    while let Some(id) = stack.pop() {
-        for child in config.children(Some(id)) {
-            let name = config.name(child);
-            if CONTENT.contains(&name) || name == "include" {
-                return None;
-            }
-            redirects |= name == "return";
-            if config.directive(child).block.is_some() {
-                stack.push(child);
-            }
+/// An http block of a main nginx.conf, and the servers under it that set gzip directives of
+/// their own (added to `planned_alone`). Such servers override http only for those directives:
+/// when some servers set none, the full set goes to http and these inherit the rest of it; when
+/// every server sets its own (or http says `gzip off;`), each is planned alone.
+fn plan_http(model: &Model, http: BlockRef, servers: &[DirRef], planned_alone: &mut Vec<BlockRef>) -> Vec<Outcome> {
+    let content: Vec<BlockRef> = servers
+        .iter()
+        .filter(|&&server| model.levels(server.block()).contains(&http) && !model.only_redirects(server))
+        .map(|server| server.block())
+        .collect();
+    let own: Vec<BlockRef> = content.iter().copied().filter(|&server| sets_gzip(model, server)).collect();
+    let at_http = own.is_empty() || own.len() < content.len() || sets_gzip(model, http);
+    let mut outcomes = if at_http {
+        plan_level(model, http, Placement::Http)
+    } else {
+        let describe = model.config(http.file).describe(http.scope.expect("http is a block"));
+        vec![Outcome::skipped(
+            Some(model.block_location(http)),
+            format!(
+                "every server in this {describe} block sets its own gzip directives; each is planned on its own, the \
+                 missing settings added in the server itself"
+            ),
+        )]
+    };
+    let http_off = model.effective_is(http, "gzip", "off").is_some();
+    for server in own {
+        planned_alone.push(server);
+        // Under an http block that says `gzip off;` (left alone), the server's own settings are
+        // all it has.
+        if !at_http || http_off {
+            outcomes.extend(plan_level(model, server, Placement::ServerOwn));
+        } else if let Some(off) = model.effective_is(server, "gzip", "off") {
+            outcomes.push(deliberate_off(model, off, "this server"));
+        } else {
+            outcomes.push(inherits_the_rest(model, server, http));
         }
     }
-    redirects
-        .then(|| "this server only redirects (`return`, no proxy_pass, root or alias): nothing to compress".to_owned())
+    outcomes
+}
+
+/// The servers not planned with an http block. Those under a main http block inherit from it;
+/// the others are in conf.d / sites-enabled files that an nginx.conf outside the project
+/// includes, and get the settings in the server itself.
+fn plan_other_servers(model: &Model, servers: &[DirRef], planned_alone: &[BlockRef]) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for &server in servers {
+        let block = server.block();
+        if planned_alone.contains(&block) {
+            continue;
+        }
+        let outermost = model.levels(block)[0];
+        if model.file(outermost.file).role == Role::Main {
+            if let Some(off) = model.effective_is(block, "gzip", "off") {
+                outcomes.push(deliberate_off(model, off, "this server"));
+            }
+        } else if model.only_redirects(server) {
+            outcomes.push(Outcome::skipped(Some(model.location(server)), REDIRECT_ONLY));
+        } else {
+            outcomes.extend(plan_level(model, block, Placement::Server));
+        }
+    }
+    outcomes
 }
 
 /// A server that sets some gzip directives of its own, under an http block that gets (or has)
@@ -204,31 +184,20 @@ fn redirect_only(model: &Model, server: DirRef) -> Option<String> {
 /// inherited from http, so the server needs nothing more. Its own values (a shorter
 /// `gzip_types`, a higher `gzip_min_length`) are its tuning and are kept.
 fn inherits_the_rest(model: &Model, server: BlockRef, http: BlockRef) -> Outcome {
-    let config = model.config(server.file);
-    let id = server.scope.expect("servers are blocks");
-    let own: Vec<String> = ["gzip", "gzip_types"]
-        .iter()
-        .chain(SETTINGS.iter().map(|(name, _)| name))
+    let own: Vec<String> = gzip_names()
         .flat_map(|name| model.find(server, name))
-        .map(|d| format!("`{}` ({})", config_line(model, d), model.location(d)))
+        .map(|d| format!("`{}` ({})", model.describe(d), model.location(d)))
         .collect();
-    let http_at =
-        Location::new(model.file(http.file).path.clone(), model.config(http.file).line(http.scope.expect("http")));
     Outcome::ok(
-        Some(Location::new(model.file(server.file).path.clone(), config.line(id))),
+        Some(model.block_location(server)),
         format!(
             "{} sets its own {}: nginx replaces only those, and inherits every other gzip setting from the http \
-             block at {http_at}, where the full set is in effect; nothing more to add here",
-            config.describe(id),
-            own.join(", ")
+             block at {}, where the full set is in effect; nothing more to add here",
+            model.config(server.file).describe(server.scope.expect("servers are blocks")),
+            own.join(", "),
+            model.block_location(http)
         ),
     )
-}
-
-fn gzip_off(model: &Model, block: BlockRef) -> Option<DirRef> {
-    let (_, found) = model.inherited(block, "gzip")?;
-    let last = *found.last()?;
-    (model.config(last.file).arg(last.id, 0).as_deref() == Some("off")).then_some(last)
 }
 
 fn deliberate_off(model: &Model, off: DirRef, scope: &str) -> Outcome {
@@ -238,72 +207,111 @@ fn deliberate_off(model: &Model, off: DirRef, scope: &str) -> Outcome {
     )
 }
 
+/// What one level lacks once inheritance is taken into account.
+#[derive(Default)]
+struct Needs {
+    /// Whole lines to add at the level.
+    lines: Vec<String>,
+    /// The `gzip_types` in effect and the types missing from it (appended to that line).
+    types: Option<(DirRef, Vec<&'static str>)>,
+    /// What is in effect already and kept, for the explanation.
+    present: Vec<String>,
+    /// Warnings about what is in effect.
+    notes: Vec<Outcome>,
+}
+
+impl Needs {
+    fn of(model: &Model, block: BlockRef) -> Needs {
+        let mut needs = Needs::default();
+        for (name, value) in SETTINGS {
+            match model.inherited(block, name) {
+                Some((_, found)) => needs.present.push(format!(
+                    "{} ({})",
+                    model.describe(found[found.len() - 1]),
+                    model.location(found[0])
+                )),
+                None => needs.lines.push(format!("{name} {value};")),
+            }
+        }
+        match model.inherited(block, "gzip_types") {
+            Some((_, found)) => needs.merge_types(model, &found),
+            None => needs.lines.push(format!("gzip_types {};", TYPES.join(" "))),
+        }
+        needs
+    }
+
+    /// The types missing from the `gzip_types` list in effect (`found`: its lines, all of one
+    /// level); `*` already takes every type. A listed text/html is a warning of nginx's own.
+    fn merge_types(&mut self, model: &Model, found: &[DirRef]) {
+        let listed: Vec<String> =
+            found.iter().flat_map(|d| model.config(d.file).args(d.id).into_iter().map(|a| a.into_owned())).collect();
+        if let Some(html) = found.iter().find(|d| model.config(d.file).args(d.id).iter().any(|a| a == "text/html")) {
+            self.notes.push(Outcome::warning(
+                Some(model.location(*html)),
+                "gzip_types lists text/html, which nginx always compresses: nginx -t says [warn] duplicate MIME type \
+                 \"text/html\"; remove it from the list",
+            ));
+        }
+        let missing: Vec<&'static str> = if listed.iter().any(|t| t == "*") {
+            Vec::new()
+        } else {
+            TYPES.iter().copied().filter(|t| !listed.iter().any(|l| l == t)).collect()
+        };
+        let last = found[found.len() - 1];
+        if missing.is_empty() {
+            self.present.push(format!("gzip_types ({})", model.location(last)));
+        } else {
+            self.types = Some((last, missing));
+        }
+    }
+}
+
 /// The outcomes for one target level (an http block, or a server block).
 fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outcome> {
     let config = model.config(block.file);
     let id = block.scope.expect("targets are blocks");
     let file = model.file(block.file);
-    let here = Location::new(file.path.clone(), config.line(id));
+    let here = model.block_location(block);
     let label = format!("{} at {}", config.describe(id), here);
-    if let Some(off) = gzip_off(model, block) {
+    if let Some(off) = model.effective_is(block, "gzip", "off") {
         return vec![deliberate_off(model, off, &label)];
     }
-    let mut present = Vec::new();
-    let mut lines = Vec::new();
-    for (name, value) in SETTINGS {
-        match model.inherited(block, name) {
-            Some((_, found)) => {
-                present.push(format!("{} ({})", config_line(model, found[found.len() - 1]), model.location(found[0])))
-            }
-            None => lines.push(format!("{name} {value};")),
-        }
-    }
+    let needs = Needs::of(model, block);
+    let mut outcomes = needs.notes;
     let mut edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
-    let mut added_types: Vec<&str> = Vec::new();
-    let mut notes = Vec::new();
-    match model.inherited(block, "gzip_types") {
-        Some((_, found)) => {
-            let listed: Vec<String> = found
-                .iter()
-                .flat_map(|d| model.config(d.file).args(d.id).into_iter().map(|a| a.into_owned()).collect::<Vec<_>>())
-                .collect();
-            if let Some(html) = found.iter().find(|d| model.config(d.file).args(d.id).iter().any(|a| a == "text/html"))
-            {
-                notes.push(Outcome::warning(
-                    Some(model.location(*html)),
-                    "gzip_types lists text/html, which nginx always compresses: nginx -t says [warn] duplicate MIME \
-                     type \"text/html\"; remove it from the list",
-                ));
-            }
-            if !listed.iter().any(|t| t == "*") {
-                added_types = TYPES.iter().copied().filter(|t| !listed.iter().any(|l| l == t)).collect();
-            }
-            let last = found[found.len() - 1];
-            if added_types.is_empty() {
-                present.push(format!("gzip_types ({})", model.location(last)));
-            } else {
-                let target = model.file(last.file);
-                let edit = Inserter::new(&target.config).append_args(last.id, &added_types);
-                edits.entry(target.path.clone()).or_default().push(edit);
-            }
-        }
-        None => {
-            lines.push(format!("gzip_types {};", TYPES.join(" ")));
-        }
+    let mut added: Vec<String> = needs.lines.iter().map(|l| l.trim_end_matches(';').to_owned()).collect();
+    if let Some((list, types)) = &needs.types {
+        let target = model.file(list.file);
+        edits.entry(target.path.clone()).or_default().push(Inserter::new(&target.config).append_args(list.id, types));
+        added.push(format!("gzip_types += {}", types.join(" ")));
     }
-    if lines.is_empty() && edits.is_empty() {
-        notes
-            .insert(0, Outcome::ok(Some(here), format!("gzip already configured for {label}: {}", present.join(", "))));
-        return notes;
+    if !needs.lines.is_empty() {
+        edits.entry(file.path.clone()).or_default().push(insertion(model, block.file, id, &needs.lines));
     }
-    if !lines.is_empty() {
-        edits.entry(file.path.clone()).or_default().push(insertion(model, block.file, id, &lines));
+    if edits.is_empty() {
+        let kept = needs.present.join(", ");
+        outcomes.insert(0, Outcome::ok(Some(here), format!("gzip already configured for {label}: {kept}")));
+        return outcomes;
     }
+    let why = explain(placement, &label, &needs.present);
+    let assumptions = assumptions(model, block, placement);
+    for (path, file_edits) in edits {
+        let target = model.files.iter().find(|f| f.path == path).expect("edits are for model files");
+        let edits = merge_inserts(file_edits);
+        let line = target.source.line_of(edits[0].range.start);
+        let change = Change::modify(ID, path, edits)
+            .summary(format!("add {} ({})", added.join("; "), label))
+            .why(why.clone())
+            .assumptions(assumptions.clone())
+            .verify("nginx -t")
+            .at_line(line);
+        outcomes.push(Outcome::Change(change));
+    }
+    outcomes
+}
 
-    let mut added: Vec<String> = lines.iter().map(|l| l.trim_end_matches(';').to_owned()).collect();
-    if !added_types.is_empty() {
-        added.push(format!("gzip_types += {}", added_types.join(" ")));
-    }
+/// The change's explanation: what the settings do, why at this level, and what is kept.
+fn explain(placement: Placement, label: &str, present: &[String]) -> String {
     let place = match placement {
         Placement::Http => format!("in {label}, the http block of the main nginx.conf, so every server inherits it"),
         Placement::ServerOwn => format!(
@@ -324,6 +332,12 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
     if !present.is_empty() {
         why.push_str(&format!(" Kept as they are: {}.", present.join(", ")));
     }
+    why
+}
+
+/// What the change takes for granted: files from outside the project that the level's chain
+/// includes set no gzip directive, and a conf.d / sites-enabled file is included inside http.
+fn assumptions(model: &Model, block: BlockRef, placement: Placement) -> Vec<String> {
     let mut assumptions = Vec::new();
     for level in model.levels(block) {
         for (_, pattern) in model.unresolved_includes(level) {
@@ -334,27 +348,11 @@ fn plan_level(model: &Model, block: BlockRef, placement: Placement) -> Vec<Outco
             }
         }
     }
+    let file = model.file(block.file);
     if placement == Placement::Server || file.role == Role::HttpInclude {
         assumptions.push(format!("{} is included inside http {{}} (conf.d / sites-enabled)", file.path.display()));
     }
-    let mut outcomes = notes;
-    for (path, file_edits) in edits {
-        let target = model.files.iter().find(|f| f.path == path).expect("edits are for model files");
-        let edits = merge_inserts(file_edits);
-        let line = target.source.line_of(edits[0].range.start);
-        let change = Change::modify(ID, path, edits)
-            .summary(format!("add {} ({})", added.join("; "), label))
-            .why(why.clone())
-            .assumptions(assumptions.clone())
-            .verify("nginx -t")
-            .at_line(line);
-        outcomes.push(Outcome::Change(change));
-    }
-    outcomes
-}
-
-fn config_line(model: &Model, dir: DirRef) -> String {
-    model.config(dir.file).describe(dir.id)
+    assumptions
 }
 
 /// Where the new lines go in the block `owner`: after the last gzip line, or after a commented

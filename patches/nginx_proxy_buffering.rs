@@ -15,11 +15,15 @@
 //!   are skipped with why.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
-use crate::facts::nginx::{BlockRef, DirRef, Model, model};
+use crate::facts::nginx::buffers::{BufferSet, first_violation};
+use crate::facts::nginx::proxy::{
+    balancing_method, connection_header, header_context, header_level, pass_upstream, streaming, upstream_name,
+};
+use crate::facts::nginx::query::{Found, blocks_within, find_within};
+use crate::facts::nginx::{BlockRef, DirRef, Model, NginxFile, model};
 use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
@@ -31,16 +35,19 @@ pub struct NginxProxyBuffering;
 
 const ID: &str = "nginx-proxy-buffering";
 
-/// The buffer set: header buffer, 8 body buffers of 16k, busy limit 32k (<= 7 x 16k).
-const BUFFER_SIZE: u64 = 16 * 1024;
+/// The buffer set this patch adds, as values (checked against nginx's merge rules) and as lines:
+/// header buffer, 8 body buffers of 16k, busy limit 32k (<= 7 x 16k).
+const NEW_SET: BufferSet = BufferSet { buffer_size: 16 * 1024, number: 8, size: 16 * 1024, busy: Some(32 * 1024) };
 const BUFFER_LINES: &[&str] = &["proxy_buffer_size 16k;", "proxy_buffers 8 16k;", "proxy_busy_buffers_size 32k;"];
 const SIZE_NAMES: &[&str] = &["proxy_buffer_size", "proxy_buffers", "proxy_busy_buffers_size"];
 const BODY_LINE: &str = "client_body_buffer_size 32k;";
 const KEEPALIVE_LINE: &str = "keepalive 32;";
-/// Load-balancing methods, which must come before `keepalive` in an upstream (before 1.29.7).
-const BALANCING: &[&str] = &["least_conn", "ip_hash", "hash", "random", "least_time", "sticky"];
 const VERSION_LINE: &str = "proxy_http_version 1.1;";
 const CONNECTION_LINE: &str = "proxy_set_header Connection \"\";";
+const BUFFERING_ASSUMPTION: &str =
+    "proxy_buffering stays on (the default) for the app: sync gunicorn workers need nginx to buffer slow clients";
+const KEEPALIVE_ASSUMPTION: &str =
+    "connections are only reused by gthread/gevent/ASGI workers; sync gunicorn closes after each response (harmless)";
 
 /// What the catalog knows of this patch.
 pub static INFO: PatchInfo = PatchInfo {
@@ -60,23 +67,22 @@ impl Patch for NginxProxyBuffering {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let model = model(project);
-        let mut outcomes = model.errors.clone();
+        let mut outcomes: Vec<Outcome> = model.errors.iter().cloned().map(Outcome::from).collect();
         let servers = model.http_servers();
-        let mut upstreams: BTreeMap<(usize, DirId), Vec<String>> = BTreeMap::new();
-        let mut snippets: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let mut shared = Shared::default();
         let celery = celery_services(project);
         for server in &servers {
             if let Some(skip) = proxies_to_celery(&model, *server, &celery) {
                 outcomes.push(skip);
                 continue;
             }
-            outcomes.extend(plan_server(&model, *server, &mut upstreams, &mut snippets));
+            outcomes.extend(plan_server(&model, *server, &mut shared));
         }
-        for (snippet, users) in snippets {
+        for (snippet, users) in shared.snippets {
             outcomes.push(plan_snippet(&model, snippet, &users));
         }
-        for ((file, id), users) in upstreams {
-            outcomes.push(plan_upstream(&model, DirRef { file, id }, &users));
+        for (upstream, users) in shared.upstreams {
+            outcomes.push(plan_upstream(&model, upstream, &users));
         }
         if servers.is_empty() && model.errors.is_empty() {
             outcomes.push(Outcome::not_found(if model.files.is_empty() {
@@ -133,558 +139,473 @@ fn proxies_to_celery(model: &Model, server: DirRef, celery: &[(String, String)])
     ))
 }
 
-/// A directive found inside a block, possibly in a project file that an `include` line loads.
-#[derive(Debug, Clone, Copy)]
-struct Found {
-    dir: DirRef,
-    /// The block whose proxy_set_header lines apply to it (see [`header_context`]): for a
-    /// directive at a snippet's top level, the block of the `include` line that loads it.
-    context: BlockRef,
-}
-
-/// Every directive named `name` inside `block` (any depth), following the `include` lines that
-/// load project files (`include snippets/proxy.conf;`): a proxy_pass kept in a snippet is the
-/// server's proxy_pass all the same. In the order they appear in the block.
-fn find_within(model: &Model, block: BlockRef, name: &str) -> Vec<Found> {
-    let mut found = Vec::new();
-    // (block to walk, the context of an included file's top level, include depth)
-    let mut stack = vec![(block, block, 0usize)];
-    while let Some((current, outer, depth)) = stack.pop() {
-        let config = model.config(current.file);
-        let context_of = |scope: Option<DirId>| {
-            header_context(config, scope).map_or(outer, |id| BlockRef { file: current.file, scope: Some(id) })
-        };
-        for child in config.children(current.scope) {
-            let here = DirRef { file: current.file, id: child };
-            if config.name(child) == name {
-                found.push(Found { dir: here, context: context_of(config.parent(child)) });
-            }
-            if config.directive(child).block.is_some() {
-                stack.push((BlockRef { file: current.file, scope: Some(child) }, outer, depth));
-            } else if config.name(child) == "include" && depth < 16 {
-                let context = context_of(current.scope);
-                for &target in model.includes.get(&here).into_iter().flatten() {
-                    stack.push((BlockRef { file: target, scope: None }, context, depth + 1));
-                }
-            }
-        }
-    }
-    found.sort_by_key(|f| (f.dir.file != block.file, f.dir, f.context.file, f.context.scope));
-    found.dedup_by_key(|f| (f.dir, f.context));
-    found
-}
-
-/// The project files that `include` lines inside `block` load, at any depth.
-fn included_files(model: &Model, block: BlockRef) -> Vec<usize> {
-    let mut files: Vec<usize> = find_within(model, block, "include")
-        .into_iter()
-        .flat_map(|site| model.includes.get(&site.dir).cloned().unwrap_or_default())
-        .collect();
-    files.sort();
-    files.dedup();
-    files
-}
-
-/// Every directive inside `scope` (any depth) named `name`.
-fn descendants_named(config: &Config, scope: DirId, name: &str) -> Vec<DirId> {
-    let mut found = Vec::new();
-    let mut stack = vec![scope];
-    while let Some(current) = stack.pop() {
-        for child in config.children(Some(current)) {
-            if config.name(child) == name {
-                found.push(child);
-            }
-            if config.directive(child).block.is_some() {
-                stack.push(child);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-/// Every block inside `scope` (any depth), `scope` included.
-fn blocks_within(config: &Config, scope: DirId) -> Vec<DirId> {
-    let mut found = vec![scope];
-    let mut index = 0;
-    while index < found.len() {
-        let current = found[index];
-        index += 1;
-        found.extend(config.children(Some(current)).filter(|&c| config.directive(c).block.is_some()));
-    }
-    found
-}
-
-fn block_location(model: &Model, block: BlockRef) -> Location {
-    let file = model.file(block.file);
-    Location::new(file.path.clone(), block.scope.map_or(0, |id| file.config.line(id)))
-}
-
-/// The block whose headers apply to a `proxy_pass`: its location, also when it sits in an `if`
-/// or `limit_except` block (where proxy_set_header is not allowed).
-fn header_context(config: &Config, mut scope: Option<DirId>) -> Option<DirId> {
-    while let Some(id) = scope
-        && matches!(config.name(id), "if" | "limit_except")
-    {
-        scope = config.parent(id);
-    }
-    scope
-}
-
-/// `16k` -> 16384, `1m` -> 1048576, `0` -> 0.
-fn parse_size(text: &str) -> Option<u64> {
-    let text = text.to_ascii_lowercase();
-    let (digits, unit) = match text.chars().last()? {
-        'k' => (&text[..text.len() - 1], 1024),
-        'm' => (&text[..text.len() - 1], 1024 * 1024),
-        'g' => (&text[..text.len() - 1], 1024 * 1024 * 1024),
-        _ => (&text[..], 1),
-    };
-    digits.parse::<u64>().ok().map(|n| n * unit)
-}
-
-/// The level whose `proxy_set_header` lines apply inside `block`: the innermost that sets any
-/// (a distro `include proxy_params;` counts: it sets Host and the X-Forwarded headers).
-fn header_level(model: &Model, block: BlockRef) -> Option<(BlockRef, Vec<DirRef>)> {
-    model.levels(block).into_iter().rev().find_map(|level| {
-        let mut found = model.find(level, "proxy_set_header");
-        let params = model
-            .unresolved_includes(level)
-            .into_iter()
-            .filter(|(_, pattern)| pattern.rsplit('/').next() == Some("proxy_params"))
-            .map(|(site, _)| site);
-        found.extend(params);
-        found.sort();
-        (!found.is_empty()).then_some((level, found))
-    })
-}
-
-/// Why a location is a websocket or streaming one (its own Connection handling), if it is.
-fn streaming(model: &Model, block: BlockRef) -> Option<String> {
-    if let Some((_, headers)) = header_level(model, block) {
-        for header in headers {
-            let config = model.config(header.file);
-            let args = config.args(header.id);
-            let name = args.first().map(|a| a.to_ascii_lowercase()).unwrap_or_default();
-            let value = args.get(1).map(|a| a.to_ascii_lowercase()).unwrap_or_default();
-            if name == "upgrade" || (name == "connection" && value.contains("upgrade")) {
-                return Some(format!(
-                    "websocket location (`{}` at {})",
-                    config.describe(header.id),
-                    model.location(header)
-                ));
-            }
-        }
-    }
-    if let Some((_, found)) = model.inherited(block, "proxy_buffering") {
-        let last = found[found.len() - 1];
-        if model.config(last.file).arg(last.id, 0).as_deref() == Some("off") {
-            return Some(format!(
-                "streaming location (`proxy_buffering off` at {}, deliberate for websockets, server-sent events and streaming)",
-                model.location(last)
-            ));
-        }
-    }
-    None
-}
-
-/// The host of `http://app:8000/x` (`app`), `None` when it uses variables.
-fn upstream_name(url: &str) -> Option<String> {
-    if url.contains('$') {
-        return None;
-    }
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let end = rest.find([':', '/']).unwrap_or(rest.len());
-    Some(rest[..end].to_owned())
-}
-
-/// Edits collected for one file, with what they add.
+/// What several servers may share, planned once after all of them: the upstreams that get
+/// `keepalive` and the snippets that get the keep-alive headers, each with the passes that use it.
 #[derive(Default)]
-struct FileEdits {
-    edits: Vec<Edit>,
-    added: Vec<String>,
+struct Shared {
+    upstreams: BTreeMap<DirRef, Vec<String>>,
+    snippets: BTreeMap<usize, Vec<String>>,
 }
 
-fn plan_server(
-    model: &Model,
+/// The plan for one `server {}` as it is built: its outcomes, the edits to its file and why.
+struct ServerPlan<'a> {
+    model: &'a Model,
     server: DirRef,
-    upstreams: &mut BTreeMap<(usize, DirId), Vec<String>>,
-    snippets: &mut BTreeMap<usize, Vec<String>>,
-) -> Vec<Outcome> {
-    let config = model.config(server.file);
-    let file = model.file(server.file);
-    let server_block = BlockRef { file: server.file, scope: Some(server.id) };
-    let names = config
-        .children_named(Some(server.id), "server_name")
-        .next()
-        .map(|d| config.args(d).join(" "))
-        .unwrap_or_else(|| "_".to_owned());
-    let label = format!("server {names} at {}:{}", file.path.display(), config.line(server.id));
-    let here = Some(Location::new(file.path.clone(), config.line(server.id)));
-    let mut outcomes = Vec::new();
+    inserter: Inserter<'a>,
+    /// `server example.com at path:line`, for messages.
+    label: String,
+    outcomes: Vec<Outcome>,
+    edits: Vec<Edit>,
+    /// What the edits add, for the change's summary.
+    added: Vec<String>,
+    why: Vec<String>,
+    /// Lines for the server level itself, inserted together.
+    server_lines: Vec<String>,
+    /// The levels that already get the keep-alive lines.
+    connection_levels: BTreeSet<BlockRef>,
+    /// Whether a keep-alive line is added, so the change explains them.
+    keepalive_added: bool,
+}
 
-    for uwsgi in find_within(model, server_block, "uwsgi_pass") {
-        outcomes.push(Outcome::skipped(
-            Some(model.location(uwsgi.dir)),
-            format!(
-                "`{}` in {label}: the app is served over uwsgi, whose buffers are uwsgi_buffer_*; proxy buffers and \
-                 upstream keep-alive to gunicorn do not apply",
-                model.config(uwsgi.dir.file).describe(uwsgi.dir.id)
-            ),
-        ));
-    }
-    let passes = find_within(model, server_block, "proxy_pass");
+/// The outcomes for one server that proxies to the app (or says why it is left alone).
+fn plan_server(model: &Model, server: DirRef, shared: &mut Shared) -> Vec<Outcome> {
+    let mut plan = ServerPlan::new(model, server);
+    plan.skip_uwsgi();
+    let passes = find_within(model, server.block(), "proxy_pass");
     if passes.is_empty() {
-        if outcomes.is_empty() {
-            // `include /run/app/uwsgi_pass;` (DefectDojo): a file from outside the project may hold
-            // the pass; "nothing to buffer" would be a guess.
-            let mut outside: Vec<(String, Location)> = Vec::new();
-            for id in descendants_named(config, server.id, "include") {
-                let site = DirRef { file: server.file, id };
-                let Some(pattern) = config.arg(id, 0).map(|p| p.into_owned()) else { continue };
-                if model.includes.get(&site).is_none_or(|targets| targets.is_empty())
-                    && !Model::is_distro_include(&pattern)
-                    && !outside.iter().any(|(seen, _)| *seen == pattern)
-                {
-                    outside.push((pattern, model.location(site)));
-                }
-            }
-            let reason = if outside.is_empty() {
-                format!("{label} does not proxy_pass to the app; nothing to buffer")
-            } else {
-                let listed: Vec<String> =
-                    outside.iter().map(|(pattern, at)| format!("`include {pattern};` ({at})")).collect();
-                format!(
-                    "{label} has no proxy_pass in the project's files, but it includes files from outside the \
-                     project that may pass requests to the app (proxy_pass or uwsgi_pass): {}; check their buffers \
-                     by hand",
-                    listed.join(", ")
-                )
-            };
-            outcomes.push(Outcome::skipped(here, reason));
+        if plan.outcomes.is_empty() {
+            plan.skip_no_pass();
         }
-        return outcomes;
+        return plan.outcomes;
+    }
+    // The buffer sizes must pass nginx's checks in every block of the server, included ones too.
+    let blocks = blocks_within(model, server);
+    plan.buffer_sizes(&blocks);
+    plan.body_buffer(&blocks);
+    for pass in passes {
+        plan.keepalive(pass, shared);
+    }
+    plan.finish()
+}
+
+/// `` `proxy_pass http://app` (path:line, included in location / at path:line) ``, for messages.
+fn describe_pass(model: &Model, pass: Found) -> String {
+    let location = pass.context;
+    let mut text = format!("`{}` ({}", model.describe(pass.dir), model.location(pass.dir));
+    if pass.dir.file != location.file
+        && let Some(scope) = location.scope
+    {
+        let name = model.config(location.file).describe(scope);
+        text.push_str(&format!(", included in {name} at {}", model.block_location(location)));
+    }
+    text.push(')');
+    text
+}
+
+/// `proxy_http_version 1.1;` (unless the level sets a version) and `proxy_set_header Connection "";`.
+fn keepalive_lines(model: &Model, level: BlockRef) -> Vec<String> {
+    let mut lines = Vec::new();
+    if model.find(level, "proxy_http_version").is_empty() {
+        lines.push(VERSION_LINE.to_owned());
+    }
+    lines.push(CONNECTION_LINE.to_owned());
+    lines
+}
+
+/// `location /api` for a block, `http` for a file's top level.
+fn level_name(model: &Model, level: BlockRef) -> String {
+    level.scope.map(|id| model.config(level.file).describe(id)).unwrap_or_else(|| "http".into())
+}
+
+/// A change of this patch to one file, at the line of its first edit.
+fn change(file: &NginxFile, edits: Vec<Edit>, summary: String, why: String, assumption: &str) -> Outcome {
+    let edits = merge_inserts(edits);
+    let line = file.source.line_of(edits[0].range.start);
+    Outcome::Change(
+        Change::modify(ID, file.path.clone(), edits)
+            .summary(summary)
+            .why(why)
+            .assume(assumption)
+            .verify("nginx -t")
+            .at_line(line),
+    )
+}
+
+impl<'a> ServerPlan<'a> {
+    fn new(model: &'a Model, server: DirRef) -> ServerPlan<'a> {
+        let config = model.config(server.file);
+        let names = config
+            .children_named(Some(server.id), "server_name")
+            .next()
+            .map(|d| config.args(d).join(" "))
+            .unwrap_or_else(|| "_".to_owned());
+        ServerPlan {
+            model,
+            server,
+            inserter: Inserter::new(config),
+            label: format!("server {names} at {}", model.location(server)),
+            outcomes: Vec::new(),
+            edits: Vec::new(),
+            added: Vec::new(),
+            why: vec![
+                "QW4: nginx buffers gunicorn's responses so a sync worker is freed as soon as the response is \
+                 written, not when a slow client has read it (gunicorn's deploy docs: without buffering it is \
+                 \"easily susceptible to denial-of-service attacks\")."
+                    .to_owned(),
+            ],
+            server_lines: Vec::new(),
+            connection_levels: BTreeSet::new(),
+            keepalive_added: false,
+        }
     }
 
-    let mut edits = FileEdits::default();
-    let inserter = Inserter::new(config);
-    let mut why = vec![
-        "QW4: nginx buffers gunicorn's responses so a sync worker is freed as soon as the response is written, not \
-         when a slow client has read it (gunicorn's deploy docs: without buffering it is \"easily susceptible to \
-         denial-of-service attacks\")."
-            .to_owned(),
-    ];
-    let mut server_lines: Vec<String> = Vec::new();
-
-    // Buffer sizes, as one consistent set: checked in every block of the server, those of the
-    // snippets it includes (`location` blocks kept in a snippet) too.
-    let mut blocks: Vec<BlockRef> = blocks_within(config, server.id)
-        .into_iter()
-        .map(|id| BlockRef { file: server.file, scope: Some(id) })
-        .collect();
-    for snippet in included_files(model, server_block) {
-        let snippet_config = model.config(snippet);
-        for top in snippet_config.children(None).filter(|&d| snippet_config.directive(d).block.is_some()) {
-            blocks.extend(
-                blocks_within(snippet_config, top).into_iter().map(|id| BlockRef { file: snippet, scope: Some(id) }),
-            );
-        }
-    }
-    let existing: Vec<DirRef> = SIZE_NAMES
-        .iter()
-        .flat_map(|name| {
-            blocks.iter().flat_map(move |&b| model.inherited(b, name).map(|(_, found)| found).unwrap_or_default())
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if let Some(first) = existing.first() {
-        let list: Vec<String> = existing
-            .iter()
-            .map(|d| format!("`{}` ({})", model.config(d.file).describe(d.id), model.location(*d)))
-            .collect();
-        outcomes.push(Outcome::ok(
-            Some(model.location(*first)),
-            format!(
-                "proxy buffer sizes for {label} are already set: {}; left alone (the set must stay consistent)",
-                list.join(", ")
-            ),
-        ));
-        if let Some((block, message)) = merge_rule_violation(model, &blocks, false) {
-            outcomes.push(Outcome::warning(
-                Some(block_location(model, block)),
+    /// A `uwsgi_pass` serves the app over uwsgi, with uwsgi_* buffers of its own.
+    fn skip_uwsgi(&mut self) {
+        for uwsgi in find_within(self.model, self.server.block(), "uwsgi_pass") {
+            self.outcomes.push(Outcome::skipped(
+                Some(self.model.location(uwsgi.dir)),
                 format!(
-                    "the proxy buffer sizes in effect here fail nginx's merge check: {message} (nginx -t will fail)"
+                    "`{}` in {}: the app is served over uwsgi, whose buffers are uwsgi_buffer_*; proxy buffers and \
+                     upstream keep-alive to gunicorn do not apply",
+                    self.model.describe(uwsgi.dir),
+                    self.label
                 ),
             ));
         }
-    } else if let Some((block, message)) = merge_rule_violation(model, &blocks, true) {
-        outcomes.push(Outcome::skipped(
-            Some(block_location(model, block)),
+    }
+
+    /// No proxy_pass in the project's files. `include /run/app/uwsgi_pass;` (DefectDojo): a file
+    /// from outside the project may hold the pass, and "nothing to buffer" would be a guess.
+    fn skip_no_pass(&mut self) {
+        let (model, server, label) = (self.model, self.server, &self.label);
+        let outside = model.outside_includes(server);
+        let reason = if outside.is_empty() {
+            format!("{label} does not proxy_pass to the app; nothing to buffer")
+        } else {
+            let listed: Vec<String> = outside
+                .iter()
+                .map(|&(site, ref pattern)| format!("`include {pattern};` ({})", model.location(site)))
+                .collect();
             format!(
-                "{label}: the 16k buffer set would fail nginx's merge check here ({message}) with the values this \
-                 block inherits; buffer sizes left alone"
-            ),
-        ));
-    } else {
-        server_lines.extend(BUFFER_LINES.iter().map(|s| s.to_string()));
-        edits.added.push("proxy buffers 16k / 8 x 16k / busy 32k".into());
-        why.push(
-            "Buffers: `proxy_buffer_size 16k` holds the response headers (session cookies and CSP headers outgrow \
-             the default 4k), `proxy_buffers 8 16k` holds 128k of body in memory before nginx spills to a temp file, \
-             `proxy_busy_buffers_size 32k` is written explicitly so the set satisfies nginx's checks (busy >= 16k and \
-             <= 7 x 16k) whatever a location inherits."
-                .to_owned(),
-        );
+                "{label} has no proxy_pass in the project's files, but it includes files from outside the project \
+                 that may pass requests to the app (proxy_pass or uwsgi_pass): {}; check their buffers by hand",
+                listed.join(", ")
+            )
+        };
+        self.outcomes.push(Outcome::skipped(Some(model.location(server)), reason));
     }
 
-    // Client body buffer.
-    let body: Vec<DirRef> =
-        blocks.iter().filter_map(|&b| model.inherited(b, "client_body_buffer_size")).flat_map(|(_, f)| f).collect();
-    if let Some(found) = body.first() {
-        outcomes.push(Outcome::ok(
-            Some(model.location(*found)),
-            format!("{label}: `{}` already set; left alone", model.config(found.file).describe(found.id)),
-        ));
-    } else {
-        server_lines.push(BODY_LINE.to_owned());
-        edits.added.push("client_body_buffer_size 32k".into());
-        why.push(
-            "`client_body_buffer_size 32k`: typical form and JSON posts stay in memory instead of a temp file \
-             (default 8k/16k)."
-                .to_owned(),
-        );
-    }
-
-    // Keep-alive to the upstream.
-    let mut connection_levels: BTreeSet<(usize, Option<DirId>)> = BTreeSet::new();
-    let mut keepalive_why = false;
-    for pass in passes {
-        let pass_ref = pass.dir;
-        let pass_config = model.config(pass_ref.file);
-        let url = pass_config.arg(pass_ref.id, 0).unwrap_or_default().into_owned();
-        let location = pass.context;
-        let mut where_ = format!("`{}` ({}", pass_config.describe(pass_ref.id), model.location(pass_ref));
-        if pass_ref.file != location.file
-            && let Some(scope) = location.scope
-        {
-            let name = model.config(location.file).describe(scope);
-            where_.push_str(&format!(", included in {name} at {}", block_location(model, location)));
+    /// The three buffer sizes as one consistent set, unless any is already set on the chain of
+    /// one of `blocks` (then the sizes in effect are only checked).
+    fn buffer_sizes(&mut self, blocks: &[BlockRef]) {
+        let model = self.model;
+        let existing: BTreeSet<DirRef> = SIZE_NAMES
+            .iter()
+            .flat_map(|name| {
+                blocks.iter().flat_map(move |&b| model.inherited(b, name).map(|(_, f)| f).unwrap_or_default())
+            })
+            .collect();
+        if let Some(&first) = existing.first() {
+            let list: Vec<String> =
+                existing.iter().map(|&d| format!("`{}` ({})", model.describe(d), model.location(d))).collect();
+            self.outcomes.push(Outcome::ok(
+                Some(model.location(first)),
+                format!(
+                    "proxy buffer sizes for {} are already set: {}; left alone (the set must stay consistent)",
+                    self.label,
+                    list.join(", ")
+                ),
+            ));
+            if let Some((block, message)) = first_violation(model, blocks, &BufferSet::NGINX_DEFAULT) {
+                self.outcomes.push(Outcome::warning(
+                    Some(model.block_location(block)),
+                    format!(
+                        "the proxy buffer sizes in effect here fail nginx's merge check: {message} (nginx -t will fail)"
+                    ),
+                ));
+            }
+        } else if let Some((block, message)) = first_violation(model, blocks, &NEW_SET) {
+            self.outcomes.push(Outcome::skipped(
+                Some(model.block_location(block)),
+                format!(
+                    "{}: the 16k buffer set would fail nginx's merge check here ({message}) with the values this \
+                     block inherits; buffer sizes left alone",
+                    self.label
+                ),
+            ));
+        } else {
+            self.server_lines.extend(BUFFER_LINES.iter().map(|s| s.to_string()));
+            self.added.push("proxy buffers 16k / 8 x 16k / busy 32k".into());
+            self.why.push(
+                "Buffers: `proxy_buffer_size 16k` holds the response headers (session cookies and CSP headers \
+                 outgrow the default 4k), `proxy_buffers 8 16k` holds 128k of body in memory before nginx spills to \
+                 a temp file, `proxy_busy_buffers_size 32k` is written explicitly so the set satisfies nginx's checks \
+                 (busy >= 16k and <= 7 x 16k) whatever a location inherits."
+                    .to_owned(),
+            );
         }
-        where_.push(')');
+    }
+
+    /// `client_body_buffer_size 32k;` unless one is in effect in one of `blocks`.
+    fn body_buffer(&mut self, blocks: &[BlockRef]) {
+        let model = self.model;
+        let body = blocks.iter().find_map(|&b| model.inherited(b, "client_body_buffer_size")).map(|(_, f)| f[0]);
+        if let Some(found) = body {
+            self.outcomes.push(Outcome::ok(
+                Some(model.location(found)),
+                format!("{}: `{}` already set; left alone", self.label, model.describe(found)),
+            ));
+        } else {
+            self.server_lines.push(BODY_LINE.to_owned());
+            self.added.push("client_body_buffer_size 32k".into());
+            self.why.push(
+                "`client_body_buffer_size 32k`: typical form and JSON posts stay in memory instead of a temp file \
+                 (default 8k/16k)."
+                    .to_owned(),
+            );
+        }
+    }
+
+    /// Keep-alive for one `proxy_pass`: the upstream gets `keepalive` (planned once, in
+    /// [`Shared`]) and the location's header level gets `proxy_http_version 1.1;` and
+    /// `proxy_set_header Connection "";`.
+    fn keepalive(&mut self, pass: Found, shared: &mut Shared) {
+        let model = self.model;
+        let location = pass.context;
+        let where_ = describe_pass(model, pass);
+        let Some(upstream) = self.keepalive_upstream(pass, &where_) else { return };
+        let headers = header_level(model, location);
+        if let Some(connection) = headers.as_ref().and_then(|(_, found)| connection_header(model, found)) {
+            let value = model.arg(connection, 1).unwrap_or_default();
+            let outcome = if value.is_empty() {
+                shared.upstreams.entry(upstream).or_default().push(where_.clone());
+                Outcome::ok(
+                    Some(model.location(connection)),
+                    format!("{where_}: Connection header already cleared for keep-alive"),
+                )
+            } else {
+                Outcome::skipped(
+                    Some(model.location(connection)),
+                    format!("{where_}: `Connection {value:?}` is set on purpose; left as is"),
+                )
+            };
+            self.outcomes.push(outcome);
+            return;
+        }
+        shared.upstreams.entry(upstream).or_default().push(where_.clone());
+        // The level the new lines go to: where the other proxy_set_header lines are, else the server.
+        let target = headers.as_ref().map_or(self.server.block(), |(level, _)| *level);
+        if target != location && shares_with_streaming(model, self.server, target, location) {
+            self.own_header_set(pass, &where_, headers.as_ref().map_or(&[], |(_, found)| found.as_slice()));
+            return;
+        }
+        if !self.connection_levels.insert(target) {
+            return;
+        }
+        let lines = keepalive_lines(model, target);
+        if target == self.server.block() && headers.is_none() {
+            self.server_lines.extend(lines);
+            self.added.push("proxy_http_version 1.1 + Connection \"\" at server level".into());
+            self.keepalive_added = true;
+        } else if target.file != self.server.file {
+            self.in_included_location(pass, target, &where_, &lines);
+        } else {
+            let snippet = headers.as_ref().and_then(|(_, found)| found.last()).map(|d| d.file);
+            self.at_header_level(target, snippet, &where_, &lines, shared);
+        }
+    }
+
+    /// The upstream {} block `pass` goes to, when keep-alive is for it: not for an address with
+    /// variables or a literal one, a websocket or streaming location, or a deliberate
+    /// `proxy_http_version 1.0`. Otherwise the skip is noted and `None` returned.
+    fn keepalive_upstream(&mut self, pass: Found, where_: &str) -> Option<DirRef> {
+        let model = self.model;
+        let at = Some(model.location(pass.dir));
+        let url = model.arg(pass.dir, 0).unwrap_or_default();
         let Some(host) = upstream_name(&url) else {
-            outcomes.push(Outcome::skipped(
-                Some(model.location(pass_ref)),
+            self.outcomes.push(Outcome::skipped(
+                at,
                 format!("{where_}: the address uses variables; keep-alive needs a named upstream {{}}"),
             ));
-            continue;
+            return None;
         };
         let Some(upstream) = model.upstream(&host) else {
-            outcomes.push(Outcome::skipped(
-                Some(model.location(pass_ref)),
+            self.outcomes.push(Outcome::skipped(
+                at,
                 format!(
                     "{where_} goes to a literal address, not an upstream {{}} block: keep-alive connections need one \
                      (`upstream app {{ server {host}...; keepalive 32; }}` and `proxy_pass http://app;`); left as is"
                 ),
             ));
-            continue;
+            return None;
         };
-        if let Some(reason) = streaming(model, location) {
-            outcomes.push(Outcome::skipped(
-                Some(model.location(pass_ref)),
-                format!("{where_}: {reason}; it keeps its own Connection header (never `Connection \"\"` there)"),
+        if let Some(kind) = streaming(model, pass.context) {
+            self.outcomes.push(Outcome::skipped(
+                at,
+                format!(
+                    "{where_}: {}; it keeps its own Connection header (never `Connection \"\"` there)",
+                    kind.describe(model)
+                ),
             ));
-            continue;
+            return None;
         }
-        if let Some((_, found)) = model.inherited(location, "proxy_http_version") {
-            let last = found[found.len() - 1];
-            if model.config(last.file).arg(last.id, 0).as_deref() != Some("1.1") {
-                outcomes.push(Outcome::skipped(
-                    Some(model.location(last)),
-                    format!(
-                        "{where_}: `{}` is set on purpose; upstream keep-alive needs 1.1, left as is",
-                        model.config(last.file).describe(last.id)
-                    ),
-                ));
-                continue;
-            }
-        }
-        let headers = header_level(model, location);
-        if let Some((_, found)) = &headers
-            && let Some(connection) = found
-                .iter()
-                .find(|d| model.config(d.file).arg(d.id, 0).is_some_and(|a| a.eq_ignore_ascii_case("connection")))
+        if let Some(version) = model.effective(pass.context, "proxy_http_version")
+            && model.arg(version, 0).as_deref() != Some("1.1")
         {
-            let value = model.config(connection.file).arg(connection.id, 1).unwrap_or_default().into_owned();
-            let outcome = if value.is_empty() {
-                upstreams.entry((upstream.file, upstream.id)).or_default().push(where_.clone());
-                Outcome::ok(
-                    Some(model.location(*connection)),
-                    format!("{where_}: Connection header already cleared for keep-alive"),
-                )
-            } else {
-                Outcome::skipped(
-                    Some(model.location(*connection)),
-                    format!("{where_}: `Connection {value:?}` is set on purpose; left as is"),
-                )
-            };
-            outcomes.push(outcome);
-            continue;
-        }
-        upstreams.entry((upstream.file, upstream.id)).or_default().push(where_.clone());
-        // The level the new lines go to: where the other proxy_set_header lines are, else the server.
-        let target = headers.as_ref().map_or(server_block, |(level, _)| *level);
-        let shared = target != location && shares_with_streaming(model, config, server.id, target, location);
-        let has_version = |level: BlockRef| !model.find(level, "proxy_http_version").is_empty();
-        if shared {
-            // Adding at the shared level would reach a websocket/streaming location too: give
-            // this location its own complete header set instead (domain.md 4.6).
-            let Some(scope) = location.scope.filter(|_| location.file == server.file) else {
-                outcomes.push(Outcome::skipped(
-                    Some(model.location(pass_ref)),
-                    format!(
-                        "{where_}: its location is in another file ({}) and shares its proxy_set_header lines with \
-                         a websocket/streaming location; add `proxy_http_version 1.1;` and `proxy_set_header \
-                         Connection \"\";` there by hand",
-                        model.file(location.file).path.display()
-                    ),
-                ));
-                continue;
-            };
-            if !connection_levels.insert((location.file, location.scope)) {
-                continue;
-            }
-            // The inherited proxy_set_header lines (and `include proxy_params;`), as written.
-            let mut lines: Vec<String> = headers
-                .iter()
-                .flat_map(|(_, found)| found.iter())
-                .map(|d| format!("{};", model.config(d.file).describe(d.id)))
-                .collect();
-            if !has_version(location) {
-                lines.insert(0, VERSION_LINE.to_owned());
-            }
-            lines.push(CONNECTION_LINE.to_owned());
-            let edit = if pass_ref.file == server.file && config.parent(pass_ref.id) == Some(scope) {
-                inserter.after(pass_ref.id, &lines, Style::NextLine)
-            } else {
-                inserter.at_end(scope, &lines)
-            };
-            edits.edits.push(edit);
-            edits.added.push(format!(
-                "proxy_http_version 1.1 + Connection \"\" (with copies of the inherited headers) in {}",
-                config.describe(scope)
+            self.outcomes.push(Outcome::skipped(
+                Some(model.location(version)),
+                format!(
+                    "{where_}: `{}` is set on purpose; upstream keep-alive needs 1.1, left as is",
+                    model.describe(version)
+                ),
             ));
-            keepalive_why = true;
-            why.push(format!(
-                "In {} they come with copies of the inherited proxy_set_header lines: adding `Connection \"\"` at \
-                 the level they are inherited from would also reach a websocket/streaming location.",
-                config.describe(scope)
-            ));
-            continue;
+            return None;
         }
-        if !connection_levels.insert((target.file, target.scope)) {
-            continue;
-        }
-        let mut lines = Vec::new();
-        if !has_version(target) {
-            lines.push(VERSION_LINE.to_owned());
-        }
-        lines.push(CONNECTION_LINE.to_owned());
-        let level_name = target.scope.map(|id| model.config(target.file).describe(id)).unwrap_or_else(|| "http".into());
-        if target == server_block && headers.is_none() {
-            server_lines.extend(lines);
-            edits.added.push("proxy_http_version 1.1 + Connection \"\" at server level".into());
-            keepalive_why = true;
-            continue;
-        }
-        if target.file != server.file {
-            // A location kept in a snippet that only this server includes: its own block, edited in place.
-            let includers = model.includes.values().filter(|targets| targets.contains(&target.file)).count();
-            let target_config = model.config(target.file);
-            let anchor =
-                target.scope.and_then(|scope| target_config.children_named(Some(scope), "proxy_set_header").last());
-            if let (1, Some(anchor)) = (includers, anchor) {
-                let target_file = model.file(target.file);
-                let edit = Inserter::new(target_config).after(anchor, &lines, Style::NextLine);
-                let line = target_file.source.line_of(edit.range.start);
-                let added: Vec<&str> = lines.iter().map(|l| l.trim_end_matches(';')).collect();
-                outcomes.push(Outcome::Change(
-                    Change::modify(ID, target_file.path.clone(), vec![edit])
-                        .summary(format!("add {} in {level_name} ({})", added.join("; "), block_location(model, target)))
-                        .why(format!(
-                            "QW4 keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse \
-                             connections from the upstream's `keepalive` pool, for {where_}. They go next to the \
-                             location's other proxy_set_header lines (a level that sets any loses all inherited ones), \
-                             in {}, which only {label} includes.",
-                            target_file.path.display()
-                        ))
-                        .assume("connections are only reused by gthread/gevent/ASGI workers; sync gunicorn closes after each response (harmless)")
-                        .verify("nginx -t")
-                        .at_line(line),
-                ));
-                continue;
-            }
-            outcomes.push(Outcome::skipped(
-                Some(model.location(pass_ref)),
-                format!("{where_}: its proxy_set_header lines are in another file ({}); add `proxy_http_version 1.1;` and `proxy_set_header Connection \"\";` there by hand", model.file(target.file).path.display()),
-            ));
-            continue;
-        }
-        let target_config = model.config(target.file);
-        let anchor = target_config
-            .children(target.scope)
-            .filter(|&d| {
-                target_config.name(d) == "proxy_set_header"
-                    || (target_config.name(d) == "include"
-                        && target_config.arg(d, 0).is_some_and(|a| a.ends_with("proxy_params")))
-            })
-            .last();
-        // The other proxy_set_header lines are all in a snippet this level includes: the new
-        // ones join them there (planned once per snippet, for all its includers).
-        let snippet =
-            headers.as_ref().and_then(|(_, found)| found.last()).map(|d| d.file).filter(|&f| f != target.file);
-        if let (None, Some(snippet)) = (anchor, snippet) {
-            snippets.entry(snippet).or_default().push(where_.clone());
-            continue;
-        }
-        let edit = match (anchor, target.scope) {
-            (Some(anchor), _) => inserter.after(anchor, &lines, Style::NextLine),
-            (None, Some(owner)) => inserter.at_end(owner, &lines),
-            (None, None) => continue,
-        };
-        edits.edits.push(edit);
-        edits.added.push(format!("proxy_http_version 1.1 + Connection \"\" in {level_name}"));
-        keepalive_why = true;
-    }
-    if keepalive_why {
-        why.push(
-            "Keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse connections from the \
-             upstream's `keepalive` pool instead of opening one per request; they go where the location's other \
-             proxy_set_header lines are, because a level that sets any proxy_set_header loses all inherited ones \
-             (Host, X-Forwarded-*)."
-                .to_owned(),
-        );
+        Some(upstream)
     }
 
-    if !server_lines.is_empty() {
-        edits.edits.push(server_insertion(config, &inserter, server.id, &server_lines));
-    }
-    if edits.edits.is_empty() {
-        if outcomes.is_empty() {
-            outcomes.push(Outcome::ok(here, format!("{label}: proxy buffering and keep-alive already configured")));
+    /// Adding at the level the location inherits its headers from would reach a websocket or
+    /// streaming location too: give this location its own complete header set instead (domain.md
+    /// 4.6), the inherited lines (and `include proxy_params;`) copied as written.
+    fn own_header_set(&mut self, pass: Found, where_: &str, inherited: &[DirRef]) {
+        let (model, server) = (self.model, self.server);
+        let location = pass.context;
+        let Some(scope) = location.scope.filter(|_| location.file == server.file) else {
+            self.outcomes.push(Outcome::skipped(
+                Some(model.location(pass.dir)),
+                format!(
+                    "{where_}: its location is in another file ({}) and shares its proxy_set_header lines with a \
+                     websocket/streaming location; add `proxy_http_version 1.1;` and `proxy_set_header Connection \
+                     \"\";` there by hand",
+                    model.file(location.file).path.display()
+                ),
+            ));
+            return;
+        };
+        if !self.connection_levels.insert(location) {
+            return;
         }
-        return outcomes;
+        let mut lines: Vec<String> = inherited.iter().map(|&d| format!("{};", model.describe(d))).collect();
+        lines.push(CONNECTION_LINE.to_owned());
+        if model.find(location, "proxy_http_version").is_empty() {
+            lines.insert(0, VERSION_LINE.to_owned());
+        }
+        let config = model.config(server.file);
+        let edit = if pass.dir.file == server.file && config.parent(pass.dir.id) == Some(scope) {
+            self.inserter.after(pass.dir.id, &lines, Style::NextLine)
+        } else {
+            self.inserter.at_end(scope, &lines)
+        };
+        let name = config.describe(scope);
+        self.edits.push(edit);
+        self.added
+            .push(format!("proxy_http_version 1.1 + Connection \"\" (with copies of the inherited headers) in {name}"));
+        self.keepalive_added = true;
+        self.why.push(format!(
+            "In {name} they come with copies of the inherited proxy_set_header lines: adding `Connection \"\"` at the \
+             level they are inherited from would also reach a websocket/streaming location."
+        ));
     }
-    let edits_merged = merge_inserts(edits.edits);
-    let line = file.source.line_of(edits_merged[0].range.start);
-    let change = Change::modify(ID, PathBuf::from(&file.path), edits_merged)
-        .summary(format!("add {} ({label})", edits.added.join("; ")))
-        .why(why.join(" "))
-        .assume("proxy_buffering stays on (the default) for the app: sync gunicorn workers need nginx to buffer slow clients")
-        .verify("nginx -t")
-        .at_line(line);
-    outcomes.insert(0, Outcome::Change(change));
-    outcomes
+
+    /// The location's proxy_set_header lines are in another file (a location kept in a
+    /// snippet): edited in place when only this server includes it, else left to the user.
+    fn in_included_location(&mut self, pass: Found, target: BlockRef, where_: &str, lines: &[String]) {
+        let model = self.model;
+        let target_file = model.file(target.file);
+        let config = &target_file.config;
+        let anchor = target.scope.and_then(|scope| config.children_named(Some(scope), "proxy_set_header").last());
+        let (1, Some(anchor)) = (model.includers(target.file).len(), anchor) else {
+            self.outcomes.push(Outcome::skipped(
+                Some(model.location(pass.dir)),
+                format!(
+                    "{where_}: its proxy_set_header lines are in another file ({}); add `proxy_http_version 1.1;` and \
+                     `proxy_set_header Connection \"\";` there by hand",
+                    target_file.path.display()
+                ),
+            ));
+            return;
+        };
+        let edit = Inserter::new(config).after(anchor, lines, Style::NextLine);
+        let added: Vec<&str> = lines.iter().map(|l| l.trim_end_matches(';')).collect();
+        self.outcomes.push(change(
+            target_file,
+            vec![edit],
+            format!("add {} in {} ({})", added.join("; "), level_name(model, target), model.block_location(target)),
+            format!(
+                "QW4 keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse connections \
+                 from the upstream's `keepalive` pool, for {where_}. They go next to the location's other \
+                 proxy_set_header lines (a level that sets any loses all inherited ones), in {}, which only {} \
+                 includes.",
+                target_file.path.display(),
+                self.label
+            ),
+            KEEPALIVE_ASSUMPTION,
+        ));
+    }
+
+    /// The lines go after the other proxy_set_header lines of `target`, a block of the server's
+    /// file. When those are all in a snippet `target` includes (`headers_in`), the new ones join
+    /// them there, planned once per snippet for all its includers.
+    fn at_header_level(
+        &mut self,
+        target: BlockRef,
+        headers_in: Option<usize>,
+        where_: &str,
+        lines: &[String],
+        shared: &mut Shared,
+    ) {
+        let config = self.model.config(target.file);
+        let anchor = config
+            .children(target.scope)
+            .filter(|&d| {
+                config.name(d) == "proxy_set_header"
+                    || (config.name(d) == "include" && config.arg(d, 0).is_some_and(|a| a.ends_with("proxy_params")))
+            })
+            .last();
+        let edit = match (anchor, headers_in.filter(|&file| file != target.file), target.scope) {
+            (None, Some(snippet), _) => {
+                shared.snippets.entry(snippet).or_default().push(where_.to_owned());
+                return;
+            }
+            (Some(anchor), _, _) => self.inserter.after(anchor, lines, Style::NextLine),
+            (None, None, Some(owner)) => self.inserter.at_end(owner, lines),
+            (None, None, None) => return,
+        };
+        self.edits.push(edit);
+        self.added.push(format!("proxy_http_version 1.1 + Connection \"\" in {}", level_name(self.model, target)));
+        self.keepalive_added = true;
+    }
+
+    /// The server's change (its lines at server level and in its locations), first, then the notes.
+    fn finish(mut self) -> Vec<Outcome> {
+        let here = Some(self.model.location(self.server));
+        if self.keepalive_added {
+            self.why.push(
+                "Keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse connections from \
+                 the upstream's `keepalive` pool instead of opening one per request; they go where the location's \
+                 other proxy_set_header lines are, because a level that sets any proxy_set_header loses all inherited \
+                 ones (Host, X-Forwarded-*)."
+                    .to_owned(),
+            );
+        }
+        if !self.server_lines.is_empty() {
+            let config = self.model.config(self.server.file);
+            self.edits.push(server_insertion(config, &self.inserter, self.server.id, &self.server_lines));
+        }
+        if self.edits.is_empty() {
+            if self.outcomes.is_empty() {
+                self.outcomes.push(Outcome::ok(
+                    here,
+                    format!("{}: proxy buffering and keep-alive already configured", self.label),
+                ));
+            }
+            return self.outcomes;
+        }
+        let summary = format!("add {} ({})", self.added.join("; "), self.label);
+        let file = self.model.file(self.server.file);
+        self.outcomes.insert(0, change(file, self.edits, summary, self.why.join(" "), BUFFERING_ASSUMPTION));
+        self.outcomes
+    }
 }
 
 /// Where server-level lines go: after the server's last proxy_* / client_* line, else after its
@@ -707,92 +628,26 @@ fn server_insertion(config: &Config, inserter: &Inserter, server: DirId, lines: 
 }
 
 /// Whether a websocket/streaming location of this server would inherit what is added at `target`.
-fn shares_with_streaming(model: &Model, config: &Config, server: DirId, target: BlockRef, except: BlockRef) -> bool {
-    blocks_within(config, server).into_iter().any(|id| {
-        let block = BlockRef { file: except.file, scope: Some(id) };
+fn shares_with_streaming(model: &Model, server: DirRef, target: BlockRef, except: BlockRef) -> bool {
+    let config = model.config(server.file);
+    config.blocks_within(server.id).into_iter().any(|id| {
+        let block = BlockRef { file: server.file, scope: Some(id) };
         if block == except || block == target || config.name(id) != "location" {
             return false;
         }
-        let inherits = header_level(model, block)
-            .map(|(level, _)| level)
-            .unwrap_or(BlockRef { file: except.file, scope: Some(server) });
+        let inherits = header_level(model, block).map_or(server.block(), |(level, _)| level);
         inherits == target && streaming(model, block).is_some()
     })
 }
 
-/// The merged proxy buffer values of one block, as `ngx_http_proxy_merge_loc_conf` sees them.
-struct Buffers {
-    buffer_size: u64,
-    number: u64,
-    size: u64,
-    busy: Option<u64>,
-    temp_write: Option<u64>,
-    max_temp: u64,
-}
-
-/// The values in effect inside `block` (nginx's defaults where nothing is set: one 4k page), or
-/// with the new set when `with_new_set` (it goes at server level, so it is what every block
-/// without its own sizes inherits).
-fn merged_buffers(model: &Model, block: BlockRef, with_new_set: bool) -> Buffers {
-    let value = |name: &str, index: usize| -> Option<u64> {
-        let (_, found) = model.inherited(block, name)?;
-        let last = found[found.len() - 1];
-        model.config(last.file).arg(last.id, index).and_then(|v| parse_size(&v))
-    };
-    let (default_size, default_number) = if with_new_set { (BUFFER_SIZE, 8) } else { (4096, 8) };
-    Buffers {
-        buffer_size: value("proxy_buffer_size", 0).unwrap_or(default_size),
-        number: value("proxy_buffers", 0).unwrap_or(default_number),
-        size: value("proxy_buffers", 1).unwrap_or(default_size),
-        busy: value("proxy_busy_buffers_size", 0).or(with_new_set.then_some(2 * BUFFER_SIZE)),
-        temp_write: value("proxy_temp_file_write_size", 0),
-        max_temp: value("proxy_max_temp_file_size", 0).unwrap_or(1024 * 1024 * 1024),
-    }
-}
-
-/// nginx's five merge-time checks on proxy buffers (domain.md 4.5), with its own messages.
-fn check_merge_rules(b: &Buffers) -> Result<(), &'static str> {
-    let size = b.buffer_size.max(b.size);
-    let busy = b.busy.unwrap_or(2 * size);
-    if b.number < 2 {
-        return Err("there must be at least 2 \"proxy_buffers\"");
-    }
-    if busy < size {
-        return Err("\"proxy_busy_buffers_size\" must be equal to or greater than the maximum of the value of \
-                    \"proxy_buffer_size\" and one of the \"proxy_buffers\"");
-    }
-    if busy > (b.number - 1) * b.size {
-        return Err("\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus one buffer");
-    }
-    if b.temp_write.unwrap_or(2 * size) < size {
-        return Err("\"proxy_temp_file_write_size\" must be equal to or greater than the maximum of the value of \
-                    \"proxy_buffer_size\" and one of the \"proxy_buffers\"");
-    }
-    if b.max_temp != 0 && b.max_temp < size {
-        return Err("\"proxy_max_temp_file_size\" must be equal to zero to disable temporary files usage or must be \
-                    equal to or greater than the maximum of the value of \"proxy_buffer_size\" and one of the \
-                    \"proxy_buffers\"");
-    }
-    Ok(())
-}
-
-/// The first block of the server whose merged buffers break a rule, with nginx's message.
-fn merge_rule_violation(model: &Model, blocks: &[BlockRef], with_new_set: bool) -> Option<(BlockRef, &'static str)> {
-    blocks
-        .iter()
-        .find_map(|&block| check_merge_rules(&merged_buffers(model, block, with_new_set)).err().map(|m| (block, m)))
-}
-
 /// `proxy_http_version 1.1;` and `proxy_set_header Connection "";` in a snippet that holds the
 /// proxy_set_header lines of the locations using it. The snippet is shared: every place that
-/// includes it gets the lines, so each includer must want them (it proxies to an upstream {}
-/// with keep-alive, is no websocket or streaming location, and agrees on proxy_http_version).
+/// includes it gets the lines, so each includer must want them (see [`snippet_includers`]).
 fn plan_snippet(model: &Model, snippet: usize, users: &[String]) -> Outcome {
     let file = model.file(snippet);
-    let here = Some(Location::new(file.path.clone(), 1));
     let skip = |reason: String| {
         Outcome::skipped(
-            here.clone(),
+            Some(Location::new(file.path.clone(), 1)),
             format!(
                 "{reason}; the proxy_set_header lines of {} are in {}, shared by every includer: add \
                  `proxy_http_version 1.1;` and `proxy_set_header Connection \"\";` by hand where they are wanted",
@@ -801,77 +656,96 @@ fn plan_snippet(model: &Model, snippet: usize, users: &[String]) -> Outcome {
             ),
         )
     };
-    let mut sites: Vec<DirRef> =
-        model.includes.iter().filter(|(_, targets)| targets.contains(&snippet)).map(|(site, _)| *site).collect();
-    sites.sort();
-    let mut includers = Vec::new();
-    let mut with_version = 0;
-    for site in &sites {
-        let config = model.config(site.file);
-        let Some(scope) = header_context(config, config.parent(site.id)) else {
-            return skip(format!(
-                "{} includes it at a file's top level, whose context is unknown",
-                model.location(*site)
-            ));
-        };
-        let context = BlockRef { file: site.file, scope: Some(scope) };
-        // The context itself, and the locations under it that inherit its proxy_set_header lines.
-        for block in blocks_within(config, scope).into_iter().map(|id| BlockRef { file: site.file, scope: Some(id) }) {
-            let inherits = block == context || header_level(model, block).is_some_and(|(level, _)| level == context);
-            if let Some(reason) = streaming(model, block).filter(|_| inherits) {
-                return skip(format!(
-                    "it is included at {} by a {reason}, where `Connection \"\"` would break the upgrade",
-                    model.location(*site)
-                ));
-            }
-        }
-        for pass in find_within(model, context, "proxy_pass") {
-            let url = model.config(pass.dir.file).arg(pass.dir.id, 0).unwrap_or_default().into_owned();
-            if upstream_name(&url).and_then(|host| model.upstream(&host)).is_none() {
-                return skip(format!(
-                    "it is also included at {} for `{}`, which goes to no upstream {{}} (no keep-alive pool): the \
-                     includers need different headers",
-                    model.location(*site),
-                    model.config(pass.dir.file).describe(pass.dir.id)
-                ));
-            }
-        }
-        if !model.find(context, "proxy_http_version").is_empty() {
-            with_version += 1;
-        }
-        includers.push(format!("{} ({})", config.describe(scope), model.location(*site)));
-    }
-    if with_version != 0 && with_version != sites.len() {
-        return skip("only some of its includers set proxy_http_version".to_owned());
-    }
-    let config = &file.config;
-    let Some(anchor) = config.children_named(None, "proxy_set_header").last() else {
+    let includers = match snippet_includers(model, snippet) {
+        Ok(includers) => includers,
+        Err(reason) => return skip(reason),
+    };
+    let Some(anchor) = file.config.children_named(None, "proxy_set_header").last() else {
         return skip("its proxy_set_header lines are not at its top level".to_owned());
     };
     let mut lines = Vec::new();
-    if with_version == 0 {
+    if !includers.set_version {
         lines.push(VERSION_LINE.to_owned());
     }
     lines.push(CONNECTION_LINE.to_owned());
-    let edit = Inserter::new(config).after(anchor, &lines, Style::NextLine);
-    let line = file.source.line_of(edit.range.start);
+    let edit = Inserter::new(&file.config).after(anchor, &lines, Style::NextLine);
     let added: Vec<&str> = lines.iter().map(|l| l.trim_end_matches(';')).collect();
-    Outcome::Change(
-        Change::modify(ID, file.path.clone(), vec![edit])
-            .summary(format!("add {} (snippet {})", added.join("; "), file.path.display()))
-            .why(format!(
-                "QW4 keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse connections \
-                 from the upstream's `keepalive` pool, for {}. They go into this snippet because the other \
-                 proxy_set_header lines are here (a level that sets any proxy_set_header loses all inherited ones). \
-                 The snippet is shared by every place that includes it: {}; none is a websocket or streaming \
-                 location and all proxy to an upstream {{}}, so all of them want these lines.",
-                users.join(", "),
-                includers.join(", ")
-            ))
-            .assume("connections are only reused by gthread/gevent/ASGI workers; sync gunicorn closes after each response (harmless)")
-            .verify("nginx -t")
-            .at_line(line),
+    change(
+        file,
+        vec![edit],
+        format!("add {} (snippet {})", added.join("; "), file.path.display()),
+        format!(
+            "QW4 keep-alive: `proxy_http_version 1.1` and an empty Connection header let nginx reuse connections \
+             from the upstream's `keepalive` pool, for {}. They go into this snippet because the other \
+             proxy_set_header lines are here (a level that sets any proxy_set_header loses all inherited ones). \
+             The snippet is shared by every place that includes it: {}; none is a websocket or streaming location \
+             and all proxy to an upstream {{}}, so all of them want these lines.",
+            users.join(", "),
+            includers.described.join(", ")
+        ),
+        KEEPALIVE_ASSUMPTION,
     )
+}
+
+/// The places that include a snippet, when every one of them wants the keep-alive lines.
+struct Includers {
+    /// `location / (path:line)` for each.
+    described: Vec<String>,
+    /// Whether they set proxy_http_version themselves (all of them do, or none).
+    set_version: bool,
+}
+
+/// The includers of `snippet`, or why one of them does not want the keep-alive lines: it is a
+/// websocket or streaming location, proxies to no upstream {}, or disagrees with the others on
+/// proxy_http_version.
+fn snippet_includers(model: &Model, snippet: usize) -> Result<Includers, String> {
+    let sites = model.includers(snippet);
+    let mut described = Vec::new();
+    let mut with_version = 0;
+    for &site in &sites {
+        let context = includer_context(model, site)?;
+        if !model.find(context, "proxy_http_version").is_empty() {
+            with_version += 1;
+        }
+        let scope = context.scope.expect("an includer's context is a block");
+        described.push(format!("{} ({})", model.config(site.file).describe(scope), model.location(site)));
+    }
+    if with_version != 0 && with_version != sites.len() {
+        return Err("only some of its includers set proxy_http_version".to_owned());
+    }
+    Ok(Includers { described, set_version: with_version != 0 })
+}
+
+/// The block whose headers the snippet included at `site` supplies, when it wants the
+/// keep-alive lines: neither it nor a location inheriting its headers is a websocket or
+/// streaming one, and every proxy_pass in it goes to an upstream {}.
+fn includer_context(model: &Model, site: DirRef) -> Result<BlockRef, String> {
+    let config = model.config(site.file);
+    let Some(scope) = header_context(config, config.parent(site.id)) else {
+        return Err(format!("{} includes it at a file's top level, whose context is unknown", model.location(site)));
+    };
+    let context = BlockRef { file: site.file, scope: Some(scope) };
+    for block in config.blocks_within(scope).into_iter().map(|id| BlockRef { file: site.file, scope: Some(id) }) {
+        let inherits = block == context || header_level(model, block).is_some_and(|(level, _)| level == context);
+        if inherits && let Some(kind) = streaming(model, block) {
+            return Err(format!(
+                "it is included at {} by a {}, where `Connection \"\"` would break the upgrade",
+                model.location(site),
+                kind.describe(model)
+            ));
+        }
+    }
+    for pass in find_within(model, context, "proxy_pass") {
+        if pass_upstream(model, pass.dir).is_none() {
+            return Err(format!(
+                "it is also included at {} for `{}`, which goes to no upstream {{}} (no keep-alive pool): the \
+                 includers need different headers",
+                model.location(site),
+                model.describe(pass.dir)
+            ));
+        }
+    }
+    Ok(context)
 }
 
 /// `keepalive 32;` in an upstream that has none, after its servers and any balancing method.
@@ -879,7 +753,7 @@ fn plan_upstream(model: &Model, upstream: DirRef, users: &[String]) -> Outcome {
     let config = model.config(upstream.file);
     let file = model.file(upstream.file);
     let label = format!("upstream {}", config.arg(upstream.id, 0).unwrap_or_default());
-    let balancing = config.children(Some(upstream.id)).find(|&d| BALANCING.contains(&config.name(d)));
+    let balancing = balancing_method(config, upstream.id);
     if let Some(existing) = config.children_named(Some(upstream.id), "keepalive").next() {
         if let Some(method) = balancing.filter(|&m| m > existing) {
             return Outcome::warning(
@@ -903,7 +777,6 @@ fn plan_upstream(model: &Model, upstream: DirRef, users: &[String]) -> Outcome {
         Some(last) => inserter.after(last, &[KEEPALIVE_LINE.to_owned()], Style::NextLine),
         None => inserter.at_end(upstream.id, &[KEEPALIVE_LINE.to_owned()]),
     };
-    let line = file.source.line_of(edit.range.start);
     let mut why = format!(
         "QW4: keep up to 32 idle connections per nginx worker to the app, reused by {} (with proxy_http_version 1.1 \
          and an empty Connection header), instead of a new TCP connection per request.",
@@ -916,53 +789,5 @@ fn plan_upstream(model: &Model, upstream: DirRef, users: &[String]) -> Outcome {
             config.describe(method)
         ));
     }
-    Outcome::Change(
-        Change::modify(ID, file.path.clone(), vec![edit])
-            .summary(format!("add keepalive 32 to {label}"))
-            .why(why)
-            .assume("connections are only reused by gthread/gevent/ASGI workers; sync gunicorn closes after each response (harmless)")
-            .verify("nginx -t")
-            .at_line(line),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn buffers(buffer_size: u64, number: u64, size: u64, busy: Option<u64>) -> Buffers {
-        Buffers { buffer_size, number, size, busy, temp_write: None, max_temp: 1024 * 1024 * 1024 }
-    }
-
-    /// The combinations domain.md 4.5 checked with nginx 1.22.
-    #[test]
-    fn merge_rules_match_nginx() {
-        const K: u64 = 1024;
-        assert!(check_merge_rules(&buffers(16 * K, 8, 16 * K, None)).is_ok());
-        assert!(check_merge_rules(&buffers(16 * K, 8, 16 * K, Some(32 * K))).is_ok());
-        assert!(check_merge_rules(&buffers(128 * K, 4, 256 * K, Some(256 * K))).is_ok());
-        assert!(check_merge_rules(&buffers(16 * K, 4, 16 * K, Some(48 * K))).is_ok());
-        // proxy_buffer_size 16k alone: busy defaults to 32k > 7 x 4k.
-        assert!(check_merge_rules(&buffers(16 * K, 8, 4 * K, None)).unwrap_err().contains("minus one buffer"));
-        assert!(check_merge_rules(&buffers(4 * K, 1, 4 * K, None)).unwrap_err().contains("at least 2"));
-        assert!(
-            check_merge_rules(&buffers(16 * K, 8, 16 * K, Some(8 * K))).unwrap_err().contains("equal to or greater")
-        );
-        let mut low_temp = buffers(16 * K, 8, 16 * K, None);
-        low_temp.temp_write = Some(8 * K);
-        assert!(check_merge_rules(&low_temp).unwrap_err().contains("proxy_temp_file_write_size"));
-        low_temp.temp_write = None;
-        low_temp.max_temp = 8 * K;
-        assert!(check_merge_rules(&low_temp).unwrap_err().contains("proxy_max_temp_file_size"));
-        low_temp.max_temp = 0;
-        assert!(check_merge_rules(&low_temp).is_ok());
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("16k"), Some(16384));
-        assert_eq!(parse_size("1M"), Some(1 << 20));
-        assert_eq!(parse_size("0"), Some(0));
-        assert_eq!(parse_size("x"), None);
-    }
+    change(file, vec![edit], format!("add keepalive 32 to {label}"), why, KEEPALIVE_ASSUMPTION)
 }

@@ -202,3 +202,9 @@ impl From<crate::project::InputError> for Outcome {
         Outcome::Error { location, message: err.to_string() }
     }
 }
+
+impl From<crate::facts::nginx::LoadError> for Outcome {
+    fn from(err: crate::facts::nginx::LoadError) -> Outcome {
+        Outcome::Error { location: err.location(), message: err.to_string() }
+    }
+}

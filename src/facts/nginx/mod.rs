@@ -3,9 +3,15 @@
 //! such as `/etc/nginx/conf.d/*.conf` onto project files through Dockerfile `COPY` lines and
 //! compose mounts), and what a block inherits from the levels around it across files.
 //!
-//! Computed once per project ([`model`]) and shared by the gzip and proxy-buffering patches.
+//! Computed once per project ([`model`]) and shared by the gzip and proxy-buffering patches; the
+//! questions they ask of it live next to it: [`query`] (what a block holds through its includes,
+//! what is in effect), [`proxy`] (proxy_set_header levels, websocket/streaming locations,
+//! upstreams) and [`buffers`] (nginx's merge checks on proxy buffer sizes).
 
+pub mod buffers;
 pub mod mounts;
+pub mod proxy;
+pub mod query;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,9 +19,9 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::engine::outcome::{Location, Outcome};
 use crate::lang::nginx::{self, Config, DirId, Scope};
-use crate::project::Project;
+use crate::project::{InputError, Project};
+use crate::text::location::Location;
 use crate::text::source::SourceFile;
 
 use mounts::Mount;
@@ -36,7 +42,7 @@ pub enum Role {
 }
 
 /// A block in one of the files: the top level (`scope == None`) or a directive's block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BlockRef {
     pub file: usize,
     pub scope: Scope,
@@ -47,6 +53,33 @@ pub struct BlockRef {
 pub struct DirRef {
     pub file: usize,
     pub id: DirId,
+}
+
+impl DirRef {
+    /// The directive's own block (`server {...}` as the block its directives are in).
+    pub fn block(self) -> BlockRef {
+        BlockRef { file: self.file, scope: Some(self.id) }
+    }
+}
+
+/// Why a file that nginx would load cannot be used: the patches report each as an error and
+/// leave the file alone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("nginx syntax error at line {line}, column {column}: {message}")]
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+}
+
+impl LoadError {
+    /// `path:line` of the error (line 0 when it is about the whole file).
+    pub fn location(&self) -> Location {
+        match self {
+            LoadError::Input(err) => Location::new(err.path(), err.line()),
+            LoadError::Syntax { path, line, .. } => Location::new(path, *line),
+        }
+    }
 }
 
 /// One parsed nginx file of the project.
@@ -77,8 +110,8 @@ const DISTRO_INCLUDES: &[&str] = &[
 /// The project's nginx configuration.
 pub struct Model {
     pub files: Vec<NginxFile>,
-    /// Files that look like nginx files but do not parse: one error outcome each.
-    pub errors: Vec<Outcome>,
+    /// Files that look like nginx files but cannot be read or do not parse.
+    pub errors: Vec<LoadError>,
     /// For each `include` directive: the project files it loads.
     pub includes: HashMap<DirRef, Vec<usize>>,
     pub mounts: Vec<Mount>,
@@ -113,7 +146,7 @@ fn candidate(path: &Path) -> Option<bool> {
 fn build(project: &Project) -> Model {
     let candidates: Vec<(PathBuf, bool)> =
         project.files().iter().filter_map(|path| candidate(path).map(|strong| (path.clone(), strong))).collect();
-    let parsed: Vec<Result<Option<NginxFile>, Box<Outcome>>> =
+    let parsed: Vec<Result<Option<NginxFile>, LoadError>> =
         candidates.par_iter().map(|(path, strong)| read_one(project, path, *strong, false)).collect();
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -121,7 +154,7 @@ fn build(project: &Project) -> Model {
         match result {
             Ok(Some(file)) => files.push(file),
             Ok(None) => {}
-            Err(outcome) => errors.push(*outcome),
+            Err(err) => errors.push(err),
         }
     }
     // Snippets outside nginx-named folders (`deploy/snippets/proxy.conf`) hold bare directives and
@@ -189,7 +222,7 @@ fn file_name(path: &Path) -> String {
 
 /// `included`: an `include` line of another nginx file names it, so it is nginx even without a
 /// block of its own (a weak candidate that then fails to parse is still ignored).
-fn read_one(project: &Project, path: &Path, strong: bool, included: bool) -> Result<Option<NginxFile>, Box<Outcome>> {
+fn read_one(project: &Project, path: &Path, strong: bool, included: bool) -> Result<Option<NginxFile>, LoadError> {
     if !strong && !included {
         // Cheap filter before parsing a .conf of unknown kind (supervisord, redis...).
         let looks = project.file_matches(path, |bytes| {
@@ -204,7 +237,7 @@ fn read_one(project: &Project, path: &Path, strong: bool, included: bool) -> Res
     }
     let source = match project.read(path) {
         Ok(source) => source,
-        Err(err) if strong => return Err(Box::new(Outcome::from(err))),
+        Err(err) if strong => return Err(err.into()),
         Err(_) => return Ok(None),
     };
     match nginx::parse(&source.text) {
@@ -217,10 +250,9 @@ fn read_one(project: &Project, path: &Path, strong: bool, included: bool) -> Res
             }
             Ok(Some(NginxFile { path: path.to_owned(), source, config, container: Vec::new(), role: Role::Unknown }))
         }
-        Err(err) if strong => Err(Box::new(Outcome::error(
-            Location::new(path, err.line),
-            format!("nginx syntax error at line {}, column {}: {}", err.line, err.column, err.message),
-        ))),
+        Err(err) if strong => {
+            Err(LoadError::Syntax { path: path.to_owned(), line: err.line, column: err.column, message: err.message })
+        }
         Err(_) => Ok(None),
     }
 }
@@ -537,9 +569,9 @@ mod tests {
         assert_eq!(role_of(&model, "nginx/conf.d/app.conf"), Role::HttpInclude);
         assert_eq!(role_of(&model, "nginx/snippets/headers.conf"), Role::Unknown);
         assert_eq!(model.errors.len(), 1);
-        let Outcome::Error { location, message } = &model.errors[0] else { panic!() };
-        assert_eq!(location.to_string(), "nginx/conf.d/broken.conf:3");
-        assert!(message.contains("line 3, column 1: unexpected \"}\""), "{message}");
+        let error = &model.errors[0];
+        assert_eq!(error.location().to_string(), "nginx/conf.d/broken.conf:3");
+        assert!(error.to_string().contains("line 3, column 1: unexpected \"}\""), "{error}");
     }
 
     #[test]

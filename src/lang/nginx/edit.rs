@@ -2,9 +2,10 @@
 //! neighbours (tabs or spaces), the file's line ending, and stay on one line in one-line blocks
 //! such as `location / { proxy_pass http://app; }`.
 //!
-//! Two styles exist so that two patches adding to the same block never insert at the same byte
-//! (which the plan would reject as a conflict): [`Style::EndOfLine`] writes just before a line's
-//! ending, [`Style::NextLine`] at the start of the following line.
+//! Two styles exist so that two independent sets of edits adding to the same block never insert
+//! at the same byte (two inserts at one offset overlap, and `apply_edits` refuses overlaps):
+//! [`Style::EndOfLine`] writes just before a line's ending, [`Style::NextLine`] at the start of
+//! the following line.
 
 use crate::text::edit::Edit;
 
@@ -157,8 +158,8 @@ impl<'a> Inserter<'a> {
     }
 }
 
-/// Joins inserts at the same offset (in the order given), so that one patch adding several
-/// directives at one place makes one edit rather than two that the plan would call overlapping.
+/// Joins inserts at the same offset (in the order given), so that several directives added at
+/// one place make one edit rather than two overlapping ones.
 pub fn merge_inserts(edits: Vec<Edit>) -> Vec<Edit> {
     let mut merged: Vec<Edit> = Vec::with_capacity(edits.len());
     for edit in edits {

@@ -1,5 +1,5 @@
 //! nginx configuration: a lossless tokenizer and tree (parse, then print gives the input back byte
-//! for byte), queries by context path and with inheritance, and insertion points that keep the
+//! for byte), queries by context path and by depth, and insertion points that keep the
 //! file's indentation and line endings.
 //!
 //! The tree-sitter nginx grammars fail on common configs (`map {"" close;}`, `listen

@@ -1,5 +1,6 @@
-//! Questions asked of one parsed file: blocks by context path, and the values a block gets once
-//! nginx has merged its parents' settings into it.
+//! Questions asked of one parsed file: blocks by context path, and what a block holds at any
+//! depth. What a block inherits across files (includes, mounts) is a fact of the deployment, not
+//! of one file: see `facts::nginx`.
 
 use super::tree::{Config, DirId, Scope};
 
@@ -24,12 +25,6 @@ pub fn path(text: &str) -> Vec<Step> {
         .collect()
 }
 
-/// Directives with names whose values form a list: a level that sets any of them replaces the
-/// whole inherited list ("inherited ... if and only if there are no proxy_set_header directives
-/// defined on the current level").
-pub const ARRAY_DIRECTIVES: &[&str] =
-    &["proxy_set_header", "add_header", "proxy_hide_header", "fastcgi_param", "uwsgi_param", "gzip_types"];
-
 impl Config {
     /// The blocks at a context path, such as `http > server > location /`, from the top level.
     pub fn select(&self, context: &str) -> Vec<DirId> {
@@ -47,19 +42,34 @@ impl Config {
         current.into_iter().flatten().collect()
     }
 
-    /// The directives named `name` that apply inside `scope`: those of the innermost enclosing
-    /// block (the block itself first) that sets any. For single-value directives this is the
-    /// effective value; for list directives ([`ARRAY_DIRECTIVES`]) the whole effective list, since
-    /// a level that sets one loses all inherited ones.
-    pub fn inherited(&self, scope: Scope, name: &str) -> Option<(Scope, Vec<DirId>)> {
-        let mut current = scope;
-        loop {
-            let found: Vec<DirId> = self.children_named(current, name).collect();
-            if !found.is_empty() {
-                return Some((current, found));
+    /// Every directive named `name` inside `scope` (any depth), in tree order.
+    pub fn descendants_named(&self, scope: DirId, name: &str) -> Vec<DirId> {
+        let mut found = Vec::new();
+        let mut stack = vec![scope];
+        while let Some(current) = stack.pop() {
+            for child in self.children(Some(current)) {
+                if self.name(child) == name {
+                    found.push(child);
+                }
+                if self.directive(child).block.is_some() {
+                    stack.push(child);
+                }
             }
-            current = self.directive(current?).parent;
         }
+        found.sort();
+        found
+    }
+
+    /// Every block inside `scope` (any depth), `scope` first, then breadth first.
+    pub fn blocks_within(&self, scope: DirId) -> Vec<DirId> {
+        let mut found = vec![scope];
+        let mut index = 0;
+        while index < found.len() {
+            let current = found[index];
+            index += 1;
+            found.extend(self.children(Some(current)).filter(|&c| self.directive(c).block.is_some()));
+        }
+        found
     }
 
     /// The directive that contains `id` (`None` at the top level).
@@ -86,20 +96,13 @@ mod tests {
     }
 
     #[test]
-    fn inheritance_for_lists_stops_at_the_first_level_that_sets_any() {
+    fn descendants_and_blocks_within_a_block() {
         let config = parse(CONF).unwrap();
-        let root = config.select("http > server > location /")[0];
-        let (level, headers) = config.inherited(Some(root), "proxy_set_header").unwrap();
-        assert_eq!(level.map(|id| config.name(id)), Some("http"));
-        assert_eq!(config.args(headers[0])[0], "Host");
-        let ws = config.select("http > server > location /ws/")[0];
-        let (level, headers) = config.inherited(Some(ws), "proxy_set_header").unwrap();
-        assert_eq!(level, Some(ws));
-        assert_eq!(config.args(headers[0])[0], "Upgrade");
-        assert_eq!(
-            config.inherited(Some(ws), "gzip").map(|(_, d)| config.args(d[0])[0].to_string()),
-            Some("on".into())
-        );
-        assert!(config.inherited(Some(ws), "gzip_vary").is_none());
+        let server = config.select("http > server")[0];
+        let passes = config.descendants_named(server, "proxy_pass");
+        assert_eq!(passes.len(), 2);
+        assert!(passes.iter().all(|&p| config.name(p) == "proxy_pass"));
+        let blocks: Vec<String> = config.blocks_within(server).into_iter().map(|b| config.describe(b)).collect();
+        assert_eq!(blocks, ["server", "location /", "location /ws/"]);
     }
 }
