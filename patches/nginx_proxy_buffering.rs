@@ -19,8 +19,8 @@ use std::path::PathBuf;
 
 use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
-use crate::facts::nginx::{BlockRef, DirRef, Model, model};
 use crate::facts::celery::celery;
+use crate::facts::nginx::{BlockRef, DirRef, Model, model};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
 use crate::project::Project;

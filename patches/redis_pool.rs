@@ -21,6 +21,7 @@ use tree_sitter::Node;
 
 use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::django::key_writes::{self, KeyWrite, Via};
 use crate::facts::django::settings::{Definition, Settings};
 use crate::facts::serving;
 use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope, Style};
@@ -216,38 +217,11 @@ impl<'s> Planner<'s> {
         for module in &self.settings.modules {
             let file = &module.file;
             let text = &file.source.text;
-            for (assignment, scope) in python::assignments(file) {
-                if scope != Scope::Module {
-                    continue;
-                }
-                if let Some((base, indexes)) = python::subscript_path(assignment.left, text) {
-                    match indexes.as_slice() {
-                        [Index::Key(alias), Index::Key(options), Index::Key(key)]
-                            if base == "CACHES" && options == "OPTIONS" =>
-                        {
-                            keys.push((alias.clone(), key.clone(), file.location(assignment.statement)));
-                        }
-                        [Index::Key(key)] if base != "CACHES" && base != "DATABASES" => {
-                            keys.push((String::new(), key.clone(), file.location(assignment.statement)));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            let mut stack = vec![file.root()];
-            while let Some(node) = stack.pop() {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-                let Some((object, set_keys)) = keys_set_by_call(file, node) else { continue };
-                let alias = match python::subscript_path(object, text) {
-                    Some((base, indexes)) if base == "CACHES" => match indexes.as_slice() {
-                        [Index::Key(alias), Index::Key(options)] if options == "OPTIONS" => alias.clone(),
-                        _ => continue,
-                    },
-                    _ => String::new(),
-                };
-                for key in set_keys {
-                    keys.push((alias.clone(), key, file.location(node)));
+            let assigned = key_writes::assigned(file).into_iter().filter(|(_, scope)| *scope == Scope::Module);
+            for write in assigned.map(|(write, _)| write).chain(key_writes::called(file)) {
+                let Some(alias) = options_alias(&write, text) else { continue };
+                for key in write.keys(text) {
+                    keys.push((alias.clone(), key, file.location(write.node)));
                 }
             }
         }
@@ -414,18 +388,13 @@ impl<'s> Planner<'s> {
                 first_line(file.text(dict))
             ));
         }
-        for method in ["update", "setdefault"] {
-            if text.contains(&format!("{name}.{method}(")) {
-                return Err(format!(
-                    "CONNECTION_POOL_KWARGS is `{name}`, changed by `{name}.{method}(...)`: left alone"
-                ));
-            }
+        let is_name = |write: &KeyWrite| write.object.kind() == "identifier" && file.text(write.object) == name;
+        if let Some(method) = key_writes::called(file).iter().filter(|w| is_name(w)).find_map(|w| w.via.method()) {
+            return Err(format!("CONNECTION_POOL_KWARGS is `{name}`, changed by `{name}.{method}(...)`: left alone"));
         }
-        let sets_size = python::assignments(file).into_iter().any(|(a, _)| {
-            python::subscript_path(a.left, text).is_some_and(|(base, indexes)| {
-                base == name && matches!(indexes.as_slice(), [Index::Key(k)] if k == "max_connections")
-            })
-        });
+        let sets_size = key_writes::assigned(file)
+            .iter()
+            .any(|(write, _)| is_name(write) && write.keys(text).iter().any(|k| k == "max_connections"));
         if sets_size {
             return Err(format!(
                 "CONNECTION_POOL_KWARGS is `{name}`, whose max_connections is set by a later statement"
@@ -575,24 +544,20 @@ impl Wanted {
     }
 }
 
-/// For `X.setdefault("K", v)` and `X.update({"K": v}, K2=v)`: `X` and the keys the call sets.
-fn keys_set_by_call<'t>(file: &'t PyFile, call: Node<'t>) -> Option<(Node<'t>, Vec<String>)> {
-    let text = &file.source.text;
-    let function = call.child_by_field_name("function").filter(|f| call.kind() == "call" && f.kind() == "attribute")?;
-    let object = function.child_by_field_name("object")?;
-    let positional = python::positional_args(call);
-    let keys = match file.text(function.child_by_field_name("attribute")?) {
-        "setdefault" => vec![python::string_value(*positional.first()?, text)?],
-        "update" => {
-            let mut keys: Vec<String> = python::kwargs(call, text).into_iter().map(|(name, _)| name).collect();
-            if let Some(dict) = positional.first().filter(|d| d.kind() == "dictionary") {
-                keys.extend(python::dict_pairs(*dict).iter().filter_map(|p| python::string_value(p.key, text)));
-            }
-            keys
+/// The alias whose OPTIONS a key write sets: `CACHES["a"]["OPTIONS"]` is alias `a`; a module
+/// variable (not CACHES or DATABASES) may be an OPTIONS dict of any alias: `""`, every alias.
+fn options_alias(write: &KeyWrite, text: &str) -> Option<String> {
+    match write.object_path(text) {
+        Some((base, indexes)) if base == "CACHES" => match indexes.as_slice() {
+            [Index::Key(alias), Index::Key(options)] if options == "OPTIONS" => Some(alias.clone()),
+            _ => None,
+        },
+        Some((base, indexes)) if write.via == Via::Subscript => {
+            (indexes.is_empty() && base != "DATABASES").then(String::new)
         }
-        _ => return None,
-    };
-    Some((object, keys))
+        _ if write.via == Via::Subscript => None,
+        _ => Some(String::new()),
+    }
 }
 
 /// A new dict value for `entries`, written like its container: one entry per line (one level

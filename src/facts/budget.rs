@@ -240,10 +240,8 @@ fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
         .iter()
         .filter(|process| process.is_worker())
         .map(|process| {
-            let worker = CeleryWorker {
-                location: process.location.clone(),
-                concurrency: process.concurrency_or_default(&cpus),
-            };
+            let worker =
+                CeleryWorker { location: process.location.clone(), concurrency: process.concurrency_or_default(&cpus) };
             (worker, process.service.clone())
         })
         .collect()

@@ -245,7 +245,8 @@ mod tests {
     #[test]
     fn compose_services_and_line_files() {
         let compose = "version: '3'\nservices:\n\n  web:\n    image: x\n  worker:\n    command: >\n      celery -A proj\n      worker -P gevent --concurrency=8\n  beat:\n    command: [\"uv\", \"run\", \"celery\", \"--app\", \"proj\", \"beat\"]\n  flower:\n    command: sh -c \"sleep 2 && celery -A proj flower\"\nvolumes:\n  data:\n";
-        let procfile = "web: gunicorn proj.wsgi\n# worker: celery -A proj worker -c 2\nworker: celery -A proj worker -c4 -c x\n";
+        let procfile =
+            "web: gunicorn proj.wsgi\n# worker: celery -A proj worker -c 2\nworker: celery -A proj worker -c4 -c x\n";
         let (_dir, project) = test_project(&[("docker-compose.yml", compose), ("Procfile", procfile)]);
         let celery = celery(&project);
         let seen: Vec<(String, Option<&str>, &Role, bool)> = celery
