@@ -10,15 +10,27 @@
 //! database, test settings included, is PostgreSQL and psycopg is required; else `AddIndex`.
 //! More than one leaf migration is an error: the user merges first.
 
-use crate::engine::outcome::Outcome;
+use std::collections::BTreeSet;
+
+use rayon::prelude::*;
+
+use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::indexes::apps::App;
+use crate::facts::indexes::migrations::{History, HistoryProblem};
+use crate::facts::indexes::queries::Query;
+use crate::facts::indexes::render::{self, ModelIndexes, NewIndex};
+use crate::facts::indexes::shapes::{self, Column, ModelFacts, Shape};
+use crate::facts::indexes::{self, Analysis, Model, databases::Databases, migrations};
 use crate::project::Project;
 
 pub struct DbIndexes;
 
+const ID: &str = "db-indexes";
+
 /// What the catalog knows of this patch.
 pub static INFO: PatchInfo = PatchInfo {
-    id: "db-indexes",
+    id: ID,
     quick_win: "QW5",
     why_prefix: "QW5",
     title: "Index migrations for the filters and orderings the code runs",
@@ -33,6 +45,644 @@ impl Patch for DbIndexes {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::facts::indexes::plan(project)
+        let Some(mut analysis) = indexes::analyse(project) else {
+            return vec![Outcome::not_found("no Django models (models.py or a models/ package) in the project")];
+        };
+        let mut outcomes = std::mem::take(&mut analysis.problems);
+        let databases = indexes::databases::read(project);
+        // Naming is sequential: index names must be unique across the whole project.
+        let mut taken: BTreeSet<String> = analysis
+            .models
+            .iter()
+            .filter_map(|m| m.class.meta.as_ref())
+            .flat_map(|meta| meta.indexes.iter().filter_map(|i| i.name.clone()))
+            .collect();
+        for plan in decide_apps(project, &analysis) {
+            outcomes.extend(plan_app(project, plan, &analysis.models, &databases, &mut taken));
+        }
+        outcomes
+    }
+}
+
+/// The most indexes proposed for one model in one run: each costs writes and disk.
+const MAX_PER_MODEL: usize = 3;
+
+/// The most columns of one proposed index: equality columns beyond the first few narrow the rows
+/// little more, and every column makes each write and the index itself bigger.
+const MAX_COLUMNS: usize = 3;
+
+/// One app's decisions, and its migration history when it needs a new migration.
+struct AppPlan<'a> {
+    app: &'a App,
+    decisions: Vec<(usize, Decision)>,
+    queried: usize,
+    history: Option<Result<History, HistoryProblem>>,
+}
+
+/// Decides every app's indexes, and reads the histories of those that need a migration, in
+/// parallel; apps whose models could not be read are left out.
+fn decide_apps<'a>(project: &Project, analysis: &'a Analysis) -> Vec<AppPlan<'a>> {
+    analysis
+        .apps
+        .par_iter()
+        .enumerate()
+        .filter(|(app_index, _)| !analysis.broken_apps.contains(app_index))
+        .map(|(app_index, app)| {
+            let mut decisions: Vec<(usize, Decision)> = Vec::new();
+            let mut queried = 0;
+            for (i, model) in analysis.models.iter().enumerate() {
+                if model.app != app_index || !model.has_table() {
+                    continue;
+                }
+                let queries: Vec<&Query> = analysis.queries[i].iter().collect();
+                queried += queries.len();
+                decisions.push((i, decide(&model.class.name, &analysis.facts[i], &queries)));
+            }
+            let history = decisions
+                .iter()
+                .any(|(_, d)| !d.proposals.is_empty())
+                .then(|| analysis.migrations.history(project, app));
+            AppPlan { app, decisions, queried, history }
+        })
+        .collect()
+}
+
+/// The outcomes for one app: its change pair, or why it needs none.
+fn plan_app(
+    project: &Project,
+    plan: AppPlan,
+    models: &[Model],
+    databases: &Databases,
+    taken: &mut BTreeSet<String>,
+) -> Vec<Outcome> {
+    let AppPlan { app, decisions, queried, history } = plan;
+    let mut outcomes = left_out_skips(&decisions, models);
+    let wanted: Vec<&(usize, Decision)> = decisions.iter().filter(|(_, d)| !d.proposals.is_empty()).collect();
+    if wanted.is_empty() {
+        outcomes.push(nothing_wanted(app, &decisions, queried));
+        return outcomes;
+    }
+    let history = match history.expect("read for every app with proposals") {
+        Ok(history) => history,
+        Err(problem) => {
+            outcomes.push(history_problem(app, problem));
+            return outcomes;
+        }
+    };
+    let edits = model_edits(project, &wanted, models, taken, &mut outcomes);
+    if !edits.in_migration.is_empty() {
+        outcomes.extend(app_changes(project, app, &history, edits, databases));
+    }
+    outcomes
+}
+
+/// A skip for each model with more proposals than [`MAX_PER_MODEL`], naming the ones left.
+fn left_out_skips(decisions: &[(usize, Decision)], models: &[Model]) -> Vec<Outcome> {
+    let left_out = decisions.iter().filter(|(_, decision)| !decision.left_out.is_empty());
+    left_out
+        .map(|(i, decision)| {
+            let model = &models[*i].class;
+            let list: Vec<String> = decision.left_out.iter().map(describe_columns).collect();
+            Outcome::skipped(
+                Some(Location::new(&model.file, model.line)),
+                format!(
+                    "{}: at most {MAX_PER_MODEL} indexes per model in one run; left for later: {}",
+                    model.name,
+                    list.join(", ")
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Why an app whose models want no index needs nothing.
+fn nothing_wanted(app: &App, decisions: &[(usize, Decision)], queried: usize) -> Outcome {
+    let notes: Vec<&str> = decisions.iter().flat_map(|(_, d)| &d.notes).map(String::as_str).collect();
+    let reason = if queried == 0 {
+        format!("{}: no queries on its models found in the project", app.label)
+    } else if notes.is_empty() {
+        format!("{}: its queries need no index", app.label)
+    } else {
+        format!("{}: every query is served: {}", app.label, notes.join("; "))
+    };
+    Outcome::ok(Some(Location::file(&app.model_files[0])), reason)
+}
+
+/// Why no migration can be added to the app, as its outcome.
+fn history_problem(app: &App, problem: HistoryProblem) -> Outcome {
+    match problem {
+        HistoryProblem::Error(outcome) => *outcome,
+        HistoryProblem::NoMigrations(dir) => Outcome::skipped(
+            Some(Location::file(dir)),
+            format!("{}: the app has no migrations yet; `makemigrations` writes its first one", app.label),
+        ),
+        HistoryProblem::Disabled(location) => {
+            Outcome::skipped(Some(location), format!("{}: MIGRATION_MODULES disables its migrations", app.label))
+        }
+    }
+}
+
+/// The model halves of an app's change: the `Meta.indexes` edits (one change per file), the
+/// indexes the migration adds, and the why of each index.
+#[derive(Default)]
+struct ModelEdits {
+    changes: Vec<Change>,
+    in_migration: Vec<ModelIndexes>,
+    reasons: Vec<String>,
+    /// The first query served, named in the migration's header.
+    first_site: Option<Location>,
+}
+
+/// Names the wanted indexes and edits their models; a model that cannot be edited is skipped
+/// (its indexes left to the user), an unreadable file is an input error.
+fn model_edits(
+    project: &Project,
+    wanted: &[&(usize, Decision)],
+    models: &[Model],
+    taken: &mut BTreeSet<String>,
+    outcomes: &mut Vec<Outcome>,
+) -> ModelEdits {
+    let mut edits = ModelEdits::default();
+    for (i, decision) in wanted {
+        let model = &models[*i].class;
+        let new: Vec<NewIndex> = decision
+            .proposals
+            .iter()
+            .map(|proposal| {
+                let name = render::index_name(&model.name, &proposal.columns, taken);
+                taken.insert(name.clone());
+                NewIndex { name, columns: proposal.columns.clone() }
+            })
+            .collect();
+        let source = match project.read(&model.file) {
+            Ok(source) => source,
+            Err(err) => {
+                outcomes.push(err.into());
+                continue;
+            }
+        };
+        let inherited = if model.meta.is_none() { indexes::inherited_meta(models, *i) } else { None };
+        let meta_edits = match render::meta_edits(&source, model, inherited, &new) {
+            Ok(meta_edits) => meta_edits,
+            Err(why) => {
+                outcomes.push(Outcome::skipped(
+                    Some(Location::new(&model.file, model.line)),
+                    format!("{}: {why}; add the index by hand", model.name),
+                ));
+                continue;
+            }
+        };
+        for (index, proposal) in new.iter().zip(&decision.proposals) {
+            edits.first_site.get_or_insert_with(|| proposal.sites[0].clone());
+            edits.reasons.push(index_reason(&index.name, &model.name, proposal));
+        }
+        // One change per file: models of one file share it (their edits never overlap).
+        match edits.changes.iter_mut().find(|c| c.path == model.file) {
+            Some(Change { kind: ChangeKind::Modify { edits: earlier }, .. }) => earlier.extend(meta_edits),
+            _ => edits.changes.push(Change::modify(ID, &model.file, meta_edits).at_line(model.line)),
+        }
+        edits.in_migration.push(ModelIndexes { model_name: model.name.to_lowercase(), indexes: new });
+    }
+    edits
+}
+
+/// "msg_conv_created_idx on Message(conversation, -created_at) serves the query ... at views.py:12".
+fn index_reason(name: &str, model: &str, proposal: &Proposal) -> String {
+    let sites: Vec<String> = proposal.sites.iter().map(|s| s.to_string()).collect();
+    let trimmed =
+        if proposal.trimmed.is_empty() { String::new() } else { format!(" ({})", proposal.trimmed.join("; ")) };
+    format!(
+        "{name} on {model}({}) serves the {} at {}{trimmed}",
+        describe_columns(proposal),
+        shape_words(proposal),
+        sites.join(", ")
+    )
+}
+
+/// The app's changes: its model edits and the new migration, reviewed as one unit.
+fn app_changes(
+    project: &Project,
+    app: &App,
+    history: &History,
+    edits: ModelEdits,
+    databases: &Databases,
+) -> Vec<Outcome> {
+    let ModelEdits { changes, in_migration, reasons, first_site } = edits;
+    let migration_name = migration_name(app, history, &in_migration);
+    let leaf_quote = project
+        .read(&history.dir.join(format!("{}.py", history.leaf)))
+        .map(|s| render::quote_of(&s.text))
+        .unwrap_or('"');
+    let header = format!(
+        "Generated by scalepatch ({ID}) for the queries at {}.",
+        first_site.map(|s| s.to_string()).unwrap_or_default()
+    );
+    let contents =
+        render::migration(&app.label, &history.leaf, &in_migration, databases.concurrent_ok(), leaf_quote, &header);
+    let count: usize = in_migration.iter().map(|m| m.indexes.len()).sum();
+    let listed: Vec<String> = in_migration
+        .iter()
+        .flat_map(|m| m.indexes.iter().map(move |i| format!("{} on {}", i.name, m.model_name)))
+        .collect();
+    let summary = format!(
+        "{}: add {} ({}) in Meta.indexes and migration {migration_name}",
+        app.label,
+        if count == 1 { "1 index".to_owned() } else { format!("{count} indexes") },
+        listed.join(", ")
+    );
+    let why = format!(
+        "QW5 index migrations: {}. No existing index (ForeignKey, primary key, unique, db_index or the leading \
+         columns of Meta.indexes) serves these queries. The model's Meta.indexes and the migration carry the same \
+         explicit names, so makemigrations sees them agree; the migration depends on the current leaf {}. \
+         The review offers the model edit and the migration as one change.",
+        reasons.join("; "),
+        history.leaf
+    );
+    let verify = [
+        "python manage.py makemigrations --check --dry-run".to_owned(),
+        format!("python manage.py sqlmigrate {} {migration_name}", app.label),
+    ];
+    let finish = |change: Change| {
+        let change = change
+            .summary(summary.clone())
+            .why(why.clone())
+            .assume(databases.explain())
+            .together(format!("indexes of app {}", app.label));
+        Outcome::Change(verify.iter().fold(change, |c, v| c.verify(v.clone())))
+    };
+    let migration = Change::create(ID, history.dir.join(format!("{migration_name}.py")), contents);
+    changes.into_iter().chain([migration]).map(finish).collect()
+}
+
+/// `0004_add_msg_conv_created_idx`: the next number after the leaf, named for what it adds, and
+/// never the name of a migration on disk.
+fn migration_name(app: &App, history: &History, in_migration: &[ModelIndexes]) -> String {
+    let number = migrations::next_number(&history.leaf);
+    let description = match in_migration {
+        [only] if only.indexes.len() == 1 => format!("add_{}", only.indexes[0].name),
+        [only] => format!("add_{}_indexes", only.model_name),
+        _ => format!("add_{}_indexes", app.label.to_lowercase()),
+    };
+    let mut name = format!("{number:04}_{description}");
+    let mut n = 2;
+    while history.names.contains(&name) {
+        name = format!("{number:04}_{description}_{n}");
+        n += 1;
+    }
+    name
+}
+
+fn describe_columns(proposal: &Proposal) -> String {
+    proposal.columns.iter().map(|c| c.spelled()).collect::<Vec<_>>().join(", ")
+}
+
+/// "query filtering on conversation and ordered by -created_at", for the why.
+fn shape_words(proposal: &Proposal) -> String {
+    let (eq, rest) = proposal.columns.split_at(proposal.equalities);
+    let eq: Vec<&str> = eq.iter().map(|c| c.field.as_str()).collect();
+    let rest: Vec<String> = rest.iter().map(|c| c.spelled()).collect();
+    let plural = if proposal.sites.len() > 1 { "queries" } else { "query" };
+    match (eq.is_empty(), rest.is_empty()) {
+        (false, false) => format!(
+            "{plural} filtering on {} and reading in {} order (or a range of it)",
+            eq.join(", "),
+            rest.join(", ")
+        ),
+        (false, true) => format!("{plural} filtering on {}", eq.join(", ")),
+        (true, _) => format!("{plural} ordering or ranging on {}", rest.join(", ")),
+    }
+}
+
+/// A proposed index and the queries that motivate it.
+#[derive(Debug, Clone)]
+struct Proposal {
+    columns: Vec<Column>,
+    /// How many leading columns are equality lookups (their order does not matter).
+    equalities: usize,
+    sites: Vec<Location>,
+    /// Columns its queries filter on that the index leaves out, each with why (for the change's why).
+    trimmed: Vec<String>,
+}
+
+/// Everything decided for one model.
+#[derive(Debug, Default)]
+struct Decision {
+    proposals: Vec<Proposal>,
+    /// Proposals beyond [`MAX_PER_MODEL`], left for a later run.
+    left_out: Vec<Proposal>,
+    /// Why the other queries need nothing (covered, through a relation, ...), one line each.
+    notes: Vec<String>,
+}
+
+/// Decides the indexes of one model from its queries: at most [`MAX_PER_MODEL`], the most used
+/// first; nothing for a query an index already serves.
+fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decision {
+    let mut notes = Vec::new();
+    let existing = facts.indexes();
+    let mut candidates: Vec<Proposal> = Vec::new();
+    for query in queries {
+        let shape = shapes::shape(facts, query);
+        let at = &query.location;
+        note_unservable(model_name, &shape, at, &mut notes);
+        let Some(candidate) = index_for(model_name, facts, &shape, at, &mut notes) else { continue };
+        let described = candidate.columns.iter().map(Column::spelled).collect::<Vec<_>>().join(", ");
+        if let Some(unique) = shape.equalities.iter().filter_map(|f| facts.field(f)).find(|f| f.unique) {
+            notes.push(format!(
+                "{model_name}: ({described}) at {at}: `{}` is unique, at most one row matches",
+                unique.name
+            ));
+            continue;
+        }
+        if let Some(index) =
+            existing.iter().find(|index| shapes::serves(index, &candidate.columns, candidate.equalities))
+        {
+            let by = index.iter().map(Column::spelled).collect::<Vec<_>>().join(", ");
+            notes.push(format!("{model_name}: ({described}) at {at} is served by the index on ({by})"));
+            continue;
+        }
+        match candidates.iter_mut().find(|c| c.columns == candidate.columns && c.equalities == candidate.equalities) {
+            Some(earlier) => {
+                earlier.sites.push(at.clone());
+                add_trimmed(&mut earlier.trimmed, candidate.trimmed);
+            }
+            None => candidates.push(candidate),
+        }
+    }
+    let mut proposals = merge(candidates);
+    let left_out = proposals.split_off(proposals.len().min(MAX_PER_MODEL));
+    Decision { proposals, left_out, notes }
+}
+
+/// Notes the lookups of a query that no index on this table serves: unsuitable columns, ORs,
+/// lookups through a relation.
+fn note_unservable(model_name: &str, shape: &Shape, at: &Location, notes: &mut Vec<String>) {
+    for key in &shape.unsuitable {
+        notes.push(format!(
+            "{model_name}: `{key}` at {at} is on a text, JSON, binary or array column: a B-tree index does not suit it"
+        ));
+    }
+    if !shape.any_of.is_empty() {
+        notes.push(format!(
+            "{model_name}: `{}` at {at} is an OR: no composite index serves it (each branch is served by an index \
+             of its own, or by none)",
+            shape.any_of.join("` | `")
+        ));
+    }
+    for key in &shape.through {
+        notes.push(format!(
+            "{model_name}: `{key}` at {at} is a lookup through a relation: an index on this table would not serve it"
+        ));
+    }
+}
+
+/// The index a query's shape asks for (equality columns, then its order or range column), trimmed
+/// to what is worth indexing; `None` when nothing on this table is worth it.
+fn index_for(
+    model_name: &str,
+    facts: &ModelFacts,
+    shape: &Shape,
+    at: &Location,
+    notes: &mut Vec<String>,
+) -> Option<Proposal> {
+    let order = if shape.needs_order { shape.order.clone().unwrap_or_default() } else { Vec::new() };
+    let mut tail: Vec<Column> = order.into_iter().filter(|c| !shape.equalities.contains(&c.field)).collect();
+    if tail.is_empty()
+        && let Some(range) = &shape.range
+        && !shape.equalities.contains(range)
+    {
+        tail.push(Column { field: range.clone(), desc: false });
+    }
+    let mut equalities: Vec<&String> = shape.equalities.iter().collect();
+    if tail.is_empty() {
+        equalities = without_booleans(model_name, facts, equalities, at, notes);
+    }
+    if equalities.is_empty() && !shape.through.is_empty() {
+        // The rows come from the join; sorting them needs no index on this table.
+        return None;
+    }
+    let mut trimmed = Vec::new();
+    if equalities.len() + tail.len() > 1 {
+        let (wide, narrow): (Vec<&String>, Vec<&String>) =
+            equalities.iter().partition(|f| facts.field(f).is_some_and(|f| f.wide));
+        for field in wide {
+            trimmed.push(format!(
+                "`{field}` is left out: a CharField over 255 characters makes a composite index too wide"
+            ));
+        }
+        equalities = narrow;
+    }
+    // Equalities first, but an order column (when there is one) keeps its place: it saves the sort.
+    let keep = equalities.len().min(if tail.is_empty() { MAX_COLUMNS } else { MAX_COLUMNS - 1 });
+    if keep < equalities.len() {
+        let dropped: Vec<&str> = equalities[keep..].iter().map(|s| s.as_str()).collect();
+        trimmed.push(format!(
+            "`{}` left out: at most {MAX_COLUMNS} columns per index (equality columns beyond that add little and \
+             cost every write)",
+            dropped.join("`, `")
+        ));
+        equalities.truncate(keep);
+    }
+    tail.truncate(MAX_COLUMNS - keep);
+    let mut columns: Vec<Column> = equalities.iter().map(|f| Column { field: (*f).clone(), desc: false }).collect();
+    let equalities = columns.len();
+    columns.extend(tail);
+    (!columns.is_empty()).then(|| Proposal { columns, equalities, sites: vec![at.clone()], trimmed })
+}
+
+/// A boolean narrows little on its own or at the end of an index (in front of an order column it
+/// lets the index hand rows over already sorted, so it stays there): dropped, with a note.
+fn without_booleans<'f>(
+    model_name: &str,
+    facts: &ModelFacts,
+    equalities: Vec<&'f String>,
+    at: &Location,
+    notes: &mut Vec<String>,
+) -> Vec<&'f String> {
+    let (booleans, others): (Vec<&String>, Vec<&String>) =
+        equalities.into_iter().partition(|f| facts.field(f).is_some_and(|f| f.boolean));
+    if !booleans.is_empty() {
+        let names: Vec<&str> = booleans.iter().map(|s| s.as_str()).collect();
+        notes.push(format!(
+            "{model_name}: `{}` at {at} is a boolean: too few values to be worth an index column here (a partial \
+             index is a Phase 2 decision)",
+            names.join("`, `")
+        ));
+    }
+    others
+}
+
+/// Folds a candidate served by the leading columns of a wider one into it; the most used first.
+fn merge(mut candidates: Vec<Proposal>) -> Vec<Proposal> {
+    let mut merged: Vec<Proposal> = Vec::new();
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.columns.len()));
+    for candidate in candidates {
+        match merged.iter_mut().find(|wider| shapes::serves(&wider.columns, &candidate.columns, candidate.equalities)) {
+            Some(wider) => {
+                wider.sites.extend(candidate.sites);
+                add_trimmed(&mut wider.trimmed, candidate.trimmed);
+            }
+            None => merged.push(candidate),
+        }
+    }
+    for proposal in &mut merged {
+        proposal.sites.sort();
+        proposal.sites.dedup();
+    }
+    merged.sort_by(|a, b| b.sites.len().cmp(&a.sites.len()).then_with(|| a.sites[0].cmp(&b.sites[0])));
+    merged
+}
+
+fn add_trimmed(into: &mut Vec<String>, more: Vec<String>) {
+    for line in more {
+        if !into.contains(&line) {
+            into.push(line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::indexes::models::{Field, FieldKind};
+    use crate::facts::indexes::queries::Step;
+
+    fn field(name: &str, kind: FieldKind, indexed: bool) -> Field {
+        Field { name: name.into(), kind, indexed, unique: false, primary: false, boolean: false, wide: false }
+    }
+
+    fn facts() -> ModelFacts {
+        ModelFacts {
+            fields: vec![
+                Field::implicit_id(),
+                field("conversation", FieldKind::Relation, true),
+                field("participants", FieldKind::NoColumn, false),
+                field("status", FieldKind::Plain, false),
+                field("created_at", FieldKind::Plain, false),
+            ],
+            ordering: Some(vec!["-created_at".into()]),
+            get_latest_by: None,
+            existing: vec![],
+        }
+    }
+
+    fn query(line: usize, steps: &[(&str, &[&str], &[&str])]) -> Query {
+        Query {
+            model: 0,
+            location: Location::new("chat/views.py", line),
+            steps: steps
+                .iter()
+                .map(|(m, k, s)| Step {
+                    method: m.to_string(),
+                    keys: k.iter().map(|x| x.to_string()).collect(),
+                    strings: s.iter().map(|x| x.to_string()).collect(),
+                    any_of: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn spelled(p: &Proposal) -> Vec<String> {
+        p.columns.iter().map(Column::spelled).collect()
+    }
+
+    #[test]
+    fn composite_from_filter_and_order() {
+        let q1 = query(3, &[("filter", &["conversation_id"], &[]), ("order_by", &[], &["-created_at"])]);
+        let q2 = query(9, &[("filter", &["conversation"], &[])]); // Meta.ordering applies
+        let q3 = query(12, &[("filter", &["conversation"], &[]), ("count", &[], &[])]); // FK alone: indexed
+        let q4 = query(15, &[("filter", &["conversation__participants"], &[])]);
+        let q5 = query(20, &[("filter", &["created_at__gte"], &[]), ("count", &[], &[])]);
+        let d = decide("Message", &facts(), &[&q1, &q2, &q3, &q4, &q5]);
+        let shown: Vec<Vec<String>> = d.proposals.iter().map(spelled).collect();
+        assert_eq!(shown, [vec!["conversation", "-created_at"], vec!["created_at"]]);
+        assert_eq!(d.proposals[0].sites.len(), 2);
+        assert!(d.notes.iter().any(|n| n.contains("through a relation")), "{:?}", d.notes);
+        assert!(d.notes.iter().any(|n| n.contains("(conversation) at chat/views.py:12 is served")), "{:?}", d.notes);
+    }
+
+    #[test]
+    fn an_or_makes_no_composite_and_says_so() {
+        let mut or = query(3, &[("filter", &[], &[]), ("order_by", &[], &["-created_at"])]);
+        or.steps[0].any_of = vec!["status".into(), "conversation".into()];
+        let d = decide("Message", &facts(), &[&or]);
+        assert_eq!(d.proposals.iter().map(spelled).collect::<Vec<_>>(), [vec!["-created_at"]]);
+        let or_alone = query(5, &[("filter", &[], &[]), ("count", &[], &[])]);
+        let mut or_alone = or_alone;
+        or_alone.steps[0].any_of = vec!["status".into(), "created_at".into()];
+        let d = decide("Message", &facts(), &[&or_alone]);
+        assert!(d.proposals.is_empty(), "{:?}", d.proposals);
+        assert!(
+            d.notes.iter().any(|n| n.contains("`status` | `created_at` at chat/views.py:5 is an OR: no composite")),
+            "{:?}",
+            d.notes
+        );
+    }
+
+    #[test]
+    fn existing_leading_columns_cover() {
+        let mut facts = facts();
+        facts.existing = vec![vec!["status".into(), "created_at".into(), "id".into()]];
+        let q1 = query(3, &[("filter", &["status"], &[]), ("order_by", &[], &["-created_at"])]);
+        let q2 = query(4, &[("filter", &["status__in"], &[]), ("exists", &[], &[])]);
+        let d = decide("Message", &facts, &[&q1, &q2]);
+        assert!(d.proposals.is_empty(), "{:?}", d.proposals);
+    }
+
+    #[test]
+    fn booleans_only_in_front_of_an_order() {
+        let mut facts = facts();
+        facts.fields.push(Field {
+            name: "is_read".into(),
+            kind: FieldKind::Plain,
+            indexed: false,
+            unique: false,
+            primary: false,
+            boolean: true,
+            wide: false,
+        });
+        let alone = query(3, &[("filter", &["is_read"], &[]), ("count", &[], &[])]);
+        let trailing = query(4, &[("filter", &["conversation", "is_read"], &[]), ("update", &[], &[])]);
+        let ordered = query(5, &[("filter", &["status", "is_read"], &[]), ("order_by", &[], &["-created_at"])]);
+        let joined = query(6, &[("filter", &["participants"], &[]), ("order_by", &[], &["-created_at"])]);
+        let d = decide("Message", &facts, &[&alone, &trailing, &ordered, &joined]);
+        let shown: Vec<Vec<String>> = d.proposals.iter().map(spelled).collect();
+        assert_eq!(shown, [vec!["status", "is_read", "-created_at"]]);
+        assert!(d.notes.iter().any(|n| n.contains("`is_read` at chat/views.py:3 is a boolean")), "{:?}", d.notes);
+    }
+
+    #[test]
+    fn at_most_three_columns_and_no_wide_text_in_a_composite() {
+        let mut facts = facts();
+        for name in ["name", "slug", "kind", "timeout"] {
+            facts.fields.push(field(name, FieldKind::Plain, false));
+        }
+        facts.fields.push(Field { wide: true, ..field("url", FieldKind::Plain, false) });
+        let ordered = query(
+            3,
+            &[("filter", &["status", "url", "name", "slug", "kind"], &[]), ("order_by", &[], &["-created_at"])],
+        );
+        let unordered = query(7, &[("filter", &["name", "slug", "kind", "timeout"], &[]), ("count", &[], &[])]);
+        let alone = query(9, &[("filter", &["url"], &[]), ("exists", &[], &[])]);
+        let d = decide("Message", &facts, &[&ordered, &unordered, &alone]);
+        let shown: Vec<Vec<String>> = d.proposals.iter().map(spelled).collect();
+        assert_eq!(shown, [vec!["status", "name", "-created_at"], vec!["name", "slug", "kind"], vec!["url"]]);
+        let trimmed = d.proposals[0].trimmed.join("; ");
+        assert!(trimmed.contains("`url` is left out: a CharField over 255"), "{trimmed}");
+        assert!(trimmed.contains("`slug`, `kind` left out: at most 3 columns"), "{trimmed}");
+        assert!(d.proposals[1].trimmed[0].contains("`timeout` left out"), "{:?}", d.proposals[1].trimmed);
+    }
+
+    #[test]
+    fn at_most_three_per_model_most_used_first() {
+        let mut facts = facts();
+        for name in ["a", "b", "c", "d"] {
+            facts.fields.push(field(name, FieldKind::Plain, false));
+        }
+        let q = |line, key: &'static [&'static str]| query(line, &[("filter", key, &[]), ("count", &[], &[])]);
+        let (a, b, c, d, d2) = (q(1, &["a"]), q(2, &["b"]), q(3, &["c"]), q(4, &["d"]), q(5, &["d"]));
+        let decision = decide("Message", &facts, &[&a, &b, &c, &d, &d2]);
+        let shown: Vec<Vec<String>> = decision.proposals.iter().map(spelled).collect();
+        assert_eq!(shown, [vec!["d"], vec!["a"], vec!["b"]]);
+        assert_eq!(decision.left_out.iter().map(spelled).collect::<Vec<_>>(), [vec!["c"]]);
     }
 }

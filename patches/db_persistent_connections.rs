@@ -102,6 +102,39 @@ enum Answer {
     Done(Outcome),
 }
 
+impl Answer {
+    /// Whether the answer is about a database server connection (an edit, or already fine): the
+    /// connection budget matters then.
+    fn sees_server(&self) -> bool {
+        matches!(self, Answer::Edits { .. } | Answer::Done(Outcome::Ok { .. }))
+    }
+}
+
+/// Aliases that share a splatted base dict (`{**BASE, "NAME": ...}`) fix it with the same edit:
+/// it is kept once, and the later aliases say so.
+fn once_each(answers: Vec<Answer>) -> Vec<Answer> {
+    let mut made: Vec<(PathBuf, Edit)> = Vec::new();
+    answers
+        .into_iter()
+        .map(|answer| match answer {
+            Answer::Edits { module, line, edits, summary, why, notes } => {
+                let fresh: Vec<Edit> =
+                    edits.into_iter().filter(|e| !made.contains(&(module.clone(), e.clone()))).collect();
+                made.extend(fresh.iter().map(|e| (module.clone(), e.clone())));
+                if fresh.is_empty() {
+                    Answer::Done(Outcome::ok(
+                        Some(Location::new(module, line)),
+                        format!("{summary} (the same edit as an alias above)"),
+                    ))
+                } else {
+                    Answer::Edits { module, line, edits: fresh, summary, why, notes }
+                }
+            }
+            done => done,
+        })
+        .collect()
+}
+
 impl<'s> Planner<'s> {
     fn new(project: &'s Project, settings: &'s Settings) -> Planner<'s> {
         let versions = Versions::of(project);
@@ -127,128 +160,17 @@ impl<'s> Planner<'s> {
         let mut outcomes: Vec<Outcome> = self.settings.errors.clone();
         let definitions = self.settings.assignments_to("DATABASES");
         let mut answers = Vec::new();
-        let mut server_seen = false;
         for (definition, scope) in &definitions {
-            let text = &definition.file().source.text;
-            let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text) else { continue };
-            if let Scope::Opaque { what, line } = scope {
-                answers.push(Answer::Done(Outcome::skipped(
-                    Some(definition.location()),
-                    format!(
-                        "DATABASES is built inside {what} (line {line}): it cannot be resolved statically; \
-                         set CONN_MAX_AGE = {MAX_AGE} there by hand"
-                    ),
-                )));
-                continue;
-            }
-            if matches!(scope, Scope::Loop { .. }) {
-                let statement = definition.assignment.statement;
-                let conn_key = |i: &Index| matches!(i, Index::Key(k) if k == MAX_AGE_KEY || k == HEALTH_KEY);
-                let touches = indexes.len() <= 1
-                    || indexes.iter().any(conn_key)
-                    || matches!(indexes.last(), Some(Index::Name(_) | Index::Other));
-                if touches && !self.overrides.iter().any(|o| o.statement == statement) {
-                    let message = "DATABASES is changed inside a loop that scalepatch does not read (only \
-                                   `for alias, db in DATABASES.items()` and `for alias in DATABASES` are read); \
-                                   check CONN_MAX_AGE there by hand";
-                    answers.push(Answer::Done(Outcome::skipped(Some(definition.location()), message)));
-                }
-                continue;
-            }
-            match indexes.as_slice() {
-                [] => {
-                    let value = python::unparenthesized(definition.assignment.value);
-                    if value.kind() != "dictionary" || python::dict_has_splat(value) {
-                        answers.push(Answer::Done(Outcome::skipped(
-                            Some(definition.location()),
-                            format!(
-                                "DATABASES is computed (`{}`): it cannot be resolved statically; set CONN_MAX_AGE = \
-                                 {MAX_AGE} where it is built",
-                                first_line(definition.file().text(value))
-                            ),
-                        )));
-                        continue;
-                    }
-                    for pair in python::dict_pairs(value) {
-                        let key = python::unparenthesized(pair.key);
-                        let constant = || match key.kind() {
-                            "identifier" => self.settings.string_constant(definition.module, &text[key.byte_range()]),
-                            _ => None,
-                        };
-                        let Some(alias) = python::string_value(key, text).or_else(constant) else {
-                            answers.push(Answer::Done(Outcome::skipped(
-                                Some(definition.file().location(key)),
-                                format!(
-                                    "DATABASES key `{}` is not a string literal or a string constant of the settings: \
-                                     its alias cannot be resolved statically; check CONN_MAX_AGE for it by hand",
-                                    first_line(definition.file().text(key))
-                                ),
-                            )));
-                            continue;
-                        };
-                        let answer = self.alias(definition, &alias, pair.value);
-                        server_seen |= matches!(&answer, Answer::Edits { .. } | Answer::Done(Outcome::Ok { .. }));
-                        answers.push(answer);
-                    }
-                }
-                [Index::Key(alias)] => {
-                    let answer = self.alias(definition, alias, definition.assignment.value);
-                    server_seen |= matches!(&answer, Answer::Edits { .. } | Answer::Done(Outcome::Ok { .. }));
-                    answers.push(answer);
-                }
-                _ => {}
-            }
+            answers.extend(self.definition_answers(definition, scope));
         }
-        for (location, what) in self.settings.functions_named("DATABASES") {
-            answers.push(Answer::Done(Outcome::skipped(
-                Some(location),
-                format!(
-                    "DATABASES is computed by the {what} at run time: it cannot be resolved statically; \
-                     set CONN_MAX_AGE = {MAX_AGE} there by hand"
-                ),
-            )));
-        }
+        answers.extend(self.computed_by_functions());
         for index in 0..self.overrides.len() {
             if self.overrides[index].key == MAX_AGE_KEY {
-                let answer = self.override_answer(index, &definitions);
-                server_seen |= matches!(&answer, Answer::Edits { .. } | Answer::Done(Outcome::Ok { .. }));
-                answers.push(answer);
+                answers.push(self.override_answer(index, &definitions));
             }
         }
-        // Aliases that share a splatted base dict (`{**BASE, "NAME": ...}`) fix it with the same
-        // edit: keep it once.
-        let mut made: Vec<(PathBuf, Edit)> = Vec::new();
-        for answer in answers {
-            let answer = match answer {
-                Answer::Edits { module, line, edits, summary, why, notes } => {
-                    let fresh: Vec<Edit> =
-                        edits.into_iter().filter(|e| !made.contains(&(module.clone(), e.clone()))).collect();
-                    made.extend(fresh.iter().map(|e| (module.clone(), e.clone())));
-                    if fresh.is_empty() {
-                        Answer::Done(Outcome::ok(
-                            Some(Location::new(module, line)),
-                            format!("{summary} (the same edit as an alias above)"),
-                        ))
-                    } else {
-                        Answer::Edits { module, line, edits: fresh, summary, why, notes }
-                    }
-                }
-                done => done,
-            };
-            outcomes.push(match answer {
-                Answer::Done(outcome) => outcome,
-                Answer::Edits { module, line, edits, summary, why, notes } => Outcome::Change(
-                    Change::modify(ID, module, edits)
-                        .summary(summary)
-                        .why(why)
-                        .assumptions(notes)
-                        .assume(self.budget.describe())
-                        .verify("python manage.py check --deploy")
-                        .verify(VERIFY_SHELL)
-                        .at_line(line),
-                ),
-            });
-        }
+        let server_seen = answers.iter().any(Answer::sees_server);
+        outcomes.extend(once_each(answers).into_iter().map(|answer| self.outcome(answer)));
         if outcomes.is_empty() {
             outcomes.push(Outcome::not_found("no DATABASES setting in the project's settings modules"));
         }
@@ -256,6 +178,112 @@ impl<'s> Planner<'s> {
             outcomes.push(warning);
         }
         outcomes
+    }
+
+    /// The answers for one assignment to DATABASES (or to a subscript of it).
+    fn definition_answers(&self, definition: &Definition<'s>, scope: &Scope) -> Vec<Answer> {
+        let text = &definition.file().source.text;
+        let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text) else { return Vec::new() };
+        match scope {
+            Scope::Opaque { what, line } => vec![Answer::Done(Outcome::skipped(
+                Some(definition.location()),
+                format!(
+                    "DATABASES is built inside {what} (line {line}): it cannot be resolved statically; \
+                     set CONN_MAX_AGE = {MAX_AGE} there by hand"
+                ),
+            ))],
+            Scope::Loop { .. } => self.unread_loop(definition, &indexes).into_iter().collect(),
+            Scope::Module => match indexes.as_slice() {
+                [] => self.literal_answers(definition),
+                [Index::Key(alias)] => vec![self.alias(definition, alias, definition.assignment.value)],
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// The skip for a loop that changes DATABASES in a way [`find_overrides`] does not read.
+    fn unread_loop(&self, definition: &Definition<'s>, indexes: &[Index]) -> Option<Answer> {
+        let statement = definition.assignment.statement;
+        let conn_key = |i: &Index| matches!(i, Index::Key(k) if k == MAX_AGE_KEY || k == HEALTH_KEY);
+        let touches = indexes.len() <= 1
+            || indexes.iter().any(conn_key)
+            || matches!(indexes.last(), Some(Index::Name(_) | Index::Other));
+        (touches && !self.overrides.iter().any(|o| o.statement == statement)).then(|| {
+            let message = "DATABASES is changed inside a loop that scalepatch does not read (only \
+                           `for alias, db in DATABASES.items()` and `for alias in DATABASES` are read); \
+                           check CONN_MAX_AGE there by hand";
+            Answer::Done(Outcome::skipped(Some(definition.location()), message))
+        })
+    }
+
+    /// `DATABASES = {...}`: an answer per alias, or why the literal cannot be read.
+    fn literal_answers(&self, definition: &Definition<'s>) -> Vec<Answer> {
+        let file = definition.file();
+        let text = &file.source.text;
+        let value = python::unparenthesized(definition.assignment.value);
+        if value.kind() != "dictionary" || python::dict_has_splat(value) {
+            return vec![Answer::Done(Outcome::skipped(
+                Some(definition.location()),
+                format!(
+                    "DATABASES is computed (`{}`): it cannot be resolved statically; set CONN_MAX_AGE = {MAX_AGE} \
+                     where it is built",
+                    first_line(file.text(value))
+                ),
+            ))];
+        }
+        let mut answers = Vec::new();
+        for pair in python::dict_pairs(value) {
+            let key = python::unparenthesized(pair.key);
+            let constant = || match key.kind() {
+                "identifier" => self.settings.string_constant(definition.module, &text[key.byte_range()]),
+                _ => None,
+            };
+            answers.push(match python::string_value(key, text).or_else(constant) {
+                Some(alias) => self.alias(definition, &alias, pair.value),
+                None => Answer::Done(Outcome::skipped(
+                    Some(file.location(key)),
+                    format!(
+                        "DATABASES key `{}` is not a string literal or a string constant of the settings: its alias \
+                         cannot be resolved statically; check CONN_MAX_AGE for it by hand",
+                        first_line(file.text(key))
+                    ),
+                )),
+            });
+        }
+        answers
+    }
+
+    /// Skips for DATABASES built by a function at run time.
+    fn computed_by_functions(&self) -> Vec<Answer> {
+        let functions = self.settings.functions_named("DATABASES").into_iter();
+        functions
+            .map(|(location, what)| {
+                Answer::Done(Outcome::skipped(
+                    Some(location),
+                    format!(
+                        "DATABASES is computed by the {what} at run time: it cannot be resolved statically; \
+                         set CONN_MAX_AGE = {MAX_AGE} there by hand"
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    /// The outcome of an answer: a change carries the budget and the verify commands.
+    fn outcome(&self, answer: Answer) -> Outcome {
+        match answer {
+            Answer::Done(outcome) => outcome,
+            Answer::Edits { module, line, edits, summary, why, notes } => Outcome::Change(
+                Change::modify(ID, module, edits)
+                    .summary(summary)
+                    .why(why)
+                    .assumptions(notes)
+                    .assume(self.budget.describe())
+                    .verify("python manage.py check --deploy")
+                    .verify(VERIFY_SHELL)
+                    .at_line(line),
+            ),
+        }
     }
 
     /// The overrides of `key` that apply to `alias` in `module`'s package.
@@ -268,13 +296,10 @@ impl<'s> Planner<'s> {
     /// The answer for one alias defined by `value` (a dict literal, a call...).
     fn alias(&self, definition: &Definition<'s>, alias: &str, value: Node<'s>) -> Answer {
         let file = definition.file();
-        let text = &file.source.text;
         let value = python::unparenthesized(value);
-        let location = file.location(value);
-        let target = format!("DATABASES[{alias:?}]");
-        let skipped =
-            |reason: String| Answer::Done(Outcome::skipped(Some(location.clone()), format!("{target}: {reason}")));
-
+        let skipped = |reason: String| {
+            Answer::Done(Outcome::skipped(Some(file.location(value)), format!("DATABASES[{alias:?}]: {reason}")))
+        };
         if let Some((_, _, place)) = self.opaque_changes.iter().find(|(a, module, _)| {
             a.as_deref().is_none_or(|a| a == alias) && self.settings.sees(module, definition.module)
         }) {
@@ -283,79 +308,40 @@ impl<'s> Planner<'s> {
                  set CONN_MAX_AGE = {MAX_AGE} there by hand"
             ));
         }
-        let decided_elsewhere = self.override_of(definition.module, alias, MAX_AGE_KEY);
-        match value.kind() {
-            "dictionary" => {
-                let engine = match python::dict_lookup(file, value, "ENGINE") {
-                    Lookup::Found(pair) => python::string_value(pair.value, text),
-                    Lookup::Missing => {
-                        return skipped("no ENGINE: not a database scalepatch can judge".to_owned());
-                    }
-                    Lookup::Unknown(_) => None,
-                };
-                if engine.as_deref().is_some_and(|e| e.contains("sqlite")) {
-                    return skipped("SQLite: a local file, there is no server connection to keep".to_owned());
-                }
-                if let Lookup::Found(options) = python::dict_lookup(file, value, "OPTIONS")
-                    && python::unparenthesized(options.value).kind() == "dictionary"
-                    && !matches!(
-                        python::dict_lookup(file, python::unparenthesized(options.value), "pool"),
-                        Lookup::Missing
-                    )
-                {
-                    return skipped(
-                        "OPTIONS[\"pool\"] is set: Django's connection pool refuses CONN_MAX_AGE \
-                         (\"Pooling doesn't support persistent connections.\")"
-                            .to_owned(),
-                    );
-                }
-                if let Some(blocker) = &self.blocker {
-                    return skipped(blocker.clone());
-                }
-                self.dict_alias(definition, alias, value, decided_elsewhere.is_some())
-            }
-            "call" => {
-                let function = value.child_by_field_name("function").and_then(|f| python::dotted_name(f, text));
-                let function = function.unwrap_or_default();
-                let last = function.rsplit('.').next().unwrap_or("");
-                if function.contains("database_url") && matches!(last, "config" | "parse") {
-                    if last == "parse"
-                        && let Some(url) = python::positional_args(value).first()
-                        && python::string_value(*url, text).is_some_and(|u| u.starts_with("sqlite"))
-                    {
-                        return skipped("SQLite: a local file, there is no server connection to keep".to_owned());
-                    }
-                    // `?pool=true` in the URL becomes OPTIONS["pool"] (dj-database-url 3.x).
-                    let urls = python::positional_args(value).into_iter().chain(
-                        python::kwargs(value, text).into_iter().filter(|(n, _)| n == "default").map(|(_, k)| k.value),
-                    );
-                    if urls.filter_map(|url| python::string_value(url, text)).any(|url| url.contains("pool=")) {
-                        return skipped(
-                            "the URL asks for Django's pool (`pool=` becomes OPTIONS[\"pool\"]): Django refuses \
-                             CONN_MAX_AGE with it (\"Pooling doesn't support persistent connections.\")"
-                                .to_owned(),
-                        );
-                    }
-                    if let Some(blocker) = &self.blocker {
-                        return skipped(blocker.clone());
-                    }
-                    self.dj_database_url(definition, alias, value, &function, decided_elsewhere.is_some())
-                } else if matches!(last, "db" | "db_url") && function.contains('.') {
-                    if let Some(blocker) = &self.blocker {
-                        return skipped(blocker.clone());
-                    }
-                    self.environ_db(definition, alias, &function, decided_elsewhere.is_some())
-                } else {
-                    skipped(format!(
-                        "built by `{}`: it cannot be resolved statically; set CONN_MAX_AGE = {MAX_AGE} where it is built",
+        let max_age_elsewhere = self.override_of(definition.module, alias, MAX_AGE_KEY).is_some();
+        let reader = match value.kind() {
+            "dictionary" => Reader::Dict,
+            "call" => match reader_of(file, value) {
+                Some(reader) => reader,
+                None => {
+                    return skipped(format!(
+                        "built by `{}`: it cannot be resolved statically; set CONN_MAX_AGE = {MAX_AGE} where it is \
+                         built",
                         first_line(file.text(value))
-                    ))
+                    ));
                 }
+            },
+            _ => {
+                return skipped(format!(
+                    "computed (`{}`): it cannot be resolved statically; set CONN_MAX_AGE = {MAX_AGE} where it is built",
+                    first_line(file.text(value))
+                ));
             }
-            _ => skipped(format!(
-                "computed (`{}`): it cannot be resolved statically; set CONN_MAX_AGE = {MAX_AGE} where it is built",
-                first_line(file.text(value))
-            )),
+        };
+        let blocker = match &reader {
+            Reader::Dict => dict_blocker(file, value),
+            Reader::DatabaseUrl(function) => url_blocker(file, value, function),
+            Reader::EnvironDb(_) => None,
+        };
+        if let Some(blocker) = blocker.or_else(|| self.blocker.clone()) {
+            return skipped(blocker);
+        }
+        match reader {
+            Reader::Dict => self.dict_alias(definition, alias, value, max_age_elsewhere),
+            Reader::DatabaseUrl(function) => {
+                self.dj_database_url(definition, alias, value, &function, max_age_elsewhere)
+            }
+            Reader::EnvironDb(function) => self.environ_db(definition, alias, &function, max_age_elsewhere),
         }
     }
 
@@ -603,6 +589,72 @@ impl<'s> Planner<'s> {
             notes,
         }
     }
+}
+
+/// How an alias is defined, as far as this patch edits it.
+enum Reader {
+    /// A dict literal.
+    Dict,
+    /// `dj_database_url.config(...)` / `.parse(...)`, by its dotted name.
+    DatabaseUrl(String),
+    /// django-environ's `env.db()` / `env.db_url()`, by its dotted name.
+    EnvironDb(String),
+}
+
+/// The reader of a call that defines an alias; `None` for a call this patch does not read.
+fn reader_of(file: &PyFile, call: Node) -> Option<Reader> {
+    let text = &file.source.text;
+    let function = call.child_by_field_name("function").and_then(|f| python::dotted_name(f, text)).unwrap_or_default();
+    let last = function.rsplit('.').next().unwrap_or("");
+    if function.contains("database_url") && matches!(last, "config" | "parse") {
+        Some(Reader::DatabaseUrl(function))
+    } else if matches!(last, "db" | "db_url") && function.contains('.') {
+        Some(Reader::EnvironDb(function))
+    } else {
+        None
+    }
+}
+
+/// Why a dict literal alias is left alone: no ENGINE, SQLite, or Django's pool.
+fn dict_blocker(file: &PyFile, dict: Node) -> Option<String> {
+    let text = &file.source.text;
+    let engine = match python::dict_lookup(file, dict, "ENGINE") {
+        Lookup::Found(pair) => python::string_value(pair.value, text),
+        Lookup::Missing => return Some("no ENGINE: not a database scalepatch can judge".to_owned()),
+        Lookup::Unknown(_) => None,
+    };
+    if engine.as_deref().is_some_and(|e| e.contains("sqlite")) {
+        return Some("SQLite: a local file, there is no server connection to keep".to_owned());
+    }
+    let Lookup::Found(options) = python::dict_lookup(file, dict, "OPTIONS") else { return None };
+    let options = python::unparenthesized(options.value);
+    (options.kind() == "dictionary" && !matches!(python::dict_lookup(file, options, "pool"), Lookup::Missing)).then(
+        || {
+            "OPTIONS[\"pool\"] is set: Django's connection pool refuses CONN_MAX_AGE (\"Pooling doesn't support \
+             persistent connections.\")"
+                .to_owned()
+        },
+    )
+}
+
+/// Why a `dj_database_url` call is left alone: a SQLite URL, or one that asks for Django's pool.
+fn url_blocker(file: &PyFile, call: Node, function: &str) -> Option<String> {
+    let text = &file.source.text;
+    if function.rsplit('.').next() == Some("parse")
+        && let Some(url) = python::positional_args(call).first()
+        && python::string_value(*url, text).is_some_and(|u| u.starts_with("sqlite"))
+    {
+        return Some("SQLite: a local file, there is no server connection to keep".to_owned());
+    }
+    // `?pool=true` in the URL becomes OPTIONS["pool"] (dj-database-url 3.x).
+    let mut urls = python::positional_args(call)
+        .into_iter()
+        .chain(python::kwargs(call, text).into_iter().filter(|(n, _)| n == "default").map(|(_, k)| k.value));
+    urls.any(|url| python::string_value(url, text).is_some_and(|url| url.contains("pool="))).then(|| {
+        "the URL asks for Django's pool (`pool=` becomes OPTIONS[\"pool\"]): Django refuses CONN_MAX_AGE with it \
+         (\"Pooling doesn't support persistent connections.\")"
+            .to_owned()
+    })
 }
 
 /// What an existing CONN_MAX_AGE value means.

@@ -18,17 +18,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::celery::celery;
 use crate::facts::nginx::buffers::{BufferSet, first_violation};
 use crate::facts::nginx::proxy::{
     balancing_method, connection_header, header_context, header_level, pass_upstream, streaming, upstream_name,
 };
 use crate::facts::nginx::query::{Found, blocks_within, find_within};
 use crate::facts::nginx::{BlockRef, DirRef, Model, NginxFile, model};
-use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
 use crate::project::Project;
-use crate::project::kinds::is_compose_name;
 use crate::text::edit::Edit;
 
 pub struct NginxProxyBuffering;
@@ -99,24 +98,12 @@ impl Patch for NginxProxyBuffering {
 /// that only proxies to them is not in front of the Django app, and the reasons to buffer for
 /// gunicorn do not apply there.
 fn celery_services(project: &Project) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for path in project.files_where(is_compose_name) {
-        let Ok(file) = project.read(path) else { continue };
-        let Ok(services) = compose::services(&file.text) else { continue };
-        for service in services {
-            let words = match &service.command {
-                Some(ComposeCommand::String { words, .. }) => words,
-                Some(ComposeCommand::List { items, .. }) => items,
-                None => continue,
-            };
-            let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-            let program = texts.iter().find(|w| !matches!(**w, "pipenv" | "poetry" | "uv" | "run" | "exec"));
-            if program.is_some_and(|p| p.rsplit('/').next() == Some("celery")) {
-                found.push((service.name.clone(), texts.join(" ")));
-            }
-        }
-    }
-    found
+    celery(project)
+        .processes
+        .iter()
+        .filter(|process| process.runs_celery_directly())
+        .filter_map(|process| Some((process.service.clone()?, process.command())))
+        .collect()
 }
 
 /// The skip for a server whose every `proxy_pass` goes to a Celery service.

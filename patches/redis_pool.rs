@@ -21,6 +21,7 @@ use tree_sitter::Node;
 
 use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::django::key_writes::{self, KeyWrite, Via};
 use crate::facts::django::settings::{Definition, Settings};
 use crate::facts::serving;
 use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope, Style};
@@ -113,6 +114,7 @@ impl<'s> Planner<'s> {
         let mut outcomes: Vec<Outcome> = self.settings.errors.clone();
         let later = self.later_keys();
         let mut other_backends = Vec::new();
+        // Any skip says a cache is there that may be Redis: "not found" would be untrue.
         let mut redis_seen = false;
         for (location, what) in self.settings.functions_named("CACHES") {
             outcomes.push(Outcome::skipped(
@@ -123,64 +125,9 @@ impl<'s> Planner<'s> {
         }
         for (definition, scope) in self.settings.assignments_to("CACHES") {
             let file = definition.file();
-            let text = &file.source.text;
-            let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text) else { continue };
-            let opaque = match &scope {
-                Scope::Opaque { what, line } => Some((what.clone(), *line)),
-                Scope::Loop { line } => Some(("a loop".to_owned(), *line)),
-                Scope::Module => None,
-            };
-            if let Some((what, line)) = opaque {
-                if indexes.len() <= 1 {
-                    outcomes.push(Outcome::skipped(
-                        Some(definition.location()),
-                        format!("CACHES is built inside {what} (line {line}): it cannot be resolved statically"),
-                    ));
-                    redis_seen = true;
-                }
-                continue;
-            }
-            let aliases: Vec<(String, Node)> = match indexes.as_slice() {
-                [] => {
-                    let value = python::unparenthesized(definition.assignment.value);
-                    if value.kind() != "dictionary" {
-                        outcomes.push(Outcome::skipped(
-                            Some(definition.location()),
-                            format!(
-                                "CACHES is computed (`{}`): it cannot be resolved statically",
-                                first_line(file.text(value))
-                            ),
-                        ));
-                        redis_seen = true;
-                        continue;
-                    }
-                    let mut aliases = Vec::new();
-                    for pair in python::dict_pairs(value) {
-                        let key = python::unparenthesized(pair.key);
-                        let constant = || match key.kind() {
-                            "identifier" => self.settings.string_constant(definition.module, file.text(key)),
-                            _ => None,
-                        };
-                        match python::string_value(key, text).or_else(constant) {
-                            Some(alias) => aliases.push((alias, pair.value)),
-                            None => {
-                                outcomes.push(Outcome::skipped(
-                                    Some(file.location(key)),
-                                    format!(
-                                        "CACHES key `{}` is not a string literal or a string constant of the \
-                                         settings: its cache cannot be resolved statically; check it by hand",
-                                        first_line(file.text(key))
-                                    ),
-                                ));
-                                redis_seen = true;
-                            }
-                        }
-                    }
-                    aliases
-                }
-                [Index::Key(alias)] => vec![(alias.clone(), definition.assignment.value)],
-                _ => Vec::new(),
-            };
+            let (aliases, skips) = self.aliases_of(&definition, &scope);
+            redis_seen |= !skips.is_empty();
+            outcomes.extend(skips);
             for (alias, value) in aliases {
                 match self.alias(&definition, &alias, python::unparenthesized(value), &later) {
                     AliasAnswer::Outcomes(found) => {
@@ -208,6 +155,61 @@ impl<'s> Planner<'s> {
         outcomes
     }
 
+    /// The caches one assignment to CACHES defines (alias and value), and the skips for what it
+    /// defines in a way that cannot be read.
+    fn aliases_of(&self, definition: &Definition<'s>, scope: &Scope) -> (Vec<(String, Node<'s>)>, Vec<Outcome>) {
+        let file = definition.file();
+        let text = &file.source.text;
+        let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text) else {
+            return (Vec::new(), Vec::new());
+        };
+        let skip = |location: Location, reason: String| (Vec::new(), vec![Outcome::skipped(Some(location), reason)]);
+        let opaque = match scope {
+            Scope::Opaque { what, line } => Some((what.clone(), *line)),
+            Scope::Loop { line } => Some(("a loop".to_owned(), *line)),
+            Scope::Module => None,
+        };
+        if let Some((what, line)) = opaque {
+            if indexes.len() > 1 {
+                return (Vec::new(), Vec::new());
+            }
+            let reason = format!("CACHES is built inside {what} (line {line}): it cannot be resolved statically");
+            return skip(definition.location(), reason);
+        }
+        let value = match indexes.as_slice() {
+            [] => python::unparenthesized(definition.assignment.value),
+            [Index::Key(alias)] => return (vec![(alias.clone(), definition.assignment.value)], Vec::new()),
+            _ => return (Vec::new(), Vec::new()),
+        };
+        if value.kind() != "dictionary" {
+            let shown = first_line(file.text(value));
+            return skip(
+                definition.location(),
+                format!("CACHES is computed (`{shown}`): it cannot be resolved statically"),
+            );
+        }
+        let (mut aliases, mut skips) = (Vec::new(), Vec::new());
+        for pair in python::dict_pairs(value) {
+            let key = python::unparenthesized(pair.key);
+            let constant = || match key.kind() {
+                "identifier" => self.settings.string_constant(definition.module, file.text(key)),
+                _ => None,
+            };
+            match python::string_value(key, text).or_else(constant) {
+                Some(alias) => aliases.push((alias, pair.value)),
+                None => skips.push(Outcome::skipped(
+                    Some(file.location(key)),
+                    format!(
+                        "CACHES key `{}` is not a string literal or a string constant of the settings: its cache \
+                         cannot be resolved statically; check it by hand",
+                        first_line(file.text(key))
+                    ),
+                )),
+            }
+        }
+        (aliases, skips)
+    }
+
     /// OPTIONS keys set after the literal: `CACHES["a"]["OPTIONS"]["K"] = v`,
     /// `CACHES["a"]["OPTIONS"].setdefault("K", v)` or `.update(...)`, `VAR.setdefault("K", v)` /
     /// `VAR["K"] = v` for a module variable used as OPTIONS (alias unknown: recorded for every alias).
@@ -216,47 +218,21 @@ impl<'s> Planner<'s> {
         for module in &self.settings.modules {
             let file = &module.file;
             let text = &file.source.text;
-            for (assignment, scope) in python::assignments(file) {
-                if scope != Scope::Module {
-                    continue;
-                }
-                if let Some((base, indexes)) = python::subscript_path(assignment.left, text) {
-                    match indexes.as_slice() {
-                        [Index::Key(alias), Index::Key(options), Index::Key(key)]
-                            if base == "CACHES" && options == "OPTIONS" =>
-                        {
-                            keys.push((alias.clone(), key.clone(), file.location(assignment.statement)));
-                        }
-                        [Index::Key(key)] if base != "CACHES" && base != "DATABASES" => {
-                            keys.push((String::new(), key.clone(), file.location(assignment.statement)));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            let mut stack = vec![file.root()];
-            while let Some(node) = stack.pop() {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-                let Some((object, set_keys)) = keys_set_by_call(file, node) else { continue };
-                let alias = match python::subscript_path(object, text) {
-                    Some((base, indexes)) if base == "CACHES" => match indexes.as_slice() {
-                        [Index::Key(alias), Index::Key(options)] if options == "OPTIONS" => alias.clone(),
-                        _ => continue,
-                    },
-                    _ => String::new(),
-                };
-                for key in set_keys {
-                    keys.push((alias.clone(), key, file.location(node)));
+            let assigned = key_writes::assigned(file).into_iter().filter(|(_, scope)| *scope == Scope::Module);
+            for write in assigned.map(|(write, _)| write).chain(key_writes::called(file)) {
+                let Some(alias) = options_alias(&write, text) else { continue };
+                for key in write.keys(text) {
+                    keys.push((alias.clone(), key, file.location(write.node)));
                 }
             }
         }
         LaterKeys { keys }
     }
 
+    /// The answer for one cache defined by `value`: its change, why it needs none, or that it is
+    /// not a Redis cache.
     fn alias(&self, definition: &Definition<'s>, alias: &str, value: Node<'s>, later: &LaterKeys) -> AliasAnswer {
         let file = definition.file();
-        let text = &file.source.text;
         let target = format!("CACHES[{alias:?}]");
         let location = file.location(value);
         let skipped = |reason: String| {
@@ -265,58 +241,14 @@ impl<'s> Planner<'s> {
         if value.kind() != "dictionary" {
             return skipped(format!("built by `{}`: it cannot be resolved statically", first_line(file.text(value))));
         }
-        let backend = match python::dict_lookup(file, value, "BACKEND") {
-            Lookup::Found(pair) => pair,
-            Lookup::Missing => return AliasAnswer::NotRedis("no BACKEND (Django's default LocMemCache)".to_owned()),
-            Lookup::Unknown(splat) => {
-                return skipped(format!("`{}` may set BACKEND and cannot be read statically", file.text(splat)));
-            }
+        let flavor = match backend_of(file, value) {
+            Backend::Redis(flavor) => flavor,
+            Backend::Other(backend) => return AliasAnswer::NotRedis(backend),
+            Backend::Unread(reason) => return skipped(reason),
         };
-        let flavor = match python::string_value(backend.value, text).as_deref() {
-            Some(DJANGO_REDIS) => Flavor::DjangoRedis,
-            Some(BUILT_IN) => Flavor::BuiltIn,
-            Some(other) => return AliasAnswer::NotRedis(other.to_owned()),
-            None => {
-                return skipped(format!(
-                    "the backend is chosen at run time (`{}`): the OPTIONS keys differ between django-redis and \
-                     Django's RedisCache, so none is written",
-                    first_line(file.text(backend.value))
-                ));
-            }
-        };
-        let wanted = self.wanted(flavor);
-        let style = file.style().local(value, text);
-        let mut said = Vec::new();
-        let (edits, edit_file) = match python::dict_lookup(file, value, "OPTIONS") {
-            Lookup::Unknown(splat) => {
-                return skipped(format!("`{}` may set OPTIONS and cannot be read statically", file.text(splat)));
-            }
-            Lookup::Missing => {
-                let missing: Vec<&Wanted> =
-                    wanted.iter().filter(|w| !self.note_later(later, alias, w.key, &mut said)).collect();
-                if missing.is_empty() {
-                    (Vec::new(), file)
-                } else {
-                    let entries: Vec<String> = missing.iter().map(|w| w.render(&style)).collect();
-                    said.extend(missing.iter().map(|w| format!("{} added", w.describe())));
-                    let item = format!("{}: {}", style.string("OPTIONS"), nested_dict(file, value, &entries, &style));
-                    (python::insert_items(file, value, &[item], &style), file)
-                }
-            }
-            Lookup::Found(options) => {
-                let (options_file, options_dict) = match self.options_dict(definition, options.value) {
-                    Ok(found) => found,
-                    Err(reason) => return skipped(reason),
-                };
-                if options_file.source.path != file.source.path
-                    || options_dict.start_byte() != options.value.start_byte()
-                {
-                    said.push(format!("OPTIONS are held in `{}`, edited there", options_file.text(options.value)));
-                }
-                let (edits, mut notes) = self.fill_options(options_file, options_dict, &wanted, alias, later, flavor);
-                said.append(&mut notes);
-                (edits, options_file)
-            }
+        let (edit_file, edits, said) = match self.options_edits(definition, value, alias, later, flavor) {
+            Ok(found) => found,
+            Err(reason) => return skipped(reason),
         };
         if edits.is_empty() {
             // Nothing is edited: "held in `x`" stays, ", edited there" would be untrue.
@@ -325,17 +257,7 @@ impl<'s> Planner<'s> {
         }
         let change = Change::modify(ID, edit_file.source.path.clone(), edits)
             .summary(format!("{target}: {}", said.join("; ")))
-            .why(format!(
-                "QW3: the Redis cache ({}) gets a pool of {} connections per process (max(50, 4 x {} thread(s))) and \
-                 {TIMEOUT} s socket timeouts, so a slow Redis fails a request fast instead of hanging a worker. {}",
-                match flavor {
-                    Flavor::DjangoRedis => "django-redis: upper-case OPTIONS keys, pool size in CONNECTION_POOL_KWARGS",
-                    Flavor::BuiltIn => "Django's RedisCache: lower-case redis-py keys, passed to the connection pool",
-                },
-                self.max_connections,
-                self.threads,
-                "Existing values are kept."
-            ))
+            .why(self.why(flavor))
             .assume(format!("{} thread(s) {}", self.threads, self.threads_source))
             .assume(match flavor {
                 Flavor::DjangoRedis => self.versions.describe("django-redis"),
@@ -344,6 +266,65 @@ impl<'s> Planner<'s> {
             .verify(VERIFY_SHELL)
             .at_line(location.line);
         AliasAnswer::Outcomes(vec![Outcome::Change(change)])
+    }
+
+    /// Why the keys: the backend's key style, the pool size and the timeouts.
+    fn why(&self, flavor: Flavor) -> String {
+        format!(
+            "QW3: the Redis cache ({}) gets a pool of {} connections per process (max(50, 4 x {} thread(s))) and \
+             {TIMEOUT} s socket timeouts, so a slow Redis fails a request fast instead of hanging a worker. \
+             Existing values are kept.",
+            match flavor {
+                Flavor::DjangoRedis => "django-redis: upper-case OPTIONS keys, pool size in CONNECTION_POOL_KWARGS",
+                Flavor::BuiltIn => "Django's RedisCache: lower-case redis-py keys, passed to the connection pool",
+            },
+            self.max_connections,
+            self.threads,
+        )
+    }
+
+    /// The edits of a Redis cache's OPTIONS (a new OPTIONS entry, or keys added to the dict that
+    /// OPTIONS is), the file they go in, and what each key comes to; `Err` with why OPTIONS is
+    /// left alone.
+    fn options_edits(
+        &self,
+        definition: &Definition<'s>,
+        value: Node<'s>,
+        alias: &str,
+        later: &LaterKeys,
+        flavor: Flavor,
+    ) -> Result<(&'s PyFile, Vec<Edit>, Vec<String>), String> {
+        let file = definition.file();
+        let wanted = self.wanted(flavor);
+        let mut said = Vec::new();
+        match python::dict_lookup(file, value, "OPTIONS") {
+            Lookup::Unknown(splat) => {
+                Err(format!("`{}` may set OPTIONS and cannot be read statically", file.text(splat)))
+            }
+            Lookup::Missing => {
+                let missing: Vec<&Wanted> =
+                    wanted.iter().filter(|w| !self.note_later(later, alias, w.key, &mut said)).collect();
+                if missing.is_empty() {
+                    return Ok((file, Vec::new(), said));
+                }
+                let style = file.style().local(value, &file.source.text);
+                let entries: Vec<String> = missing.iter().map(|w| w.render(&style)).collect();
+                said.extend(missing.iter().map(|w| format!("{} added", w.describe())));
+                let item = format!("{}: {}", style.string("OPTIONS"), nested_dict(file, value, &entries, &style));
+                Ok((file, python::insert_items(file, value, &[item], &style), said))
+            }
+            Lookup::Found(options) => {
+                let (options_file, options_dict) = self.options_dict(definition, options.value)?;
+                if options_file.source.path != file.source.path
+                    || options_dict.start_byte() != options.value.start_byte()
+                {
+                    said.push(format!("OPTIONS are held in `{}`, edited there", options_file.text(options.value)));
+                }
+                let (edits, mut notes) = self.fill_options(options_file, options_dict, &wanted, alias, later, flavor);
+                said.append(&mut notes);
+                Ok((options_file, edits, said))
+            }
+        }
     }
 
     /// When `key` is set by a later statement, says so and returns true.
@@ -414,18 +395,13 @@ impl<'s> Planner<'s> {
                 first_line(file.text(dict))
             ));
         }
-        for method in ["update", "setdefault"] {
-            if text.contains(&format!("{name}.{method}(")) {
-                return Err(format!(
-                    "CONNECTION_POOL_KWARGS is `{name}`, changed by `{name}.{method}(...)`: left alone"
-                ));
-            }
+        let is_name = |write: &KeyWrite| write.object.kind() == "identifier" && file.text(write.object) == name;
+        if let Some(method) = key_writes::called(file).iter().filter(|w| is_name(w)).find_map(|w| w.via.method()) {
+            return Err(format!("CONNECTION_POOL_KWARGS is `{name}`, changed by `{name}.{method}(...)`: left alone"));
         }
-        let sets_size = python::assignments(file).into_iter().any(|(a, _)| {
-            python::subscript_path(a.left, text).is_some_and(|(base, indexes)| {
-                base == name && matches!(indexes.as_slice(), [Index::Key(k)] if k == "max_connections")
-            })
-        });
+        let sets_size = key_writes::assigned(file)
+            .iter()
+            .any(|(write, _)| is_name(write) && write.keys(text).iter().any(|k| k == "max_connections"));
         if sets_size {
             return Err(format!(
                 "CONNECTION_POOL_KWARGS is `{name}`, whose max_connections is set by a later statement"
@@ -434,7 +410,7 @@ impl<'s> Planner<'s> {
         Ok(dict)
     }
 
-    /// Edits that add the missing keys to an OPTIONS dict literal.
+    /// Edits that add the missing keys to an OPTIONS dict literal, and what each key comes to.
     fn fill_options(
         &self,
         file: &PyFile,
@@ -444,100 +420,147 @@ impl<'s> Planner<'s> {
         later: &LaterKeys,
         flavor: Flavor,
     ) -> (Vec<Edit>, Vec<String>) {
-        let text = &file.source.text;
-        let style = file.style().local(options, text);
+        let style = file.style().local(options, &file.source.text);
         let mut edits = Vec::new();
-        let mut said = Vec::new();
+        let mut said = other_style_keys(file, options, flavor);
         let mut missing = Vec::new();
-        // Keys of the other style are a bug already there: say so, never add to the mix.
-        for pair in python::dict_pairs(options) {
-            let Some(key) = python::string_value(pair.key, text) else { continue };
-            let upper = key.chars().any(|c| c.is_ascii_uppercase());
-            match flavor {
-                Flavor::BuiltIn if upper => said.push(format!(
-                    "`{key}` is a django-redis key: Django's RedisCache passes it to redis-py, which raises \
-                     TypeError (unexpected keyword argument '{key}'); left for you to remove"
-                )),
-                Flavor::DjangoRedis if !upper && key == "max_connections" => said.push(
-                    "a top-level `max_connections` is ignored by django-redis (the pool size goes in \
-                     CONNECTION_POOL_KWARGS)"
-                        .to_owned(),
-                ),
-                _ => {}
-            }
-        }
         for w in wanted {
-            let pair = match python::dict_lookup(file, options, w.key) {
-                Lookup::Found(pair) => Some(pair),
-                Lookup::Missing => None,
+            match python::dict_lookup(file, options, w.key) {
+                Lookup::Found(pair) => {
+                    let value = python::unparenthesized(pair.value);
+                    edits.extend(self.existing_key(file, w, value, alias, later, flavor, &style, &mut said));
+                }
                 Lookup::Unknown(splat) => {
-                    said.push(format!("{} may be set by `{}`, left alone", w.key, file.text(splat)));
-                    continue;
+                    said.push(format!("{} may be set by `{}`, left alone", w.key, file.text(splat)))
                 }
-            };
-            if let Some(pair) = pair {
-                let mut value = python::unparenthesized(pair.value);
-                if matches!(w.value, WantedValue::Pool(_)) && value.kind() == "identifier" {
-                    match Self::pool_kwargs_variable(file, value) {
-                        Ok(dict) => {
-                            said.push(format!(
-                                "CONNECTION_POOL_KWARGS is held in `{}`, edited there",
-                                file.text(value)
-                            ));
-                            value = dict;
-                        }
-                        Err(reason) => {
-                            said.push(reason);
-                            continue;
-                        }
-                    }
+                Lookup::Missing if self.note_later(later, alias, w.key, &mut said) => {}
+                Lookup::Missing => {
+                    missing.push(w.render(&style));
+                    said.push(format!("{} added", w.describe()));
                 }
-                match (&w.value, value) {
-                    (WantedValue::Pool(size), inner) if inner.kind() == "dictionary" => {
-                        match python::dict_lookup(file, inner, "max_connections") {
-                            Lookup::Found(existing) => said.push(format!(
-                                "CONNECTION_POOL_KWARGS max_connections already `{}`",
-                                file.text(existing.value)
-                            )),
-                            Lookup::Unknown(splat) => {
-                                said.push(format!("max_connections may be set by `{}`, left alone", file.text(splat)))
-                            }
-                            Lookup::Missing if later.get(alias, "max_connections").is_some() => {
-                                said.push("max_connections is set later, left to it".to_owned())
-                            }
-                            Lookup::Missing => {
-                                let inner_style = style.local(inner, text);
-                                let item = format!("{}: {size}", inner_style.string("max_connections"));
-                                edits.extend(python::insert_items(file, inner, &[item], &inner_style));
-                                said.push(format!("max_connections {size} merged into CONNECTION_POOL_KWARGS"));
-                            }
-                        }
-                    }
-                    (WantedValue::Pool(_), other) => {
-                        said.push(format!("CONNECTION_POOL_KWARGS is `{}`, left alone", first_line(file.text(other))))
-                    }
-                    (WantedValue::Number(_), value) => {
-                        let shown = file.text(value);
-                        match python::literal(value, text) {
-                            Some(Literal::Str(_)) if flavor == Flavor::DjangoRedis => said.push(format!(
-                                "{} is the string {shown}: django-redis raises \"Socket timeout should be float or \
-                                 integer\"; left for you to fix",
-                                w.key
-                            )),
-                            _ => said.push(format!("{} already `{shown}`", w.key)),
-                        }
-                    }
-                }
-                continue;
             }
-            if self.note_later(later, alias, w.key, &mut said) {
-                continue;
-            }
-            missing.push(w.render(&style));
-            said.push(format!("{} added", w.describe()));
         }
         edits.extend(python::insert_items(file, options, &missing, &style));
         (edits, said)
+    }
+
+    /// A wanted key OPTIONS already has: its value is kept (said so), except that the pool size is
+    /// merged into an existing CONNECTION_POOL_KWARGS dict (or the variable holding it).
+    #[allow(clippy::too_many_arguments)]
+    fn existing_key<'t>(
+        &self,
+        file: &'t PyFile,
+        w: &Wanted,
+        mut value: Node<'t>,
+        alias: &str,
+        later: &LaterKeys,
+        flavor: Flavor,
+        style: &Style,
+        said: &mut Vec<String>,
+    ) -> Vec<Edit> {
+        let text = &file.source.text;
+        if matches!(w.value, WantedValue::Pool(_)) && value.kind() == "identifier" {
+            match Self::pool_kwargs_variable(file, value) {
+                Ok(dict) => {
+                    said.push(format!("CONNECTION_POOL_KWARGS is held in `{}`, edited there", file.text(value)));
+                    value = dict;
+                }
+                Err(reason) => {
+                    said.push(reason);
+                    return Vec::new();
+                }
+            }
+        }
+        match (&w.value, value) {
+            (WantedValue::Pool(size), inner) if inner.kind() == "dictionary" => {
+                match python::dict_lookup(file, inner, "max_connections") {
+                    Lookup::Found(existing) => said.push(format!(
+                        "CONNECTION_POOL_KWARGS max_connections already `{}`",
+                        file.text(existing.value)
+                    )),
+                    Lookup::Unknown(splat) => {
+                        said.push(format!("max_connections may be set by `{}`, left alone", file.text(splat)))
+                    }
+                    Lookup::Missing if later.get(alias, "max_connections").is_some() => {
+                        said.push("max_connections is set later, left to it".to_owned())
+                    }
+                    Lookup::Missing => {
+                        let inner_style = style.local(inner, text);
+                        let item = format!("{}: {size}", inner_style.string("max_connections"));
+                        said.push(format!("max_connections {size} merged into CONNECTION_POOL_KWARGS"));
+                        return python::insert_items(file, inner, &[item], &inner_style);
+                    }
+                }
+            }
+            (WantedValue::Pool(_), other) => {
+                said.push(format!("CONNECTION_POOL_KWARGS is `{}`, left alone", first_line(file.text(other))))
+            }
+            (WantedValue::Number(_), value) => {
+                let shown = file.text(value);
+                match python::literal(value, text) {
+                    Some(Literal::Str(_)) if flavor == Flavor::DjangoRedis => said.push(format!(
+                        "{} is the string {shown}: django-redis raises \"Socket timeout should be float or integer\"; \
+                         left for you to fix",
+                        w.key
+                    )),
+                    _ => said.push(format!("{} already `{shown}`", w.key)),
+                }
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// Keys of the other backend's style are a bug already there: said, never added to the mix.
+fn other_style_keys(file: &PyFile, options: Node, flavor: Flavor) -> Vec<String> {
+    let text = &file.source.text;
+    let mut said = Vec::new();
+    for pair in python::dict_pairs(options) {
+        let Some(key) = python::string_value(pair.key, text) else { continue };
+        let upper = key.chars().any(|c| c.is_ascii_uppercase());
+        match flavor {
+            Flavor::BuiltIn if upper => said.push(format!(
+                "`{key}` is a django-redis key: Django's RedisCache passes it to redis-py, which raises TypeError \
+                 (unexpected keyword argument '{key}'); left for you to remove"
+            )),
+            Flavor::DjangoRedis if !upper && key == "max_connections" => said.push(
+                "a top-level `max_connections` is ignored by django-redis (the pool size goes in \
+                 CONNECTION_POOL_KWARGS)"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
+    }
+    said
+}
+
+/// A cache's BACKEND as this patch reads it.
+enum Backend {
+    Redis(Flavor),
+    /// Another backend (or Django's default), named for the summary.
+    Other(String),
+    /// Why the backend cannot be read.
+    Unread(String),
+}
+
+/// The backend of a cache's dict literal.
+fn backend_of(file: &PyFile, dict: Node) -> Backend {
+    let backend = match python::dict_lookup(file, dict, "BACKEND") {
+        Lookup::Found(pair) => pair,
+        Lookup::Missing => return Backend::Other("no BACKEND (Django's default LocMemCache)".to_owned()),
+        Lookup::Unknown(splat) => {
+            return Backend::Unread(format!("`{}` may set BACKEND and cannot be read statically", file.text(splat)));
+        }
+    };
+    match python::string_value(backend.value, &file.source.text).as_deref() {
+        Some(DJANGO_REDIS) => Backend::Redis(Flavor::DjangoRedis),
+        Some(BUILT_IN) => Backend::Redis(Flavor::BuiltIn),
+        Some(other) => Backend::Other(other.to_owned()),
+        None => Backend::Unread(format!(
+            "the backend is chosen at run time (`{}`): the OPTIONS keys differ between django-redis and Django's \
+             RedisCache, so none is written",
+            first_line(file.text(backend.value))
+        )),
     }
 }
 
@@ -575,24 +598,20 @@ impl Wanted {
     }
 }
 
-/// For `X.setdefault("K", v)` and `X.update({"K": v}, K2=v)`: `X` and the keys the call sets.
-fn keys_set_by_call<'t>(file: &'t PyFile, call: Node<'t>) -> Option<(Node<'t>, Vec<String>)> {
-    let text = &file.source.text;
-    let function = call.child_by_field_name("function").filter(|f| call.kind() == "call" && f.kind() == "attribute")?;
-    let object = function.child_by_field_name("object")?;
-    let positional = python::positional_args(call);
-    let keys = match file.text(function.child_by_field_name("attribute")?) {
-        "setdefault" => vec![python::string_value(*positional.first()?, text)?],
-        "update" => {
-            let mut keys: Vec<String> = python::kwargs(call, text).into_iter().map(|(name, _)| name).collect();
-            if let Some(dict) = positional.first().filter(|d| d.kind() == "dictionary") {
-                keys.extend(python::dict_pairs(*dict).iter().filter_map(|p| python::string_value(p.key, text)));
-            }
-            keys
+/// The alias whose OPTIONS a key write sets: `CACHES["a"]["OPTIONS"]` is alias `a`; a module
+/// variable (not CACHES or DATABASES) may be an OPTIONS dict of any alias: `""`, every alias.
+fn options_alias(write: &KeyWrite, text: &str) -> Option<String> {
+    match write.object_path(text) {
+        Some((base, indexes)) if base == "CACHES" => match indexes.as_slice() {
+            [Index::Key(alias), Index::Key(options)] if options == "OPTIONS" => Some(alias.clone()),
+            _ => None,
+        },
+        Some((base, indexes)) if write.via == Via::Subscript => {
+            (indexes.is_empty() && base != "DATABASES").then(String::new)
         }
-        _ => return None,
-    };
-    Some((object, keys))
+        _ if write.via == Via::Subscript => None,
+        _ => Some(String::new()),
+    }
 }
 
 /// A new dict value for `entries`, written like its container: one entry per line (one level

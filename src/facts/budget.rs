@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::engine::outcome::{Location, Outcome};
-use crate::facts::serving;
+use crate::facts::{celery, serving};
 use crate::project::Project;
 use crate::project::config::Sourced;
 use crate::project::kinds;
@@ -169,17 +169,6 @@ fn joined(files: &[PathBuf]) -> String {
     files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" + ")
 }
 
-/// Deployment files that may start Celery workers or PostgreSQL.
-fn deployment_file(path: &Path) -> bool {
-    let name = kinds::name_of(path);
-    kinds::is_compose_name(path)
-        || kinds::is_procfile(path)
-        || kinds::is_dockerfile(path)
-        || name.ends_with(".sh")
-        || name.starts_with("supervisord")
-        || name.ends_with(".service")
-}
-
 /// The base compose file an override file completes (`docker-compose.override.yml` ->
 /// `docker-compose.yml`, as `docker compose` merges them by default); `None` for other files.
 fn override_base(path: &Path) -> Option<PathBuf> {
@@ -187,23 +176,6 @@ fn override_base(path: &Path) -> Option<PathBuf> {
     let (stem, extension) = name.rsplit_once('.')?;
     let base = stem.strip_suffix(".override")?;
     Some(path.with_file_name(format!("{base}.{extension}")))
-}
-
-/// The compose service a line belongs to: the nearest key above it at the indentation of the
-/// first key under the top-level `services:`.
-fn compose_service(text: &str, line_index: usize) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let services = lines.iter().position(|line| line.trim_end() == "services:")?;
-    let indent_of = |line: &str| line.len() - line.trim_start().len();
-    let first = lines[services + 1..].iter().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
-    let service_indent = indent_of(first);
-    if line_index <= services || service_indent == 0 {
-        return None;
-    }
-    lines[services + 1..=line_index].iter().rev().find_map(|line| {
-        let key = line.trim().strip_suffix(':')?;
-        (indent_of(line) == service_indent && !key.contains(' ')).then(|| key.to_owned())
-    })
 }
 
 /// One deployment: its files (base first) and the Celery workers it starts.
@@ -259,6 +231,22 @@ fn deployments(workers: Vec<(CeleryWorker, Option<String>)>, combinations: Vec<V
         .collect()
 }
 
+/// The Celery workers of every deployment file, each with its compose service if it has one
+/// (an override file's service replaces the base file's of the same name).
+fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
+    let cpus = serving::cpu_count(project);
+    celery::celery(project)
+        .processes
+        .iter()
+        .filter(|process| process.is_worker())
+        .map(|process| {
+            let worker =
+                CeleryWorker { location: process.location.clone(), concurrency: process.concurrency_or_default(&cpus) };
+            (worker, process.service.clone())
+        })
+        .collect()
+}
+
 /// Compose files used together in one command (`docker compose -f docker-compose.yml -f
 /// docker-compose.prod.yml up -d`) in the project's Makefiles, scripts, justfiles, READMEs and CI
 /// workflows: each such list (of files the project has) is one deployment.
@@ -276,7 +264,7 @@ fn compose_combinations(project: &Project) -> Vec<Vec<PathBuf>> {
     for path in project.files_containing(&candidates, "compose") {
         let Ok(file) = project.read(&path) else { continue };
         for line in file.text.lines().filter(|line| line.contains("compose")) {
-            let words = words(line);
+            let words = celery::line_words(line);
             let mut files = Vec::new();
             for (i, word) in words.iter().enumerate() {
                 let named = match word.as_str() {
@@ -298,69 +286,6 @@ fn compose_combinations(project: &Project) -> Vec<Vec<PathBuf>> {
     found
 }
 
-/// Splits a command line written in YAML or shell into words (`["celery", "-c", "4"]` too).
-fn words(line: &str) -> Vec<String> {
-    line.split(|c: char| c.is_whitespace() || "[],'\"".contains(c))
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Celery worker commands and their concurrency, each with its compose service if it has one.
-fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
-    let candidates: Vec<PathBuf> = project
-        .files_where(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            deployment_file(path) || name.ends_with(".yml") || name.ends_with(".yaml")
-        })
-        .cloned()
-        .collect();
-    let mut found = Vec::new();
-    for path in project.files_containing(&candidates, "celery") {
-        let Ok(file) = project.read(&path) else { continue };
-        let compose = kinds::is_compose(&path, &file.text);
-        if !compose && !deployment_file(&path) {
-            continue;
-        }
-        for (index, line) in file.text.lines().enumerate() {
-            let trimmed = line.trim_start();
-            if trimmed.starts_with('#') {
-                continue;
-            }
-            let words = words(line);
-            let Some(celery) = words.iter().position(|w| w == "celery" || w.ends_with("/celery")) else { continue };
-            if !words[celery..].iter().any(|w| w == "worker") {
-                continue;
-            }
-            let mut concurrency = None;
-            for (i, word) in words.iter().enumerate().skip(celery) {
-                let value = match word.as_str() {
-                    "-c" | "--concurrency" => words.get(i + 1).map(String::as_str),
-                    other => other
-                        .strip_prefix("--concurrency=")
-                        .or_else(|| other.strip_prefix("-c").filter(|v| !v.is_empty())),
-                };
-                if let Some(n) = value.and_then(|v| v.parse::<u32>().ok()) {
-                    concurrency = Some(Sourced { value: n, source: format!("{word} {n}").replace("= ", "=") });
-                }
-            }
-            let concurrency = concurrency.unwrap_or_else(|| {
-                let cpus = serving::cpu_count(project);
-                Sourced {
-                    value: cpus.value,
-                    source: format!(
-                        "no --concurrency: Celery runs one process per CPU, {} CPUs {}",
-                        cpus.value, cpus.source
-                    ),
-                }
-            });
-            let service = if compose { compose_service(&file.text, index) } else { None };
-            found.push((CeleryWorker { location: Location::new(path.clone(), index + 1), concurrency }, service));
-        }
-    }
-    found
-}
-
 /// `max_connections` from compose (`postgres -c max_connections=200`) or a postgresql.conf in the
 /// project, preferring the one in `deployment` (the files whose Celery workers are counted: each
 /// deployment may run its own database); else PostgreSQL's default.
@@ -368,7 +293,7 @@ fn max_connections(project: &Project, deployment: &[PathBuf]) -> Sourced<u32> {
     let candidates: Vec<PathBuf> = project
         .files_where(|path| {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            deployment_file(path) || name == "postgresql.conf" || name.ends_with(".yml") || name.ends_with(".yaml")
+            celery::launch_file(path) || name == "postgresql.conf" || name.ends_with(".yml") || name.ends_with(".yaml")
         })
         .cloned()
         .collect();
@@ -376,7 +301,7 @@ fn max_connections(project: &Project, deployment: &[PathBuf]) -> Sourced<u32> {
     for path in project.files_containing(&candidates, "max_connections") {
         let Ok(file) = project.read(&path) else { continue };
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if !(deployment_file(&path) || name == "postgresql.conf" || kinds::is_compose(&path, &file.text)) {
+        if !(celery::launch_file(&path) || name == "postgresql.conf" || kinds::is_compose(&path, &file.text)) {
             continue;
         }
         for (index, line) in file.text.lines().enumerate() {
@@ -524,11 +449,7 @@ mod tests {
     }
 
     #[test]
-    fn service_names_come_from_the_services_block() {
-        let text = "version: '3'\nservices:\n\n  web:\n    image: x\n  worker:\n    command: >\n      celery worker\nvolumes:\n  data:\n";
-        assert_eq!(compose_service(text, 4).as_deref(), Some("web"));
-        assert_eq!(compose_service(text, 7).as_deref(), Some("worker"));
-        assert_eq!(compose_service(text, 0), None);
+    fn override_files_name_their_base() {
         assert_eq!(override_base(Path::new("a/compose.override.yaml")), Some(PathBuf::from("a/compose.yaml")));
         assert_eq!(override_base(Path::new("docker-compose.prod.yml")), None);
     }

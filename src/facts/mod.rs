@@ -2,6 +2,7 @@
 //! once per run (memoised on the [`crate::project::Project`]). Patches decide from these facts.
 
 pub mod budget;
+pub mod celery;
 pub mod django;
 pub mod gunicorn;
 pub mod indexes;

@@ -8,6 +8,7 @@
 use tree_sitter::Node;
 
 use crate::engine::outcome::Location;
+use crate::facts::django::key_writes::KeyWrite;
 use crate::facts::django::settings::{Definition, Settings, SettingsModule};
 use crate::lang::python::{self, Index, PyFile, Scope};
 
@@ -102,25 +103,21 @@ pub fn find_overrides(settings: &Settings) -> Vec<Override<'_>> {
         if scope != Scope::Module {
             continue;
         }
-        if let Some((_, indexes)) = python::subscript_path(definition.assignment.left, text)
-            && let [Index::Key(alias), Index::Key(key)] = indexes.as_slice()
-            && wanted(key)
+        let Some(write) = KeyWrite::of_assignment(&definition.assignment, text) else { continue };
+        let Some((_, indexes)) = write.object_path(text) else { continue };
+        let alias = write.object.child_by_field_name("subscript").and_then(python::string_content);
+        let key = write.key.and_then(python::string_content);
+        if let ([Index::Key(_)], Some(alias), Some(key)) = (indexes.as_slice(), alias, key)
+            && wanted(&text[key.clone()])
         {
-            let left = definition.assignment.left;
-            let object = left.child_by_field_name("value").expect("a subscript has a value");
-            let alias_range = object.child_by_field_name("subscript").and_then(python::string_content);
-            let key_range = left.child_by_field_name("subscript").and_then(python::string_content);
-            if let (Some(alias_range), Some(key_range)) = (alias_range, key_range) {
-                debug_assert!(text[alias_range.clone()] == **alias && text[key_range.clone()] == **key);
-                found.push(Override {
-                    module: definition.module,
-                    statement: definition.assignment.statement,
-                    value: definition.assignment.value,
-                    alias: Some(&text[alias_range]),
-                    key: &text[key_range],
-                    target: &text[object.byte_range()],
-                });
-            }
+            found.push(Override {
+                module: definition.module,
+                statement: write.node,
+                value: definition.assignment.value,
+                alias: Some(&text[alias]),
+                key: &text[key],
+                target: &text[write.object.byte_range()],
+            });
         }
     }
     for module in &settings.modules {
@@ -161,26 +158,25 @@ pub fn loop_overrides(module: &SettingsModule) -> Vec<Override<'_>> {
         };
         let mut body_cursor = body.walk();
         for inner in body.named_children(&mut body_cursor) {
-            let Some(python::Assignment { left: target, value, .. }) = python::assignment_of(inner) else { continue };
-            let Some((base, indexes)) = python::subscript_path(target, text) else { continue };
-            let key = match indexes.as_slice() {
-                [Index::Key(key)] if Some(base.as_str()) == dict_var => key,
-                [Index::Name(alias), Index::Key(key)] if base == "DATABASES" && Some(alias.as_str()) == alias_var => {
-                    key
-                }
-                _ => continue,
+            let Some(assignment) = python::assignment_of(inner) else { continue };
+            let Some(write) = KeyWrite::of_assignment(&assignment, text) else { continue };
+            let Some((base, indexes)) = write.object_path(text) else { continue };
+            let this_loop = match indexes.as_slice() {
+                [] => Some(base.as_str()) == dict_var,
+                [Index::Name(alias)] => base == "DATABASES" && Some(alias.as_str()) == alias_var,
+                _ => false,
             };
-            if (key == MAX_AGE_KEY || key == HEALTH_KEY)
-                && let Some(range) = target.child_by_field_name("subscript").and_then(python::string_content)
-                && let Some(object) = target.child_by_field_name("value")
+            if let Some(range) = write.key.and_then(python::string_content)
+                && this_loop
+                && (text[range.clone()] == *MAX_AGE_KEY || text[range.clone()] == *HEALTH_KEY)
             {
                 found.push(Override {
                     module,
                     statement: inner,
-                    value,
+                    value: assignment.value,
                     alias: None,
                     key: &text[range],
-                    target: &text[object.byte_range()],
+                    target: &text[write.object.byte_range()],
                 });
             }
         }

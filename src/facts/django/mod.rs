@@ -2,6 +2,7 @@
 
 pub mod databases;
 pub mod engines;
+pub mod key_writes;
 pub mod settings;
 
 /// A throwaway project on disk for the tests of this module: settings discovery reads real files.

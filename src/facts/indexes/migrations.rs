@@ -43,7 +43,7 @@ pub enum HistoryProblem {
 }
 
 /// `MIGRATION_MODULES = {"label": "dotted.module"}` overrides found in the settings modules.
-pub fn migration_modules(project: &Project, candidates: &[PathBuf]) -> BTreeMap<String, (Option<String>, Location)> {
+fn migration_modules(project: &Project, candidates: &[PathBuf]) -> BTreeMap<String, (Option<String>, Location)> {
     let mut found = BTreeMap::new();
     for path in project.files_containing(candidates, "MIGRATION_MODULES") {
         let Ok(source) = project.read(&path) else { continue };
@@ -66,7 +66,7 @@ pub fn migration_modules(project: &Project, candidates: &[PathBuf]) -> BTreeMap<
 
 /// Every Python module of the project, by folder: looked up once per app instead of scanning
 /// the whole file list for each.
-pub fn modules_by_dir(project: &Project) -> BTreeMap<PathBuf, Vec<PathBuf>> {
+fn modules_by_dir(project: &Project) -> BTreeMap<PathBuf, Vec<PathBuf>> {
     let mut by_dir: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     for path in project.files_where(|p| p.extension().is_some_and(|e| e == "py")) {
         by_dir.entry(path.parent().unwrap_or(Path::new("")).to_path_buf()).or_default().push(path.clone());
@@ -74,20 +74,38 @@ pub fn modules_by_dir(project: &Project) -> BTreeMap<PathBuf, Vec<PathBuf>> {
     by_dir
 }
 
-/// Reads the app's history and finds its single leaf.
-pub fn history(
-    project: &Project,
-    app: &App,
-    python_root: &Path,
-    overrides: &BTreeMap<String, (Option<String>, Location)>,
-    modules_by_dir: &BTreeMap<PathBuf, Vec<PathBuf>>,
-) -> Result<History, HistoryProblem> {
-    let dir = match overrides.get(&app.label) {
+/// Where the apps' migrations live: the `MIGRATION_MODULES` overrides and the project's Python
+/// modules by folder, read once per run and looked up for each app.
+pub struct Layout {
+    python_root: PathBuf,
+    overrides: BTreeMap<String, (Option<String>, Location)>,
+    modules_by_dir: BTreeMap<PathBuf, Vec<PathBuf>>,
+}
+
+impl Layout {
+    /// `python_files`: the files that may hold `MIGRATION_MODULES` (the settings among them).
+    pub fn read(project: &Project, python_files: &[PathBuf]) -> Layout {
+        Layout {
+            python_root: super::apps::python_root(project),
+            overrides: migration_modules(project, python_files),
+            modules_by_dir: modules_by_dir(project),
+        }
+    }
+
+    /// Reads the app's history and finds its single leaf.
+    pub fn history(&self, project: &Project, app: &App) -> Result<History, HistoryProblem> {
+        history(project, app, self)
+    }
+}
+
+fn history(project: &Project, app: &App, layout: &Layout) -> Result<History, HistoryProblem> {
+    let dir = match layout.overrides.get(&app.label) {
         Some((None, location)) => return Err(HistoryProblem::Disabled(location.clone())),
-        Some((Some(module), _)) => python_root.join(module.replace('.', "/")),
+        Some((Some(module), _)) => layout.python_root.join(module.replace('.', "/")),
         None => app.dir.join("migrations"),
     };
-    let files: Vec<&PathBuf> = modules_by_dir
+    let files: Vec<&PathBuf> = layout
+        .modules_by_dir
         .get(&dir)
         .into_iter()
         .flatten()

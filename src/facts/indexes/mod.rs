@@ -1,51 +1,75 @@
-//! The `db-indexes` analysis: which indexes the code's queries lack, and the two edits that add
-//! each (the model's `Meta.indexes` and a migration).
+//! The analyses behind `db-indexes`: the apps and their models, the queries the code runs, the
+//! migration graph and the databases. The patch (`patches/db_indexes.rs`) decides the indexes
+//! from them.
 //!
 //! [`apps`] finds the apps, [`models`] reads their model classes, [`queries`] mines the querysets
-//! across the project's Python files, [`proposals`] decides the indexes, [`migrations`] finds the
-//! leaf a new migration depends on, [`databases`] decides between `AddIndex` and
-//! `AddIndexConcurrently`, and [`render`] writes both halves.
+//! across the project's Python files, [`shapes`] says which index each query asks for and which
+//! existing index serves it, [`migrations`] finds the leaf a new migration depends on,
+//! [`databases`] decides between `AddIndex` and `AddIndexConcurrently`, and [`render`] writes the
+//! model edit and the migration.
 
 pub mod apps;
 pub mod databases;
 pub mod migrations;
 pub mod models;
-pub mod proposals;
 pub mod py;
 pub mod queries;
 pub mod render;
+pub mod shapes;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
+use crate::engine::outcome::{Location, Outcome};
 use crate::project::Project;
 use apps::App;
 use models::{FieldKind, ModelClass};
-use proposals::{Decision, ModelFacts};
-use render::{ModelIndexes, NewIndex};
-
-/// The patch id, for the changes.
-pub const PATCH: &str = "db-indexes";
+use shapes::ModelFacts;
 
 /// A model class of the project, with the app it belongs to.
-struct Model {
-    class: ModelClass,
-    app: usize,
-    is_model: bool,
-    is_abstract: bool,
+pub struct Model {
+    pub class: ModelClass,
+    /// Its app, an index into [`Analysis::apps`].
+    pub app: usize,
+    /// A Django model (a base is `Model` or a model of the project), not a proxy.
+    pub is_model: bool,
+    pub is_abstract: bool,
 }
 
-/// Plans the index changes of the whole project.
-pub fn plan(project: &Project) -> Vec<Outcome> {
+impl Model {
+    /// A model with a table of its own, whose queries can want an index.
+    pub fn has_table(&self) -> bool {
+        self.is_model && !self.is_abstract
+    }
+}
+
+/// What the project's code says about its tables and queries.
+pub struct Analysis {
+    pub apps: Vec<App>,
+    pub models: Vec<Model>,
+    /// Per model: fields, ordering and existing indexes, abstract bases merged in.
+    pub facts: Vec<ModelFacts>,
+    /// Per model: the queries on it found in production code (test modules left out).
+    pub queries: Vec<Vec<queries::Query>>,
+    /// Apps whose models could not be read: nothing is planned for them.
+    pub broken_apps: BTreeSet<usize>,
+    /// Where each app's migrations live.
+    pub migrations: migrations::Layout,
+    /// Why a models file or a file with queries could not be read (an error, a warning, or the
+    /// skip of an unrendered template), for the plan's notes.
+    pub problems: Vec<Outcome>,
+}
+
+/// The analysis of `project`; `None` when it has no Django models.
+pub fn analyse(project: &Project) -> Option<Analysis> {
     let apps = apps::find_apps(project);
     if apps.is_empty() {
-        return vec![Outcome::not_found("no Django models (models.py or a models/ package) in the project")];
+        return None;
     }
-    let mut outcomes = Vec::new();
-    let (models, broken_apps) = read_models(project, &apps, &mut outcomes);
+    let mut problems = Vec::new();
+    let (models, broken_apps) = read_models(project, &apps, &mut problems);
     let python_files: Vec<PathBuf> = project
         .files_where(|p| {
             p.extension().is_some_and(|e| e == "py") && !p.components().any(|c| c.as_os_str() == "migrations")
@@ -53,57 +77,13 @@ pub fn plan(project: &Project) -> Vec<Outcome> {
         .cloned()
         .collect();
     let production_files: Vec<PathBuf> = python_files.iter().filter(|p| !is_test_module(p)).cloned().collect();
-    let queries = mine_queries(project, &production_files, &models, &mut outcomes);
-    let facts: Vec<ModelFacts> = (0..models.len()).map(|i| facts_of(&models, i)).collect();
-    let databases = databases::read(project);
-    let python_root = apps::python_root(project);
-    let overrides = migrations::migration_modules(project, &python_files);
-    let modules_by_dir = migrations::modules_by_dir(project);
-    let mut taken: BTreeSet<String> = models
-        .iter()
-        .filter_map(|m| m.class.meta.as_ref())
-        .flat_map(|meta| meta.indexes.iter().filter_map(|i| i.name.clone()))
-        .collect();
-
-    let mut queries_by_model: Vec<Vec<&queries::Query>> = vec![Vec::new(); models.len()];
-    for query in &queries {
-        queries_by_model[query.model].push(query);
+    let mut queries: Vec<Vec<queries::Query>> = models.iter().map(|_| Vec::new()).collect();
+    for query in mine_queries(project, &production_files, &models, &mut problems) {
+        queries[query.model].push(query);
     }
-    // Decide every app's indexes, and read the histories of those that need a migration, in parallel.
-    let planned: Vec<AppPlan> = apps
-        .par_iter()
-        .enumerate()
-        .filter(|(app_index, _)| !broken_apps.contains(app_index))
-        .map(|(app_index, app)| {
-            let mut decisions: Vec<(usize, Decision)> = Vec::new();
-            let mut queried = 0;
-            for (i, model) in models.iter().enumerate() {
-                if model.app != app_index || !model.is_model || model.is_abstract {
-                    continue;
-                }
-                queried += queries_by_model[i].len();
-                decisions.push((i, proposals::decide(&model.class.name, &facts[i], &queries_by_model[i])));
-            }
-            let history = decisions
-                .iter()
-                .any(|(_, d)| !d.proposals.is_empty())
-                .then(|| migrations::history(project, app, &python_root, &overrides, &modules_by_dir));
-            AppPlan { app, decisions, queried, history }
-        })
-        .collect();
-    // Naming is sequential: index names must be unique across the whole project.
-    for plan in planned {
-        outcomes.extend(plan_app(project, plan, &models, &databases, &mut taken));
-    }
-    outcomes
-}
-
-/// One app's decisions, and its migration history when it needs a new migration.
-struct AppPlan<'a> {
-    app: &'a App,
-    decisions: Vec<(usize, Decision)>,
-    queried: usize,
-    history: Option<Result<migrations::History, migrations::HistoryProblem>>,
+    let facts = (0..models.len()).map(|i| facts_of(&models, i)).collect();
+    let migrations = migrations::Layout::read(project, &python_files);
+    Some(Analysis { apps, models, facts, queries, broken_apps, migrations, problems })
 }
 
 /// The classes of one models file, or the error outcome that stops its app.
@@ -204,7 +184,7 @@ fn abstract_bases(models: &[Model], index: usize) -> Vec<usize> {
 
 /// The abstract base whose Meta the model inherits when it declares none: the written base
 /// expression, and whether that Meta has indexes.
-fn inherited_meta(models: &[Model], index: usize) -> Option<(&str, bool)> {
+pub fn inherited_meta(models: &[Model], index: usize) -> Option<(&str, bool)> {
     let model = &models[index].class;
     model.bases.iter().find_map(|base| {
         let b = models.iter().find(|m| m.is_abstract && m.class.name == py::last_segment(base))?;
@@ -364,209 +344,4 @@ fn mine_queries(
         }
     }
     all
-}
-
-/// The outcomes for one app: its change pair, or why it needs none.
-fn plan_app(
-    project: &Project,
-    plan: AppPlan,
-    models: &[Model],
-    databases: &databases::Databases,
-    taken: &mut BTreeSet<String>,
-) -> Vec<Outcome> {
-    let AppPlan { app, decisions, queried, history } = plan;
-    let decisions = decisions.as_slice();
-    let app_location = Some(Location::file(&app.model_files[0]));
-    let mut outcomes = Vec::new();
-    for (i, decision) in decisions {
-        if !decision.left_out.is_empty() {
-            let list: Vec<String> = decision.left_out.iter().map(describe_columns).collect();
-            outcomes.push(Outcome::skipped(
-                Some(Location::new(&models[*i].class.file, models[*i].class.line)),
-                format!(
-                    "{}: at most {} indexes per model in one run; left for later: {}",
-                    models[*i].class.name,
-                    proposals::MAX_PER_MODEL,
-                    list.join(", ")
-                ),
-            ));
-        }
-    }
-    let notes: Vec<&String> = decisions.iter().flat_map(|(_, d)| &d.notes).collect();
-    let wanted: Vec<&(usize, Decision)> = decisions.iter().filter(|(_, d)| !d.proposals.is_empty()).collect();
-    if wanted.is_empty() {
-        let reason = if queried == 0 {
-            format!("{}: no queries on its models found in the project", app.label)
-        } else if notes.is_empty() {
-            format!("{}: its queries need no index", app.label)
-        } else {
-            format!(
-                "{}: every query is served: {}",
-                app.label,
-                notes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ")
-            )
-        };
-        outcomes.push(Outcome::ok(app_location, reason));
-        return outcomes;
-    }
-    let history = match history.expect("read for every app with proposals") {
-        Ok(history) => history,
-        Err(migrations::HistoryProblem::Error(outcome)) => {
-            outcomes.push(*outcome);
-            return outcomes;
-        }
-        Err(migrations::HistoryProblem::NoMigrations(dir)) => {
-            outcomes.push(Outcome::skipped(
-                Some(Location::file(dir)),
-                format!("{}: the app has no migrations yet; `makemigrations` writes its first one", app.label),
-            ));
-            return outcomes;
-        }
-        Err(migrations::HistoryProblem::Disabled(location)) => {
-            outcomes.push(Outcome::skipped(
-                Some(location),
-                format!("{}: MIGRATION_MODULES disables its migrations", app.label),
-            ));
-            return outcomes;
-        }
-    };
-
-    let mut model_changes: Vec<Change> = Vec::new();
-    let mut in_migration: Vec<ModelIndexes> = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
-    let mut first_site: Option<Location> = None;
-    for (i, decision) in wanted {
-        let model = &models[*i].class;
-        let new: Vec<NewIndex> = decision
-            .proposals
-            .iter()
-            .map(|proposal| {
-                let name = render::index_name(&model.name, &proposal.columns, taken);
-                taken.insert(name.clone());
-                NewIndex { name, columns: proposal.columns.clone() }
-            })
-            .collect();
-        let source = match project.read(&model.file) {
-            Ok(source) => source,
-            Err(err) => {
-                outcomes.push(err.into());
-                continue;
-            }
-        };
-        let inherited = if model.meta.is_none() { inherited_meta(models, *i) } else { None };
-        match render::meta_edits(&source, model, inherited, &new) {
-            Ok(edits) => {
-                for (index, proposal) in new.iter().zip(&decision.proposals) {
-                    let sites: Vec<String> = proposal.sites.iter().map(|s| s.to_string()).collect();
-                    first_site.get_or_insert_with(|| proposal.sites[0].clone());
-                    let trimmed = if proposal.trimmed.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", proposal.trimmed.join("; "))
-                    };
-                    reasons.push(format!(
-                        "{} on {}({}) serves the {} at {}{trimmed}",
-                        index.name,
-                        model.name,
-                        describe_columns(proposal),
-                        shape_words(proposal),
-                        sites.join(", ")
-                    ));
-                }
-                // One change per file: models of one file share it (their edits never overlap).
-                match model_changes.iter_mut().find(|c| c.path == model.file) {
-                    Some(Change { kind: ChangeKind::Modify { edits: earlier }, .. }) => earlier.extend(edits),
-                    _ => model_changes.push(Change::modify(PATCH, &model.file, edits).at_line(model.line)),
-                }
-                in_migration.push(ModelIndexes { model_name: model.name.to_lowercase(), indexes: new });
-            }
-            Err(why) => outcomes.push(Outcome::skipped(
-                Some(Location::new(&model.file, model.line)),
-                format!("{}: {why}; add the index by hand", model.name),
-            )),
-        }
-    }
-    if in_migration.is_empty() {
-        return outcomes;
-    }
-    let count: usize = in_migration.iter().map(|m| m.indexes.len()).sum();
-    let number = migrations::next_number(&history.leaf);
-    let description = match in_migration.as_slice() {
-        [only] if only.indexes.len() == 1 => format!("add_{}", only.indexes[0].name),
-        [only] => format!("add_{}_indexes", only.model_name),
-        _ => format!("add_{}_indexes", app.label.to_lowercase()),
-    };
-    let mut migration_name = format!("{number:04}_{description}");
-    let mut n = 2;
-    while history.names.contains(&migration_name) {
-        migration_name = format!("{number:04}_{description}_{n}");
-        n += 1;
-    }
-    let migration_path = history.dir.join(format!("{migration_name}.py"));
-    let leaf_quote = project
-        .read(&history.dir.join(format!("{}.py", history.leaf)))
-        .map(|s| render::quote_of(&s.text))
-        .unwrap_or('"');
-    let concurrent = databases.concurrent_ok();
-    let header = format!(
-        "Generated by scalepatch ({PATCH}) for the queries at {}.",
-        first_site.map(|s| s.to_string()).unwrap_or_default()
-    );
-    let contents = render::migration(&app.label, &history.leaf, &in_migration, concurrent, leaf_quote, &header);
-    let listed: Vec<String> = in_migration
-        .iter()
-        .flat_map(|m| m.indexes.iter().map(move |i| format!("{} on {}", i.name, m.model_name)))
-        .collect();
-    let summary = format!(
-        "{}: add {} ({}) in Meta.indexes and migration {migration_name}",
-        app.label,
-        if count == 1 { "1 index".to_owned() } else { format!("{count} indexes") },
-        listed.join(", ")
-    );
-    let why = format!(
-        "QW5 index migrations: {}. No existing index (ForeignKey, primary key, unique, db_index or the leading \
-         columns of Meta.indexes) serves these queries. The model's Meta.indexes and the migration carry the same \
-         explicit names, so makemigrations sees them agree; the migration depends on the current leaf {}. \
-         The review offers the model edit and the migration as one change.",
-        reasons.join("; "),
-        history.leaf
-    );
-    let verify = [
-        "python manage.py makemigrations --check --dry-run".to_owned(),
-        format!("python manage.py sqlmigrate {} {migration_name}", app.label),
-    ];
-    let finish = |change: Change| {
-        let change = change
-            .summary(summary.clone())
-            .why(why.clone())
-            .assume(databases.explain())
-            .together(format!("indexes of app {}", app.label));
-        verify.iter().fold(change, |c, v| c.verify(v.clone()))
-    };
-    for change in model_changes {
-        outcomes.push(Outcome::Change(finish(change)));
-    }
-    outcomes.push(Outcome::Change(finish(Change::create(PATCH, migration_path, contents))));
-    outcomes
-}
-
-fn describe_columns(proposal: &proposals::Proposal) -> String {
-    proposal.columns.iter().map(|c| c.spelled()).collect::<Vec<_>>().join(", ")
-}
-
-/// "query filtering on conversation and ordered by -created_at", for the why.
-fn shape_words(proposal: &proposals::Proposal) -> String {
-    let (eq, rest) = proposal.columns.split_at(proposal.equalities);
-    let eq: Vec<&str> = eq.iter().map(|c| c.field.as_str()).collect();
-    let rest: Vec<String> = rest.iter().map(|c| c.spelled()).collect();
-    let plural = if proposal.sites.len() > 1 { "queries" } else { "query" };
-    match (eq.is_empty(), rest.is_empty()) {
-        (false, false) => format!(
-            "{plural} filtering on {} and reading in {} order (or a range of it)",
-            eq.join(", "),
-            rest.join(", ")
-        ),
-        (false, true) => format!("{plural} filtering on {}", eq.join(", ")),
-        (true, _) => format!("{plural} ordering or ranging on {}", rest.join(", ")),
-    }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::models::{ListSite, ModelClass};
-use super::proposals::Column;
+use super::shapes::Column;
 use crate::text::edit::Edit;
 use crate::text::source::SourceFile;
 
