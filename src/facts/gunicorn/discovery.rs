@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::invocation::ServerKind;
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
 use crate::engine::outcome::{Location, Outcome};
-use crate::facts::serving::ServerKind;
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
 use crate::lang::shell::{self, Word};
