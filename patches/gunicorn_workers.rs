@@ -1,16 +1,30 @@
 //! `gunicorn-workers`: Gunicorn worker count: 2 x CPUs + 1 (3..12), where the deployment decides it.
 //!
-//! Finds every gunicorn start (Dockerfile CMD/ENTRYPOINT, compose command, scripts, Procfile,
-//! supervisord, systemd) and applies gunicorn's precedence (command line > GUNICORN_CMD_ARGS >
-//! config file > WEB_CONCURRENCY) to edit the source that actually decides the count. Never
-//! lowers a count; a runtime formula is ok (with the container note); a Heroku-style Procfile
-//! without a count is skipped (the platform sets WEB_CONCURRENCY). When nothing sets it: an
-//! existing config file gets `workers = N`, else the Dockerfile gets `ENV WEB_CONCURRENCY=N`,
-//! else the command line gets `--workers N`. The analysis lives in [`crate::facts::gunicorn`].
+//! Why: a sync gunicorn runs one request per worker, and a count below the CPUs' worth leaves
+//! the container idle while requests queue.
+//!
+//! Where: every WSGI gunicorn start the gunicorn facts find (Dockerfile CMD/ENTRYPOINT, compose
+//! command, Kubernetes container, scripts, Procfile, supervisord, systemd), edited at the source
+//! that decides the count under gunicorn's precedence (command line > GUNICORN_CMD_ARGS > config
+//! file > WEB_CONCURRENCY), in the form it is written in. When nothing sets it: an existing
+//! config file gets `workers = N`, else the Dockerfile gets `ENV WEB_CONCURRENCY=N`, else the
+//! command line gets `--workers N`.
+//!
+//! When it does not change anything: a count already at the target or above (never lowered) or
+//! a runtime formula (`cpu_count()`, with the container note) is ok; it skips a count decided at
+//! runtime or that cannot be edited in place, a Procfile without a count (the platform sets
+//! WEB_CONCURRENCY), a start whose count may come from somewhere unseen (runtime arguments, a
+//! config file outside the project, unrendered compose templates), an edit inside a template
+//! expression, and starts that are not WSGI gunicorn (other servers, `--reload`, ASGI).
 
-use crate::engine::outcome::Outcome;
+use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::gunicorn::discovery::Invocation;
+use crate::facts::gunicorn::resolve::{Setting, Value};
+use crate::facts::gunicorn::start::{self, SetElsewhere, StartKind, Unseen, Wsgi};
+use crate::facts::gunicorn::{self, write};
 use crate::project::Project;
+use crate::text::edit::Edit;
 
 pub struct GunicornWorkers;
 
@@ -31,6 +45,164 @@ impl Patch for GunicornWorkers {
     }
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
-        crate::facts::gunicorn::analysis(project).workers.to_vec()
+        let analysis = gunicorn::analysis(project);
+        let mut outcomes = analysis.errors.clone();
+        for found in &analysis.starts {
+            let inv = &found.invocation;
+            match &found.kind {
+                StartKind::Wsgi(wsgi) => outcomes.push(decide(project, inv, wsgi, &analysis.unread_composes)),
+                StartKind::Unreadable(error) => outcomes.push((**error).clone()),
+                _ => {
+                    outcomes.extend(found.not_wsgi_gunicorn().map(|why| Outcome::skipped(Some(found.location()), why)))
+                }
+            }
+        }
+        if analysis.starts.is_empty() {
+            for (location, command) in &analysis.unread_starts {
+                outcomes.push(Outcome::skipped(Some(location.clone()), start::unread_start(command)));
+            }
+            if analysis.unread_starts.is_empty() {
+                outcomes.push(Outcome::not_found(start::NO_SERVER_FOUND));
+            }
+        }
+        outcomes
     }
+}
+
+/// The decision for one WSGI gunicorn start.
+fn decide(project: &Project, inv: &Invocation, wsgi: &Wsgi, unread_composes: &[Location]) -> Outcome {
+    match &wsgi.resolved.workers {
+        Some(setting) => existing(project, inv, wsgi, setting),
+        None => match wsgi.workers_set_elsewhere(inv, unread_composes) {
+            Some(elsewhere) => Outcome::skipped(Some(inv.location()), set_elsewhere(elsewhere)),
+            None => added(project, inv, wsgi),
+        },
+    }
+}
+
+/// A count is set: raised where it is set when below the target.
+fn existing(project: &Project, inv: &Invocation, wsgi: &Wsgi, setting: &Setting) -> Outcome {
+    let target = wsgi.target;
+    let location = Some(setting.location());
+    let what = &setting.what;
+    match &setting.value {
+        Value::Int(n) if *n >= target => Outcome::ok(
+            location,
+            format!("workers = {n} (from {what}) is already >= the target {target}; never lowered"),
+        ),
+        Value::Int(n) => {
+            let Some(range) = setting.range.clone() else {
+                return Outcome::skipped(location, format!("workers = {n} in {what} cannot be edited in place"));
+            };
+            let text = match project.read(&setting.path) {
+                Ok(file) => file.text.clone(),
+                Err(err) => return Outcome::from(err),
+            };
+            let change = Change::modify(INFO.id, &setting.path, vec![Edit::replace(range, target.to_string())])
+                .summary(format!("workers {n} -> {target} ({what})"))
+                .why(format!(
+                    "{what} decides this gunicorn's worker count ({}); so the count is raised there, in the form it is written in",
+                    setting.source.why_it_decides()
+                ))
+                .assumptions(assumptions(wsgi))
+                .verify(wsgi.verify(inv))
+                .at_line(setting.line);
+            guarded(change, &text)
+        }
+        Value::Formula(formula) => Outcome::ok(
+            location,
+            format!(
+                "workers is computed at start-up ({formula}, {what}); note: in a container cpu_count() sees the host's CPUs, not the container's CPU quota, so this may start too many workers"
+            ),
+        ),
+        Value::Dynamic(expr) => {
+            Outcome::skipped(location, format!("workers is decided at runtime by {expr} ({what}); left alone"))
+        }
+        Value::Text(text) => {
+            Outcome::skipped(location, format!("workers = {text:?} ({what}) is not a number; left alone"))
+        }
+    }
+}
+
+/// Why no count is added when nothing visible sets one.
+fn set_elsewhere(elsewhere: SetElsewhere) -> String {
+    match elsewhere {
+        SetElsewhere::Platform => "Procfile without an explicit worker count: Heroku-style platforms set WEB_CONCURRENCY from the dyno size; a flag would override the platform".to_owned(),
+        SetElsewhere::Unseen(Unseen::RuntimeArgs(opaque)) => format!(
+            "the command line passes {opaque}, known only at runtime, which may set workers; a count added elsewhere could be overridden or override it"
+        ),
+        SetElsewhere::Unseen(Unseen::OutsideConfig(unseen)) => format!(
+            "the config file {unseen} is not in the project and may set workers; a count added elsewhere could silently override it"
+        ),
+        SetElsewhere::UnreadComposes(composes) => {
+            let files: Vec<String> = composes.iter().map(|l| l.to_string()).collect();
+            format!(
+                "nothing visible sets workers, but compose files cannot be read until rendered (templates: {}): their \
+                 services may set WEB_CONCURRENCY for this start through environment or env_file, and a count added \
+                 here would override it; run scalepatch on the rendered project",
+                files.join(", ")
+            )
+        }
+    }
+}
+
+/// Nothing sets the count (gunicorn would run 1): the config file, else the Dockerfile's
+/// environment, else the command line gets the target.
+fn added(project: &Project, inv: &Invocation, wsgi: &Wsgi) -> Outcome {
+    let target = wsgi.target;
+    let line = format!("workers = {target}");
+    let (change, text) = if let Some(config) = &wsgi.resolved.config {
+        let change = Change::modify(INFO.id, &config.path, vec![write::append_line(&config.file, &line)])
+            .summary(format!("add `{line}` to {}", config.path.display()))
+            .why(format!(
+                "nothing sets the worker count (gunicorn would run 1 worker); {} is the config file this gunicorn loads, the least surprising place for it",
+                config.path.display()
+            ))
+            .at_line(config.file.line_of(config.file.text.len()));
+        (change, config.file.text.clone())
+    } else if let Some(hook) = &inv.dockerfile {
+        let file = match project.read(&hook.path) {
+            Ok(file) => file,
+            Err(err) => return Outcome::from(err),
+        };
+        let env_line = format!("ENV WEB_CONCURRENCY={target}");
+        let change = Change::modify(INFO.id, &hook.path, vec![write::insert_line(&file, hook.insert_at, &env_line)])
+            .summary(format!("add `{env_line}` before the command in {}", hook.path.display()))
+            .why(
+                "nothing sets the worker count (gunicorn would run 1 worker) and there is no config file; gunicorn reads WEB_CONCURRENCY itself, so this works for exec-form CMD too and stays overridable at deploy time",
+            )
+            .at_line(hook.line);
+        (change, file.text.clone())
+    } else {
+        let count = target.to_string();
+        // After the program: the worker class patch adds its flags before the application, so
+        // the two never insert at one offset.
+        let edit = write::add_flags(inv, None, false, &["--workers", &count]);
+        let change = Change::modify(INFO.id, &inv.path, vec![edit])
+            .summary(format!("add --workers {target} to the {} command line", inv.origin.describe()))
+            .why("nothing sets the worker count (gunicorn would run 1 worker), and there is no config file or Dockerfile to hold it; the command line is where this gunicorn is configured")
+            .at_line(inv.line);
+        (change, inv.file.text.clone())
+    };
+    guarded(change.assumptions(assumptions(wsgi)).verify(wsgi.verify(inv)), &text)
+}
+
+/// The CPU count and the target it gives, as the change states them.
+fn assumptions(wsgi: &Wsgi) -> Vec<String> {
+    vec![
+        format!("CPU count {} ({})", wsgi.cpus.value, wsgi.cpus.source),
+        format!("target workers 2 x {} + 1, clamped to 3..12 = {}", wsgi.cpus.value, wsgi.target),
+    ]
+}
+
+/// The change, unless one of its edits falls inside a template expression of the file it edits
+/// (a file rendered before it runs: the edit belongs in the template's variables).
+fn guarded(change: Change, text: &str) -> Outcome {
+    let ChangeKind::Modify { edits } = &change.kind else { return Outcome::Change(change) };
+    if write::touches_template(text, edits) {
+        let location = Some(Location::new(change.path.clone(), change.line));
+        let reason = format!("template file: the edit ({}) would fall inside a template expression", change.summary);
+        return Outcome::skipped(location, reason);
+    }
+    Outcome::Change(change)
 }

@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::invocation::ServerKind;
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
 use crate::engine::outcome::{Location, Outcome};
-use crate::facts::serving::ServerKind;
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
 use crate::lang::shell::{self, Word};
@@ -157,7 +157,8 @@ fn is_root_yaml(path: &Path) -> bool {
     path.parent().is_none_or(|p| p.as_os_str().is_empty()) && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
-/// Whether a YAML file has a top-level `services:` key (a compose file by content).
+/// Whether a file is a shell script: by extension, or an extension-less file in a bin/,
+/// scripts/, docker/ or deploy/ folder or named like a start script (`entrypoint`, `start`...).
 fn is_script(path: &Path) -> bool {
     let name = name_of(path);
     if name.ends_with(".sh") || name.ends_with(".bash") {
@@ -231,14 +232,45 @@ struct ParsedCompose {
     services: Vec<Service>,
 }
 
+/// The Dockerfiles and compose files of the project, parsed once: starts are found in them,
+/// and they say what runs a script (its environment, CPU limit and replicas).
+struct Deployment {
+    dockerfiles: Vec<ParsedDockerfile>,
+    composes: Vec<ParsedCompose>,
+}
+
 /// Finds every server invocation in the project.
 pub fn discover(project: &Project) -> Discovery {
     let mut out = Discovery::default();
-    let dockerfiles: Vec<ParsedDockerfile> = project
+    let deployment =
+        Deployment { dockerfiles: read_dockerfiles(project, &mut out), composes: read_composes(project, &mut out) };
+    record_service_limits(&deployment.composes, &mut out);
+    for docker in &deployment.dockerfiles {
+        dockerfile_starts(project, docker, &deployment.composes, &mut out);
+    }
+    for compose in &deployment.composes {
+        for service in &compose.services {
+            compose_start(project, compose, service, &deployment.dockerfiles, &mut out);
+        }
+    }
+    let image_runners = kubernetes_starts(project, &mut out);
+    launcher_starts(project, &deployment, &mut out);
+    attach_image_runner(&mut out.invocations, &image_runners);
+    attach_service_replicas(&mut out);
+    out
+}
+
+fn read_dockerfiles(project: &Project, out: &mut Discovery) -> Vec<ParsedDockerfile> {
+    project
         .files_where(is_dockerfile)
         .filter_map(|path| read(project, path, &mut out.errors).map(|file| (path, file)))
         .map(|(path, file)| ParsedDockerfile { path: path.clone(), parsed: dockerfile::parse(&file.text), file })
-        .collect();
+        .collect()
+}
+
+/// Compose files by name, or root YAML files that declare services. A template is recorded as
+/// unread (it may set anything for the starts it runs) and reported as skipped.
+fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
     let mut composes = Vec::new();
     for path in project.files_where(|p| is_compose_name(p) || is_root_yaml(p)) {
         if !is_compose_name(path) && !project.file_matches(path, kinds::declares_services) {
@@ -256,7 +288,12 @@ pub fn discover(project: &Project) -> Discovery {
             }),
         }
     }
-    for compose in &composes {
+    composes
+}
+
+/// The CPU limits and replica counts of every compose service.
+fn record_service_limits(composes: &[ParsedCompose], out: &mut Discovery) {
+    for compose in composes {
         for service in &compose.services {
             if let Some((cpus, line)) = &service.cpus {
                 out.service_cpus.push((compose.path.clone(), service.name.clone(), cpus.clone(), *line));
@@ -266,83 +303,99 @@ pub fn discover(project: &Project) -> Discovery {
             }
         }
     }
+}
 
-    // Dockerfiles: the final stage's CMD / ENTRYPOINT.
-    for docker in &dockerfiles {
-        for keyword in ["ENTRYPOINT", "CMD"] {
-            let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
-            let (found, origin) = match dockerfile::command_form(&docker.file.text, instruction) {
-                CommandForm::Exec(words) => (invocation::find(&words), Origin::DockerfileExec),
-                CommandForm::Shell(commands) => {
-                    (commands.iter().find_map(|c| invocation::find(&c.words)), Origin::DockerfileShell)
-                }
-            };
-            let Some(mut found) = found else { continue };
-            let style =
-                if origin == Origin::DockerfileExec && !found.inside_string { ArgStyle::Json } else { ArgStyle::Shell };
-            // `ENTRYPOINT ["gunicorn"]` + `CMD ["app.wsgi", "-w", "3"]`: Docker appends CMD to an
-            // exec-form ENTRYPOINT, so both are one command line (the CMD is not a start of its own).
-            let mut cmd_is_arguments = false;
-            if keyword == "ENTRYPOINT"
-                && style == ArgStyle::Json
-                && let Some(cmd) = docker.parsed.last_in_final_stage("CMD")
-                && let CommandForm::Exec(words) = dockerfile::command_form(&docker.file.text, cmd)
-            {
-                found.args.extend(words);
-                cmd_is_arguments = true;
+/// The final stage's ENTRYPOINT and CMD, each a start when it runs a server.
+fn dockerfile_starts(project: &Project, docker: &ParsedDockerfile, composes: &[ParsedCompose], out: &mut Discovery) {
+    for keyword in ["ENTRYPOINT", "CMD"] {
+        let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
+        let (found, origin) = match dockerfile::command_form(&docker.file.text, instruction) {
+            CommandForm::Exec(words) => (invocation::find(&words), Origin::DockerfileExec),
+            CommandForm::Shell(commands) => {
+                (commands.iter().find_map(|c| invocation::find(&c.words)), Origin::DockerfileShell)
             }
-            let mut inv = invocation_from(found, &docker.file, instruction.line, origin, style);
-            inv.dockerfile = Some(hook(docker, instruction));
-            inv.env = dockerfile_env(docker);
-            if let Some((env, service)) = service_running_image(project, &composes, &docker.path, &mut out.errors) {
-                inv.env.extend(env);
-                inv.service = Some(service);
-            }
-            out.invocations.push(inv);
-            if cmd_is_arguments {
-                break;
-            }
+        };
+        let Some(mut found) = found else { continue };
+        let style =
+            if origin == Origin::DockerfileExec && !found.inside_string { ArgStyle::Json } else { ArgStyle::Shell };
+        // `ENTRYPOINT ["gunicorn"]` + `CMD ["app.wsgi", "-w", "3"]`: Docker appends CMD to an
+        // exec-form ENTRYPOINT, so both are one command line (the CMD is not a start of its own).
+        let mut cmd_is_arguments = false;
+        if keyword == "ENTRYPOINT"
+            && style == ArgStyle::Json
+            && let Some(cmd) = docker.parsed.last_in_final_stage("CMD")
+            && let CommandForm::Exec(words) = dockerfile::command_form(&docker.file.text, cmd)
+        {
+            found.args.extend(words);
+            cmd_is_arguments = true;
+        }
+        let mut inv = invocation_from(found, &docker.file, instruction.line, origin, style);
+        inv.dockerfile = Some(hook(docker, instruction));
+        inv.env = dockerfile_env(docker);
+        if let Some((env, service)) = service_running_image(project, composes, &docker.path, &mut out.errors) {
+            inv.env.extend(env);
+            inv.service = Some(service);
+        }
+        out.invocations.push(inv);
+        if cmd_is_arguments {
+            break;
         }
     }
+}
 
-    // Compose commands.
-    for compose in &composes {
-        for service in &compose.services {
-            let Some(command) = service.command.as_ref().or(service.entrypoint.as_ref()) else { continue };
-            let (found, style) = match command {
-                ComposeCommand::String { words, .. } => (invocation::find(words), ArgStyle::Shell),
-                ComposeCommand::List { items, style, .. } => {
-                    let style = match style {
-                        ListStyle::Block { indent, quote } => {
-                            ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote }
-                        }
-                        ListStyle::Flow { quote } => ArgStyle::YamlFlow { quote: *quote },
-                    };
-                    (invocation::find(items), style)
-                }
-            };
-            let Some(found) = found else { continue };
-            let style = if found.inside_string { ArgStyle::Shell } else { style };
-            let line = match command {
-                ComposeCommand::String { line, .. } | ComposeCommand::List { line, .. } => *line,
-            };
-            let mut inv = invocation_from(found, &compose.file, line, Origin::Compose, style);
-            if let Some(docker) = built_dockerfile(&compose.path, service, &dockerfiles) {
-                inv.env = dockerfile_env(docker);
-                inv.dockerfile = ["CMD", "ENTRYPOINT"]
-                    .iter()
-                    .find_map(|k| docker.parsed.last_in_final_stage(k))
-                    .map(|instruction| hook(docker, instruction));
-            }
-            inv.env.extend(service_env(project, &compose.path, service, &mut out.errors));
-            inv.service = Some((compose.path.clone(), service.name.clone()));
-            out.invocations.push(inv);
-        }
+/// A compose service's `command:` (else `entrypoint:`), when it runs a server: the image it
+/// builds gives the environment, then the service's own.
+fn compose_start(
+    project: &Project,
+    compose: &ParsedCompose,
+    service: &Service,
+    dockerfiles: &[ParsedDockerfile],
+    out: &mut Discovery,
+) {
+    let Some(command) = service.command.as_ref().or(service.entrypoint.as_ref()) else { return };
+    let (found, style) = match command {
+        ComposeCommand::String { words, .. } => (invocation::find(words), ArgStyle::Shell),
+        ComposeCommand::List { items, style, .. } => (invocation::find(items), list_style(style)),
+    };
+    let Some(found) = found else { return };
+    let style = if found.inside_string { ArgStyle::Shell } else { style };
+    let mut inv = invocation_from(found, &compose.file, command_line(command), Origin::Compose, style);
+    if let Some(docker) = built_dockerfile(&compose.path, service, dockerfiles) {
+        inv.env = dockerfile_env(docker);
+        inv.dockerfile = image_command_hook(docker);
     }
+    inv.env.extend(service_env(project, &compose.path, service, &mut out.errors));
+    inv.service = Some((compose.path.clone(), service.name.clone()));
+    out.invocations.push(inv);
+}
 
-    let image_runners = kubernetes_starts(project, &mut out);
+/// How new arguments join a YAML list.
+fn list_style(style: &ListStyle) -> ArgStyle {
+    match style {
+        ListStyle::Block { indent, quote } => ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote },
+        ListStyle::Flow { quote } => ArgStyle::YamlFlow { quote: *quote },
+    }
+}
 
-    // Launchers and scripts: only the files that mention a server are parsed.
+/// The line a compose or Kubernetes command starts at.
+fn command_line(command: &ComposeCommand) -> usize {
+    match command {
+        ComposeCommand::String { line, .. } | ComposeCommand::List { line, .. } => *line,
+    }
+}
+
+/// Where `ENV WEB_CONCURRENCY` goes in an image whose command a compose service replaces:
+/// before the image's CMD (else ENTRYPOINT).
+fn image_command_hook(docker: &ParsedDockerfile) -> Option<DockerfileHook> {
+    ["CMD", "ENTRYPOINT"]
+        .iter()
+        .find_map(|k| docker.parsed.last_in_final_stage(k))
+        .map(|instruction| hook(docker, instruction))
+}
+
+/// Procfiles, scripts, supervisord and systemd files: only the files that mention a server are
+/// parsed.
+fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discovery) {
     let candidates: Vec<&PathBuf> =
         project.files_where(|p| is_procfile(p) || is_script(p) || is_launcher_config(p)).collect();
     for path in mentioning_servers(project, candidates) {
@@ -351,34 +404,27 @@ pub fn discover(project: &Project) -> Discovery {
             continue;
         }
         let Some(file) = read(project, &path, &mut out.errors) else { continue };
-        if is_procfile(&path) {
-            for command in launchers::procfile(&file.text) {
-                if let Some(found) = invocation::find(&command.words) {
-                    out.invocations.push(invocation_from(
-                        found,
-                        &file,
-                        command.line,
-                        Origin::Procfile,
-                        ArgStyle::Shell,
-                    ));
-                }
-            }
+        let (commands, origin) = if is_procfile(&path) {
+            (launchers::procfile(&file.text), Origin::Procfile)
         } else if is_script(&path) {
-            scripts(&path, &file, &dockerfiles, &composes, project, &mut out);
+            let runner = script_runner(project, &path, deployment, &mut out.errors);
+            script_starts(&file, &runner, out);
+            continue;
+        } else if name_of(&path).ends_with(".service") {
+            (launchers::systemd(&file.text), Origin::Systemd)
         } else {
-            let (commands, origin) = if name_of(&path).ends_with(".service") {
-                (launchers::systemd(&file.text), Origin::Systemd)
-            } else {
-                (launchers::supervisord(&file.text), Origin::Supervisord)
-            };
-            for command in commands {
-                if let Some(found) = invocation::find(&command.words) {
-                    out.invocations.push(invocation_from(found, &file, command.line, origin, ArgStyle::Shell));
-                }
+            (launchers::supervisord(&file.text), Origin::Supervisord)
+        };
+        for command in commands {
+            if let Some(found) = invocation::find(&command.words) {
+                out.invocations.push(invocation_from(found, &file, command.line, origin, ArgStyle::Shell));
             }
         }
     }
-    attach_image_runner(&mut out.invocations, &image_runners);
+}
+
+/// `deploy.replicas` of the compose service that runs a start.
+fn attach_service_replicas(out: &mut Discovery) {
     for inv in &mut out.invocations {
         let Some((compose_path, name)) = &inv.service else { continue };
         let found = out.service_replicas.iter().find(|(path, service, _, _)| path == compose_path && service == name);
@@ -389,7 +435,6 @@ pub fn discover(project: &Project) -> Discovery {
             inv.replicas = Some(Sourced { value, source });
         }
     }
-    out
 }
 
 /// The environment variables gunicorn reads itself.
@@ -434,22 +479,12 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, ku
                 continue;
             };
             let Some(found) = invocation::find(&words) else { continue };
-            let (style, line) = match last {
-                ComposeCommand::String { line, .. } => (ArgStyle::Shell, *line),
-                ComposeCommand::List { style, line, .. } => (
-                    match style {
-                        ListStyle::Block { indent, quote } => {
-                            ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote }
-                        }
-                        ListStyle::Flow { quote } => ArgStyle::YamlFlow { quote: *quote },
-                    },
-                    *line,
-                ),
+            let style = match last {
+                _ if found.inside_string => ArgStyle::Shell,
+                ComposeCommand::String { .. } => ArgStyle::Shell,
+                ComposeCommand::List { style, .. } => list_style(style),
             };
-            let style = if found.inside_string { ArgStyle::Shell } else { style };
-            let line = container.command.as_ref().map_or(line, |c| match c {
-                ComposeCommand::String { line, .. } | ComposeCommand::List { line, .. } => *line,
-            });
+            let line = command_line(container.command.as_ref().unwrap_or(last));
             let mut inv = invocation_from(found, &file, line, Origin::Kubernetes, style);
             run_in_container(&mut inv, &path, container);
             out.invocations.push(inv);
@@ -624,75 +659,74 @@ fn service_running_image(
     None
 }
 
-/// Server commands in a shell script, directly or held in a variable (`CMD="gunicorn ..."`).
-fn scripts(
-    path: &Path,
-    file: &Arc<SourceFile>,
-    dockerfiles: &[ParsedDockerfile],
-    composes: &[ParsedCompose],
-    project: &Project,
-    out: &mut Discovery,
-) {
+/// What runs a script: the Dockerfile or compose service whose command names it. Its
+/// environment applies to the starts in the script.
+#[derive(Default)]
+struct ScriptRunner {
+    env: Vec<EnvVar>,
+    dockerfile: Option<DockerfileHook>,
+    service: Option<(PathBuf, String)>,
+}
+
+/// The first Dockerfile ENTRYPOINT / CMD that names the script, else the first compose service
+/// whose command does (`command: /start`).
+fn script_runner(project: &Project, path: &Path, deployment: &Deployment, errors: &mut Vec<Outcome>) -> ScriptRunner {
     let script_name = name_of(path);
     let mentions = |words: &[Word]| words.iter().any(|w| name_of(Path::new(&w.text)) == script_name);
-    // Which Dockerfile or compose service runs this script: its environment applies.
-    let mut env = Vec::new();
-    let mut docker_hook = None;
-    let mut service = None;
-    for docker in dockerfiles {
+    for docker in &deployment.dockerfiles {
         for keyword in ["ENTRYPOINT", "CMD"] {
             let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
             let words: Vec<Word> = match dockerfile::command_form(&docker.file.text, instruction) {
                 CommandForm::Exec(words) => words,
                 CommandForm::Shell(commands) => commands.into_iter().flat_map(|c| c.words).collect(),
             };
-            if mentions(&words) && docker_hook.is_none() {
-                env = dockerfile_env(docker);
-                docker_hook = Some(hook(docker, instruction));
-                if let Some((service_env, running)) =
-                    service_running_image(project, composes, &docker.path, &mut out.errors)
-                {
-                    env.extend(service_env);
-                    service = Some(running);
-                }
+            if !mentions(&words) {
+                continue;
             }
+            let mut runner = ScriptRunner {
+                env: dockerfile_env(docker),
+                dockerfile: Some(hook(docker, instruction)),
+                service: None,
+            };
+            if let Some((env, running)) = service_running_image(project, &deployment.composes, &docker.path, errors) {
+                runner.env.extend(env);
+                runner.service = Some(running);
+            }
+            return runner;
         }
     }
-    // Or a compose service whose command runs it (`command: /start`).
-    if docker_hook.is_none() {
-        'services: for compose in composes {
-            for svc in &compose.services {
-                let words: &[Word] = match svc.command.as_ref().or(svc.entrypoint.as_ref()) {
-                    Some(ComposeCommand::String { words, .. }) => words,
-                    Some(ComposeCommand::List { items, .. }) => items,
-                    None => continue,
-                };
-                if !mentions(words) {
-                    continue;
-                }
-                if let Some(docker) = built_dockerfile(&compose.path, svc, dockerfiles) {
-                    env = dockerfile_env(docker);
-                    docker_hook = ["CMD", "ENTRYPOINT"]
-                        .iter()
-                        .find_map(|k| docker.parsed.last_in_final_stage(k))
-                        .map(|instruction| hook(docker, instruction));
-                }
-                env.extend(service_env(project, &compose.path, svc, &mut out.errors));
-                service = Some((compose.path.clone(), svc.name.clone()));
-                break 'services;
+    for compose in &deployment.composes {
+        for service in &compose.services {
+            let words: &[Word] = match service.command.as_ref().or(service.entrypoint.as_ref()) {
+                Some(ComposeCommand::String { words, .. }) => words,
+                Some(ComposeCommand::List { items, .. }) => items,
+                None => continue,
+            };
+            if !mentions(words) {
+                continue;
             }
+            let mut runner = ScriptRunner::default();
+            if let Some(docker) = built_dockerfile(&compose.path, service, &deployment.dockerfiles) {
+                runner.env = dockerfile_env(docker);
+                runner.dockerfile = image_command_hook(docker);
+            }
+            runner.env.extend(service_env(project, &compose.path, service, errors));
+            runner.service = Some((compose.path.clone(), service.name.clone()));
+            return runner;
         }
     }
+    ScriptRunner::default()
+}
+
+/// Server commands in a shell script, directly or held in a variable (`CMD="gunicorn ..."`),
+/// with the variables assigned before each.
+fn script_starts(file: &Arc<SourceFile>, runner: &ScriptRunner, out: &mut Discovery) {
     let mut vars: Vec<(String, Word)> = Vec::new();
     for command in shell::commands(&file.text, shell::Options::default()) {
         let words = &command.words;
         let mut found = invocation::find(words);
         // `NAME=value` words: remember them, and look inside values that hold a command.
-        for word in
-            words.iter().take_while(|w| shell::is_assignment(w)).chain(words.iter().skip(1).filter(|_| {
-                words.first().is_some_and(|w| w.text == "export" || w.text == "local" || w.text == "readonly")
-            }))
-        {
+        for word in assignments(words) {
             let Some((name, value)) = word.assignment_value() else { continue };
             if found.is_none()
                 && let Some(inner) = invocation::find_in_string(&value)
@@ -704,12 +738,19 @@ fn scripts(
         let Some(found) = found else { continue };
         let line = file.line_of(found.program.span.start);
         let mut inv = invocation_from(found, file, line, Origin::Script, ArgStyle::Shell);
-        inv.env = env.clone();
-        inv.dockerfile = docker_hook.clone();
-        inv.service = service.clone();
+        inv.env = runner.env.clone();
+        inv.dockerfile = runner.dockerfile.clone();
+        inv.service = runner.service.clone();
         inv.script_vars = vars.clone();
         out.invocations.push(inv);
     }
+}
+
+/// The `NAME=value` words of a command: leading assignments, and the arguments of `export`,
+/// `local` and `readonly`.
+fn assignments(words: &[Word]) -> impl Iterator<Item = &Word> {
+    let declares = words.first().is_some_and(|w| matches!(w.text.as_str(), "export" | "local" | "readonly"));
+    words.iter().take_while(|w| shell::is_assignment(w)).chain(words.iter().skip(1).filter(move |_| declares))
 }
 
 /// A compose value with `${VAR:-default}` interpolation: the default stands for the value (and

@@ -2,8 +2,38 @@
 //! front of it: `exec`, `env A=1`, `newrelic-admin run-program`, `uv run`, `poetry run`,
 //! `python -m gunicorn`, `sh -c "..."`, `gosu user`, `tini --`...
 
-use crate::facts::serving::ServerKind;
 use crate::lang::shell::{self, Word, is_assignment};
+
+/// Which server runs the app: the program a start runs, and for the serving facts
+/// ([`crate::facts::serving`]) gunicorn with an ASGI worker class, or no server found at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerKind {
+    /// gunicorn with a WSGI worker class (sync, gthread, gevent, eventlet...).
+    Gunicorn,
+    /// gunicorn with an ASGI worker class (uvicorn's).
+    GunicornAsgi,
+    Uvicorn,
+    Daphne,
+    Granian,
+    Uwsgi,
+    /// No server command found.
+    Unknown,
+}
+
+impl ServerKind {
+    /// The server's name in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServerKind::Gunicorn => "gunicorn",
+            ServerKind::GunicornAsgi => "gunicorn with an ASGI worker class",
+            ServerKind::Uvicorn => "uvicorn",
+            ServerKind::Daphne => "daphne",
+            ServerKind::Granian => "granian",
+            ServerKind::Uwsgi => "uWSGI",
+            ServerKind::Unknown => "an unknown server",
+        }
+    }
+}
 
 /// A server command found in a list of words.
 #[derive(Debug, Clone)]

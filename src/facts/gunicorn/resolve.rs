@@ -12,6 +12,7 @@ use super::flags::{self, FlagValue, Flags};
 use crate::engine::outcome::{Location, Outcome};
 use crate::lang::shell::{self, Word};
 use crate::project::Project;
+use crate::text::edit::Edit;
 use crate::text::source::SourceFile;
 
 /// A setting's value as far as it can be known before the server runs.
@@ -32,6 +33,24 @@ pub enum SourceKind {
     ConfigFile,
     CmdArgs,
     CommandLine,
+}
+
+impl SourceKind {
+    /// Why a setting from this source is the one gunicorn runs with (its precedence).
+    pub fn why_it_decides(self) -> &'static str {
+        match self {
+            SourceKind::CommandLine => "the command line wins over every other source gunicorn reads",
+            SourceKind::CmdArgs => {
+                "GUNICORN_CMD_ARGS wins over the config file and WEB_CONCURRENCY, and the command line does not set it"
+            }
+            SourceKind::ConfigFile => {
+                "the config file wins over WEB_CONCURRENCY, and neither the command line nor GUNICORN_CMD_ARGS set it"
+            }
+            SourceKind::WebConcurrency => {
+                "WEB_CONCURRENCY is gunicorn's default for workers and nothing of higher precedence sets it; a new flag would silently override it"
+            }
+        }
+    }
 }
 
 /// A setting and the place that decides it.
@@ -55,6 +74,32 @@ impl Setting {
     pub fn location(&self) -> Location {
         Location::new(self.path.clone(), self.line)
     }
+
+    /// Whether a new value can be written over the old one: the bytes are known and are not
+    /// part of a template expression (`{{ }}`, `{% %}`) of a file that is rendered before it runs.
+    pub fn editable(&self, project: &Project) -> Editable {
+        let Some(range) = self.range.clone() else { return Editable::NoRange };
+        match project.read(&self.path) {
+            Ok(file) if super::write::touches_template(&file.text, &[Edit::replace(range.clone(), "")]) => {
+                Editable::InTemplate
+            }
+            Ok(_) => Editable::InPlace(range),
+            Err(err) => Editable::Unreadable(err),
+        }
+    }
+}
+
+/// Whether a setting's value can be rewritten where it is written ([`Setting::editable`]).
+#[derive(Debug)]
+pub enum Editable {
+    /// These bytes hold the value.
+    InPlace(Range<usize>),
+    /// The value cannot be rewritten in place (an `env_file` value scalepatch did not map back).
+    NoRange,
+    /// The value sits inside a template expression.
+    InTemplate,
+    /// Its file cannot be read.
+    Unreadable(crate::project::InputError),
 }
 
 /// The command-line-like words of one source (the invocation's arguments or `GUNICORN_CMD_ARGS`).

@@ -1,4 +1,5 @@
-//! The CPU count of the production container and the worker count it calls for.
+//! The CPU count of the production container, and the Phase 1 targets: the worker count it
+//! calls for, and the threads per worker of the gthread switch.
 //!
 //! Precedence (spec, "Shared inputs"): `--cpus`, then `cpus` in the user's config, then the limit
 //! the deployment files set for the service that runs gunicorn (compose
@@ -6,13 +7,16 @@
 //! an assumption. Never the CPU count of the machine running scalepatch.
 
 use super::discovery::{Discovery, Invocation};
-use crate::facts::serving::ServerKind;
+use super::invocation::ServerKind;
 use crate::lang::compose::whole_cpus;
 use crate::project::Project;
 use crate::project::config::Sourced;
 
 /// The fallback when nothing says how many CPUs the container gets.
 pub const ASSUMED_CPUS: u32 = 2;
+
+/// Threads per worker when sync workers become gthread.
+pub const THREADS: u32 = 4;
 
 /// `2 x cpus + 1`, clamped to 3..12 (gunicorn's docs: "4-12 workers").
 pub fn target_workers(cpus: u32) -> u32 {

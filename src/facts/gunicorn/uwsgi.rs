@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::facts::gunicorn::discovery::Invocation;
+use super::discovery::Invocation;
 use crate::project::Project;
 
 /// Processes and threads per process (`None`: uWSGI's default, 1).
