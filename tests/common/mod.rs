@@ -173,6 +173,11 @@ impl Case {
 
     /// Runs every generic check and returns the patched copy.
     pub fn check(&self) -> Applied {
+        self.check_with(std::env::var_os("UPDATE_EXPECT").is_some())
+    }
+
+    /// [`Case::check`]; `update`: on a mismatch, write the `.new` files before failing.
+    pub fn check_with(&self, update: bool) -> Applied {
         let tmp = self.copy();
         let (outcomes, diff, updates) = self.plan(tmp.path());
         let label = self.label();
@@ -181,7 +186,7 @@ impl Case {
         let outcomes_ok = spec.outcomes.len() == outcomes.len()
             && spec.outcomes.iter().zip(&outcomes).all(|(expected, outcome)| expected.matches(outcome));
         if !(diff_ok && outcomes_ok) {
-            self.report_mismatch(&spec, &outcomes, &diff, diff_ok, outcomes_ok);
+            self.report_mismatch(&spec, &outcomes, &diff, [diff_ok, outcomes_ok], update);
         }
         assert_consistent(&outcomes, &updates, &label);
         if !diff.is_empty() {
@@ -203,7 +208,8 @@ impl Case {
 
     /// Fails the case, saying what differs; with `UPDATE_EXPECT` set, first writes the `.new`
     /// files to review.
-    fn report_mismatch(&self, spec: &CaseSpec, outcomes: &[Outcome], diff: &str, diff_ok: bool, outcomes_ok: bool) {
+    fn report_mismatch(&self, spec: &CaseSpec, outcomes: &[Outcome], diff: &str, ok: [bool; 2], update: bool) -> ! {
+        let [diff_ok, outcomes_ok] = ok;
         let label = self.label();
         let got = outcomes.iter().map(|o| format!("  {}: {}", o.label(), o.describe())).collect::<Vec<_>>().join("\n");
         let wanted = spec.outcomes.iter().map(|o| format!("  {}: ...{}...", o.status, o.reason)).collect::<Vec<_>>();
@@ -215,7 +221,7 @@ impl Case {
             message.push_str(&format!(" the outcomes differ from case.toml:\n want:\n{}\n got:", wanted.join("\n")));
         }
         message.push_str(&format!("\n{got}\n"));
-        if std::env::var_os("UPDATE_EXPECT").is_some() {
+        if update {
             let written = snapshot::write_new(&self.dir, spec, outcomes, diff, diff_ok, outcomes_ok);
             message.push_str(&format!(
                 "wrote {}: review, then rename over the reviewed file(s) (mv X.new X)",
