@@ -65,7 +65,8 @@ fn update_expect_writes_new_files_and_still_fails() {
     let (_tmp, case) = scratch_case("gunicorn-workers", "cpus-flag");
     let reviewed_diff = "diff --git a/Dockerfile b/Dockerfile\n";
     std::fs::write(case.dir.join("expected.diff"), reviewed_diff).unwrap();
-    let reviewed_toml = "cpus = 1\n\n[gunicorn]\nverified = 1\n\n[[outcome]]\nstatus = \"ok\"\nreason = \"Dockerfile\"\n";
+    let reviewed_toml =
+        "cpus = 1\n\n[gunicorn]\nverified = 1\n\n[[outcome]]\nstatus = \"ok\"\nreason = \"Dockerfile\"\n";
     std::fs::write(case.dir.join("case.toml"), reviewed_toml).unwrap();
 
     let message = fails(&case, true);

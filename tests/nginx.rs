@@ -51,20 +51,6 @@ fn assert_declared(applied: &common::Applied, deployments: &[Deployment], label:
     }
 }
 
-/// The bundled sample as its docker-compose.yml runs nginx: the official image with
-/// nginx/nginx.conf and nginx/conf.d mounted.
-fn wingman_deployment() -> Deployment {
-    Deployment {
-        image: Image::Official,
-        mounts: BTreeMap::from([
-            ("nginx/nginx.conf".to_owned(), "/etc/nginx/nginx.conf".to_owned()),
-            ("nginx/conf.d".to_owned(), "/etc/nginx/conf.d".to_owned()),
-        ]),
-        env: BTreeMap::new(),
-        fails: None,
-    }
-}
-
 /// A project with one file mounted into the Debian image (for the harness's own tests).
 fn debian_with(project: &str, container: &str) -> Deployment {
     Deployment {
@@ -119,7 +105,7 @@ fn both_nginx_patches_together() {
     }
     let sample = tempfile::tempdir().unwrap();
     common::copy_tree(&common::repo_root().join("fixtures/projects/wingman"), sample.path());
-    trees.push(("projects/wingman".to_owned(), sample, vec![wingman_deployment()]));
+    trees.push(("projects/wingman".to_owned(), sample, vec![common::nginx::wingman_sample()]));
     for (label, tmp, deployments) in trees {
         let project = Project::open(tmp.path(), Config::default()).unwrap();
         let plan = Plan::build(&project, &both);

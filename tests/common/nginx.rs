@@ -52,6 +52,26 @@ pub enum Image {
     Debian,
 }
 
+/// The bundled sample (fixtures/projects/wingman) as its docker-compose.yml runs nginx: the
+/// official image with `./nginx/nginx.conf` and `./nginx/conf.d` mounted. Asserts that the compose
+/// file still says so, so that the declaration cannot drift from the sample.
+pub fn wingman_sample() -> Deployment {
+    let mounts = [("nginx/nginx.conf", "/etc/nginx/nginx.conf"), ("nginx/conf.d", "/etc/nginx/conf.d")];
+    let compose =
+        std::fs::read_to_string(super::repo_root().join("fixtures/projects/wingman/docker-compose.yml")).unwrap();
+    for (project, container) in mounts {
+        let volume = format!("- ./{project}:{container}:ro");
+        assert!(compose.contains(&volume), "the sample's docker-compose.yml no longer mounts `{volume}`");
+    }
+    assert!(compose.contains("image: nginx:1.27"), "the sample's nginx is no longer the official image");
+    Deployment {
+        image: Image::Official,
+        mounts: mounts.iter().map(|(p, c)| ((*p).to_owned(), (*c).to_owned())).collect(),
+        env: BTreeMap::new(),
+        fails: None,
+    }
+}
+
 /// The official image's /etc/nginx/nginx.conf (nginx 1.27).
 const OFFICIAL_NGINX_CONF: &str = r#"user  nginx;
 worker_processes  auto;
