@@ -3,18 +3,26 @@
 //! A case is `fixtures/patches/<patch-id>/<case>/` holding:
 //! - `before/`: the project tree as the user has it;
 //! - `expected.diff`: the exact diff `scalepatch diff --only <patch-id>` prints (empty: no change);
-//! - `case.toml` (optional): `cpus = N`, `instances = N`, `expect = "change" | "ok" | "skipped" |
-//!   "not found" | "error"` (an outcome the patch must report) and `reason = "..."` (a substring
-//!   its reason must contain).
+//! - `case.toml`: every outcome the patch reports, in order, as `[[outcome]]` tables with
+//!   `status` ("change", "ok", "skipped", "not found", "error", "warning") and `reason` (a
+//!   substring of the outcome's one-line description); optionally `cpus = N`, `instances = N`,
+//!   the `[[nginx]]` deployments `nginx -t` checks (see `nginx.rs`) and the `[gunicorn]` count of
+//!   starts the real gunicorn verifies (see `tests/gunicorn.rs`).
 //!
-//! [`Case::check`] asserts the diff, that `git apply --check` accepts it, applies it through the
-//! journal (as `scalepatch apply` does), asserts that a second plan finds nothing to do
-//! (idempotence), reverts it and asserts the tree is byte-identical to `before/` (modes included,
-//! created files gone), then applies it again and returns the patched tree for real-tool checks.
-//! Set `UPDATE_EXPECT=1` to rewrite `expected.diff` files from the current output.
+//! [`Case::check`] asserts the diff and the full list of outcomes, that `git apply --check`
+//! accepts the diff, applies it through the journal (as `scalepatch apply` does), asserts that a
+//! second plan finds nothing to do (idempotence), reverts it and asserts the tree is
+//! byte-identical to `before/` (modes included, created files gone), then applies it again and
+//! returns the patched tree for real-tool checks.
+//!
+//! With `UPDATE_EXPECT=1`, a case whose output differs writes `expected.diff.new` and
+//! `case.toml.new` beside the reviewed files and still fails: review them, then rename them over
+//! the reviewed files. The reviewed files are never overwritten by a test run.
 
 #![allow(dead_code)]
 
+pub mod nginx;
+pub mod snapshot;
 pub mod tools;
 
 use std::path::{Path, PathBuf};
@@ -32,14 +40,44 @@ pub struct Case {
     pub dir: PathBuf,
 }
 
-/// What `case.toml` may say.
+/// What `case.toml` says.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseSpec {
     pub cpus: Option<u32>,
     pub instances: Option<u32>,
-    pub expect: Option<String>,
-    pub reason: Option<String>,
+    /// Every outcome of the case's patch, in the order the plan reports them.
+    #[serde(default, rename = "outcome")]
+    pub outcomes: Vec<ExpectedOutcome>,
+    /// The nginx deployments `nginx -t` checks the case's files in (none: no nginx config).
+    #[serde(default)]
+    pub nginx: Vec<nginx::Deployment>,
+    /// How many gunicorn starts the real `gunicorn --print-config` verifies after both gunicorn patches.
+    pub gunicorn: Option<GunicornSpec>,
+}
+
+/// One outcome a case's patch must report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedOutcome {
+    /// The outcome's label: change, ok, skipped, not found, error, warning.
+    pub status: String,
+    /// A substring of the outcome's one-line description (the distinctive part).
+    pub reason: String,
+}
+
+impl ExpectedOutcome {
+    fn matches(&self, outcome: &Outcome) -> bool {
+        self.status == outcome.label() && outcome.describe().contains(&self.reason)
+    }
+}
+
+/// `[gunicorn]` in a gunicorn case: the starts the real gunicorn checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GunicornSpec {
+    /// Starts whose workers / worker class / threads `gunicorn --print-config` confirmed.
+    pub verified: usize,
 }
 
 /// A case after its planned changes were written to a scratch copy.
@@ -96,6 +134,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 impl Case {
+    /// The case's `case.toml`; a case without one has no stated outcomes (and so fails [`Case::check`]).
     pub fn spec(&self) -> CaseSpec {
         match std::fs::read_to_string(self.dir.join("case.toml")) {
             Ok(text) => toml::from_str(&text).unwrap_or_else(|err| panic!("{}/case.toml: {err}", self.dir.display())),
@@ -134,35 +173,23 @@ impl Case {
 
     /// Runs every generic check and returns the patched copy.
     pub fn check(&self) -> Applied {
+        self.check_with(std::env::var_os("UPDATE_EXPECT").is_some())
+    }
+
+    /// [`Case::check`]; `update`: on a mismatch, write the `.new` files before failing.
+    pub fn check_with(&self, update: bool) -> Applied {
         let tmp = self.copy();
         let (outcomes, diff, updates) = self.plan(tmp.path());
         let label = self.label();
-        let notes: Vec<String> = outcomes.iter().map(|o| format!("{}: {}", o.label(), o.describe())).collect();
-
-        let expected_path = self.dir.join("expected.diff");
-        if std::env::var_os("UPDATE_EXPECT").is_some() {
-            std::fs::write(&expected_path, &diff).unwrap();
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
-            panic!("{label}: missing expected.diff (run with UPDATE_EXPECT=1 once, then review it)")
-        });
-        assert_eq!(diff, expected, "{label}: diff differs from expected.diff\noutcomes:\n{}", notes.join("\n"));
-
         let spec = self.spec();
-        if let Some(expect) = &spec.expect {
-            let found = outcomes.iter().any(|o| {
-                o.label() == expect && spec.reason.as_ref().is_none_or(|reason| o.describe().contains(reason.as_str()))
-            });
-            assert!(
-                found,
-                "{label}: expected an outcome `{expect}` with reason {:?}; got:\n{}",
-                spec.reason,
-                notes.join("\n")
-            );
+        let diff_ok = snapshot::diff_matches(&self.dir, &diff);
+        let outcomes_ok = spec.outcomes.len() == outcomes.len()
+            && spec.outcomes.iter().zip(&outcomes).all(|(expected, outcome)| expected.matches(outcome));
+        if !(diff_ok && outcomes_ok) {
+            self.report_mismatch(&spec, &outcomes, &diff, [diff_ok, outcomes_ok], update);
         }
-        if diff.is_empty() {
-            assert!(!outcomes.is_empty(), "{label}: silence is never an answer");
-        } else {
+        assert_consistent(&outcomes, &updates, &label);
+        if !diff.is_empty() {
             git_apply_check(tmp.path(), &diff, &label);
         }
 
@@ -178,6 +205,50 @@ impl Case {
         apply_through_journal(tmp.path(), &updates, &[self.patch], &label);
         Applied { tmp, diff, outcomes }
     }
+
+    /// Fails the case, saying what differs; with `UPDATE_EXPECT` set, first writes the `.new`
+    /// files to review.
+    fn report_mismatch(&self, spec: &CaseSpec, outcomes: &[Outcome], diff: &str, ok: [bool; 2], update: bool) -> ! {
+        let [diff_ok, outcomes_ok] = ok;
+        let label = self.label();
+        let got = outcomes.iter().map(|o| format!("  {}: {}", o.label(), o.describe())).collect::<Vec<_>>().join("\n");
+        let wanted = spec.outcomes.iter().map(|o| format!("  {}: ...{}...", o.status, o.reason)).collect::<Vec<_>>();
+        let mut message = format!("{label}:");
+        if !diff_ok {
+            message.push_str(" the diff differs from expected.diff;");
+        }
+        if !outcomes_ok {
+            message.push_str(&format!(" the outcomes differ from case.toml:\n want:\n{}\n got:", wanted.join("\n")));
+        }
+        message.push_str(&format!("\n{got}\n"));
+        if update {
+            let written = snapshot::write_new(&self.dir, spec, outcomes, diff, diff_ok, outcomes_ok);
+            message.push_str(&format!(
+                "wrote {}: review, then rename over the reviewed file(s) (mv X.new X)",
+                written.join(", ")
+            ));
+        } else {
+            message.push_str("run with UPDATE_EXPECT=1 to write expected.diff.new / case.toml.new for review");
+        }
+        if !diff_ok {
+            message.push_str(&format!("\n--- diff ---\n{diff}"));
+        }
+        panic!("{message}");
+    }
+}
+
+/// What holds for every plan whatever its case: the diff writes exactly the files the changes name
+/// (no diff without a change, no change without its file in the diff).
+fn assert_consistent(outcomes: &[Outcome], updates: &[scalepatch::engine::plan::FileUpdate], label: &str) {
+    let changed: std::collections::BTreeSet<&Path> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Change(change) => Some(change.path()),
+            _ => None,
+        })
+        .collect();
+    let written: std::collections::BTreeSet<&Path> = updates.iter().map(|u| u.path.as_path()).collect();
+    assert_eq!(changed, written, "{label}: the files the changes name are not the files the diff writes");
 }
 
 /// `git apply --check` of `diff` against a fresh copy of the tree at `root` (before it is patched).
