@@ -14,7 +14,7 @@ fn scratch_case(patch: &'static str, name: &str) -> (tempfile::TempDir, common::
     let original = common::cases(patch).into_iter().find(|case| case.name == name).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     common::copy_tree(&original.dir, tmp.path());
-    let case = common::Case { patch, name: name.to_owned(), dir: tmp.path().to_owned() };
+    let case = common::Case { dir: tmp.path().to_owned(), ..original };
     (tmp, case)
 }
 

@@ -28,14 +28,18 @@ pub mod tools;
 use std::path::{Path, PathBuf};
 
 use scalepatch::engine::outcome::Outcome;
+use scalepatch::engine::patch::Patch;
 use scalepatch::engine::plan::{Plan, file_updates};
 use scalepatch::project::Project;
 use scalepatch::project::config::{Config, Values};
 
 /// One fixture case of one patch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Case {
+    /// The patch's id.
     pub patch: &'static str,
+    /// The patch itself: from the catalog, or a test-only patch (tests/adding_a_patch.rs).
+    pub object: &'static dyn Patch,
     pub name: String,
     pub dir: PathBuf,
 }
@@ -101,15 +105,21 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every case of `patch`, sorted by name. Panics when there is none: a patch without cases is untested.
+/// Every case of the catalog's patch `patch`, sorted by name. Panics when there is none: a
+/// patch without cases is untested.
 pub fn cases(patch: &str) -> Vec<Case> {
-    let patch: &'static str = scalepatch::patches::by_id(patch).unwrap_or_else(|| panic!("unknown patch {patch}")).id();
-    let dir = repo_root().join("fixtures/patches").join(patch);
-    let mut cases: Vec<Case> = std::fs::read_dir(&dir)
+    let object = scalepatch::patches::by_id(patch).unwrap_or_else(|| panic!("unknown patch {patch}"));
+    cases_of(object, &repo_root().join("fixtures/patches").join(object.id()))
+}
+
+/// Every case of `object` under `dir` (one folder per case, each with `before/`), sorted by name.
+pub fn cases_of(object: &'static dyn Patch, dir: &Path) -> Vec<Case> {
+    let patch = object.id();
+    let mut cases: Vec<Case> = std::fs::read_dir(dir)
         .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
         .filter_map(Result::ok)
         .filter(|entry| entry.path().join("before").is_dir())
-        .map(|entry| Case { patch, name: entry.file_name().to_string_lossy().into_owned(), dir: entry.path() })
+        .map(|entry| Case { patch, object, name: entry.file_name().to_string_lossy().into_owned(), dir: entry.path() })
         .collect();
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     assert!(!cases.is_empty(), "no fixture cases under {}", dir.display());
@@ -158,8 +168,7 @@ impl Case {
     /// Plans this case's patch on `root`: the outcomes and the diff.
     pub fn plan(&self, root: &Path) -> (Vec<Outcome>, String, Vec<scalepatch::engine::plan::FileUpdate>) {
         let project = self.open(root);
-        let patch = scalepatch::patches::by_id(self.patch).unwrap();
-        let plan = Plan::build(&project, &[patch]);
+        let plan = Plan::build(&project, &[self.object]);
         let changes: Vec<_> = plan.changes().collect();
         let updates = file_updates(&project, &changes).unwrap_or_else(|err| panic!("{}: {err}", self.label()));
         let diff = scalepatch::output::diff::render_all(&updates, false);
