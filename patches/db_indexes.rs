@@ -48,7 +48,8 @@ impl Patch for DbIndexes {
         let Some(mut analysis) = indexes::analyse(project) else {
             return vec![Outcome::not_found("no Django models (models.py or a models/ package) in the project")];
         };
-        let mut outcomes = std::mem::take(&mut analysis.problems);
+        let mut outcomes: Vec<Outcome> =
+            std::mem::take(&mut analysis.problems).into_iter().map(Outcome::from).collect();
         let databases = indexes::databases::read(project);
         // Naming is sequential: index names must be unique across the whole project.
         let mut taken: BTreeSet<String> = analysis
@@ -171,7 +172,7 @@ fn nothing_wanted(app: &App, decisions: &[(usize, Decision)], queried: usize) ->
 /// Why no migration can be added to the app, as its outcome.
 fn history_problem(app: &App, problem: HistoryProblem) -> Outcome {
     match problem {
-        HistoryProblem::Error(outcome) => *outcome,
+        HistoryProblem::Error(problem) => (*problem).into(),
         HistoryProblem::NoMigrations(dir) => Outcome::skipped(
             Some(Location::file(dir)),
             format!("{}: the app has no migrations yet; `makemigrations` writes its first one", app.label),

@@ -62,7 +62,7 @@ impl Patch for DbPersistentConnections {
         let settings = Settings::of(project);
         let planner = Planner::new(project, &settings);
         let mut outcomes = planner.plan();
-        outcomes.extend(Versions::of(project).warnings());
+        outcomes.extend(Versions::of(project).warnings().map(Outcome::from));
         outcomes
     }
 }
@@ -157,7 +157,7 @@ impl<'s> Planner<'s> {
     }
 
     fn plan(&self) -> Vec<Outcome> {
-        let mut outcomes: Vec<Outcome> = self.settings.errors.clone();
+        let mut outcomes: Vec<Outcome> = self.settings.errors.iter().cloned().map(Outcome::from).collect();
         let definitions = self.settings.assignments_to("DATABASES");
         let mut answers = Vec::new();
         for (definition, scope) in &definitions {
@@ -175,7 +175,7 @@ impl<'s> Planner<'s> {
             outcomes.push(Outcome::not_found("no DATABASES setting in the project's settings modules"));
         }
         if server_seen && let Some(warning) = self.budget.warning() {
-            outcomes.push(warning);
+            outcomes.push(warning.into());
         }
         outcomes
     }

@@ -50,11 +50,11 @@ impl Patch for GunicornWorkerClass {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let analysis = gunicorn::analysis(project);
-        let mut outcomes = analysis.errors.clone();
+        let mut outcomes: Vec<Outcome> = analysis.errors.iter().cloned().map(Outcome::from).collect();
         for found in &analysis.starts {
             match &found.kind {
                 StartKind::Wsgi(wsgi) => outcomes.extend(decide(project, &found.invocation, wsgi)),
-                StartKind::Unreadable(error) => outcomes.push((**error).clone()),
+                StartKind::Unreadable(error) => outcomes.push((**error).clone().into()),
                 _ => {
                     outcomes.extend(found.not_wsgi_gunicorn().map(|why| Outcome::skipped(Some(found.location()), why)))
                 }

@@ -46,12 +46,12 @@ impl Patch for GunicornWorkers {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let analysis = gunicorn::analysis(project);
-        let mut outcomes = analysis.errors.clone();
+        let mut outcomes: Vec<Outcome> = analysis.errors.iter().cloned().map(Outcome::from).collect();
         for found in &analysis.starts {
             let inv = &found.invocation;
             match &found.kind {
                 StartKind::Wsgi(wsgi) => outcomes.push(decide(project, inv, wsgi, &analysis.unread_composes)),
-                StartKind::Unreadable(error) => outcomes.push((**error).clone()),
+                StartKind::Unreadable(error) => outcomes.push((**error).clone().into()),
                 _ => {
                     outcomes.extend(found.not_wsgi_gunicorn().map(|why| Outcome::skipped(Some(found.location()), why)))
                 }

@@ -67,7 +67,7 @@ impl Patch for RedisPool {
             }
         };
         let versions = crate::facts::versions::Versions::of(project);
-        let warnings: Vec<Outcome> = versions.warnings().collect();
+        let warnings: Vec<Outcome> = versions.warnings().map(Outcome::from).collect();
         let planner =
             Planner { settings: &settings, versions, max_connections: pool_size(threads), threads, threads_source };
         let mut outcomes = planner.plan();
@@ -111,7 +111,7 @@ impl LaterKeys {
 
 impl<'s> Planner<'s> {
     fn plan(&self) -> Vec<Outcome> {
-        let mut outcomes: Vec<Outcome> = self.settings.errors.clone();
+        let mut outcomes: Vec<Outcome> = self.settings.errors.iter().cloned().map(Outcome::from).collect();
         let later = self.later_keys();
         let mut other_backends = Vec::new();
         // Any skip says a cache is there that may be Redis: "not found" would be untrue.

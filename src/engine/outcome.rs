@@ -191,15 +191,24 @@ impl Outcome {
 
 impl From<crate::lang::python::SyntaxError> for Outcome {
     fn from(err: crate::lang::python::SyntaxError) -> Outcome {
-        let message = format!("Python syntax error ({}); the file is left alone", err.detail);
-        Outcome::error(err.location, message)
+        crate::facts::problem::Problem::from(err).into()
     }
 }
 
 impl From<crate::project::InputError> for Outcome {
     fn from(err: crate::project::InputError) -> Outcome {
-        let location = Location::new(err.path(), err.line());
-        Outcome::Error { location, message: err.to_string() }
+        crate::facts::problem::Problem::from(err).into()
+    }
+}
+
+impl From<crate::facts::problem::Problem> for Outcome {
+    fn from(problem: crate::facts::problem::Problem) -> Outcome {
+        use crate::facts::problem::Problem;
+        match problem {
+            Problem::Unreadable { location, message } => Outcome::Error { location, message },
+            Problem::Template { location, reason } => Outcome::Skipped { location: Some(location), reason },
+            Problem::Note { location, message } => Outcome::Warning { location, message },
+        }
     }
 }
 

@@ -14,11 +14,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::outcome::{Location, Outcome};
+use crate::facts::problem::Problem;
 use crate::facts::{celery, serving};
 use crate::project::Project;
 use crate::project::config::Sourced;
 use crate::project::kinds;
+use crate::text::location::Location;
 
 /// PostgreSQL's default `max_connections`.
 pub const POSTGRES_DEFAULT_MAX_CONNECTIONS: u32 = 100;
@@ -148,10 +149,10 @@ impl Budget {
     }
 
     /// A warning outcome when the budget is too tight, with the numbers and the remedy.
-    pub fn warning(&self) -> Option<Outcome> {
+    pub fn warning(&self) -> Option<Problem> {
         self.over().then(|| {
             let percent = self.total() as u64 * 100 / self.max_connections.value.max(1) as u64;
-            Outcome::warning(
+            Problem::note(
                 None,
                 format!(
                     "{} ({percent}%, above {WARN_PERCENT}%): persistent connections may exhaust PostgreSQL. \

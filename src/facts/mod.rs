@@ -7,5 +7,6 @@ pub mod django;
 pub mod gunicorn;
 pub mod indexes;
 pub mod nginx;
+pub mod problem;
 pub mod serving;
 pub mod versions;

@@ -8,11 +8,11 @@
 
 use std::sync::Arc;
 
-use crate::engine::outcome::Location;
 use crate::facts::gunicorn::start::{Start, StartKind};
 use crate::facts::gunicorn::{self, after, uwsgi};
 use crate::project::Project;
 use crate::project::config::Sourced;
+use crate::text::location::Location;
 
 /// The server type is a discovery fact (which program a start runs); serving names it.
 pub use crate::facts::gunicorn::invocation::ServerKind;

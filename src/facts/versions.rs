@@ -129,10 +129,10 @@ impl Versions {
 
     /// One warning per dependency file refused for its size, naming the file and its size; the
     /// patches that use versions add them to their outcomes, and the plan shows each file once.
-    pub fn warnings(&self) -> impl Iterator<Item = crate::engine::outcome::Outcome> + '_ {
+    pub fn warnings(&self) -> impl Iterator<Item = crate::facts::problem::Problem> + '_ {
         self.too_large.iter().map(|err| {
-            let location = crate::engine::outcome::Location::file(err.path());
-            crate::engine::outcome::Outcome::warning(
+            let location = crate::text::location::Location::file(err.path());
+            crate::facts::problem::Problem::note(
                 Some(location),
                 format!("{err}; package versions it pins are not known"),
             )

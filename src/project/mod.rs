@@ -194,7 +194,7 @@ impl Project {
     /// that the database patch needs for its connection budget, for instance). Callers that ask
     /// while it is being computed wait for it.
     ///
-    /// Call it from a patch's `plan` (a plain thread, see [`crate::engine::plan::Plan::build`]), never
+    /// Call it from a patch's `plan` (a plain thread: the engine plans each patch on its own), never
     /// from inside a rayon task: a rayon worker blocked here could be the one the computation
     /// waits for. `compute` itself may use rayon.
     pub fn memo<T: Any + Send + Sync>(&self, compute: impl FnOnce(&Project) -> T) -> Arc<T> {

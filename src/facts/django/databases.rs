@@ -7,10 +7,10 @@
 
 use tree_sitter::Node;
 
-use crate::engine::outcome::Location;
 use crate::facts::django::key_writes::KeyWrite;
 use crate::facts::django::settings::{Definition, Settings, SettingsModule};
 use crate::lang::python::{self, Index, PyFile, Scope};
+use crate::text::location::Location;
 
 /// The persistent-connection keys.
 pub const MAX_AGE_KEY: &str = "CONN_MAX_AGE";

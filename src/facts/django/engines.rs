@@ -11,9 +11,9 @@
 
 use tree_sitter::Node;
 
-use crate::engine::outcome::Location;
 use crate::facts::django::settings::Settings;
 use crate::lang::python::{self, PyFile};
+use crate::text::location::Location;
 
 /// The engine of a database URL reader without a literal default URL.
 pub const UNKNOWN: &str = "unknown";

@@ -15,10 +15,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::outcome::{Location, Outcome};
+use crate::facts::problem::Problem;
 use crate::lang::python::{self, Assignment, PyFile, Scope};
 use crate::lang::template;
 use crate::project::Project;
+use crate::text::location::Location;
 
 /// The names whose presence makes a settings module worth parsing.
 const WANTED: &[&str] = &["DATABASES", "CACHES"];
@@ -45,7 +46,7 @@ impl SettingsModule {
 /// read or parsed.
 pub struct Settings {
     pub modules: Vec<SettingsModule>,
-    pub errors: Vec<Outcome>,
+    pub errors: Vec<Problem>,
     /// `DJANGO_SETTINGS_MODULE` values found, with where (`proj.settings.production`, `manage.py:9`).
     pub declared: Vec<(String, Location)>,
 }
@@ -241,7 +242,7 @@ fn parse_candidate(
     project: &Project,
     candidate: &Candidate,
     finders: &[memchr::memmem::Finder],
-) -> Result<Option<SettingsModule>, Box<Outcome>> {
+) -> Result<Option<SettingsModule>, Box<Problem>> {
     let path = &candidate.path;
     let mentions_wanted = |bytes: &[u8]| finders.iter().any(|f| f.find(bytes).is_some());
     let source = match project.read(path) {
@@ -250,7 +251,7 @@ fn parse_candidate(
         // raw bytes mention a wanted name, or it cannot be read at all).
         Err(err) => {
             let worth = candidate.always || project.read_bytes(path).map_or(true, |b| mentions_wanted(&b));
-            return if worth { Err(Box::new(Outcome::from(err))) } else { Ok(None) };
+            return if worth { Err(Box::new(Problem::from(err))) } else { Ok(None) };
         }
     };
     if !candidate.always && !mentions_wanted(source.text.as_bytes()) {
@@ -258,9 +259,9 @@ fn parse_candidate(
     }
     let file = python::parse(source.clone()).map_err(|err| match template::first_tag_line(&source.text) {
         Some(line) => {
-            Box::new(Outcome::skipped(Some(Location::new(path.clone(), line)), template::skip_reason("Python", line)))
+            Box::new(Problem::template(Location::new(path.clone(), line), template::skip_reason("Python", line)))
         }
-        None => Box::new(Outcome::from(err)),
+        None => Box::new(Problem::from(err)),
     })?;
     let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
     let star_imports = star_imports(&file, path);

@@ -21,9 +21,9 @@ use super::resolve::{Editable, Setting, SourceKind, Value};
 use super::start::{Wsgi, is_gthread, is_sync};
 use super::target::THREADS;
 use super::write;
-use crate::engine::outcome::Location;
 use crate::project::Project;
 use crate::text::edit::Edit;
+use crate::text::location::Location;
 
 /// One start after Phase 1.
 #[derive(Debug, Clone, PartialEq, Eq)]

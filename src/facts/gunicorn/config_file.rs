@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tree_sitter::Node;
 
 use super::resolve::Value;
-use crate::engine::outcome::Outcome;
+use crate::facts::problem::Problem;
 use crate::lang::python::{self, PyFile};
 use crate::text::source::SourceFile;
 
@@ -42,9 +42,12 @@ pub struct ConfigFile {
 }
 
 /// Reads a config file; an error outcome at the first syntax error.
-pub fn read(source: Arc<SourceFile>) -> Result<ConfigFile, Box<Outcome>> {
+pub fn read(source: Arc<SourceFile>) -> Result<ConfigFile, Box<Problem>> {
     let file = python::parse(source).map_err(|err| {
-        Box::new(Outcome::error(err.location, "Python syntax error; gunicorn could not load this config file either"))
+        Box::new(Problem::unreadable(
+            err.location,
+            "Python syntax error; gunicorn could not load this config file either",
+        ))
     })?;
     let text = &file.source.text;
     // Counted over the raw text (comments included), as this reader always has: a change of

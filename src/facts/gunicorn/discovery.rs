@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::invocation::ServerKind;
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
-use crate::engine::outcome::{Location, Outcome};
+use crate::facts::problem::Problem;
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
 use crate::lang::shell::{self, Word};
@@ -18,6 +18,7 @@ use crate::lang::{envfile, launchers, template};
 use crate::project::Project;
 use crate::project::config::Sourced;
 use crate::project::kinds::{self, is_compose_name, is_dockerfile, is_procfile, name_of};
+use crate::text::location::Location;
 use crate::text::source::SourceFile;
 
 /// How new arguments are written into the command line they join.
@@ -128,7 +129,7 @@ pub struct Discovery {
     pub invocations: Vec<Invocation>,
     /// Files that could not be read (errors), and templates that cannot be read until rendered
     /// (skipped): every patch reports them.
-    pub errors: Vec<Outcome>,
+    pub errors: Vec<Problem>,
     /// Compose files skipped as templates (where their first template tag is).
     pub unread_composes: Vec<Location>,
     /// CPU limits of compose services: (compose file, service, quantity, line).
@@ -202,11 +203,11 @@ fn is_launcher_config(path: &Path) -> bool {
 }
 
 /// Reads a candidate; unreadable ones become error outcomes.
-fn read(project: &Project, path: &Path, errors: &mut Vec<Outcome>) -> Option<Arc<SourceFile>> {
+fn read(project: &Project, path: &Path, errors: &mut Vec<Problem>) -> Option<Arc<SourceFile>> {
     match project.read(path) {
         Ok(file) => Some(file),
         Err(err) => {
-            errors.push(Outcome::from(err));
+            errors.push(Problem::from(err));
             None
         }
     }
@@ -282,9 +283,9 @@ fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
             Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
                 Some(tag) => {
                     out.unread_composes.push(Location::new(path.clone(), tag));
-                    Outcome::skipped(Some(Location::new(path.clone(), tag)), template::skip_reason("YAML", tag))
+                    Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
                 }
-                None => Outcome::error(Location::new(path.clone(), line), "YAML syntax error in compose file"),
+                None => Problem::unreadable(Location::new(path.clone(), line), "YAML syntax error in compose file"),
             }),
         }
     }
@@ -458,11 +459,12 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, ku
             Err(line) => {
                 out.errors.push(match template::first_tag_line(&file.text) {
                     Some(tag) => {
-                        Outcome::skipped(Some(Location::new(path.clone(), tag)), template::skip_reason("YAML", tag))
+                        Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
                     }
-                    None => {
-                        Outcome::error(Location::new(path.clone(), line), "YAML syntax error in Kubernetes manifest")
-                    }
+                    None => Problem::unreadable(
+                        Location::new(path.clone(), line),
+                        "YAML syntax error in Kubernetes manifest",
+                    ),
                 });
                 continue;
             }
@@ -604,7 +606,7 @@ fn built_dockerfile<'d>(
 }
 
 /// A service's `env_file:` files and `environment:` entries, lowest precedence first.
-fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mut Vec<Outcome>) -> Vec<EnvVar> {
+fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mut Vec<Problem>) -> Vec<EnvVar> {
     let mut env = Vec::new();
     let base = compose.parent().unwrap_or(Path::new(""));
     for env_file in &service.env_files {
@@ -643,7 +645,7 @@ fn service_running_image(
     project: &Project,
     composes: &[ParsedCompose],
     dockerfile: &Path,
-    errors: &mut Vec<Outcome>,
+    errors: &mut Vec<Problem>,
 ) -> Option<(Vec<EnvVar>, (PathBuf, String))> {
     for compose in composes {
         for service in &compose.services {
@@ -670,7 +672,7 @@ struct ScriptRunner {
 
 /// The first Dockerfile ENTRYPOINT / CMD that names the script, else the first compose service
 /// whose command does (`command: /start`).
-fn script_runner(project: &Project, path: &Path, deployment: &Deployment, errors: &mut Vec<Outcome>) -> ScriptRunner {
+fn script_runner(project: &Project, path: &Path, deployment: &Deployment, errors: &mut Vec<Problem>) -> ScriptRunner {
     let script_name = name_of(path);
     let mentions = |words: &[Word]| words.iter().any(|w| name_of(Path::new(&w.text)) == script_name);
     for docker in &deployment.dockerfiles {

@@ -23,9 +23,10 @@ pub mod write;
 
 use std::sync::Arc;
 
-use crate::engine::outcome::{Location, Outcome};
+use crate::facts::problem::Problem;
 use crate::project::Project;
 use crate::project::config::Sourced;
+use crate::text::location::Location;
 use start::{Start, StartKind};
 
 /// The gunicorn facts of a project.
@@ -35,7 +36,7 @@ pub struct Analysis {
     pub cpus: Sourced<u32>,
     /// Input errors: files that could not be read, and templates that cannot be read until
     /// rendered. Every gunicorn patch reports them.
-    pub errors: Vec<Outcome>,
+    pub errors: Vec<Problem>,
     /// Compose files skipped as templates (where their first template tag is).
     pub unread_composes: Vec<Location>,
     /// Every server start, in discovery order.

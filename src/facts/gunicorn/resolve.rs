@@ -9,10 +9,11 @@ use std::sync::Arc;
 use super::config_file::{self, ConfigFile};
 use super::discovery::{EnvVar, Invocation};
 use super::flags::{self, FlagValue, Flags};
-use crate::engine::outcome::{Location, Outcome};
+use crate::facts::problem::Problem;
 use crate::lang::shell::{self, Word};
 use crate::project::Project;
 use crate::text::edit::Edit;
+use crate::text::location::Location;
 use crate::text::source::SourceFile;
 
 /// A setting's value as far as it can be known before the server runs.
@@ -138,7 +139,7 @@ pub struct Resolved {
 }
 
 /// Resolves one invocation; `Err` when its config file cannot be read.
-pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outcome>> {
+pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Problem>> {
     let cli =
         ArgWords { path: inv.path.clone(), fixed_line: None, flags: flags::parse(&inv.args), words: inv.args.clone() };
     let cmd_args = inv.env_var("GUNICORN_CMD_ARGS").map(|var| {
@@ -152,7 +153,7 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Outc
         });
     let config = match find_config(project, inv, config_ref.as_deref()) {
         Some(path) => {
-            let file = project.read(&path).map_err(|err| Box::new(Outcome::from(err)))?;
+            let file = project.read(&path).map_err(|err| Box::new(Problem::from(err)))?;
             let config = config_file::read(file.clone())?;
             Some(LoadedConfig { path, file, config })
         }

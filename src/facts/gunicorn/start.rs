@@ -7,9 +7,10 @@ use super::discovery::{Discovery, Invocation, Origin};
 use super::invocation::ServerKind;
 use super::resolve::{self, Resolved, Setting, Value};
 use super::target;
-use crate::engine::outcome::{Location, Outcome};
+use crate::facts::problem::Problem;
 use crate::project::Project;
 use crate::project::config::Sourced;
+use crate::text::location::Location;
 
 /// One server start and what it is.
 #[derive(Debug)]
@@ -32,7 +33,7 @@ pub enum StartKind {
     /// gunicorn pointed at an ASGI application (`app.asgi:application`) with a WSGI class.
     AsgiApp { app: String },
     /// Its config file cannot be read: the input error.
-    Unreadable(Box<Outcome>),
+    Unreadable(Box<Problem>),
 }
 
 /// A WSGI gunicorn start: gunicorn's resolved settings and the worker count its CPUs call for.

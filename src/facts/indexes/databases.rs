@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-use crate::engine::outcome::Location;
 use crate::facts::django::engines;
 use crate::facts::django::settings::Settings;
 use crate::project::Project;
+use crate::text::location::Location;
 
 /// What the settings say about the databases.
 #[derive(Debug, Clone, Default)]

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::apps::App;
 use super::py;
-use crate::engine::outcome::{Location, Outcome};
+use crate::facts::problem::Problem;
 use crate::lang::python::{self, PyFile};
 use crate::project::Project;
+use crate::text::location::Location;
 use crate::text::source::SourceFile;
 
 /// One migration module of the app.
@@ -39,7 +40,7 @@ pub enum HistoryProblem {
     /// `MIGRATION_MODULES` maps the app to None: migrations are disabled for it.
     Disabled(Location),
     /// Not readable, or more than one leaf: an error outcome.
-    Error(Box<Outcome>),
+    Error(Box<Problem>),
 }
 
 /// `MIGRATION_MODULES = {"label": "dotted.module"}` overrides found in the settings modules.
@@ -127,7 +128,7 @@ fn history(project: &Project, app: &App, layout: &Layout) -> Result<History, His
         let file = py::parse_or_template(
             source,
             "the migration history cannot be read, no index is planned for this app",
-            |err| Outcome::error(err.location, "syntax error; the migration history cannot be read"),
+            |err| Problem::unreadable(err.location, "syntax error; the migration history cannot be read"),
         )
         .map_err(HistoryProblem::Error)?;
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -137,11 +138,11 @@ fn history(project: &Project, app: &App, layout: &Layout) -> Result<History, His
     let leaves = leaves(&migrations);
     match leaves.as_slice() {
         [leaf] => Ok(History { dir, leaf: leaf.clone(), names }),
-        [] => Err(HistoryProblem::Error(Box::new(Outcome::error(
+        [] => Err(HistoryProblem::Error(Box::new(Problem::unreadable(
             Location::file(&dir),
             format!("the migrations of {} form a cycle; no leaf migration to depend on", app.label),
         )))),
-        many => Err(HistoryProblem::Error(Box::new(Outcome::error(
+        many => Err(HistoryProblem::Error(Box::new(Problem::unreadable(
             Location::file(&dir),
             format!(
                 "Conflicting migrations detected; multiple leaf nodes in the migration graph: ({} in {}). \

@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::engine::outcome::{Location, Outcome};
+use crate::facts::problem::Problem;
 use crate::project::Project;
+use crate::text::location::Location;
 use apps::App;
 use models::{FieldKind, ModelClass};
 use shapes::ModelFacts;
@@ -59,7 +60,7 @@ pub struct Analysis {
     pub migrations: migrations::Layout,
     /// Why a models file or a file with queries could not be read (an error, a warning, or the
     /// skip of an unrendered template), for the plan's notes.
-    pub problems: Vec<Outcome>,
+    pub problems: Vec<Problem>,
 }
 
 /// The analysis of `project`; `None` when it has no Django models.
@@ -87,7 +88,7 @@ pub fn analyse(project: &Project) -> Option<Analysis> {
 }
 
 /// The classes of one models file, or the error outcome that stops its app.
-type ClassesOrError = Result<Vec<ModelClass>, Box<Outcome>>;
+type ClassesOrError = Result<Vec<ModelClass>, Box<Problem>>;
 
 /// Test modules (`tests.py`, `test_*.py`, `*_tests.py`, `conftest.py`, anything under `tests/`):
 /// their queries exercise the code, they are not the production load indexes are for.
@@ -104,15 +105,15 @@ fn is_test_module(path: &Path) -> bool {
 }
 
 /// Reads every models file of every app (in parallel); an unreadable one makes its app an error.
-fn read_models(project: &Project, apps: &[App], outcomes: &mut Vec<Outcome>) -> (Vec<Model>, BTreeSet<usize>) {
+fn read_models(project: &Project, apps: &[App], outcomes: &mut Vec<Problem>) -> (Vec<Model>, BTreeSet<usize>) {
     let files: Vec<(usize, &PathBuf)> =
         apps.iter().enumerate().flat_map(|(i, app)| app.model_files.iter().map(move |f| (i, f))).collect();
     let read: Vec<(usize, ClassesOrError)> = files
         .par_iter()
         .map(|(app, path)| {
-            let result = project.read(path).map_err(|err| Box::new(Outcome::from(err))).and_then(|source| {
+            let result = project.read(path).map_err(|err| Box::new(Problem::from(err))).and_then(|source| {
                 let file = py::parse_or_template(source, "no index is planned for this app", |err| {
-                    Outcome::error(
+                    Problem::unreadable(
                         err.location,
                         "syntax error; its models cannot be read, no index is planned for this app",
                     )
@@ -296,7 +297,7 @@ fn mine_queries(
     project: &Project,
     python_files: &[PathBuf],
     models: &[Model],
-    outcomes: &mut Vec<Outcome>,
+    outcomes: &mut Vec<Problem>,
 ) -> Vec<queries::Query> {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut managers = HashMap::new();
@@ -320,18 +321,18 @@ fn mine_queries(
     let model_files: Vec<&Path> = models.iter().map(|m| m.class.file.as_path()).collect();
     let names = queries::Names { models: by_name, managers, manager_attrs, app_dirs, model_files };
     let needles = Needles::new(models);
-    let results: Vec<Result<Vec<queries::Query>, Box<Outcome>>> = project
+    let results: Vec<Result<Vec<queries::Query>, Box<Problem>>> = project
         .files_matching(python_files, |bytes| needles.found_in(bytes))
         .par_iter()
         .map(|path| {
             let source = project.read(path).map_err(|err| {
-                Box::new(Outcome::warning(
+                Box::new(Problem::note(
                     Some(Location::new(err.path(), err.line())),
                     format!("{err}; its queries were not read"),
                 ))
             })?;
             let file = py::parse_or_template(source, "its queries were not read", |err| {
-                Outcome::warning(Some(err.location), "syntax error; its queries were not read")
+                Problem::note(Some(err.location), "syntax error; its queries were not read")
             })?;
             Ok(queries::mine(&file, &names))
         })

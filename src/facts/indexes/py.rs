@@ -55,14 +55,15 @@ pub fn is_true(node: Node) -> bool {
 pub fn parse_or_template(
     source: std::sync::Arc<crate::text::source::SourceFile>,
     consequence: &str,
-    broken: impl FnOnce(python::SyntaxError) -> crate::engine::outcome::Outcome,
-) -> Result<python::PyFile, Box<crate::engine::outcome::Outcome>> {
-    use crate::engine::outcome::{Location, Outcome};
+    broken: impl FnOnce(python::SyntaxError) -> crate::facts::problem::Problem,
+) -> Result<python::PyFile, Box<crate::facts::problem::Problem>> {
+    use crate::facts::problem::Problem;
     use crate::lang::template;
+    use crate::text::location::Location;
     python::parse(source.clone()).map_err(|err| {
         Box::new(match template::first_tag_line(&source.text) {
-            Some(line) => Outcome::skipped(
-                Some(Location::new(source.path.clone(), line)),
+            Some(line) => Problem::template(
+                Location::new(source.path.clone(), line),
                 format!("{}; {consequence}", template::skip_reason("Python", line)),
             ),
             None => broken(err),

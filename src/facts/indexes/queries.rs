@@ -13,8 +13,8 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
-use crate::engine::outcome::Location;
 use crate::lang::python::{self, PyFile};
+use crate::text::location::Location;
 
 /// One queryset method call of a chain: its name, keyword keys and string positional arguments.
 ///
