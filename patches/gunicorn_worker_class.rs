@@ -24,7 +24,7 @@ use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::facts::gunicorn::discovery::{ArgStyle, Invocation};
 use crate::facts::gunicorn::resolve::{Setting, SourceKind};
-use crate::facts::gunicorn::start::{self, StartKind, Unseen, Wsgi, is_gthread, is_sync};
+use crate::facts::gunicorn::start::{Unseen, Wsgi, is_gthread, is_sync};
 use crate::facts::gunicorn::target::THREADS;
 use crate::facts::gunicorn::{self, write};
 use crate::project::Project;
@@ -50,25 +50,8 @@ impl Patch for GunicornWorkerClass {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let analysis = gunicorn::analysis(project);
-        let mut outcomes: Vec<Outcome> = analysis.errors.iter().cloned().map(Outcome::from).collect();
-        for found in &analysis.starts {
-            match &found.kind {
-                StartKind::Wsgi(wsgi) => outcomes.extend(decide(project, &found.invocation, wsgi)),
-                StartKind::Unreadable(error) => outcomes.push((**error).clone().into()),
-                _ => {
-                    outcomes.extend(found.not_wsgi_gunicorn().map(|why| Outcome::skipped(Some(found.location()), why)))
-                }
-            }
-        }
-        if analysis.starts.is_empty() {
-            for (location, command) in &analysis.unread_starts {
-                outcomes.push(Outcome::skipped(Some(location.clone()), start::unread_start(command)));
-            }
-            if analysis.unread_starts.is_empty() {
-                outcomes.push(Outcome::not_found(start::NO_SERVER_FOUND));
-            }
-        }
-        outcomes
+        let answers = analysis.each_start(|inv, wsgi| decide(project, inv, wsgi));
+        answers.into_iter().flat_map(|answer| answer.unwrap_or_else(|not_decided| vec![not_decided.into()])).collect()
     }
 }
 

@@ -21,7 +21,7 @@ use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::facts::gunicorn::discovery::Invocation;
 use crate::facts::gunicorn::resolve::{Setting, Value};
-use crate::facts::gunicorn::start::{self, SetElsewhere, StartKind, Unseen, Wsgi};
+use crate::facts::gunicorn::start::{SetElsewhere, Unseen, Wsgi};
 use crate::facts::gunicorn::{self, write};
 use crate::project::Project;
 use crate::text::edit::Edit;
@@ -46,26 +46,8 @@ impl Patch for GunicornWorkers {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let analysis = gunicorn::analysis(project);
-        let mut outcomes: Vec<Outcome> = analysis.errors.iter().cloned().map(Outcome::from).collect();
-        for found in &analysis.starts {
-            let inv = &found.invocation;
-            match &found.kind {
-                StartKind::Wsgi(wsgi) => outcomes.push(decide(project, inv, wsgi, &analysis.unread_composes)),
-                StartKind::Unreadable(error) => outcomes.push((**error).clone().into()),
-                _ => {
-                    outcomes.extend(found.not_wsgi_gunicorn().map(|why| Outcome::skipped(Some(found.location()), why)))
-                }
-            }
-        }
-        if analysis.starts.is_empty() {
-            for (location, command) in &analysis.unread_starts {
-                outcomes.push(Outcome::skipped(Some(location.clone()), start::unread_start(command)));
-            }
-            if analysis.unread_starts.is_empty() {
-                outcomes.push(Outcome::not_found(start::NO_SERVER_FOUND));
-            }
-        }
-        outcomes
+        let answers = analysis.each_start(|inv, wsgi| vec![decide(project, inv, wsgi, &analysis.unread_composes)]);
+        answers.into_iter().flat_map(|answer| answer.unwrap_or_else(|not_decided| vec![not_decided.into()])).collect()
     }
 }
 

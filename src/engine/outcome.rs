@@ -217,3 +217,16 @@ impl From<crate::facts::nginx::LoadError> for Outcome {
         Outcome::Error { location: err.location(), message: err.to_string() }
     }
 }
+
+impl From<crate::facts::gunicorn::NotDecided> for Outcome {
+    fn from(answer: crate::facts::gunicorn::NotDecided) -> Outcome {
+        use crate::facts::gunicorn::NotDecided;
+        match answer {
+            NotDecided::Problem(problem) => problem.into(),
+            NotDecided::NotWsgiGunicorn { location, why } | NotDecided::Unresolved { location, why } => {
+                Outcome::skipped(Some(location), why)
+            }
+            NotDecided::NoStart(reason) => Outcome::not_found(reason),
+        }
+    }
+}

@@ -111,3 +111,53 @@ fn serving_replicas(starts: &[Start]) -> Option<Sourced<u32>> {
         .or_else(|| first(|kind| matches!(kind, StartKind::OtherServer)))
         .flatten()
 }
+
+/// Why no gunicorn-setting decision applies to a start (or to the project), as the facts say it.
+#[derive(Debug, Clone)]
+pub enum NotDecided {
+    /// The start's input cannot be read.
+    Problem(Problem),
+    /// The start is not gunicorn serving WSGI (another server, ASGI, `--reload`), with why.
+    NotWsgiGunicorn { location: Location, why: String },
+    /// A command that may start gunicorn through variables nothing resolves.
+    Unresolved { location: Location, why: String },
+    /// No server start anywhere in the project.
+    NoStart(&'static str),
+}
+
+impl Analysis {
+    /// Walks every start for a patch that sets gunicorn settings: `decide` answers each WSGI
+    /// gunicorn start; every other start, every read problem and a project without any start
+    /// comes back as [`NotDecided`], in the order the starts were found. Both gunicorn patches
+    /// walk the starts this one way.
+    pub fn each_start<T>(
+        &self,
+        mut decide: impl FnMut(&discovery::Invocation, &start::Wsgi) -> T,
+    ) -> Vec<Result<T, NotDecided>> {
+        let mut answers: Vec<Result<T, NotDecided>> =
+            self.errors.iter().map(|problem| Err(NotDecided::Problem(problem.clone()))).collect();
+        for found in &self.starts {
+            match &found.kind {
+                start::StartKind::Wsgi(wsgi) => answers.push(Ok(decide(&found.invocation, wsgi))),
+                start::StartKind::Unreadable(problem) => answers.push(Err(NotDecided::Problem((**problem).clone()))),
+                _ => answers.extend(
+                    found
+                        .not_wsgi_gunicorn()
+                        .map(|why| Err(NotDecided::NotWsgiGunicorn { location: found.location(), why })),
+                ),
+            }
+        }
+        if self.starts.is_empty() {
+            for (location, command) in &self.unread_starts {
+                answers.push(Err(NotDecided::Unresolved {
+                    location: location.clone(),
+                    why: start::unread_start(command),
+                }));
+            }
+            if self.unread_starts.is_empty() {
+                answers.push(Err(NotDecided::NoStart(start::NO_SERVER_FOUND)));
+            }
+        }
+        answers
+    }
+}
