@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Discovery benchmark: how long `scalepatch diff` takes on the bundled sample project and on a
 # generated 20,000-file monorepo (bench/gen_tree.py), next to `rg --files` listing the same tree
-# (the same gitignore rules: hidden files included, .gitignore honoured outside a git checkout).
+# and `rg -l` searching it for the words the Phase 1 analyses look for (the same gitignore rules:
+# hidden files included, .gitignore honoured outside a git checkout): the Phase 1 plan should stay
+# within 1.5x of that search, which reads every file once, as scalepatch must.
 #
 #   bench/discovery.sh [--runs N]        writes bench/results.md
 #
@@ -46,6 +48,9 @@ files_listed=$(rg --files --hidden --no-require-git "$TREE" | wc -l)
 sample_lines=$("$BIN" diff "$SAMPLE" 2>/dev/null | wc -l)
 tree_lines=$("$BIN" diff "$TREE" 2>/dev/null | wc -l)
 
+# The words the Phase 1 analyses pick candidate files by: servers, settings, nginx, Celery.
+WORDS="-e gunicorn -e uwsgi -e uvicorn -e daphne -e granian -e DATABASES -e CACHES -e proxy_pass -e gzip -e celery"
+
 echo "==> hyperfine ($RUNS runs each)"
 table=$(mktemp)
 trap 'rm -f "$table"' EXIT
@@ -53,7 +58,8 @@ hyperfine --shell=none --warmup 3 --runs "$RUNS" --export-markdown "$table" \
     --command-name "scalepatch diff (sample project)" "$BIN diff $SAMPLE" \
     --command-name "scalepatch diff (20,000-file tree)" "$BIN diff $TREE" \
     --command-name "scalepatch diff --with db-indexes (20,000-file tree)" "$BIN diff --with db-indexes $TREE" \
-    --command-name "rg --files (20,000-file tree)" "rg --files --hidden --no-require-git $TREE"
+    --command-name "rg --files (20,000-file tree)" "rg --files --hidden --no-require-git $TREE" \
+    --command-name "rg -l for the Phase 1 words (20,000-file tree)" "rg -l --hidden --no-require-git $WORDS $TREE"
 
 memory_gib=$(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
