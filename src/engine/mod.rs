@@ -5,3 +5,4 @@ pub mod outcome;
 pub mod patch;
 pub mod plan;
 pub mod review;
+pub mod selfcheck;

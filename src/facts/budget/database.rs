@@ -27,6 +27,9 @@ pub enum Server {
     MySql,
     /// SQLite only: no server, no connection limit.
     Sqlite,
+    /// No settings module sets `DATABASES` (Django's default is no database) and no compose
+    /// image runs a database server: nothing to hold connections against.
+    NoDatabase,
     /// The settings do not say (unreadable, or the URL is read at runtime): PostgreSQL's default
     /// limit is assumed, and said so.
     Unknown,
@@ -39,6 +42,7 @@ impl Server {
             Server::PostgreSql | Server::Unknown => "PostgreSQL",
             Server::MySql => "MySQL/MariaDB",
             Server::Sqlite => "SQLite",
+            Server::NoDatabase => "no database",
         }
     }
 
@@ -95,6 +99,11 @@ pub fn database(project: &Project) -> Database {
     if !found.is_empty() && found.iter().all(|(engine, _)| family(engine) == Some(Server::Sqlite)) {
         return Database { server: Server::Sqlite, source: format!("ENGINE sqlite at {}", found[0].1) };
     }
+    let declared = settings.modules.iter().any(|module| module.file.source.text.contains("DATABASES"));
+    if found.is_empty() && !declared && settings.errors.is_empty() {
+        let source = "no settings module sets DATABASES and no compose image runs a database server".to_owned();
+        return Database { server: Server::NoDatabase, source };
+    }
     Database { server: Server::Unknown, source: unknown_why(&settings, &found) }
 }
 
@@ -106,7 +115,7 @@ fn unknown_why(settings: &Settings, found: &[(String, crate::text::location::Loc
     if let Some(problem) = settings.errors.first() {
         return format!("the DATABASES settings cannot be read ({})", problem.describe());
     }
-    "no DATABASES engine in the settings modules and no database image in the compose files".to_owned()
+    "DATABASES names no engine scalepatch can read, and no compose image names the server".to_owned()
 }
 
 /// The first compose service whose image is a database server (`postgres:16-alpine`,

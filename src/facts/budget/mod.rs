@@ -148,9 +148,10 @@ impl Budget {
         self.web() + self.celery_total()
     }
 
-    /// Whether the database has a connection limit at all (SQLite has none).
+    /// Whether the database has a connection limit at all (SQLite has none; neither has a project
+    /// without a database).
     pub fn applies(&self) -> bool {
-        self.database.server != Server::Sqlite
+        !matches!(self.database.server, Server::Sqlite | Server::NoDatabase)
     }
 
     /// The peak as a share of `max_connections`, in percent.
@@ -446,8 +447,12 @@ mod tests {
     use super::*;
     use crate::project::config::{Config, Values};
 
+    const POSTGRES_SETTINGS: &str = "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n";
+
     fn project(files: &[(&str, &str)], instances: Option<u32>) -> (tempfile::TempDir, Project) {
         let dir = tempfile::tempdir().unwrap();
+        // A PostgreSQL database, so that the budget applies.
+        std::fs::write(dir.path().join("settings.py"), POSTGRES_SETTINGS).unwrap();
         for (path, text) in files {
             std::fs::write(dir.path().join(path), text).unwrap();
         }
