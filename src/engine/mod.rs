@@ -6,3 +6,4 @@ pub mod patch;
 pub mod plan;
 pub mod review;
 pub mod selfcheck;
+pub mod verify;
