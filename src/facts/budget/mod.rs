@@ -207,7 +207,11 @@ impl Budget {
     /// The share, and where the database server was read: `76%; the database: ENGINE mysql at
     /// proj/settings.py:9`.
     pub fn share(&self) -> String {
-        format!("{}%; the database: {}", self.percent(), self.database.source)
+        match self.database.server {
+            // Already said in the brackets of the limit.
+            Server::Unknown => format!("{}%", self.percent()),
+            _ => format!("{}%; the database: {}", self.percent(), self.database.source),
+        }
     }
 
     /// Whether the peak is above [`WARN_PERCENT`] of `max_connections`.
