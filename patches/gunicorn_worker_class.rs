@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::engine::selfcheck;
 use crate::facts::gunicorn::discovery::{ArgStyle, Invocation};
 use crate::facts::gunicorn::resolve::{Setting, SourceKind};
 use crate::facts::gunicorn::start::{Unseen, Wsgi, is_gthread, is_sync};
@@ -52,6 +53,11 @@ impl Patch for GunicornWorkerClass {
         let analysis = gunicorn::analysis(project);
         let answers = analysis.each_start(|inv, wsgi| decide(project, inv, wsgi));
         answers.into_iter().flat_map(|answer| answer.unwrap_or_else(|not_decided| vec![not_decided.into()])).collect()
+    }
+
+    /// On the patched tree, gunicorn takes the worker class and threads from the edited lines, with the planned value.
+    fn self_check(&self, before: &Project, after: &Project, change: &Change) -> Result<Option<String>, String> {
+        selfcheck::gunicorn::decides(before, after, change, selfcheck::gunicorn::Field::WorkerClass)
     }
 }
 

@@ -19,6 +19,7 @@
 
 use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::engine::selfcheck;
 use crate::facts::gunicorn::discovery::Invocation;
 use crate::facts::gunicorn::resolve::{Setting, Value};
 use crate::facts::gunicorn::start::{SetElsewhere, Unseen, Wsgi};
@@ -48,6 +49,11 @@ impl Patch for GunicornWorkers {
         let analysis = gunicorn::analysis(project);
         let answers = analysis.each_start(|inv, wsgi| vec![decide(project, inv, wsgi, &analysis.unread_composes)]);
         answers.into_iter().flat_map(|answer| answer.unwrap_or_else(|not_decided| vec![not_decided.into()])).collect()
+    }
+
+    /// On the patched tree, gunicorn takes the worker count from the edited lines, with the planned value.
+    fn self_check(&self, before: &Project, after: &Project, change: &Change) -> Result<Option<String>, String> {
+        selfcheck::gunicorn::decides(before, after, change, selfcheck::gunicorn::Field::Workers)
     }
 }
 

@@ -20,6 +20,7 @@ pub fn apply(
     patches: &[&'static dyn Patch],
     reviewer: &mut dyn Reviewer,
     notes: bool,
+    verify: Option<crate::engine::verify::Mode>,
 ) -> Result<i32> {
     let plan = Plan::build(project, patches);
     if plan.has_errors() {
@@ -63,6 +64,12 @@ pub fn apply(
     }
     let changes: Vec<&crate::engine::outcome::Change> = accepted.iter().map(|&index| proposals[index].change).collect();
     let updates = file_updates(project, &changes)?;
+    if let Some(mode) = verify
+        && !super::plan::print_verify(project, &updates, mode)?
+    {
+        say!("error: a real tool refuses the patched tree (see above); nothing was written");
+        return Ok(exit::USAGE);
+    }
     let mut applied_patches: Vec<&'static dyn Patch> = Vec::new();
     for &index in &accepted {
         let patch = proposals[index].patch;

@@ -36,6 +36,8 @@ pub enum Command {
         check: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        verify: VerifyArg,
     },
     /// Review each change (or take them all with --yes) and write the accepted ones as one
     /// journaled, revertible run.
@@ -49,6 +51,8 @@ pub enum Command {
         /// Apply every change without asking (needed when stdin is not a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        verify: VerifyArg,
     },
     /// Undo the last applied run (or RUN_ID), keeping edits made since to other lines.
     Revert {
@@ -68,6 +72,34 @@ pub enum Command {
         #[arg(default_value = ".")]
         path: PathBuf,
     },
+}
+
+/// `--verify[=django]`: run the installed real tools on the patched tree before anything is written.
+#[derive(Args, Debug, Clone, Default)]
+pub struct VerifyArg {
+    /// Run the installed real tools on the patched tree in a temporary copy (nginx -t, gunicorn
+    /// --print-config); `--verify=django` also imports each settings module (runs project code).
+    /// A failure the plan brings: exit 2, nothing written.
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "tools")]
+    pub verify: Option<VerifyMode>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum VerifyMode {
+    /// nginx -t and gunicorn --print-config.
+    Tools,
+    /// The tools, and an import of each settings module with the project's interpreter.
+    Django,
+}
+
+impl VerifyArg {
+    /// The engine's mode, when asked for.
+    pub fn mode(&self) -> Option<crate::engine::verify::Mode> {
+        self.verify.map(|mode| match mode {
+            VerifyMode::Tools => crate::engine::verify::Mode::Tools,
+            VerifyMode::Django => crate::engine::verify::Mode::Django,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -102,6 +134,14 @@ pub struct ValueArgs {
     /// Instances running the web service, for the database connection budget.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub instances: Option<u32>,
+    /// CPUs of the host a `cpu_count()` / `$(nproc)` worker formula sees, for the connection
+    /// budget (default: 8, said so).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub host_cpus: Option<u32>,
+    /// Offer a change that takes the database connection budget above 100% (with a warning)
+    /// instead of skipping it.
+    #[arg(long)]
+    pub allow_over_budget: bool,
 }
 
 impl ValueArgs {

@@ -37,7 +37,7 @@ mod args;
 mod journal;
 mod plan;
 
-pub use args::{Cli, Command, Format, Selection, UsageError, ValueArgs};
+pub use args::{Cli, Command, Format, Selection, UsageError, ValueArgs, VerifyArg, VerifyMode};
 
 /// Runs the command line and returns the exit code.
 pub fn main() -> i32 {
@@ -65,7 +65,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn open(path: &std::path::Path, values: &ValueArgs) -> Result<Project> {
-    let config = Config::load(path, &values.values())?;
+    let mut config = Config::load(path, &values.values())?;
+    config.host_cpus = values.host_cpus;
+    config.allow_over_budget = values.allow_over_budget;
     Project::open(path, config)
 }
 
@@ -75,12 +77,12 @@ fn run(cli: Cli) -> Result<i32> {
             journal::report_journal(&path);
             plan::list(&open(&path, &values)?)
         }
-        Command::Diff { path, selection, values, check, format } => {
+        Command::Diff { path, selection, values, check, format, verify } => {
             let patches = selection.resolve()?;
             journal::report_journal(&path);
-            plan::diff(&open(&path, &values)?, &patches, check, format)
+            plan::diff(&open(&path, &values)?, &patches, check, format, verify.mode())
         }
-        Command::Apply { path, selection, values, yes } => {
+        Command::Apply { path, selection, values, yes, verify } => {
             let patches = selection.resolve()?;
             if !yes && !Interactive::available() {
                 say!(
@@ -90,9 +92,9 @@ fn run(cli: Cli) -> Result<i32> {
             }
             let project = open(&path, &values)?;
             if yes {
-                apply::apply(&project, &patches, &mut AcceptAll, true)
+                apply::apply(&project, &patches, &mut AcceptAll, true, verify.mode())
             } else {
-                apply::apply(&project, &patches, &mut Interactive::new(), false)
+                apply::apply(&project, &patches, &mut Interactive::new(), false, verify.mode())
             }
         }
         Command::Revert { path, run_id } => {

@@ -5,3 +5,5 @@ pub mod outcome;
 pub mod patch;
 pub mod plan;
 pub mod review;
+pub mod selfcheck;
+pub mod verify;

@@ -6,7 +6,7 @@
 //! each change with the patch id and the quick win its why-text serves, drops identical edits,
 //! isolates a patch that panics, and reports an unreadable file once.
 
-use crate::engine::outcome::Outcome;
+use crate::engine::outcome::{Change, Outcome};
 use crate::project::Project;
 
 /// The real tool that judges a patch's result (the tests run it on every fixture case; `apply`
@@ -53,6 +53,19 @@ pub trait Patch: Sync {
     /// Every target the patch looked at, with an answer for each. An empty answer is reported
     /// as "not found" by the engine.
     fn plan(&self, project: &Project) -> Vec<Outcome>;
+
+    /// The hook of the self-check ([`crate::engine::selfcheck`]): re-reads one of this patch's
+    /// changes on the patched tree. `before` is the project as it is; `after` is the same project
+    /// with every change of the plan still offered written in memory (read it with the same
+    /// facts: `crate::facts::...::of(after)` computes them from the patched texts). Answer
+    /// `Ok(Some(what))` to say what was confirmed (shown with the change as `self-check: what`),
+    /// `Ok(None)` when there is nothing patch-specific to check (the default: the engine has
+    /// already re-parsed every edited file), or `Err(why)` when the patched tree would not do
+    /// what the change says: the change is then not offered, it becomes skipped with `why`.
+    fn self_check(&self, before: &Project, after: &Project, change: &Change) -> Result<Option<String>, String> {
+        let _ = (before, after, change);
+        Ok(None)
+    }
 
     /// The public id (see [`PatchInfo::id`]).
     fn id(&self) -> &'static str {

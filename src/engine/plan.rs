@@ -45,6 +45,7 @@ impl Plan {
         });
         report_input_errors_once(&mut reports);
         reject_conflicts(project, &mut reports);
+        crate::engine::selfcheck::check(project, &mut reports);
         drop_repeated_warnings(&mut reports);
         Plan { reports }
     }

@@ -28,7 +28,16 @@ pub struct Sourced<T> {
 pub struct Config {
     pub cpus: Option<Sourced<u32>>,
     pub instances: Option<Sourced<u32>>,
+    /// The CPUs of the host a `cpu_count()` / `$(nproc)` worker formula runs on (`--host-cpus`):
+    /// in a container those see the host's CPUs, not the container's quota.
+    pub host_cpus: Option<u32>,
+    /// `--allow-over-budget`: offer a change that takes the database connection budget above
+    /// 100% instead of skipping it.
+    pub allow_over_budget: bool,
 }
+
+/// The host CPU count assumed for a worker formula when `--host-cpus` is not given.
+pub const DEFAULT_HOST_CPUS: u32 = 8;
 
 impl Config {
     /// Merges `flags` over the config file found at `root`.
@@ -44,6 +53,7 @@ impl Config {
         let config = Config {
             cpus: pick(flags.cpus, file.cpus, "cpus"),
             instances: pick(flags.instances, file.instances, "instances"),
+            ..Config::default()
         };
         for (key, value) in [("cpus", &config.cpus), ("instances", &config.instances)] {
             if let Some(Sourced { value: 0, source }) = value {
@@ -51,6 +61,19 @@ impl Config {
             }
         }
         Ok(config)
+    }
+}
+
+impl Config {
+    /// The host CPU count a worker formula is evaluated at, with where it comes from.
+    pub fn host_cpus(&self) -> Sourced<u32> {
+        match self.host_cpus {
+            Some(value) => Sourced { value, source: "--host-cpus".to_owned() },
+            None => Sourced {
+                value: DEFAULT_HOST_CPUS,
+                source: format!("assumed: no --host-cpus, a {DEFAULT_HOST_CPUS}-CPU host"),
+            },
+        }
     }
 }
 

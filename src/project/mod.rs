@@ -185,6 +185,25 @@ impl Project {
         result
     }
 
+    /// The project as it would be once `after` is written: the same root, files and config, every
+    /// read of one of `after`'s paths answering its new text (created files are listed too), and
+    /// every other file answered from this project's cache (read once, never again). Analyses are
+    /// memoised per project, so the overlay computes its own facts from the patched texts: the
+    /// self-check re-reads a plan with the very analyses that made it.
+    pub fn overlay(&self, after: impl IntoIterator<Item = SourceFile>) -> Project {
+        let mut sources = self.sources.read().expect("source cache poisoned").clone();
+        let mut files = self.files.clone();
+        for file in after {
+            if !self.has_file(&file.path) {
+                files.push(file.path.clone());
+            }
+            sources.insert(file.path.clone(), Ok(Arc::new(file)));
+        }
+        let mut overlay = Project::with_files(self.root.clone(), files, self.config.clone());
+        overlay.sources = RwLock::new(sources);
+        overlay
+    }
+
     /// The absolute path of a project file.
     pub fn absolute(&self, path: &Path) -> PathBuf {
         self.root.join(path)

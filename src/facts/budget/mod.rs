@@ -1,10 +1,18 @@
-//! The PostgreSQL connection budget after Phase 1 (domain.md 2.7).
+//! The database connection budget (domain.md 2.7), with the source of every number.
 //!
-//! Persistent connections keep one connection open per serving thread, so the peak is
-//! `instances x workers x threads` for the web service (with the worker and thread counts the
-//! gunicorn patches would leave), plus one per Celery worker process of one deployment. That peak must stay under
-//! PostgreSQL's `max_connections` (100 unless the project raises it) with headroom for migrations,
-//! admin shells and the superuser reserve: above 80% the plan warns and names the Phase 3 remedy.
+//! Each serving thread may hold a database connection (one per request in flight, kept open with
+//! persistent connections), so the peak is `instances x workers x threads` for the web service,
+//! plus one per Celery worker process of one deployment. That peak must stay under the database
+//! server's `max_connections` (PostgreSQL 100, MySQL/MariaDB 151, unless the project raises it;
+//! see [`database`]) with headroom for migrations, admin shells and the superuser reserve: above
+//! 80% the plan warns and names the remedies, above 100% the engine skips the change that pushes
+//! it over (see `crate::engine::selfcheck`).
+//!
+//! Two ways to count the web part: [`Budget::of`] projects Phase 1 on the serving start (the
+//! database patch states it), [`Budget::as_written`] reads one start as its files are written
+//! (the self-check compares it before and after a plan). A worker count computed on the machine
+//! (`cpu_count() * 2 + 1`, `$(nproc)`) is evaluated at the host CPU count (`--host-cpus`, else
+//! [`crate::project::config::DEFAULT_HOST_CPUS`], said so): in a container it sees the host.
 //!
 //! Deployment files are alternatives, not parts of one deployment: `docker-compose.yml` (dev) and
 //! `production.yml` (prod) each start their own Celery workers, and only one of them runs against
@@ -12,17 +20,19 @@
 //! `*.override.yml`, whose services replace the base file's services of the same name), and the
 //! budget takes the deployment with the most Celery processes, naming it and the alternatives.
 
+pub mod database;
+pub mod formula;
+
 use std::path::{Path, PathBuf};
 
+use crate::facts::gunicorn::resolve::{Setting, Value};
+use crate::facts::gunicorn::start::{StartKind, Wsgi};
 use crate::facts::problem::Problem;
-use crate::facts::{celery, serving};
+use crate::facts::{celery, gunicorn, serving};
 use crate::project::Project;
 use crate::project::config::Sourced;
-use crate::project::kinds;
 use crate::text::location::Location;
-
-/// PostgreSQL's default `max_connections`.
-pub const POSTGRES_DEFAULT_MAX_CONNECTIONS: u32 = 100;
+pub use database::{Database, POSTGRES_DEFAULT_MAX_CONNECTIONS, Server};
 
 /// The share of `max_connections` above which the plan warns.
 pub const WARN_PERCENT: u32 = 80;
@@ -49,42 +59,76 @@ pub struct Budget {
     pub celery_deployment: Vec<PathBuf>,
     /// The other deployments that start Celery workers and their totals: alternatives, not added.
     pub celery_alternatives: Vec<(Vec<PathBuf>, u32)>,
+    /// The database server the connections go to, and where that was read.
+    pub database: Database,
     pub max_connections: Sourced<u32>,
 }
 
+/// The web part of a budget: counts and where they come from.
+struct Web {
+    instances: Sourced<u32>,
+    workers: u32,
+    threads: u32,
+    source: String,
+}
+
 impl Budget {
-    /// The budget of `project`, after the gunicorn patches.
+    /// The budget of `project`, after the gunicorn patches (the serving start's Phase 1
+    /// projection; a worker formula evaluated at the host CPU count).
     pub fn of(project: &Project) -> Budget {
         let serving = serving::serving(project);
-        // `--instances` / the config win over the deployment files' replica count.
-        let instances = project
-            .config()
-            .instances
-            .clone()
-            .or_else(|| crate::facts::gunicorn::analysis(project).replicas.clone())
-            .unwrap_or(Sourced {
-                value: 1,
-                source: "assumed (no --instances or `instances` in the config, no replica count in the deployment \
-                         files)"
-                    .to_owned(),
-            });
+        let analysis = gunicorn::analysis(project);
+        let first_wsgi = analysis.starts.iter().find_map(|start| match &start.kind {
+            StartKind::Wsgi(wsgi) => Some(wsgi),
+            _ => None,
+        });
+        let formula = first_wsgi.and_then(|wsgi| formula_workers(project, wsgi));
+        let mut source = match &serving.location {
+            Some(location) => {
+                format!("{} at {location}, after Phase 1", format!("{:?}", serving.server).to_lowercase())
+            }
+            None => "no server command found: gunicorn's defaults".to_owned(),
+        };
+        let workers = match formula {
+            Some((count, why)) => {
+                source.push_str(&format!("; {why}"));
+                count
+            }
+            None => serving.workers.max(1),
+        };
+        let instances = instances(project, analysis.replicas.clone());
+        Budget::assemble(project, Web { instances, workers, threads: serving.threads.max(1), source })
+    }
+
+    /// The budget of the start at `index` of the gunicorn analysis as its files are written (no
+    /// projection); `None` when that start is not a WSGI gunicorn start.
+    pub fn as_written(project: &Project, index: usize) -> Option<Budget> {
+        let analysis = gunicorn::analysis(project);
+        let start = analysis.starts.get(index)?;
+        let StartKind::Wsgi(wsgi) = &start.kind else { return None };
+        let (workers, workers_why) = written_workers(project, wsgi);
+        let (threads, threads_why) = written_threads(wsgi);
+        let source = format!("gunicorn at {}: {workers_why}; {threads_why}", start.location());
+        let instances = instances(project, start.invocation.replicas.clone());
+        Some(Budget::assemble(project, Web { instances, workers, threads, source }))
+    }
+
+    /// The Celery deployment, the database and its limit, around a web part.
+    fn assemble(project: &Project, web: Web) -> Budget {
         let mut deployments = deployments(celery_workers(project), compose_combinations(project));
         // The largest first; on a tie, the first file in path order, so the answer is stable.
         deployments.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.files.cmp(&b.files)));
         let mut deployments = deployments.into_iter();
         let chosen = deployments.next().unwrap_or_default();
+        let database = database::database(project);
         Budget {
-            instances,
-            workers: serving.workers.max(1),
-            threads: serving.threads.max(1),
-            serving_source: match &serving.location {
-                Some(location) => {
-                    format!("{} at {location}, after Phase 1", format!("{:?}", serving.server).to_lowercase())
-                }
-                None => "no server command found: gunicorn's defaults".to_owned(),
-            },
+            instances: web.instances,
+            workers: web.workers,
+            threads: web.threads,
+            serving_source: web.source,
             celery_alternatives: deployments.map(|d| (d.files.clone(), d.total())).collect(),
-            max_connections: max_connections(project, &chosen.files),
+            max_connections: database::max_connections(project, database.server, &chosen.files),
+            database,
             celery_deployment: chosen.files,
             celery: chosen.workers,
         }
@@ -102,6 +146,17 @@ impl Budget {
 
     pub fn total(&self) -> u32 {
         self.web() + self.celery_total()
+    }
+
+    /// Whether the database has a connection limit at all (SQLite has none; neither has a project
+    /// without a database).
+    pub fn applies(&self) -> bool {
+        !matches!(self.database.server, Server::Sqlite | Server::NoDatabase)
+    }
+
+    /// The peak as a share of `max_connections`, in percent.
+    pub fn percent(&self) -> u64 {
+        self.total() as u64 * 100 / self.max_connections.value.max(1) as u64
     }
 
     /// The budget in one sentence, with every number's source.
@@ -136,32 +191,136 @@ impl Budget {
             }
             text.push_str(&format!(") = {}", self.total()));
         }
-        text.push_str(&format!(
-            " of PostgreSQL max_connections {} [{}]",
-            self.max_connections.value, self.max_connections.source
-        ));
+        let limit = &self.max_connections;
+        match self.database.server {
+            Server::Unknown => text.push_str(&format!(
+                " of max_connections {} [database server unknown: {}; {} assumed]",
+                limit.value, self.database.source, limit.source
+            )),
+            server => {
+                text.push_str(&format!(" of {} max_connections {} [{}]", server.name(), limit.value, limit.source))
+            }
+        }
         text
+    }
+
+    /// The share, and where the database server was read: `76%; the database: ENGINE mysql at
+    /// proj/settings.py:9`.
+    pub fn share(&self) -> String {
+        match self.database.server {
+            // Already said in the brackets of the limit.
+            Server::Unknown => format!("{}%", self.percent()),
+            _ => format!("{}%; the database: {}", self.percent(), self.database.source),
+        }
     }
 
     /// Whether the peak is above [`WARN_PERCENT`] of `max_connections`.
     pub fn over(&self) -> bool {
-        self.total() as u64 * 100 > self.max_connections.value as u64 * WARN_PERCENT as u64
+        self.applies() && self.total() as u64 * 100 > self.max_connections.value as u64 * WARN_PERCENT as u64
+    }
+
+    /// Whether the peak is above `max_connections` itself: connections would be refused.
+    pub fn exceeded(&self) -> bool {
+        self.applies() && self.total() > self.max_connections.value
+    }
+
+    /// The remedies, in the words of the server the budget is about.
+    pub fn remedies(&self) -> String {
+        let pooler = match self.database.server {
+            Server::MySql => "a connection pooler (ProxySQL)",
+            _ => "pgBouncer (transaction pooling, with DISABLE_SERVER_SIDE_CURSORS = True)",
+        };
+        format!(
+            "fewer threads or workers per instance; or put {pooler} between Django and the database (Phase 3); or raise max_connections"
+        )
     }
 
     /// A warning outcome when the budget is too tight, with the numbers and the remedy.
     pub fn warning(&self) -> Option<Problem> {
         self.over().then(|| {
-            let percent = self.total() as u64 * 100 / self.max_connections.value.max(1) as u64;
             Problem::note(
                 None,
                 format!(
-                    "{} ({percent}%, above {WARN_PERCENT}%): persistent connections may exhaust PostgreSQL. \
-                     Phase 3 remedy: put pgBouncer (transaction pooling, with DISABLE_SERVER_SIDE_CURSORS = True) \
-                     between Django and PostgreSQL, or raise max_connections",
-                    self.describe()
+                    "{} ({}, above {WARN_PERCENT}%): persistent connections may exhaust {}. Remedies: {}",
+                    self.describe(),
+                    self.share(),
+                    self.database.server.name(),
+                    self.remedies()
                 ),
             )
         })
+    }
+}
+
+/// The instance count: `--instances` / the config, else the deployment's replicas, else 1.
+fn instances(project: &Project, replicas: Option<Sourced<u32>>) -> Sourced<u32> {
+    project.config().instances.clone().or(replicas).unwrap_or(Sourced {
+        value: 1,
+        source: "assumed (no --instances or `instances` in the config, no replica count in the deployment files)"
+            .to_owned(),
+    })
+}
+
+/// A worker count computed on the machine, evaluated at the host CPU count, with why; `None`
+/// when the count is not a formula.
+fn formula_workers(project: &Project, wsgi: &Wsgi) -> Option<(u32, String)> {
+    let setting = wsgi.resolved.workers.as_ref()?;
+    let Value::Formula(expression) = &setting.value else { return None };
+    Some(evaluated(project, setting, expression))
+}
+
+/// `expression` at the host CPU count; an expression beyond plain arithmetic counts as the
+/// usual `2 x CPUs + 1`, said so.
+fn evaluated(project: &Project, setting: &Setting, expression: &str) -> (u32, String) {
+    let host = project.config().host_cpus();
+    match formula::evaluate(expression, host.value) {
+        Some(count) => (
+            count,
+            format!(
+                "workers = {expression} ({}) = {count} at {} host CPUs ({})",
+                setting.what, host.value, host.source
+            ),
+        ),
+        None => {
+            let count = 2 * host.value + 1;
+            (
+                count,
+                format!(
+                    "workers = {expression} ({}), counted as 2 x {} host CPUs + 1 = {count} ({})",
+                    setting.what, host.value, host.source
+                ),
+            )
+        }
+    }
+}
+
+/// The worker count as written, with where it comes from.
+fn written_workers(project: &Project, wsgi: &Wsgi) -> (u32, String) {
+    let Some(setting) = &wsgi.resolved.workers else {
+        return (1, "workers not set (gunicorn's default 1)".to_owned());
+    };
+    match &setting.value {
+        Value::Int(n) => ((*n).max(1), format!("workers {n} ({})", setting.what)),
+        Value::Formula(expression) => evaluated(project, setting, expression),
+        Value::Dynamic(expression) | Value::Text(expression) => (
+            wsgi.target,
+            format!(
+                "workers decided at runtime by {expression} ({}), counted as the target {}",
+                setting.what, wsgi.target
+            ),
+        ),
+    }
+}
+
+/// Threads per worker as written (gthread, or sync with threads > 1), with where they come from.
+fn written_threads(wsgi: &Wsgi) -> (u32, String) {
+    match wsgi.thread_count() {
+        Ok(1) => (1, "1 thread".to_owned()),
+        Ok(n) => {
+            let what = wsgi.resolved.threads.as_ref().map_or_else(String::new, |s| format!(" ({})", s.what));
+            (n, format!("threads {n}{what}"))
+        }
+        Err(setting) => (1, format!("threads decided at runtime ({}), counted as 1", setting.what)),
     }
 }
 
@@ -287,56 +446,17 @@ fn compose_combinations(project: &Project) -> Vec<Vec<PathBuf>> {
     found
 }
 
-/// `max_connections` from compose (`postgres -c max_connections=200`) or a postgresql.conf in the
-/// project, preferring the one in `deployment` (the files whose Celery workers are counted: each
-/// deployment may run its own database); else PostgreSQL's default.
-fn max_connections(project: &Project, deployment: &[PathBuf]) -> Sourced<u32> {
-    let candidates: Vec<PathBuf> = project
-        .files_where(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            celery::launch_file(path) || name == "postgresql.conf" || name.ends_with(".yml") || name.ends_with(".yaml")
-        })
-        .cloned()
-        .collect();
-    let mut found = Vec::new();
-    for path in project.files_containing(&candidates, "max_connections") {
-        let Ok(file) = project.read(&path) else { continue };
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if !(celery::launch_file(&path) || name == "postgresql.conf" || kinds::is_compose(&path, &file.text)) {
-            continue;
-        }
-        for (index, line) in file.text.lines().enumerate() {
-            if line.trim_start().starts_with('#') {
-                continue;
-            }
-            let Some(at) = line.find("max_connections") else { continue };
-            let rest = line[at + "max_connections".len()..].trim_start_matches(|c: char| c.is_whitespace() || c == '=');
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            if let Ok(value) = digits.parse() {
-                found.push((
-                    deployment.contains(&path),
-                    Sourced { value, source: format!("{}:{}", path.display(), index + 1) },
-                ));
-                break;
-            }
-        }
-    }
-    // In the counted deployment first, then the first file in path order.
-    found.sort_by_key(|(in_deployment, _)| !*in_deployment);
-    found
-        .into_iter()
-        .next()
-        .map(|(_, sourced)| sourced)
-        .unwrap_or(Sourced { value: POSTGRES_DEFAULT_MAX_CONNECTIONS, source: "PostgreSQL's default".to_owned() })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::project::config::{Config, Values};
 
+    const POSTGRES_SETTINGS: &str = "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n";
+
     fn project(files: &[(&str, &str)], instances: Option<u32>) -> (tempfile::TempDir, Project) {
         let dir = tempfile::tempdir().unwrap();
+        // A PostgreSQL database, so that the budget applies.
+        std::fs::write(dir.path().join("settings.py"), POSTGRES_SETTINGS).unwrap();
         for (path, text) in files {
             std::fs::write(dir.path().join(path), text).unwrap();
         }
