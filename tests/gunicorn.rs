@@ -92,6 +92,15 @@ const STUBS: &[(&str, &str)] = &[
     ("newrelic-admin", "#!/bin/sh\nshift\nexec \"$@\"\n"),
     ("uv", "#!/bin/sh\nshift\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nexec \"$@\"\n"),
     ("python", "#!/bin/sh\nif [ \"$1\" = -m ]; then shift; exec \"$@\"; fi\nexit 0\n"),
+    // Privilege and init wrappers: `su ... -c "command"` runs the string, the others drop their
+    // options (`chpst -u app:app`, `dumb-init --single-child`, `runuser -u app --`).
+    ("su", "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = -c ] && exec sh -c \"$2\"; shift; done\nexit 1\n"),
+    ("runuser", "#!/bin/sh\nwhile [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n"),
+    ("chpst", "#!/bin/sh\nwhile [ \"${1#-}\" != \"$1\" ]; do shift 2; done\nexec \"$@\"\n"),
+    ("dumb-init", "#!/bin/sh\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nexec \"$@\"\n"),
+    ("tini", "#!/bin/sh\nwhile [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n"),
+    ("ddtrace-run", "#!/bin/sh\nexec \"$@\"\n"),
+    ("opentelemetry-instrument", "#!/bin/sh\nexec \"$@\"\n"),
 ];
 
 /// The argv gunicorn gets, found without scalepatch's readers: the real `sh` runs the start
