@@ -215,12 +215,21 @@ pub struct Service {
     pub entrypoint: Option<ComposeCommand>,
     pub environment: Vec<EnvEntry>,
     pub env_files: Vec<String>,
-    /// `build:` context and dockerfile (relative to the compose file's folder).
-    pub build: Option<(String, Option<String>)>,
+    /// `build:` (relative to the compose file's folder).
+    pub build: Option<Build>,
     /// `deploy.resources.limits.cpus` or `cpus:`, as written, with its line.
     pub cpus: Option<(String, usize)>,
     /// `deploy.replicas`, as written, with its line: the instance count of the service.
     pub replicas: Option<(String, usize)>,
+}
+
+/// A service's `build:`: `build: ./app` or `build: {context, dockerfile, target}`.
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub context: String,
+    pub dockerfile: Option<String>,
+    /// The stage built (`target: production`); the last stage when absent.
+    pub target: Option<String>,
 }
 
 /// The services of a compose file.
@@ -251,14 +260,7 @@ pub fn services(text: &str) -> Result<Vec<Service>, usize> {
                 Some(node) => scalar(text, node).map(|w| vec![w.text]).unwrap_or_default(),
                 None => Vec::new(),
             };
-            let build = field("build").and_then(|node| match node.kind() {
-                "block_mapping" | "flow_mapping" => {
-                    let context =
-                        get(text, node, "context").and_then(|n| scalar(text, n)).map_or(".".to_owned(), |w| w.text);
-                    Some((context, get(text, node, "dockerfile").and_then(|n| scalar(text, n)).map(|w| w.text)))
-                }
-                _ => scalar(text, node).map(|w| (w.text, None)),
-            });
+            let build = field("build").and_then(|node| build(text, node));
             let limit = field("deploy")
                 .and_then(|d| get(text, d, "resources"))
                 .and_then(|r| get(text, r, "limits"))
@@ -281,6 +283,18 @@ pub fn services(text: &str) -> Result<Vec<Service>, usize> {
             })
         })
         .collect())
+}
+
+fn build(text: &str, node: Node) -> Option<Build> {
+    let text_of = |key: &str| get(text, node, key).and_then(|n| scalar(text, n)).map(|w| w.text);
+    match node.kind() {
+        "block_mapping" | "flow_mapping" => Some(Build {
+            context: text_of("context").unwrap_or_else(|| ".".to_owned()),
+            dockerfile: text_of("dockerfile"),
+            target: text_of("target"),
+        }),
+        _ => scalar(text, node).map(|w| Build { context: w.text, dockerfile: None, target: None }),
+    }
 }
 
 /// A `command:` / `entrypoint:` (compose) or `command:` / `args:` (Kubernetes) value.

@@ -225,6 +225,15 @@ struct ParsedDockerfile {
     path: PathBuf,
     file: Arc<SourceFile>,
     parsed: Dockerfile,
+    /// The stage the image is built at: a compose `build.target`, else the last stage.
+    stage: usize,
+}
+
+impl ParsedDockerfile {
+    /// The `CMD` / `ENTRYPOINT` the built image runs (inherited from its base stage).
+    fn command(&self, keyword: &str) -> Option<&dockerfile::Instruction> {
+        self.parsed.command_of(self.stage, keyword)
+    }
 }
 
 struct ParsedCompose {
@@ -243,8 +252,8 @@ struct Deployment {
 /// Finds every server invocation in the project.
 pub fn discover(project: &Project) -> Discovery {
     let mut out = Discovery::default();
-    let deployment =
-        Deployment { dockerfiles: read_dockerfiles(project, &mut out), composes: read_composes(project, &mut out) };
+    let composes = read_composes(project, &mut out);
+    let deployment = Deployment { dockerfiles: read_dockerfiles(project, &composes, &mut out), composes };
     record_service_limits(&deployment.composes, &mut out);
     for docker in &deployment.dockerfiles {
         dockerfile_starts(project, docker, &deployment.composes, &mut out);
@@ -261,12 +270,32 @@ pub fn discover(project: &Project) -> Discovery {
     out
 }
 
-fn read_dockerfiles(project: &Project, out: &mut Discovery) -> Vec<ParsedDockerfile> {
+/// The Dockerfiles, each with the stage that is built: the `build.target` of the first compose
+/// service that builds it, else the last stage (what `docker build` builds).
+fn read_dockerfiles(project: &Project, composes: &[ParsedCompose], out: &mut Discovery) -> Vec<ParsedDockerfile> {
+    let target_of = |path: &Path| {
+        composes.iter().find_map(|compose| {
+            compose.services.iter().find_map(|service| {
+                let build = service.build.as_ref()?;
+                (built_path(&compose.path, build).as_deref() == Some(path)).then(|| build.target.clone())?
+            })
+        })
+    };
     project
         .files_where(is_dockerfile)
         .filter_map(|path| read(project, path, &mut out.errors).map(|file| (path, file)))
-        .map(|(path, file)| ParsedDockerfile { path: path.clone(), parsed: dockerfile::parse(&file.text), file })
+        .map(|(path, file)| {
+            let parsed = dockerfile::parse(&file.text);
+            let stage = target_of(path).and_then(|t| parsed.stage_named(&t)).unwrap_or_else(|| parsed.last_stage());
+            ParsedDockerfile { path: path.clone(), parsed, file, stage }
+        })
         .collect()
+}
+
+/// The Dockerfile a compose `build:` names, relative to the project root.
+fn built_path(compose: &Path, build: &compose::Build) -> Option<PathBuf> {
+    let base = compose.parent().unwrap_or(Path::new(""));
+    kinds::normalize(&base.join(&build.context).join(build.dockerfile.as_deref().unwrap_or("Dockerfile")))
 }
 
 /// Compose files by name, or root YAML files that declare services. A template is recorded as
@@ -306,10 +335,10 @@ fn record_service_limits(composes: &[ParsedCompose], out: &mut Discovery) {
     }
 }
 
-/// The final stage's ENTRYPOINT and CMD, each a start when it runs a server.
+/// The built stage's ENTRYPOINT and CMD, each a start when it runs a server.
 fn dockerfile_starts(project: &Project, docker: &ParsedDockerfile, composes: &[ParsedCompose], out: &mut Discovery) {
     for keyword in ["ENTRYPOINT", "CMD"] {
-        let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
+        let Some(instruction) = docker.command(keyword) else { continue };
         let (found, origin) = match dockerfile::command_form(&docker.file.text, instruction) {
             CommandForm::Exec(words) => (invocation::find(&words), Origin::DockerfileExec),
             CommandForm::Shell(commands) => {
@@ -324,7 +353,7 @@ fn dockerfile_starts(project: &Project, docker: &ParsedDockerfile, composes: &[P
         let mut cmd_is_arguments = false;
         if keyword == "ENTRYPOINT"
             && style == ArgStyle::Json
-            && let Some(cmd) = docker.parsed.last_in_final_stage("CMD")
+            && let Some(cmd) = docker.command("CMD")
             && let CommandForm::Exec(words) = dockerfile::command_form(&docker.file.text, cmd)
         {
             found.args.extend(words);
@@ -388,10 +417,7 @@ fn command_line(command: &ComposeCommand) -> usize {
 /// Where `ENV WEB_CONCURRENCY` goes in an image whose command a compose service replaces:
 /// before the image's CMD (else ENTRYPOINT).
 fn image_command_hook(docker: &ParsedDockerfile) -> Option<DockerfileHook> {
-    ["CMD", "ENTRYPOINT"]
-        .iter()
-        .find_map(|k| docker.parsed.last_in_final_stage(k))
-        .map(|instruction| hook(docker, instruction))
+    ["CMD", "ENTRYPOINT"].iter().find_map(|k| docker.command(k)).map(|instruction| hook(docker, instruction))
 }
 
 /// Procfiles, scripts, supervisord and systemd files: only the files that mention a server are
@@ -574,13 +600,12 @@ fn hook(docker: &ParsedDockerfile, instruction: &dockerfile::Instruction) -> Doc
     }
 }
 
+/// The `ENV` of the built stage and the stages it is built from.
 fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
-    let stage = docker.parsed.last_stage();
     docker
         .parsed
-        .instructions
-        .iter()
-        .filter(|i| i.stage == stage && i.keyword == "ENV")
+        .env_of(docker.stage)
+        .into_iter()
         .flat_map(|i| {
             dockerfile::env_pairs(&docker.file.text, i).into_iter().map(move |pair| EnvVar {
                 key: pair.key,
@@ -599,9 +624,7 @@ fn built_dockerfile<'d>(
     service: &Service,
     dockerfiles: &'d [ParsedDockerfile],
 ) -> Option<&'d ParsedDockerfile> {
-    let (context, file) = service.build.as_ref()?;
-    let base = compose.parent().unwrap_or(Path::new(""));
-    let wanted = kinds::normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")))?;
+    let wanted = built_path(compose, service.build.as_ref()?)?;
     dockerfiles.iter().find(|d| d.path == wanted)
 }
 
@@ -649,10 +672,11 @@ fn service_running_image(
 ) -> Option<(Vec<EnvVar>, (PathBuf, String))> {
     for compose in composes {
         for service in &compose.services {
-            let Some((context, file)) = &service.build else { continue };
-            let base = compose.path.parent().unwrap_or(Path::new(""));
-            let built = kinds::normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
-            if built.as_deref() == Some(dockerfile) && service.command.is_none() && service.entrypoint.is_none() {
+            let Some(build) = &service.build else { continue };
+            if built_path(&compose.path, build).as_deref() == Some(dockerfile)
+                && service.command.is_none()
+                && service.entrypoint.is_none()
+            {
                 let env = service_env(project, &compose.path, service, errors);
                 return Some((env, (compose.path.clone(), service.name.clone())));
             }
@@ -677,7 +701,7 @@ fn script_runner(project: &Project, path: &Path, deployment: &Deployment, errors
     let mentions = |words: &[Word]| words.iter().any(|w| name_of(Path::new(&w.text)) == script_name);
     for docker in &deployment.dockerfiles {
         for keyword in ["ENTRYPOINT", "CMD"] {
-            let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
+            let Some(instruction) = docker.command(keyword) else { continue };
             let words: Vec<Word> = match dockerfile::command_form(&docker.file.text, instruction) {
                 CommandForm::Exec(words) => words,
                 CommandForm::Shell(commands) => commands.into_iter().flat_map(|c| c.words).collect(),
