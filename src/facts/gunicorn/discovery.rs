@@ -10,6 +10,8 @@ use std::sync::Arc;
 use super::invocation::ServerKind;
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
+use super::scripts;
+pub use super::scripts::unread_gunicorn_starts;
 use crate::facts::problem::Problem;
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
@@ -66,6 +68,35 @@ impl Origin {
     }
 }
 
+/// The platform whose process manager runs a start (a Procfile line, or a script it names), rather
+/// than a container the project's files describe: its CPU count is the platform's instance size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// Heroku and the platforms that read its Procfile.
+    Procfile,
+}
+
+impl Platform {
+    /// Why no count is added when the start sets none, for a platform that sets WEB_CONCURRENCY
+    /// itself (`None` when it does not).
+    ///
+    /// Heroku: its Python buildpack sets WEB_CONCURRENCY at dyno boot from the dyno's memory
+    /// (domain.md 1.2, heroku/heroku-buildpack-python PR #1547).
+    pub fn sets_web_concurrency(self) -> Option<&'static str> {
+        match self {
+            Platform::Procfile => Some(
+                "Heroku-style platforms set WEB_CONCURRENCY from the dyno size; a flag would override the platform",
+            ),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Platform::Procfile => "Procfile",
+        }
+    }
+}
+
 /// An environment variable the server process gets.
 #[derive(Debug, Clone)]
 pub struct EnvVar {
@@ -110,6 +141,9 @@ pub struct Invocation {
     /// How many instances run it, when the deployment files say (compose `deploy.replicas`,
     /// Kubernetes `spec.replicas`), with where.
     pub replicas: Option<Sourced<u32>>,
+    /// The platform that runs it (a Procfile line, a script a Procfile line names), with the
+    /// place that says so.
+    pub platform: Option<(Platform, Location)>,
 }
 
 impl Invocation {
@@ -158,45 +192,6 @@ fn is_root_yaml(path: &Path) -> bool {
     path.parent().is_none_or(|p| p.as_os_str().is_empty()) && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
-/// Whether a file is a shell script: by extension, or an extension-less file in a bin/,
-/// scripts/, docker/ or deploy/ folder or named like a start script (`entrypoint`, `start`...).
-fn is_script(path: &Path) -> bool {
-    let name = name_of(path);
-    if name.ends_with(".sh") || name.ends_with(".bash") {
-        return true;
-    }
-    if name.contains('.') {
-        return false;
-    }
-    let in_bin = path.parent().is_some_and(|p| matches!(name_of(p), "bin" | "scripts" | "docker" | "deploy"));
-    in_bin || ["entrypoint", "start", "run", "boot", "serve", "launch"].iter().any(|word| name.contains(word))
-}
-
-/// Script lines that may start gunicorn in a way discovery cannot read (`exec "$gunicorn_bin"
-/// "${args[@]}"`, as mathesar does: an `exec` of gunicorn, or of a variable, in a script that
-/// mentions gunicorn). Asked only when no start was found, so that the answer is "found, but not
-/// readable" with the place, not "no gunicorn command".
-pub fn unread_gunicorn_starts(project: &Project) -> Vec<(Location, String)> {
-    let scripts: Vec<PathBuf> = project.files_where(is_script).cloned().collect();
-    let mut found = Vec::new();
-    for path in project.files_containing(&scripts, "gunicorn") {
-        let Ok(file) = project.read(&path) else { continue };
-        for (index, line) in file.text.lines().enumerate() {
-            let command = line.trim_start();
-            let Some(rest) = command.strip_prefix("exec ") else { continue };
-            // The program is the gunicorn path itself, or a variable in a script that mentions it.
-            let program = rest.trim_start().trim_start_matches('"');
-            // `exec "$@"` runs the image's CMD, which discovery reads on its own.
-            let program_is_variable =
-                program.starts_with('$') && !["$@", "$*", "${@}", "${*}"].iter().any(|a| program.starts_with(a));
-            if command.to_ascii_lowercase().contains("gunicorn") || program_is_variable {
-                found.push((Location::new(path.clone(), index + 1), command.trim_end().to_owned()));
-            }
-        }
-    }
-    found
-}
-
 fn is_launcher_config(path: &Path) -> bool {
     let name = name_of(path);
     name.ends_with(".service") || ((name.ends_with(".conf") || name.ends_with(".ini")) && !name.starts_with("nginx"))
@@ -221,9 +216,9 @@ fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
     project.files_matching(&paths, |bytes| finders.iter().any(|f| f.find(bytes).is_some()))
 }
 
-struct ParsedDockerfile {
-    path: PathBuf,
-    file: Arc<SourceFile>,
+pub(super) struct ParsedDockerfile {
+    pub(super) path: PathBuf,
+    pub(super) file: Arc<SourceFile>,
     parsed: Dockerfile,
     /// The stage the image is built at: a compose `build.target`, else the last stage.
     stage: usize,
@@ -231,29 +226,35 @@ struct ParsedDockerfile {
 
 impl ParsedDockerfile {
     /// The `CMD` / `ENTRYPOINT` the built image runs (inherited from its base stage).
-    fn command(&self, keyword: &str) -> Option<&dockerfile::Instruction> {
+    pub(super) fn command(&self, keyword: &str) -> Option<&dockerfile::Instruction> {
         self.parsed.command_of(self.stage, keyword)
     }
 }
 
-struct ParsedCompose {
-    path: PathBuf,
+pub(super) struct ParsedCompose {
+    pub(super) path: PathBuf,
     file: Arc<SourceFile>,
-    services: Vec<Service>,
+    pub(super) services: Vec<Service>,
 }
 
 /// The Dockerfiles and compose files of the project, parsed once: starts are found in them,
 /// and they say what runs a script (its environment, CPU limit and replicas).
-struct Deployment {
-    dockerfiles: Vec<ParsedDockerfile>,
-    composes: Vec<ParsedCompose>,
+pub(super) struct Deployment {
+    pub(super) dockerfiles: Vec<ParsedDockerfile>,
+    pub(super) composes: Vec<ParsedCompose>,
+    /// Every Procfile's command lines: a line may run a script that starts the server.
+    pub(super) procfiles: Vec<(PathBuf, Vec<launchers::LaunchCommand>)>,
 }
 
 /// Finds every server invocation in the project.
 pub fn discover(project: &Project) -> Discovery {
     let mut out = Discovery::default();
     let composes = read_composes(project, &mut out);
-    let deployment = Deployment { dockerfiles: read_dockerfiles(project, &composes, &mut out), composes };
+    let deployment = Deployment {
+        dockerfiles: read_dockerfiles(project, &composes, &mut out),
+        composes,
+        procfiles: read_procfiles(project, &mut out),
+    };
     record_service_limits(&deployment.composes, &mut out);
     for docker in &deployment.dockerfiles {
         dockerfile_starts(project, docker, &deployment.composes, &mut out);
@@ -268,6 +269,15 @@ pub fn discover(project: &Project) -> Discovery {
     attach_image_runner(&mut out.invocations, &image_runners);
     attach_service_replicas(&mut out);
     out
+}
+
+/// Every Procfile's command lines.
+fn read_procfiles(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, Vec<launchers::LaunchCommand>)> {
+    let paths: Vec<PathBuf> = project.files_where(is_procfile).cloned().collect();
+    paths
+        .into_iter()
+        .filter_map(|path| read(project, &path, &mut out.errors).map(|file| (path, launchers::procfile(&file.text))))
+        .collect()
 }
 
 /// The Dockerfiles, each with the stage that is built: the `build.target` of the first compose
@@ -416,13 +426,15 @@ fn command_line(command: &ComposeCommand) -> usize {
 
 /// Where `ENV WEB_CONCURRENCY` goes in an image whose command a compose service replaces:
 /// before the image's CMD (else ENTRYPOINT).
-fn image_command_hook(docker: &ParsedDockerfile) -> Option<DockerfileHook> {
+pub(super) fn image_command_hook(docker: &ParsedDockerfile) -> Option<DockerfileHook> {
     ["CMD", "ENTRYPOINT"].iter().find_map(|k| docker.command(k)).map(|instruction| hook(docker, instruction))
 }
 
 /// Procfiles, scripts, supervisord and systemd files: only the files that mention a server are
 /// parsed.
 fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discovery) {
+    let named = scripts::named_scripts(project, deployment);
+    let is_script = |p: &Path| scripts::is_script(p) || named.iter().any(|n| n == p);
     let candidates: Vec<&PathBuf> =
         project.files_where(|p| is_procfile(p) || is_script(p) || is_launcher_config(p)).collect();
     for path in mentioning_servers(project, candidates) {
@@ -434,8 +446,8 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
         let (commands, origin) = if is_procfile(&path) {
             (launchers::procfile(&file.text), Origin::Procfile)
         } else if is_script(&path) {
-            let runner = script_runner(project, &path, deployment, &mut out.errors);
-            script_starts(&file, &runner, out);
+            let runner = scripts::script_runner(project, &path, deployment, &mut out.errors);
+            scripts::script_starts(&file, &runner, out);
             continue;
         } else if name_of(&path).ends_with(".service") {
             (launchers::systemd(&file.text), Origin::Systemd)
@@ -444,7 +456,12 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
         };
         for command in commands {
             if let Some(found) = invocation::find(&command.words) {
-                out.invocations.push(invocation_from(found, &file, command.line, origin, ArgStyle::Shell));
+                let mut inv = invocation_from(found, &file, command.line, origin, ArgStyle::Shell);
+                if origin == Origin::Procfile {
+                    inv.platform = Some((Platform::Procfile, inv.location()));
+                    inv.env = scripts::leading_env(&command.words, &path, command.line, "the Procfile line");
+                }
+                out.invocations.push(inv);
             }
         }
     }
@@ -572,7 +589,13 @@ fn attach_image_runner(invocations: &mut [Invocation], runners: &[(PathBuf, kube
     }
 }
 
-fn invocation_from(found: Found, file: &Arc<SourceFile>, line: usize, origin: Origin, style: ArgStyle) -> Invocation {
+pub(super) fn invocation_from(
+    found: Found,
+    file: &Arc<SourceFile>,
+    line: usize,
+    origin: Origin,
+    style: ArgStyle,
+) -> Invocation {
     Invocation {
         server: found.server,
         file: file.clone(),
@@ -589,10 +612,11 @@ fn invocation_from(found: Found, file: &Arc<SourceFile>, line: usize, origin: Or
         script_vars: Vec::new(),
         cpu_limit: None,
         replicas: None,
+        platform: None,
     }
 }
 
-fn hook(docker: &ParsedDockerfile, instruction: &dockerfile::Instruction) -> DockerfileHook {
+pub(super) fn hook(docker: &ParsedDockerfile, instruction: &dockerfile::Instruction) -> DockerfileHook {
     DockerfileHook {
         path: docker.path.clone(),
         insert_at: docker.file.start_of_line(instruction.span.start),
@@ -601,7 +625,7 @@ fn hook(docker: &ParsedDockerfile, instruction: &dockerfile::Instruction) -> Doc
 }
 
 /// The `ENV` of the built stage and the stages it is built from.
-fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
+pub(super) fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
     docker
         .parsed
         .env_of(docker.stage)
@@ -619,7 +643,7 @@ fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
 }
 
 /// The Dockerfile a compose service builds, if it is in the project.
-fn built_dockerfile<'d>(
+pub(super) fn built_dockerfile<'d>(
     compose: &Path,
     service: &Service,
     dockerfiles: &'d [ParsedDockerfile],
@@ -629,7 +653,12 @@ fn built_dockerfile<'d>(
 }
 
 /// A service's `env_file:` files and `environment:` entries, lowest precedence first.
-fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mut Vec<Problem>) -> Vec<EnvVar> {
+pub(super) fn service_env(
+    project: &Project,
+    compose: &Path,
+    service: &Service,
+    errors: &mut Vec<Problem>,
+) -> Vec<EnvVar> {
     let mut env = Vec::new();
     let base = compose.parent().unwrap_or(Path::new(""));
     for env_file in &service.env_files {
@@ -664,7 +693,7 @@ fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mu
 
 /// The compose service that builds this Dockerfile and keeps its command: its environment
 /// applies to the image's command, and its CPU limit to the container.
-fn service_running_image(
+pub(super) fn service_running_image(
     project: &Project,
     composes: &[ParsedCompose],
     dockerfile: &Path,
@@ -683,100 +712,6 @@ fn service_running_image(
         }
     }
     None
-}
-
-/// What runs a script: the Dockerfile or compose service whose command names it. Its
-/// environment applies to the starts in the script.
-#[derive(Default)]
-struct ScriptRunner {
-    env: Vec<EnvVar>,
-    dockerfile: Option<DockerfileHook>,
-    service: Option<(PathBuf, String)>,
-}
-
-/// The first Dockerfile ENTRYPOINT / CMD that names the script, else the first compose service
-/// whose command does (`command: /start`).
-fn script_runner(project: &Project, path: &Path, deployment: &Deployment, errors: &mut Vec<Problem>) -> ScriptRunner {
-    let script_name = name_of(path);
-    let mentions = |words: &[Word]| words.iter().any(|w| name_of(Path::new(&w.text)) == script_name);
-    for docker in &deployment.dockerfiles {
-        for keyword in ["ENTRYPOINT", "CMD"] {
-            let Some(instruction) = docker.command(keyword) else { continue };
-            let words: Vec<Word> = match dockerfile::command_form(&docker.file.text, instruction) {
-                CommandForm::Exec(words) => words,
-                CommandForm::Shell(commands) => commands.into_iter().flat_map(|c| c.words).collect(),
-            };
-            if !mentions(&words) {
-                continue;
-            }
-            let mut runner = ScriptRunner {
-                env: dockerfile_env(docker),
-                dockerfile: Some(hook(docker, instruction)),
-                service: None,
-            };
-            if let Some((env, running)) = service_running_image(project, &deployment.composes, &docker.path, errors) {
-                runner.env.extend(env);
-                runner.service = Some(running);
-            }
-            return runner;
-        }
-    }
-    for compose in &deployment.composes {
-        for service in &compose.services {
-            let words: &[Word] = match service.command.as_ref().or(service.entrypoint.as_ref()) {
-                Some(ComposeCommand::String { words, .. }) => words,
-                Some(ComposeCommand::List { items, .. }) => items,
-                None => continue,
-            };
-            if !mentions(words) {
-                continue;
-            }
-            let mut runner = ScriptRunner::default();
-            if let Some(docker) = built_dockerfile(&compose.path, service, &deployment.dockerfiles) {
-                runner.env = dockerfile_env(docker);
-                runner.dockerfile = image_command_hook(docker);
-            }
-            runner.env.extend(service_env(project, &compose.path, service, errors));
-            runner.service = Some((compose.path.clone(), service.name.clone()));
-            return runner;
-        }
-    }
-    ScriptRunner::default()
-}
-
-/// Server commands in a shell script, directly or held in a variable (`CMD="gunicorn ..."`),
-/// with the variables assigned before each.
-fn script_starts(file: &Arc<SourceFile>, runner: &ScriptRunner, out: &mut Discovery) {
-    let mut vars: Vec<(String, Word)> = Vec::new();
-    for command in shell::commands(&file.text, shell::Options::default()) {
-        let words = &command.words;
-        let mut found = invocation::find(words);
-        // `NAME=value` words: remember them, and look inside values that hold a command.
-        for word in assignments(words) {
-            let Some((name, value)) = word.assignment_value() else { continue };
-            if found.is_none()
-                && let Some(inner) = invocation::find_in_string(&value)
-            {
-                found = Some(inner);
-            }
-            vars.push((name, value));
-        }
-        let Some(found) = found else { continue };
-        let line = file.line_of(found.program.span.start);
-        let mut inv = invocation_from(found, file, line, Origin::Script, ArgStyle::Shell);
-        inv.env = runner.env.clone();
-        inv.dockerfile = runner.dockerfile.clone();
-        inv.service = runner.service.clone();
-        inv.script_vars = vars.clone();
-        out.invocations.push(inv);
-    }
-}
-
-/// The `NAME=value` words of a command: leading assignments, and the arguments of `export`,
-/// `local` and `readonly`.
-fn assignments(words: &[Word]) -> impl Iterator<Item = &Word> {
-    let declares = words.first().is_some_and(|w| matches!(w.text.as_str(), "export" | "local" | "readonly"));
-    words.iter().take_while(|w| shell::is_assignment(w)).chain(words.iter().skip(1).filter(move |_| declares))
 }
 
 /// A compose value with `${VAR:-default}` interpolation: the default stands for the value (and

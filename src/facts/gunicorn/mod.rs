@@ -16,6 +16,7 @@ pub mod flags;
 pub mod invocation;
 pub mod kubernetes;
 pub mod resolve;
+mod scripts;
 pub mod start;
 pub mod target;
 pub mod uwsgi;
