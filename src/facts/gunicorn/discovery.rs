@@ -166,6 +166,9 @@ pub struct Discovery {
     pub errors: Vec<Problem>,
     /// Compose files skipped as templates (where their first template tag is).
     pub unread_composes: Vec<Location>,
+    /// Templates (compose files, Kubernetes manifests) that name a server: a start may be in
+    /// them, so "no command found" would be false.
+    pub unread_server_templates: Vec<Location>,
     /// CPU limits of compose services: (compose file, service, quantity, line).
     pub service_cpus: Vec<(PathBuf, String, String, usize)>,
     /// `deploy.replicas` of compose services: (compose file, service, count, line).
@@ -322,6 +325,9 @@ fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
             Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
                 Some(tag) => {
                     out.unread_composes.push(Location::new(path.clone(), tag));
+                    if names_server(&file.text) {
+                        out.unread_server_templates.push(Location::new(path.clone(), tag));
+                    }
                     Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
                 }
                 None => Problem::unreadable(Location::new(path.clone(), line), "YAML syntax error in compose file"),
@@ -481,6 +487,11 @@ fn attach_service_replicas(out: &mut Discovery) {
     }
 }
 
+/// Whether a text names one of the servers.
+fn names_server(text: &str) -> bool {
+    SERVER_NAMES.iter().any(|name| text.contains(name))
+}
+
 /// The environment variables gunicorn reads itself.
 const GUNICORN_VARIABLES: [&str; 2] = ["WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"];
 
@@ -495,13 +506,16 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, ku
         if !kubernetes::is_manifest(&file.text) {
             continue;
         }
-        let relevant = SERVER_NAMES.iter().chain(&GUNICORN_VARIABLES).any(|name| file.text.contains(name));
+        let relevant = names_server(&file.text) || GUNICORN_VARIABLES.iter().any(|name| file.text.contains(name));
         let containers = match kubernetes::containers(&file.text) {
             Ok(containers) => containers,
             Err(_) if !relevant => continue,
             Err(line) => {
                 out.errors.push(match template::first_tag_line(&file.text) {
                     Some(tag) => {
+                        if names_server(&file.text) {
+                            out.unread_server_templates.push(Location::new(path.clone(), tag));
+                        }
                         Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
                     }
                     None => Problem::unreadable(
