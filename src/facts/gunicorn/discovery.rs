@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::invocation::ServerKind;
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
+use super::platforms;
 use super::scripts;
 pub use super::scripts::unread_gunicorn_starts;
 use crate::facts::problem::Problem;
@@ -51,6 +52,8 @@ pub enum Origin {
     Procfile,
     Supervisord,
     Systemd,
+    AppEngine,
+    Fly,
 }
 
 impl Origin {
@@ -64,6 +67,8 @@ impl Origin {
             Origin::Procfile => "Procfile",
             Origin::Supervisord => "supervisord command",
             Origin::Systemd => "systemd ExecStart",
+            Origin::AppEngine => "App Engine entrypoint",
+            Origin::Fly => "fly.toml process",
         }
     }
 }
@@ -74,6 +79,10 @@ impl Origin {
 pub enum Platform {
     /// Heroku and the platforms that read its Procfile.
     Procfile,
+    /// Google App Engine (`app.yaml`).
+    AppEngine,
+    /// Fly.io (`fly.toml`).
+    Fly,
 }
 
 impl Platform {
@@ -81,18 +90,24 @@ impl Platform {
     /// itself (`None` when it does not).
     ///
     /// Heroku: its Python buildpack sets WEB_CONCURRENCY at dyno boot from the dyno's memory
-    /// (domain.md 1.2, heroku/heroku-buildpack-python PR #1547).
+    /// (domain.md 1.2, heroku/heroku-buildpack-python PR #1547). App Engine and Fly.io: an
+    /// assumption, not in the project's reference: neither is known to set WEB_CONCURRENCY for a
+    /// command the file writes out (App Engine sizes gunicorn itself only for its default
+    /// entrypoint, when `entrypoint:` is absent), so their starts are treated like a container's.
     pub fn sets_web_concurrency(self) -> Option<&'static str> {
         match self {
             Platform::Procfile => Some(
                 "Heroku-style platforms set WEB_CONCURRENCY from the dyno size; a flag would override the platform",
             ),
+            Platform::AppEngine | Platform::Fly => None,
         }
     }
 
     pub fn describe(self) -> &'static str {
         match self {
             Platform::Procfile => "Procfile",
+            Platform::AppEngine => "App Engine",
+            Platform::Fly => "Fly.io",
         }
     }
 }
@@ -144,6 +159,9 @@ pub struct Invocation {
     /// The platform that runs it (a Procfile line, a script a Procfile line names), with the
     /// place that says so.
     pub platform: Option<(Platform, Location)>,
+    /// The CPU count of the platform instance that runs it, when its file says (Fly.io `[[vm]]`,
+    /// App Engine `instance_class`).
+    pub platform_cpus: Option<Sourced<u32>>,
 }
 
 impl Invocation {
@@ -201,7 +219,7 @@ fn is_launcher_config(path: &Path) -> bool {
 }
 
 /// Reads a candidate; unreadable ones become error outcomes.
-fn read(project: &Project, path: &Path, errors: &mut Vec<Problem>) -> Option<Arc<SourceFile>> {
+pub(super) fn read(project: &Project, path: &Path, errors: &mut Vec<Problem>) -> Option<Arc<SourceFile>> {
     match project.read(path) {
         Ok(file) => Some(file),
         Err(err) => {
@@ -212,7 +230,7 @@ fn read(project: &Project, path: &Path, errors: &mut Vec<Problem>) -> Option<Arc
 }
 
 /// Files among `paths` whose bytes mention a server: the cheap filter before any parsing.
-fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
+pub(super) fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
     let finders: Vec<memchr::memmem::Finder> =
         SERVER_NAMES.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
     let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
@@ -269,6 +287,7 @@ pub fn discover(project: &Project) -> Discovery {
     }
     let image_runners = kubernetes_starts(project, &mut out);
     launcher_starts(project, &deployment, &mut out);
+    platforms::platform_starts(project, &mut out);
     attach_image_runner(&mut out.invocations, &image_runners);
     attach_service_replicas(&mut out);
     out
@@ -627,6 +646,7 @@ pub(super) fn invocation_from(
         cpu_limit: None,
         replicas: None,
         platform: None,
+        platform_cpus: None,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod discovery;
 pub mod flags;
 pub mod invocation;
 pub mod kubernetes;
+mod platforms;
 pub mod resolve;
 mod scripts;
 pub mod start;

@@ -141,17 +141,16 @@ fn compose_runner(
 /// A Procfile line that runs the script: the platform runs it, with the line's own
 /// `NAME=value` prefixes; no container the files describe (so no compose CPU limit) applies.
 fn procfile_runner(deployment: &Deployment, mentions: &dyn Fn(&[Word]) -> bool) -> Option<ScriptRunner> {
-    for (path, commands) in &deployment.procfiles {
-        for command in commands.iter().filter(|c| mentions(&c.words)) {
-            let what = format!("the Procfile line {}:{}", path.display(), command.line);
-            return Some(ScriptRunner {
-                env: leading_env(&command.words, path, command.line, &what),
-                platform: Some((Platform::Procfile, Location::new(path.clone(), command.line))),
-                ..ScriptRunner::default()
-            });
-        }
-    }
-    None
+    let (path, command) = deployment
+        .procfiles
+        .iter()
+        .find_map(|(path, commands)| commands.iter().find(|c| mentions(&c.words)).map(|c| (path, c)))?;
+    let what = format!("the Procfile line {}:{}", path.display(), command.line);
+    Some(ScriptRunner {
+        env: leading_env(&command.words, path, command.line, &what),
+        platform: Some((Platform::Procfile, Location::new(path.clone(), command.line))),
+        ..ScriptRunner::default()
+    })
 }
 
 /// The words of a Dockerfile CMD / ENTRYPOINT, whatever its form.

@@ -74,6 +74,9 @@ pub fn cpu_count_for(
 
 /// The CPU limit the deployment files give the container that runs `inv`.
 fn own_limit(discovery: &Discovery, inv: &Invocation) -> Option<Sourced<u32>> {
+    if let Some(cpus) = &inv.platform_cpus {
+        return Some(cpus.clone());
+    }
     if let Some((quantity, place)) = &inv.cpu_limit
         && let Some(value) = whole_cpus(quantity)
     {
