@@ -115,7 +115,11 @@ fn existing(project: &Project, inv: &Invocation, wsgi: &Wsgi, setting: &Setting)
 /// Why no count is added when nothing visible sets one.
 fn set_elsewhere(elsewhere: SetElsewhere) -> String {
     match elsewhere {
-        SetElsewhere::Platform => "Procfile without an explicit worker count: Heroku-style platforms set WEB_CONCURRENCY from the dyno size; a flag would override the platform".to_owned(),
+        SetElsewhere::Platform(platform) => format!(
+            "{} without an explicit worker count: {}",
+            platform.describe(),
+            platform.sets_web_concurrency().unwrap_or_default()
+        ),
         SetElsewhere::Unseen(Unseen::RuntimeArgs(opaque)) => format!(
             "the command line passes {opaque}, known only at runtime, which may set workers; a count added elsewhere could be overridden or override it"
         ),

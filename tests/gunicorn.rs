@@ -92,6 +92,15 @@ const STUBS: &[(&str, &str)] = &[
     ("newrelic-admin", "#!/bin/sh\nshift\nexec \"$@\"\n"),
     ("uv", "#!/bin/sh\nshift\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nexec \"$@\"\n"),
     ("python", "#!/bin/sh\nif [ \"$1\" = -m ]; then shift; exec \"$@\"; fi\nexit 0\n"),
+    // Privilege and init wrappers: `su ... -c "command"` runs the string, the others drop their
+    // options (`chpst -u app:app`, `dumb-init --single-child`, `runuser -u app --`).
+    ("su", "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = -c ] && exec sh -c \"$2\"; shift; done\nexit 1\n"),
+    ("runuser", "#!/bin/sh\nwhile [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n"),
+    ("chpst", "#!/bin/sh\nwhile [ \"${1#-}\" != \"$1\" ]; do shift 2; done\nexec \"$@\"\n"),
+    ("dumb-init", "#!/bin/sh\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nexec \"$@\"\n"),
+    ("tini", "#!/bin/sh\nwhile [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n"),
+    ("ddtrace-run", "#!/bin/sh\nexec \"$@\"\n"),
+    ("opentelemetry-instrument", "#!/bin/sh\nexec \"$@\"\n"),
 ];
 
 /// The argv gunicorn gets, found without scalepatch's readers: the real `sh` runs the start
@@ -136,6 +145,14 @@ fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
                 }
             }
         }
+        // App Engine runs the entrypoint with the shell (`$PORT` expands); the line's text after
+        // `entrypoint:` is the command.
+        Origin::AppEngine => {
+            let line = file.lines().nth(inv.line - 1).unwrap();
+            Some(line.split_once("entrypoint:").unwrap().1.to_owned())
+        }
+        // Python's tomllib reads fly.toml; the process command runs under the shell.
+        Origin::Fly => Some(fly_process(&root.join(&inv.path))),
         Origin::Supervisord | Origin::Systemd => return python_argv(root, inv),
         _ => return None,
     };
@@ -182,6 +199,14 @@ fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
         return Some(Vec::new());
     }
     Some(bytes.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+}
+
+/// The `[processes]` command of a fly.toml that runs gunicorn, as Python's tomllib reads it.
+fn fly_process(path: &Path) -> String {
+    let script = "import sys, tomllib\nprocs = tomllib.load(open(sys.argv[1], 'rb'))['processes']\nprint(next(c for c in procs.values() if 'gunicorn' in c))";
+    let output = Command::new(common::tools::python()).arg("-c").arg(script).arg(path).output().unwrap();
+    assert!(output.status.success(), "{}: tomllib: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim_end().to_owned()
 }
 
 /// supervisord's reading (configparser, then shlex) or systemd's (`\\` continuations joined,
@@ -309,7 +334,11 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
         let nothing_planned = plan.workers.is_none() && plan.worker_class.is_none() && plan.threads.is_none();
         let alone = found.invocations.iter().filter(|other| other.path == inv.path).count() == 1;
         // A runtime value can still be checked when the real shell computes it (`$PORT`).
-        let by_shell = alone && matches!(inv.origin, Origin::Script | Origin::Procfile | Origin::DockerfileShell);
+        let by_shell = alone
+            && matches!(
+                inv.origin,
+                Origin::Script | Origin::Procfile | Origin::DockerfileShell | Origin::AppEngine | Origin::Fly
+            );
         let needs_runtime = unknowable(inv) && (templated(inv) || !by_shell);
         if needs_runtime || nothing_planned {
             continue;

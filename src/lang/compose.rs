@@ -77,16 +77,67 @@ pub fn document_mappings(yaml: &Yaml) -> Vec<Node<'_>> {
 }
 
 /// The `(key, value)` pairs of a mapping node; the value is `None` for `key:` with nothing after.
+/// An alias value (`environment: *env`) is the node its anchor names, and a merge key
+/// (`<<: *app`, `<<: [*a, *b]`) adds the anchored mapping's pairs the mapping does not set
+/// itself: the nodes stay those of the anchor, so an edit lands once, where the value is written.
 pub fn pairs<'t>(text: &str, mapping: Node<'t>) -> Vec<(String, Option<Node<'t>>)> {
     let mut cursor = mapping.walk();
-    mapping
-        .named_children(&mut cursor)
-        .filter(|n| matches!(n.kind(), "block_mapping_pair" | "flow_pair"))
-        .filter_map(|pair| {
-            let key = scalar(text, content(pair.child_by_field_name("key")?))?.text;
-            Some((key, pair.child_by_field_name("value").map(content)))
-        })
-        .collect()
+    let mut own = Vec::new();
+    let mut merged = Vec::new();
+    for pair in mapping.named_children(&mut cursor).filter(|n| matches!(n.kind(), "block_mapping_pair" | "flow_pair")) {
+        let Some(key) = pair.child_by_field_name("key").and_then(|k| scalar(text, content(k))) else { continue };
+        let value = pair.child_by_field_name("value").map(|v| resolve_alias(text, content(v)));
+        match value {
+            Some(value) if key.text == "<<" => {
+                let sources = if value.kind().ends_with("sequence") { items(value) } else { vec![value] };
+                for source in sources.into_iter().map(|s| resolve_alias(text, s)) {
+                    if matches!(source.kind(), "block_mapping" | "flow_mapping") {
+                        merged.extend(pairs(text, source));
+                    }
+                }
+            }
+            _ => own.push((key.text, value)),
+        }
+    }
+    // YAML's merge: the mapping's own keys win, then the first merged mapping that sets a key.
+    for (key, value) in merged {
+        if !own.iter().any(|(k, _)| *k == key) {
+            own.push((key, value));
+        }
+    }
+    own
+}
+
+/// The node an alias (`*app`) stands for: the content of the last anchor of that name before it;
+/// any other node as it is.
+pub fn resolve_alias<'t>(text: &str, node: Node<'t>) -> Node<'t> {
+    if node.kind() != "alias" {
+        return node;
+    }
+    let name = text[node.byte_range()].trim_start_matches('*');
+    let mut root = node;
+    while let Some(parent) = root.parent() {
+        root = parent;
+    }
+    let mut found = None;
+    let mut stack = vec![root];
+    while let Some(current) = stack.pop() {
+        if current.start_byte() >= node.start_byte() {
+            continue;
+        }
+        if current.kind() == "anchor" && text[current.byte_range()].trim_start_matches('&') == name {
+            if found.is_none_or(|f: Node| f.start_byte() < current.start_byte()) {
+                found = Some(current);
+            }
+            continue;
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.children(&mut cursor));
+    }
+    match found.and_then(|anchor| anchor.parent()) {
+        Some(anchored) if anchored.kind() != "alias" => content(anchored),
+        _ => node,
+    }
 }
 
 /// The value of `key` in a mapping.
@@ -215,12 +266,21 @@ pub struct Service {
     pub entrypoint: Option<ComposeCommand>,
     pub environment: Vec<EnvEntry>,
     pub env_files: Vec<String>,
-    /// `build:` context and dockerfile (relative to the compose file's folder).
-    pub build: Option<(String, Option<String>)>,
+    /// `build:` (relative to the compose file's folder).
+    pub build: Option<Build>,
     /// `deploy.resources.limits.cpus` or `cpus:`, as written, with its line.
     pub cpus: Option<(String, usize)>,
     /// `deploy.replicas`, as written, with its line: the instance count of the service.
     pub replicas: Option<(String, usize)>,
+}
+
+/// A service's `build:`: `build: ./app` or `build: {context, dockerfile, target}`.
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub context: String,
+    pub dockerfile: Option<String>,
+    /// The stage built (`target: production`); the last stage when absent.
+    pub target: Option<String>,
 }
 
 /// The services of a compose file.
@@ -251,14 +311,7 @@ pub fn services(text: &str) -> Result<Vec<Service>, usize> {
                 Some(node) => scalar(text, node).map(|w| vec![w.text]).unwrap_or_default(),
                 None => Vec::new(),
             };
-            let build = field("build").and_then(|node| match node.kind() {
-                "block_mapping" | "flow_mapping" => {
-                    let context =
-                        get(text, node, "context").and_then(|n| scalar(text, n)).map_or(".".to_owned(), |w| w.text);
-                    Some((context, get(text, node, "dockerfile").and_then(|n| scalar(text, n)).map(|w| w.text)))
-                }
-                _ => scalar(text, node).map(|w| (w.text, None)),
-            });
+            let build = field("build").and_then(|node| build(text, node));
             let limit = field("deploy")
                 .and_then(|d| get(text, d, "resources"))
                 .and_then(|r| get(text, r, "limits"))
@@ -281,6 +334,18 @@ pub fn services(text: &str) -> Result<Vec<Service>, usize> {
             })
         })
         .collect())
+}
+
+fn build(text: &str, node: Node) -> Option<Build> {
+    let text_of = |key: &str| get(text, node, key).and_then(|n| scalar(text, n)).map(|w| w.text);
+    match node.kind() {
+        "block_mapping" | "flow_mapping" => Some(Build {
+            context: text_of("context").unwrap_or_else(|| ".".to_owned()),
+            dockerfile: text_of("dockerfile"),
+            target: text_of("target"),
+        }),
+        _ => scalar(text, node).map(|w| Build { context: w.text, dockerfile: None, target: None }),
+    }
 }
 
 /// A `command:` / `entrypoint:` (compose) or `command:` / `args:` (Kubernetes) value.
@@ -315,17 +380,15 @@ pub fn compose_command(text: &str, node: Node) -> Option<ComposeCommand> {
 fn environment(text: &str, node: Node) -> Vec<EnvEntry> {
     let line = |node: Node| node.start_position().row + 1;
     match node.kind() {
-        "block_mapping" | "flow_mapping" => {
-            let mut cursor = node.walk();
-            node.named_children(&mut cursor)
-                .filter(|n| matches!(n.kind(), "block_mapping_pair" | "flow_pair"))
-                .filter_map(|pair| {
-                    let key = scalar(text, content(pair.child_by_field_name("key")?))?.text;
-                    let value = pair.child_by_field_name("value").map(content).and_then(|v| scalar(text, v));
-                    Some(EnvEntry { key, value, line: line(pair) })
-                })
-                .collect()
-        }
+        // Through `pairs`: `<<: *common-env` merges an anchored environment.
+        "block_mapping" | "flow_mapping" => pairs(text, node)
+            .into_iter()
+            .map(|(key, value)| EnvEntry {
+                key,
+                line: value.map_or_else(|| line(node), line),
+                value: value.and_then(|v| scalar(text, v)),
+            })
+            .collect(),
         "block_sequence" | "flow_sequence" => items(node)
             .into_iter()
             .filter_map(|item| {
@@ -383,5 +446,25 @@ mod tests {
         assert!(matches!(style, ListStyle::Flow { quote: Some('"') }));
         assert_eq!(services[1].environment[0].value.as_ref().unwrap().text, "-w 2");
         assert_eq!(whole_cpus("500m"), Some(1));
+    }
+
+    #[test]
+    fn anchors_and_merge_keys() {
+        let text = "x-env: &env\n  WEB_CONCURRENCY: \"2\"\nx-app: &app\n  build: .\n  command: gunicorn app.wsgi -w 2\n  environment:\n    <<: *env\n    DEBUG: \"0\"\nservices:\n  web:\n    <<: *app\n    cpus: 4\n  worker:\n    <<: *app\n    command: celery -A app worker\n    environment: *env\n";
+        let services = services(text).unwrap();
+        let Some(ComposeCommand::String { words, line }) = &services[0].command else {
+            panic!("web inherits the command")
+        };
+        assert_eq!((words[0].text.as_str(), *line), ("gunicorn", 5), "the anchor's own bytes");
+        assert_eq!(
+            services[0].environment.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+            ["DEBUG", "WEB_CONCURRENCY"]
+        );
+        assert_eq!(services[0].environment[1].line, 2);
+        assert_eq!(services[0].cpus.as_ref().unwrap().0, "4");
+        assert!(services[0].build.is_some());
+        let Some(ComposeCommand::String { words, .. }) = &services[1].command else { panic!() };
+        assert_eq!(words[0].text, "celery", "the service's own key wins over the merged one");
+        assert_eq!(services[1].environment[0].key, "WEB_CONCURRENCY");
     }
 }

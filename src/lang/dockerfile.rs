@@ -36,6 +36,30 @@ pub enum CommandForm {
 #[derive(Debug, Clone)]
 pub struct Dockerfile {
     pub instructions: Vec<Instruction>,
+    /// The build stages, one per `FROM`, in order.
+    pub stages: Vec<Stage>,
+}
+
+/// A build stage: `FROM image AS name`.
+#[derive(Debug, Clone, Default)]
+pub struct Stage {
+    /// The name after `AS`, lower-cased (Docker compares stage names case-insensitively).
+    pub name: Option<String>,
+    /// The earlier stage this one is built `FROM` (`FROM base AS prod`): it inherits that stage's
+    /// `ENV`, `CMD` and `ENTRYPOINT`.
+    pub base: Option<usize>,
+}
+
+/// The stage a `FROM` instruction opens: its name and the earlier stage it builds on.
+fn stage_of(args: &str, earlier: &[Stage]) -> Stage {
+    let words: Vec<&str> = args.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+    let name = match words.as_slice() {
+        [_, as_, name, ..] if as_.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+        _ => None,
+    };
+    let image = words.first().map(|w| w.to_ascii_lowercase());
+    let base = image.and_then(|image| earlier.iter().rposition(|s| s.name.as_deref() == Some(image.as_str())));
+    Stage { name, base }
 }
 
 /// Reads the instructions of a Dockerfile (comments, parser directives and empty lines skipped).
@@ -46,6 +70,7 @@ pub fn parse(text: &str) -> Dockerfile {
     let mut line = 1;
     let mut stage = 0usize;
     let mut seen_from = false;
+    let mut stages: Vec<Stage> = Vec::new();
     while pos < bytes.len() {
         let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
         let content = &text[pos..line_end];
@@ -82,6 +107,7 @@ pub fn parse(text: &str) -> Dockerfile {
                 stage += 1;
             }
             seen_from = true;
+            stages.push(stage_of(&text[args_start..span_end], &stages));
         }
         instructions.push(Instruction {
             keyword,
@@ -93,7 +119,10 @@ pub fn parse(text: &str) -> Dockerfile {
         pos = end + 1;
         line += 1;
     }
-    Dockerfile { instructions }
+    if stages.is_empty() {
+        stages.push(Stage::default());
+    }
+    Dockerfile { instructions, stages }
 }
 
 fn continues(text: &str) -> bool {
@@ -106,10 +135,54 @@ impl Dockerfile {
         self.instructions.last().map_or(0, |i| i.stage)
     }
 
-    /// The last instruction named `keyword` in the final stage (the one the image runs).
+    /// The last instruction named `keyword` in the final stage (the one `docker build` builds
+    /// without `--target`), inherited from its base stage when it sets none.
     pub fn last_in_final_stage(&self, keyword: &str) -> Option<&Instruction> {
-        let stage = self.last_stage();
-        self.instructions.iter().rev().find(|i| i.stage == stage && i.keyword == keyword)
+        self.command_of(self.last_stage(), keyword)
+    }
+
+    /// The stage named `target` (`build.target` in compose), case-insensitively.
+    pub fn stage_named(&self, target: &str) -> Option<usize> {
+        let target = target.to_ascii_lowercase();
+        self.stages.iter().position(|s| s.name.as_deref() == Some(target.as_str()))
+    }
+
+    /// `stage` and the stages it is built from, nearest first (`FROM base AS prod`: prod, base).
+    pub fn lineage(&self, stage: usize) -> Vec<usize> {
+        let mut chain = vec![stage];
+        while let Some(base) = self.stages.get(*chain.last().unwrap_or(&0)).and_then(|s| s.base) {
+            if chain.contains(&base) {
+                break;
+            }
+            chain.push(base);
+        }
+        chain
+    }
+
+    /// The `CMD` or `ENTRYPOINT` an image built at `stage` runs: the stage's last one, else its
+    /// base stage's. Docker resets an inherited `CMD` when a stage sets its own `ENTRYPOINT`.
+    pub fn command_of(&self, stage: usize, keyword: &str) -> Option<&Instruction> {
+        for at in self.lineage(stage) {
+            let in_stage = |k: &str| self.instructions.iter().rev().find(|i| i.stage == at && i.keyword == k);
+            if let Some(found) = in_stage(keyword) {
+                return Some(found);
+            }
+            if keyword == "CMD" && in_stage("ENTRYPOINT").is_some() {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The `ENV` instructions an image built at `stage` has, in the order they apply (the base
+    /// stage's first).
+    pub fn env_of(&self, stage: usize) -> Vec<&Instruction> {
+        let mut chain = self.lineage(stage);
+        chain.reverse();
+        chain
+            .iter()
+            .flat_map(|&at| self.instructions.iter().filter(move |i| i.stage == at && i.keyword == "ENV"))
+            .collect()
     }
 }
 
@@ -269,9 +342,22 @@ mod tests {
             }
             CommandForm::Exec(_) => panic!("shell form expected"),
         }
+        assert_eq!(file.lineage(1), [1, 0]);
         match command_form(text, file.last_in_final_stage("ENTRYPOINT").unwrap()) {
             CommandForm::Exec(words) => assert_eq!(&text[words[2].source_range(0..1).unwrap()], "3"),
             CommandForm::Shell(_) => panic!("exec form expected"),
         }
+    }
+
+    #[test]
+    fn stages_inherit_from_their_base() {
+        let text = "FROM python:3.12 AS Base\nENV A=1\nCMD [\"gunicorn\", \"app\"]\nFROM --platform=linux/amd64 base AS prod\nENV B=2\nFROM base AS dev\nENTRYPOINT [\"/dev.sh\"]\nFROM node:20 AS assets\n";
+        let file = parse(text);
+        assert_eq!(file.stage_named("PROD"), Some(1));
+        assert_eq!(file.command_of(1, "CMD").map(|i| i.line), Some(3), "prod inherits base's CMD");
+        let env: Vec<usize> = file.env_of(1).iter().map(|i| i.line).collect();
+        assert_eq!(env, [2, 5], "base's ENV first, then prod's");
+        assert!(file.command_of(2, "CMD").is_none(), "an ENTRYPOINT resets the inherited CMD");
+        assert!(file.last_in_final_stage("CMD").is_none(), "the last stage is not built from base");
     }
 }

@@ -6,6 +6,7 @@ pub mod dockerfile;
 pub mod envfile;
 pub mod launchers;
 pub mod nginx;
+pub mod platform;
 pub mod python;
 
 pub mod shell;

@@ -48,10 +48,22 @@ pub fn is_compose(path: &Path, text: &str) -> bool {
     is_yaml(path) && (is_compose_name(path) || declares_services(text.as_bytes()))
 }
 
-/// A Procfile (`Procfile`, `Procfile.dev`).
+/// A Procfile (`Procfile`, `Procfile.dev`); `Procfile.sh` is the script a Procfile line runs.
 pub fn is_procfile(path: &Path) -> bool {
     let name = name_of(path);
-    name == "Procfile" || name.starts_with("Procfile.")
+    name == "Procfile" || (name.starts_with("Procfile.") && !name.ends_with(".sh") && !name.ends_with(".bash"))
+}
+
+/// Whether a file's first line is a POSIX-shell shebang (`#!/bin/sh`, `#!/usr/bin/env bash`):
+/// a script whatever its name.
+pub fn has_shell_shebang(bytes: &[u8]) -> bool {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let Some(command) = first.strip_prefix(b"#!") else { return false };
+    let command = String::from_utf8_lossy(command);
+    let mut words = command.split_whitespace();
+    let program = words.next().unwrap_or("");
+    let program = if program.ends_with("/env") { words.find(|w| !w.starts_with('-')).unwrap_or("") } else { program };
+    matches!(program.rsplit('/').next(), Some("sh" | "bash" | "dash" | "ash" | "zsh" | "ksh"))
 }
 
 /// `a/./b/../c` -> `a/c`, relative to the project root; `None` when the path is absolute or
@@ -91,6 +103,16 @@ mod tests {
             assert!(is_dockerfile(Path::new(name)), "{name}");
         }
         assert!(!is_dockerfile(Path::new("docker-compose.yml")));
+    }
+
+    #[test]
+    fn procfiles_and_shell_shebangs() {
+        assert!(is_procfile(Path::new("Procfile.dev")));
+        assert!(!is_procfile(Path::new("Procfile.sh")));
+        assert!(has_shell_shebang(b"#!/usr/bin/env bash\nexec gunicorn"));
+        assert!(has_shell_shebang(b"#!/bin/sh -e\n"));
+        assert!(!has_shell_shebang(b"#!/usr/bin/env python3\n"));
+        assert!(!has_shell_shebang(b"gunicorn app\n"));
     }
 
     #[test]

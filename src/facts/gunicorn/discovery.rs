@@ -10,6 +10,9 @@ use std::sync::Arc;
 use super::invocation::ServerKind;
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
+use super::platforms;
+use super::scripts;
+pub use super::scripts::unread_gunicorn_starts;
 use crate::facts::problem::Problem;
 use crate::lang::compose::{self, ComposeCommand, ListStyle, Service};
 use crate::lang::dockerfile::{self, CommandForm, Dockerfile};
@@ -49,6 +52,8 @@ pub enum Origin {
     Procfile,
     Supervisord,
     Systemd,
+    AppEngine,
+    Fly,
 }
 
 impl Origin {
@@ -62,6 +67,47 @@ impl Origin {
             Origin::Procfile => "Procfile",
             Origin::Supervisord => "supervisord command",
             Origin::Systemd => "systemd ExecStart",
+            Origin::AppEngine => "App Engine entrypoint",
+            Origin::Fly => "fly.toml process",
+        }
+    }
+}
+
+/// The platform whose process manager runs a start (a Procfile line, or a script it names), rather
+/// than a container the project's files describe: its CPU count is the platform's instance size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// Heroku and the platforms that read its Procfile.
+    Procfile,
+    /// Google App Engine (`app.yaml`).
+    AppEngine,
+    /// Fly.io (`fly.toml`).
+    Fly,
+}
+
+impl Platform {
+    /// Why no count is added when the start sets none, for a platform that sets WEB_CONCURRENCY
+    /// itself (`None` when it does not).
+    ///
+    /// Heroku: its Python buildpack sets WEB_CONCURRENCY at dyno boot from the dyno's memory
+    /// (domain.md 1.2, heroku/heroku-buildpack-python PR #1547). App Engine and Fly.io: an
+    /// assumption, not in the project's reference: neither is known to set WEB_CONCURRENCY for a
+    /// command the file writes out (App Engine sizes gunicorn itself only for its default
+    /// entrypoint, when `entrypoint:` is absent), so their starts are treated like a container's.
+    pub fn sets_web_concurrency(self) -> Option<&'static str> {
+        match self {
+            Platform::Procfile => Some(
+                "Heroku-style platforms set WEB_CONCURRENCY from the dyno size; a flag would override the platform",
+            ),
+            Platform::AppEngine | Platform::Fly => None,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Platform::Procfile => "Procfile",
+            Platform::AppEngine => "App Engine",
+            Platform::Fly => "Fly.io",
         }
     }
 }
@@ -110,6 +156,12 @@ pub struct Invocation {
     /// How many instances run it, when the deployment files say (compose `deploy.replicas`,
     /// Kubernetes `spec.replicas`), with where.
     pub replicas: Option<Sourced<u32>>,
+    /// The platform that runs it (a Procfile line, a script a Procfile line names), with the
+    /// place that says so.
+    pub platform: Option<(Platform, Location)>,
+    /// The CPU count of the platform instance that runs it, when its file says (Fly.io `[[vm]]`,
+    /// App Engine `instance_class`).
+    pub platform_cpus: Option<Sourced<u32>>,
 }
 
 impl Invocation {
@@ -132,6 +184,9 @@ pub struct Discovery {
     pub errors: Vec<Problem>,
     /// Compose files skipped as templates (where their first template tag is).
     pub unread_composes: Vec<Location>,
+    /// Templates (compose files, Kubernetes manifests) that name a server: a start may be in
+    /// them, so "no command found" would be false.
+    pub unread_server_templates: Vec<Location>,
     /// CPU limits of compose services: (compose file, service, quantity, line).
     pub service_cpus: Vec<(PathBuf, String, String, usize)>,
     /// `deploy.replicas` of compose services: (compose file, service, count, line).
@@ -158,52 +213,13 @@ fn is_root_yaml(path: &Path) -> bool {
     path.parent().is_none_or(|p| p.as_os_str().is_empty()) && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
-/// Whether a file is a shell script: by extension, or an extension-less file in a bin/,
-/// scripts/, docker/ or deploy/ folder or named like a start script (`entrypoint`, `start`...).
-fn is_script(path: &Path) -> bool {
-    let name = name_of(path);
-    if name.ends_with(".sh") || name.ends_with(".bash") {
-        return true;
-    }
-    if name.contains('.') {
-        return false;
-    }
-    let in_bin = path.parent().is_some_and(|p| matches!(name_of(p), "bin" | "scripts" | "docker" | "deploy"));
-    in_bin || ["entrypoint", "start", "run", "boot", "serve", "launch"].iter().any(|word| name.contains(word))
-}
-
-/// Script lines that may start gunicorn in a way discovery cannot read (`exec "$gunicorn_bin"
-/// "${args[@]}"`, as mathesar does: an `exec` of gunicorn, or of a variable, in a script that
-/// mentions gunicorn). Asked only when no start was found, so that the answer is "found, but not
-/// readable" with the place, not "no gunicorn command".
-pub fn unread_gunicorn_starts(project: &Project) -> Vec<(Location, String)> {
-    let scripts: Vec<PathBuf> = project.files_where(is_script).cloned().collect();
-    let mut found = Vec::new();
-    for path in project.files_containing(&scripts, "gunicorn") {
-        let Ok(file) = project.read(&path) else { continue };
-        for (index, line) in file.text.lines().enumerate() {
-            let command = line.trim_start();
-            let Some(rest) = command.strip_prefix("exec ") else { continue };
-            // The program is the gunicorn path itself, or a variable in a script that mentions it.
-            let program = rest.trim_start().trim_start_matches('"');
-            // `exec "$@"` runs the image's CMD, which discovery reads on its own.
-            let program_is_variable =
-                program.starts_with('$') && !["$@", "$*", "${@}", "${*}"].iter().any(|a| program.starts_with(a));
-            if command.to_ascii_lowercase().contains("gunicorn") || program_is_variable {
-                found.push((Location::new(path.clone(), index + 1), command.trim_end().to_owned()));
-            }
-        }
-    }
-    found
-}
-
 fn is_launcher_config(path: &Path) -> bool {
     let name = name_of(path);
     name.ends_with(".service") || ((name.ends_with(".conf") || name.ends_with(".ini")) && !name.starts_with("nginx"))
 }
 
 /// Reads a candidate; unreadable ones become error outcomes.
-fn read(project: &Project, path: &Path, errors: &mut Vec<Problem>) -> Option<Arc<SourceFile>> {
+pub(super) fn read(project: &Project, path: &Path, errors: &mut Vec<Problem>) -> Option<Arc<SourceFile>> {
     match project.read(path) {
         Ok(file) => Some(file),
         Err(err) => {
@@ -214,37 +230,52 @@ fn read(project: &Project, path: &Path, errors: &mut Vec<Problem>) -> Option<Arc
 }
 
 /// Files among `paths` whose bytes mention a server: the cheap filter before any parsing.
-fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
+pub(super) fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
     let finders: Vec<memchr::memmem::Finder> =
         SERVER_NAMES.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
     let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
     project.files_matching(&paths, |bytes| finders.iter().any(|f| f.find(bytes).is_some()))
 }
 
-struct ParsedDockerfile {
-    path: PathBuf,
-    file: Arc<SourceFile>,
+pub(super) struct ParsedDockerfile {
+    pub(super) path: PathBuf,
+    pub(super) file: Arc<SourceFile>,
     parsed: Dockerfile,
+    /// The stage the image is built at: a compose `build.target`, else the last stage.
+    stage: usize,
 }
 
-struct ParsedCompose {
-    path: PathBuf,
+impl ParsedDockerfile {
+    /// The `CMD` / `ENTRYPOINT` the built image runs (inherited from its base stage).
+    pub(super) fn command(&self, keyword: &str) -> Option<&dockerfile::Instruction> {
+        self.parsed.command_of(self.stage, keyword)
+    }
+}
+
+pub(super) struct ParsedCompose {
+    pub(super) path: PathBuf,
     file: Arc<SourceFile>,
-    services: Vec<Service>,
+    pub(super) services: Vec<Service>,
 }
 
 /// The Dockerfiles and compose files of the project, parsed once: starts are found in them,
 /// and they say what runs a script (its environment, CPU limit and replicas).
-struct Deployment {
-    dockerfiles: Vec<ParsedDockerfile>,
-    composes: Vec<ParsedCompose>,
+pub(super) struct Deployment {
+    pub(super) dockerfiles: Vec<ParsedDockerfile>,
+    pub(super) composes: Vec<ParsedCompose>,
+    /// Every Procfile's command lines: a line may run a script that starts the server.
+    pub(super) procfiles: Vec<(PathBuf, Vec<launchers::LaunchCommand>)>,
 }
 
 /// Finds every server invocation in the project.
 pub fn discover(project: &Project) -> Discovery {
     let mut out = Discovery::default();
-    let deployment =
-        Deployment { dockerfiles: read_dockerfiles(project, &mut out), composes: read_composes(project, &mut out) };
+    let composes = read_composes(project, &mut out);
+    let deployment = Deployment {
+        dockerfiles: read_dockerfiles(project, &composes, &mut out),
+        composes,
+        procfiles: read_procfiles(project, &mut out),
+    };
     record_service_limits(&deployment.composes, &mut out);
     for docker in &deployment.dockerfiles {
         dockerfile_starts(project, docker, &deployment.composes, &mut out);
@@ -256,17 +287,47 @@ pub fn discover(project: &Project) -> Discovery {
     }
     let image_runners = kubernetes_starts(project, &mut out);
     launcher_starts(project, &deployment, &mut out);
+    platforms::platform_starts(project, &mut out);
     attach_image_runner(&mut out.invocations, &image_runners);
     attach_service_replicas(&mut out);
     out
 }
 
-fn read_dockerfiles(project: &Project, out: &mut Discovery) -> Vec<ParsedDockerfile> {
+/// Every Procfile's command lines.
+fn read_procfiles(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, Vec<launchers::LaunchCommand>)> {
+    let paths: Vec<PathBuf> = project.files_where(is_procfile).cloned().collect();
+    paths
+        .into_iter()
+        .filter_map(|path| read(project, &path, &mut out.errors).map(|file| (path, launchers::procfile(&file.text))))
+        .collect()
+}
+
+/// The Dockerfiles, each with the stage that is built: the `build.target` of the first compose
+/// service that builds it, else the last stage (what `docker build` builds).
+fn read_dockerfiles(project: &Project, composes: &[ParsedCompose], out: &mut Discovery) -> Vec<ParsedDockerfile> {
+    let target_of = |path: &Path| {
+        composes.iter().find_map(|compose| {
+            compose.services.iter().find_map(|service| {
+                let build = service.build.as_ref()?;
+                (built_path(&compose.path, build).as_deref() == Some(path)).then(|| build.target.clone())?
+            })
+        })
+    };
     project
         .files_where(is_dockerfile)
         .filter_map(|path| read(project, path, &mut out.errors).map(|file| (path, file)))
-        .map(|(path, file)| ParsedDockerfile { path: path.clone(), parsed: dockerfile::parse(&file.text), file })
+        .map(|(path, file)| {
+            let parsed = dockerfile::parse(&file.text);
+            let stage = target_of(path).and_then(|t| parsed.stage_named(&t)).unwrap_or_else(|| parsed.last_stage());
+            ParsedDockerfile { path: path.clone(), parsed, file, stage }
+        })
         .collect()
+}
+
+/// The Dockerfile a compose `build:` names, relative to the project root.
+fn built_path(compose: &Path, build: &compose::Build) -> Option<PathBuf> {
+    let base = compose.parent().unwrap_or(Path::new(""));
+    kinds::normalize(&base.join(&build.context).join(build.dockerfile.as_deref().unwrap_or("Dockerfile")))
 }
 
 /// Compose files by name, or root YAML files that declare services. A template is recorded as
@@ -283,6 +344,9 @@ fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
             Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
                 Some(tag) => {
                     out.unread_composes.push(Location::new(path.clone(), tag));
+                    if names_server(&file.text) {
+                        out.unread_server_templates.push(Location::new(path.clone(), tag));
+                    }
                     Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
                 }
                 None => Problem::unreadable(Location::new(path.clone(), line), "YAML syntax error in compose file"),
@@ -306,10 +370,10 @@ fn record_service_limits(composes: &[ParsedCompose], out: &mut Discovery) {
     }
 }
 
-/// The final stage's ENTRYPOINT and CMD, each a start when it runs a server.
+/// The built stage's ENTRYPOINT and CMD, each a start when it runs a server.
 fn dockerfile_starts(project: &Project, docker: &ParsedDockerfile, composes: &[ParsedCompose], out: &mut Discovery) {
     for keyword in ["ENTRYPOINT", "CMD"] {
-        let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
+        let Some(instruction) = docker.command(keyword) else { continue };
         let (found, origin) = match dockerfile::command_form(&docker.file.text, instruction) {
             CommandForm::Exec(words) => (invocation::find(&words), Origin::DockerfileExec),
             CommandForm::Shell(commands) => {
@@ -324,7 +388,7 @@ fn dockerfile_starts(project: &Project, docker: &ParsedDockerfile, composes: &[P
         let mut cmd_is_arguments = false;
         if keyword == "ENTRYPOINT"
             && style == ArgStyle::Json
-            && let Some(cmd) = docker.parsed.last_in_final_stage("CMD")
+            && let Some(cmd) = docker.command("CMD")
             && let CommandForm::Exec(words) = dockerfile::command_form(&docker.file.text, cmd)
         {
             found.args.extend(words);
@@ -387,16 +451,15 @@ fn command_line(command: &ComposeCommand) -> usize {
 
 /// Where `ENV WEB_CONCURRENCY` goes in an image whose command a compose service replaces:
 /// before the image's CMD (else ENTRYPOINT).
-fn image_command_hook(docker: &ParsedDockerfile) -> Option<DockerfileHook> {
-    ["CMD", "ENTRYPOINT"]
-        .iter()
-        .find_map(|k| docker.parsed.last_in_final_stage(k))
-        .map(|instruction| hook(docker, instruction))
+pub(super) fn image_command_hook(docker: &ParsedDockerfile) -> Option<DockerfileHook> {
+    ["CMD", "ENTRYPOINT"].iter().find_map(|k| docker.command(k)).map(|instruction| hook(docker, instruction))
 }
 
 /// Procfiles, scripts, supervisord and systemd files: only the files that mention a server are
 /// parsed.
 fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discovery) {
+    let named = scripts::named_scripts(project, deployment);
+    let is_script = |p: &Path| scripts::is_script(p) || named.iter().any(|n| n == p);
     let candidates: Vec<&PathBuf> =
         project.files_where(|p| is_procfile(p) || is_script(p) || is_launcher_config(p)).collect();
     for path in mentioning_servers(project, candidates) {
@@ -408,8 +471,8 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
         let (commands, origin) = if is_procfile(&path) {
             (launchers::procfile(&file.text), Origin::Procfile)
         } else if is_script(&path) {
-            let runner = script_runner(project, &path, deployment, &mut out.errors);
-            script_starts(&file, &runner, out);
+            let runner = scripts::script_runner(project, &path, deployment, &mut out.errors);
+            scripts::script_starts(&file, &runner, out);
             continue;
         } else if name_of(&path).ends_with(".service") {
             (launchers::systemd(&file.text), Origin::Systemd)
@@ -418,7 +481,12 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
         };
         for command in commands {
             if let Some(found) = invocation::find(&command.words) {
-                out.invocations.push(invocation_from(found, &file, command.line, origin, ArgStyle::Shell));
+                let mut inv = invocation_from(found, &file, command.line, origin, ArgStyle::Shell);
+                if origin == Origin::Procfile {
+                    inv.platform = Some((Platform::Procfile, inv.location()));
+                    inv.env = scripts::leading_env(&command.words, &path, command.line, "the Procfile line");
+                }
+                out.invocations.push(inv);
             }
         }
     }
@@ -438,6 +506,11 @@ fn attach_service_replicas(out: &mut Discovery) {
     }
 }
 
+/// Whether a text names one of the servers.
+fn names_server(text: &str) -> bool {
+    SERVER_NAMES.iter().any(|name| text.contains(name))
+}
+
 /// The environment variables gunicorn reads itself.
 const GUNICORN_VARIABLES: [&str; 2] = ["WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"];
 
@@ -452,13 +525,16 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, ku
         if !kubernetes::is_manifest(&file.text) {
             continue;
         }
-        let relevant = SERVER_NAMES.iter().chain(&GUNICORN_VARIABLES).any(|name| file.text.contains(name));
+        let relevant = names_server(&file.text) || GUNICORN_VARIABLES.iter().any(|name| file.text.contains(name));
         let containers = match kubernetes::containers(&file.text) {
             Ok(containers) => containers,
             Err(_) if !relevant => continue,
             Err(line) => {
                 out.errors.push(match template::first_tag_line(&file.text) {
                     Some(tag) => {
+                        if names_server(&file.text) {
+                            out.unread_server_templates.push(Location::new(path.clone(), tag));
+                        }
                         Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
                     }
                     None => Problem::unreadable(
@@ -546,7 +622,13 @@ fn attach_image_runner(invocations: &mut [Invocation], runners: &[(PathBuf, kube
     }
 }
 
-fn invocation_from(found: Found, file: &Arc<SourceFile>, line: usize, origin: Origin, style: ArgStyle) -> Invocation {
+pub(super) fn invocation_from(
+    found: Found,
+    file: &Arc<SourceFile>,
+    line: usize,
+    origin: Origin,
+    style: ArgStyle,
+) -> Invocation {
     Invocation {
         server: found.server,
         file: file.clone(),
@@ -563,10 +645,12 @@ fn invocation_from(found: Found, file: &Arc<SourceFile>, line: usize, origin: Or
         script_vars: Vec::new(),
         cpu_limit: None,
         replicas: None,
+        platform: None,
+        platform_cpus: None,
     }
 }
 
-fn hook(docker: &ParsedDockerfile, instruction: &dockerfile::Instruction) -> DockerfileHook {
+pub(super) fn hook(docker: &ParsedDockerfile, instruction: &dockerfile::Instruction) -> DockerfileHook {
     DockerfileHook {
         path: docker.path.clone(),
         insert_at: docker.file.start_of_line(instruction.span.start),
@@ -574,13 +658,12 @@ fn hook(docker: &ParsedDockerfile, instruction: &dockerfile::Instruction) -> Doc
     }
 }
 
-fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
-    let stage = docker.parsed.last_stage();
+/// The `ENV` of the built stage and the stages it is built from.
+pub(super) fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
     docker
         .parsed
-        .instructions
-        .iter()
-        .filter(|i| i.stage == stage && i.keyword == "ENV")
+        .env_of(docker.stage)
+        .into_iter()
         .flat_map(|i| {
             dockerfile::env_pairs(&docker.file.text, i).into_iter().map(move |pair| EnvVar {
                 key: pair.key,
@@ -594,19 +677,22 @@ fn dockerfile_env(docker: &ParsedDockerfile) -> Vec<EnvVar> {
 }
 
 /// The Dockerfile a compose service builds, if it is in the project.
-fn built_dockerfile<'d>(
+pub(super) fn built_dockerfile<'d>(
     compose: &Path,
     service: &Service,
     dockerfiles: &'d [ParsedDockerfile],
 ) -> Option<&'d ParsedDockerfile> {
-    let (context, file) = service.build.as_ref()?;
-    let base = compose.parent().unwrap_or(Path::new(""));
-    let wanted = kinds::normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")))?;
+    let wanted = built_path(compose, service.build.as_ref()?)?;
     dockerfiles.iter().find(|d| d.path == wanted)
 }
 
 /// A service's `env_file:` files and `environment:` entries, lowest precedence first.
-fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mut Vec<Problem>) -> Vec<EnvVar> {
+pub(super) fn service_env(
+    project: &Project,
+    compose: &Path,
+    service: &Service,
+    errors: &mut Vec<Problem>,
+) -> Vec<EnvVar> {
     let mut env = Vec::new();
     let base = compose.parent().unwrap_or(Path::new(""));
     for env_file in &service.env_files {
@@ -641,7 +727,7 @@ fn service_env(project: &Project, compose: &Path, service: &Service, errors: &mu
 
 /// The compose service that builds this Dockerfile and keeps its command: its environment
 /// applies to the image's command, and its CPU limit to the container.
-fn service_running_image(
+pub(super) fn service_running_image(
     project: &Project,
     composes: &[ParsedCompose],
     dockerfile: &Path,
@@ -649,110 +735,17 @@ fn service_running_image(
 ) -> Option<(Vec<EnvVar>, (PathBuf, String))> {
     for compose in composes {
         for service in &compose.services {
-            let Some((context, file)) = &service.build else { continue };
-            let base = compose.path.parent().unwrap_or(Path::new(""));
-            let built = kinds::normalize(&base.join(context).join(file.as_deref().unwrap_or("Dockerfile")));
-            if built.as_deref() == Some(dockerfile) && service.command.is_none() && service.entrypoint.is_none() {
+            let Some(build) = &service.build else { continue };
+            if built_path(&compose.path, build).as_deref() == Some(dockerfile)
+                && service.command.is_none()
+                && service.entrypoint.is_none()
+            {
                 let env = service_env(project, &compose.path, service, errors);
                 return Some((env, (compose.path.clone(), service.name.clone())));
             }
         }
     }
     None
-}
-
-/// What runs a script: the Dockerfile or compose service whose command names it. Its
-/// environment applies to the starts in the script.
-#[derive(Default)]
-struct ScriptRunner {
-    env: Vec<EnvVar>,
-    dockerfile: Option<DockerfileHook>,
-    service: Option<(PathBuf, String)>,
-}
-
-/// The first Dockerfile ENTRYPOINT / CMD that names the script, else the first compose service
-/// whose command does (`command: /start`).
-fn script_runner(project: &Project, path: &Path, deployment: &Deployment, errors: &mut Vec<Problem>) -> ScriptRunner {
-    let script_name = name_of(path);
-    let mentions = |words: &[Word]| words.iter().any(|w| name_of(Path::new(&w.text)) == script_name);
-    for docker in &deployment.dockerfiles {
-        for keyword in ["ENTRYPOINT", "CMD"] {
-            let Some(instruction) = docker.parsed.last_in_final_stage(keyword) else { continue };
-            let words: Vec<Word> = match dockerfile::command_form(&docker.file.text, instruction) {
-                CommandForm::Exec(words) => words,
-                CommandForm::Shell(commands) => commands.into_iter().flat_map(|c| c.words).collect(),
-            };
-            if !mentions(&words) {
-                continue;
-            }
-            let mut runner = ScriptRunner {
-                env: dockerfile_env(docker),
-                dockerfile: Some(hook(docker, instruction)),
-                service: None,
-            };
-            if let Some((env, running)) = service_running_image(project, &deployment.composes, &docker.path, errors) {
-                runner.env.extend(env);
-                runner.service = Some(running);
-            }
-            return runner;
-        }
-    }
-    for compose in &deployment.composes {
-        for service in &compose.services {
-            let words: &[Word] = match service.command.as_ref().or(service.entrypoint.as_ref()) {
-                Some(ComposeCommand::String { words, .. }) => words,
-                Some(ComposeCommand::List { items, .. }) => items,
-                None => continue,
-            };
-            if !mentions(words) {
-                continue;
-            }
-            let mut runner = ScriptRunner::default();
-            if let Some(docker) = built_dockerfile(&compose.path, service, &deployment.dockerfiles) {
-                runner.env = dockerfile_env(docker);
-                runner.dockerfile = image_command_hook(docker);
-            }
-            runner.env.extend(service_env(project, &compose.path, service, errors));
-            runner.service = Some((compose.path.clone(), service.name.clone()));
-            return runner;
-        }
-    }
-    ScriptRunner::default()
-}
-
-/// Server commands in a shell script, directly or held in a variable (`CMD="gunicorn ..."`),
-/// with the variables assigned before each.
-fn script_starts(file: &Arc<SourceFile>, runner: &ScriptRunner, out: &mut Discovery) {
-    let mut vars: Vec<(String, Word)> = Vec::new();
-    for command in shell::commands(&file.text, shell::Options::default()) {
-        let words = &command.words;
-        let mut found = invocation::find(words);
-        // `NAME=value` words: remember them, and look inside values that hold a command.
-        for word in assignments(words) {
-            let Some((name, value)) = word.assignment_value() else { continue };
-            if found.is_none()
-                && let Some(inner) = invocation::find_in_string(&value)
-            {
-                found = Some(inner);
-            }
-            vars.push((name, value));
-        }
-        let Some(found) = found else { continue };
-        let line = file.line_of(found.program.span.start);
-        let mut inv = invocation_from(found, file, line, Origin::Script, ArgStyle::Shell);
-        inv.env = runner.env.clone();
-        inv.dockerfile = runner.dockerfile.clone();
-        inv.service = runner.service.clone();
-        inv.script_vars = vars.clone();
-        out.invocations.push(inv);
-    }
-}
-
-/// The `NAME=value` words of a command: leading assignments, and the arguments of `export`,
-/// `local` and `readonly`.
-fn assignments(words: &[Word]) -> impl Iterator<Item = &Word> {
-    let declares = words.first().is_some_and(|w| matches!(w.text.as_str(), "export" | "local" | "readonly"));
-    words.iter().take_while(|w| shell::is_assignment(w)).chain(words.iter().skip(1).filter(move |_| declares))
 }
 
 /// A compose value with `${VAR:-default}` interpolation: the default stands for the value (and

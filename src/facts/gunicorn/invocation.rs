@@ -95,24 +95,26 @@ fn find_any(words: &[Word]) -> Option<Found> {
             });
         }
         match name {
-            "exec"
-            | "command"
-            | "nohup"
-            | "dumb-init"
-            | "tini"
-            | "--"
-            | "sudo"
-            | "time"
-            | "ddtrace-run"
-            | "opentelemetry-instrument"
-            | "scout-apm" => i += 1,
+            "exec" | "command" | "nohup" | "--" | "time" | "ddtrace-run" | "opentelemetry-instrument" | "scout-apm" => {
+                i += 1
+            }
+            // `su -c "gunicorn ..." app`, `runuser app -s /bin/sh -c "..."`: the `-c` string.
+            "su" | "runuser" if let Some(script) = command_string(&words[i + 1..]) => {
+                return find_in_string(script);
+            }
+            "su" => return None,
+            // Init and privilege wrappers: their own options (some with a value), then the command.
+            "dumb-init" | "tini" | "sudo" | "runuser" | "chpst" | "setpriv" | "s6-setuidgid" => {
+                i = after_wrapper_options(words, i, name);
+            }
             // Shell keywords before a command (`then exec gunicorn`), and a `case` pattern (`web)`).
             "then" | "else" | "do" | "{" | "(" | "!" | "if" | "elif" | "while" | "until" => i += 1,
             _ if i == 0 && name.ends_with(')') && !name.contains('(') => i += 1,
             "env" => {
                 i += 1;
                 while i < words.len() && (words[i].text.starts_with('-') || is_assignment(&words[i])) {
-                    i += 1;
+                    // `env -u NAME`, `env -C DIR`: options with a value.
+                    i += if wrapper_option_takes_value("env", &words[i].text) { 2 } else { 1 };
                 }
             }
             "gosu" | "su-exec" | "setuidgid" => i += 2,
@@ -120,7 +122,8 @@ fn find_any(words: &[Word]) -> Option<Found> {
             "uv" | "poetry" | "pipenv" | "pdm" | "hatch" | "rye" if next == Some("run") => {
                 i += 2;
                 while i < words.len() && words[i].text.starts_with('-') {
-                    i += 1;
+                    // `uv run --with x`, `--env-file .env`: options with a value.
+                    i += if wrapper_option_takes_value("uv", &words[i].text) { 2 } else { 1 };
                 }
             }
             _ if name.starts_with("python") && next == Some("-m") => {
@@ -142,6 +145,58 @@ fn find_any(words: &[Word]) -> Option<Found> {
         }
     }
     None
+}
+
+/// Options of the wrappers that take the next word as their value (`runuser -u app`, `chpst -u
+/// app`, `tini -p SIGTERM`, `sudo -u app`, `dumb-init -r 15:2`).
+fn wrapper_option_takes_value(wrapper: &str, option: &str) -> bool {
+    let with_value: &[&str] = match wrapper {
+        "runuser" => {
+            &["-u", "--user", "-g", "--group", "-G", "--supp-group", "-s", "--shell", "-w", "--whitelist-environment"]
+        }
+        "sudo" => {
+            &["-u", "--user", "-g", "--group", "-C", "-D", "--chdir", "-h", "--host", "-p", "-r", "-t", "-T", "-U"]
+        }
+        "chpst" => &["-u", "-U", "-e", "-/", "-C", "-n", "-l", "-L", "-m", "-d", "-o", "-p", "-f", "-c", "-r", "-t"],
+        "tini" => &["-p", "-e"],
+        "dumb-init" => &["-r", "--rewrite"],
+        "env" => &["-u", "--unset", "-C", "--chdir"],
+        "uv" => {
+            &["--with", "--python", "-p", "--env-file", "--extra", "--group", "--package", "--project", "--directory"]
+        }
+        "setpriv" => {
+            &["--reuid", "--regid", "--groups", "--inh-caps", "--ambient-caps", "--bounding-set", "--securebits"]
+        }
+        // `s6-setuidgid user`: the user is its one argument.
+        "s6-setuidgid" => return false,
+        _ => &[],
+    };
+    with_value.contains(&option)
+}
+
+/// The index of the wrapped command after a wrapper at `at` and its options (`runuser -u app --
+/// gunicorn`).
+fn after_wrapper_options(words: &[Word], at: usize, wrapper: &str) -> usize {
+    let mut i = at + 1;
+    while let Some(word) = words.get(i) {
+        let text = word.text.as_str();
+        if text == "--" {
+            return i + 1;
+        }
+        if !text.starts_with('-') || text == "-" {
+            break;
+        }
+        i += if !text.contains('=') && wrapper_option_takes_value(wrapper, text) { 2 } else { 1 };
+    }
+    // `s6-setuidgid app gunicorn`: the user comes before the command.
+    if wrapper == "s6-setuidgid" { i + 1 } else { i }
+}
+
+/// The `-c` / `--command` string of `su` or `runuser`, before any `--`.
+fn command_string(words: &[Word]) -> Option<&Word> {
+    let end = words.iter().position(|w| w.text == "--").unwrap_or(words.len());
+    let at = words[..end].iter().position(|w| w.text == "-c" || w.text == "--command")?;
+    words.get(at + 1)
 }
 
 /// `-c`, `-ec`, `-lc`, `-euxc`...: shell options ending in `c` (the next word is the command).
@@ -176,11 +231,27 @@ mod tests {
             "exec gunicorn app",
             "newrelic-admin run-program gunicorn app",
             "uv run --no-sync gunicorn app",
+            "uv run --env-file .env --with gunicorn gunicorn app",
             "env DJANGO_SETTINGS_MODULE=x gunicorn app",
             "python -m gunicorn app",
             "/usr/local/bin/gunicorn app",
             "sh -c 'umask 0 && exec gunicorn app'",
             "/bin/bash -lc \"gunicorn app\"",
+            "su -c \"exec gunicorn app\" web",
+            "su web -s /bin/sh -c 'gunicorn app'",
+            "runuser -u web -- gunicorn app",
+            "runuser -l web -c 'gunicorn app'",
+            "gosu web gunicorn app",
+            "su-exec web:web gunicorn app",
+            "chpst -u web:web -e /etc/env gunicorn app",
+            "dumb-init --single-child gunicorn app",
+            "tini -g -- gunicorn app",
+            "sudo -E -u web gunicorn app",
+            "s6-setuidgid web gunicorn app",
+            "ddtrace-run opentelemetry-instrument gunicorn app",
+            "pipenv run gunicorn app",
+            "poetry run python -m gunicorn app",
+            "env -u X A=1 gunicorn app",
         ] {
             let found = find(&words(line)).unwrap_or_else(|| panic!("{line}"));
             assert_eq!(found.server, ServerKind::Gunicorn, "{line}");

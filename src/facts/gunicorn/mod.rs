@@ -15,7 +15,9 @@ pub mod discovery;
 pub mod flags;
 pub mod invocation;
 pub mod kubernetes;
+mod platforms;
 pub mod resolve;
+mod scripts;
 pub mod start;
 pub mod target;
 pub mod uwsgi;
@@ -44,6 +46,8 @@ pub struct Analysis {
     /// When no start is found: script lines that may start gunicorn in a way discovery cannot
     /// read, with the command as written.
     pub unread_starts: Vec<(Location, String)>,
+    /// Templates that name a server (reported as skipped): a start may be in them.
+    pub unread_server_templates: Vec<Location>,
     /// Every WSGI gunicorn start and what it will run with after Phase 1, where known.
     pub servers: Vec<PlannedServer>,
     /// How many instances run the serving start, when its deployment files say (compose
@@ -80,6 +84,7 @@ fn compute(project: &Project) -> Analysis {
         unread_composes: found.unread_composes,
         starts,
         unread_starts,
+        unread_server_templates: found.unread_server_templates,
         servers,
         replicas,
     }
@@ -154,7 +159,7 @@ impl Analysis {
                     why: start::unread_start(command),
                 }));
             }
-            if self.unread_starts.is_empty() {
+            if self.unread_starts.is_empty() && self.unread_server_templates.is_empty() {
                 answers.push(Err(NotDecided::NoStart(start::NO_SERVER_FOUND)));
             }
         }

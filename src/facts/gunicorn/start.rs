@@ -3,7 +3,7 @@
 //! server, a `--reload` development start, an ASGI worker class or application), or the input
 //! error that keeps it from being read.
 
-use super::discovery::{Discovery, Invocation, Origin};
+use super::discovery::{Discovery, Invocation, Platform};
 use super::invocation::ServerKind;
 use super::resolve::{self, Resolved, Setting, Value};
 use super::target;
@@ -50,8 +50,9 @@ pub struct Wsgi {
 /// scalepatch could be overridden by it, or silently override it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetElsewhere<'a> {
-    /// A Procfile start: Heroku-style platforms set WEB_CONCURRENCY from the dyno size.
-    Platform,
+    /// A start the platform runs (a Procfile line or the script it names) on a platform that sets
+    /// WEB_CONCURRENCY itself (Heroku: from the dyno size).
+    Platform(Platform),
     /// Something scalepatch cannot see may set any option (the class too).
     Unseen(Unseen<'a>),
     /// Compose files that cannot be read until rendered may give this start WEB_CONCURRENCY.
@@ -131,8 +132,10 @@ impl Wsgi {
         inv: &Invocation,
         unread_composes: &'a [Location],
     ) -> Option<SetElsewhere<'a>> {
-        if inv.origin == Origin::Procfile {
-            return Some(SetElsewhere::Platform);
+        if let Some((platform, _)) = inv.platform
+            && platform.sets_web_concurrency().is_some()
+        {
+            return Some(SetElsewhere::Platform(platform));
         }
         if let Some(unseen) = self.unseen_options() {
             return Some(SetElsewhere::Unseen(unseen));

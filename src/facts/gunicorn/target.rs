@@ -52,11 +52,31 @@ pub fn cpu_count_for(
     if project.config().cpus.is_some() {
         return project_cpus.clone();
     }
-    own_limit(discovery, inv).unwrap_or_else(|| project_cpus.clone())
+    if let Some(own) = own_limit(discovery, inv) {
+        return own;
+    }
+    // A start the platform runs (a Procfile line, the script it names) runs on the platform's
+    // instance, not in a compose service or Kubernetes container another start has.
+    if let Some((platform, at)) = &inv.platform
+        && inv.service.is_none()
+        && inv.cpu_limit.is_none()
+    {
+        return Sourced {
+            value: ASSUMED_CPUS,
+            source: format!(
+                "assumed: no --cpus, no cpus in the config; the {} start ({at}) runs on the platform's instance, whose size the files do not say",
+                platform.describe()
+            ),
+        };
+    }
+    project_cpus.clone()
 }
 
 /// The CPU limit the deployment files give the container that runs `inv`.
 fn own_limit(discovery: &Discovery, inv: &Invocation) -> Option<Sourced<u32>> {
+    if let Some(cpus) = &inv.platform_cpus {
+        return Some(cpus.clone());
+    }
     if let Some((quantity, place)) = &inv.cpu_limit
         && let Some(value) = whole_cpus(quantity)
     {
