@@ -315,7 +315,7 @@ fn loaded_but_unparsed(model: &mut Model, file: Held, how: &str) {
 /// stays an error); otherwise nginx never reads them (placed elsewhere, or not among the files a
 /// Dockerfile or compose file gives nginx) and they block nothing.
 fn judge_held(model: &mut Model, held: Vec<Held>) {
-    let shown: Vec<Mount> = model.mounts.iter().filter(|m| !m.source.starts_with(mounts::ASSUMED)).cloned().collect();
+    let shown = mounts::shown(&model.mounts);
     let deployment_shown = model.files.iter().any(|f| !mounts::container_paths(&shown, &f.path).is_empty());
     for file in held {
         let containers = mounts::container_paths(&model.mounts, &file.path);
@@ -378,6 +378,58 @@ fn drop_symlink_twins(project: &Project, files: &mut Vec<NginxFile>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::project::config::Config as UserConfig;
+
+    fn model_of(files: &[(&str, &str)]) -> Model {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        }
+        build(&Project::open(dir.path(), UserConfig::default()).unwrap())
+    }
+
+    const SUPERVISORD: &str = "[program:web]\ncommand=gunicorn app.wsgi\n";
+    const MAIN: &str = "events {}\nhttp {\n    include conf.d/*.conf;\n    server {\n        include snippets/proxy_params;\n    }\n}\n";
+
+    /// Which files nginx loads decides whether a file that is not nginx blocks the run.
+    #[test]
+    fn only_files_nginx_loads_can_block_the_run() {
+        let model = model_of(&[
+            (
+                "compose.yaml",
+                "services:\n  nginx:\n    volumes:\n      - ./nginx/nginx.conf:/etc/nginx/nginx.conf\n      - ./nginx/snippets:/etc/nginx/snippets\n      - ./deploy/conf.d:/etc/supervisor/conf.d\n",
+            ),
+            ("nginx/nginx.conf", MAIN),
+            ("nginx/snippets/proxy_params", "proxy_set_header Host $host;\n"),
+            ("deploy/conf.d/supervisord.conf", SUPERVISORD),
+            ("deploy/conf.d/env.conf", "export DJANGO_DEBUG=0\n"),
+            ("nginx/old/broken.conf", "server {\n"),
+            ("nginx/templates/site.conf", "server {\n    server_name {{ domain }};\n}\n"),
+        ]);
+        assert!(model.errors.is_empty(), "{:?}", model.errors);
+        let names: Vec<String> = model.files.iter().map(|f| f.path.display().to_string()).collect();
+        assert_eq!(names, ["nginx/nginx.conf", "nginx/snippets/proxy_params"], "read whatever its name");
+        let notes: Vec<String> = model.notes.iter().map(|n| n.describe()).collect();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].starts_with("nginx/old/broken.conf:2: nginx syntax error"), "{notes:?}");
+        assert!(notes[0].contains("nginx does not load nginx/old/broken.conf"), "{notes:?}");
+        // A template is skipped with why (it may be what a playbook renders for production).
+        assert!(notes[1].starts_with("nginx/templates/site.conf:2: a template"), "{notes:?}");
+
+        // The same supervisord file where nginx reads it is an error, and so is a broken file
+        // whose deployment the project does not show.
+        let model = model_of(&[
+            ("compose.yaml", "services:\n  nginx:\n    volumes:\n      - ./deploy/conf.d:/etc/nginx/conf.d\n"),
+            ("deploy/conf.d/supervisord.conf", SUPERVISORD),
+            ("nginx/sites-enabled/app", "server {\n"),
+        ]);
+        let errors: Vec<String> = model.errors.iter().map(|e| format!("{}: {e}", e.location())).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("supervisord configuration (`[program:web]` at line 1), not nginx"), "{errors:?}");
+        assert!(errors[1].starts_with("nginx/sites-enabled/app:2"), "{errors:?}");
+    }
 
     #[test]
     fn foreign_content_is_not_nginx() {

@@ -25,6 +25,7 @@ use crate::project::{InputError, Project};
 use crate::text::location::Location;
 use crate::text::source::SourceFile;
 
+pub use load::foreign_kind;
 use mounts::Mount;
 
 /// Where a file sits in nginx's configuration.

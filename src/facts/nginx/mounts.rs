@@ -23,6 +23,20 @@ pub struct Mount {
     pub source: String,
 }
 
+impl Mount {
+    /// Whether this mount places the project file `path`.
+    pub fn places(&self, path: &Path) -> bool {
+        if self.dir { path.starts_with(&self.project) } else { self.project == path }
+    }
+}
+
+/// The mounts that show how the project deploys its files: those a Dockerfile or compose file
+/// says, without the assumed ones and without a copy of the whole project (`COPY . /app`), which
+/// says nothing about nginx.
+pub fn shown(mounts: &[Mount]) -> Vec<Mount> {
+    mounts.iter().filter(|m| !m.source.starts_with(ASSUMED) && !m.project.as_os_str().is_empty()).cloned().collect()
+}
+
 /// The mounts found in the project's Dockerfiles and compose files.
 pub fn find(project: &Project) -> Vec<Mount> {
     let mut mounts = Vec::new();
