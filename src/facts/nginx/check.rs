@@ -419,10 +419,11 @@ impl Model {
         }
     }
 
-    /// Why the file at `file` is a development configuration that production does not load, if
-    /// it is: every Dockerfile or compose file that places it (or the file that includes it) is
-    /// named for development (`docker-compose.dev.yml`, `compose/local/...`), or none places it
-    /// and it sits in a development folder (`dev/nginx.conf`).
+    /// Why the file at `file` is a development or test configuration that production does not
+    /// load, if it is: every Dockerfile or compose file that places it (or the file that includes
+    /// it) is named for development or tests (`docker-compose.dev.yml`,
+    /// `docker-compose.ci-test.yml`, `compose/local/...`), or none places it and it sits in such a
+    /// folder (`dev/nginx.conf`).
     pub fn dev_only(&self, file: usize) -> Option<String> {
         let root = self.levels(BlockRef { file, scope: None })[0].file;
         let path = &self.file(root).path;
@@ -434,15 +435,15 @@ impl Model {
                 |source: &String| Path::new(source.rsplit_once(':').map_or(source.as_str(), |(f, _)| f)).to_owned();
             return placing.iter().map(from).all(|placer| dev_word(&placer).is_some()).then(|| {
                 format!(
-                    "{shown} is placed only by development files ({}): production does not load it; left alone",
+                    "{shown} is placed only by development or test files ({}): production does not load it",
                     placing.join(", ")
                 )
             });
         }
         let folder = dev_word(path.parent()?)?;
         Some(format!(
-            "{shown} is in a development folder (`{folder}`) and no Dockerfile or compose file places it: production \
-             does not load it; left alone"
+            "{shown} is in a development or test folder (`{folder}`) and no Dockerfile or compose file places it: \
+             production does not load it"
         ))
     }
 }
@@ -463,20 +464,19 @@ impl Model {
             return None;
         }
         Some(format!(
-            "nginx does not load {}: the Dockerfile and compose files give nginx {} and nothing that includes it; \
-             left alone",
+            "nginx does not load {}: the Dockerfile and compose files give nginx {} and nothing that includes it",
             self.file(root).path.display(),
             placed_files.join(", ")
         ))
     }
 }
 
-/// The word of `path` that names a development environment (`dev`, `development`, `local`),
-/// split at `/`, `.`, `-` and `_`.
+/// The word of `path` that names a development or test environment (`dev`, `development`,
+/// `local`, `test`, `ci`), split at `/`, `.`, `-` and `_` (`docker-compose.ci-test.yml`).
 fn dev_word(path: &Path) -> Option<String> {
     let text = path.to_string_lossy().to_ascii_lowercase();
     text.split(['/', '.', '-', '_'])
-        .find(|word| matches!(*word, "dev" | "development" | "devel" | "local"))
+        .find(|word| matches!(*word, "dev" | "development" | "devel" | "local" | "test" | "testing" | "ci"))
         .map(str::to_owned)
 }
 
@@ -573,11 +573,15 @@ mod tests {
         let legacy = insert(&model, "nginx/old/legacy.conf", "listen 80;", "\n    gzip_vary on;");
         let verdicts = check_all(&model, &[dev, prod, legacy]);
         assert!(
-            verdicts[0].as_ref().unwrap_err().contains("placed only by development files (docker-compose.dev.yml:5)")
+            verdicts[0]
+                .as_ref()
+                .unwrap_err()
+                .contains("placed only by development or test files (docker-compose.dev.yml:5)")
         );
         assert!(verdicts[1].is_ok(), "{:?}", verdicts[1]);
         assert!(verdicts[2].as_ref().unwrap_err().contains("nginx does not load nginx/old/legacy.conf"));
         assert_eq!(dev_word(Path::new("compose/local/nginx")), Some("local".into()));
         assert_eq!(dev_word(Path::new("deploy/localhost")), None);
+        assert_eq!(dev_word(Path::new("docker/compose/docker-compose.ci-test.yml")), Some("ci".into()));
     }
 }
