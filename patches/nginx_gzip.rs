@@ -16,8 +16,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::engine::outcome::{Change, Outcome};
+use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::nginx::check::{Proposal, check_all};
 use crate::facts::nginx::{BlockRef, DirRef, Model, Role, model};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::lexer::TokenKind;
@@ -75,6 +76,7 @@ impl Patch for NginxGzip {
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let model = model(project);
         let mut outcomes: Vec<Outcome> = model.errors.iter().cloned().map(Outcome::from).collect();
+        outcomes.extend(model.notes.iter().cloned().map(Outcome::from));
         let http_blocks = model.main_http_blocks();
         let servers = model.http_servers();
         let mut planned_alone: Vec<BlockRef> = Vec::new();
@@ -89,8 +91,41 @@ impl Patch for NginxGzip {
                 "no http {} block in a main nginx.conf and no server {} block in the project's nginx files"
             }));
         }
-        outcomes
+        self_checked(&model, outcomes)
     }
+}
+
+/// Each change of an nginx patch (this one and nginx-proxy-buffering) is self-checked before it
+/// is offered ([`check_all`]): the configuration as it leaves it, includes expanded, must not
+/// repeat a once-per-context directive and must pass nginx's buffer and keep-alive checks, and
+/// it must not edit a configuration that only development uses. One that fails becomes
+/// `skipped` with the failed check; one that passes says what was checked.
+pub fn self_checked(model: &Model, outcomes: Vec<Outcome>) -> Vec<Outcome> {
+    let modify = |outcome: &Outcome| match outcome {
+        Outcome::Change(change) => match &change.kind {
+            ChangeKind::Modify { edits } => Some(Proposal { path: change.path.clone(), edits: edits.clone() }),
+            ChangeKind::Create { .. } => None,
+        },
+        _ => None,
+    };
+    let proposals: Vec<Proposal> = outcomes.iter().filter_map(modify).collect();
+    let mut verdicts = check_all(model, &proposals).into_iter();
+    outcomes
+        .into_iter()
+        .map(|outcome| {
+            if modify(&outcome).is_none() {
+                return outcome;
+            }
+            let Outcome::Change(change) = outcome else { unreachable!("only changes are proposals") };
+            match verdicts.next().expect("a verdict per proposal") {
+                Ok(checked) => Outcome::Change(change.assume(checked)),
+                Err(why) => Outcome::skipped(
+                    Some(Location::new(change.path.clone(), change.line)),
+                    format!("{why}; so this change is not offered: {}", change.summary),
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Why the target level was chosen, for the change's explanation.

@@ -27,6 +27,7 @@ use crate::facts::nginx::query::{Found, blocks_within, find_within};
 use crate::facts::nginx::{BlockRef, DirRef, Model, NginxFile, model};
 use crate::lang::nginx::edit::{Inserter, Style, merge_inserts};
 use crate::lang::nginx::{Config, DirId};
+use crate::patches::nginx_gzip::self_checked;
 use crate::project::Project;
 use crate::text::edit::Edit;
 
@@ -67,6 +68,7 @@ impl Patch for NginxProxyBuffering {
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let model = model(project);
         let mut outcomes: Vec<Outcome> = model.errors.iter().cloned().map(Outcome::from).collect();
+        outcomes.extend(model.notes.iter().cloned().map(Outcome::from));
         let servers = model.http_servers();
         let mut shared = Shared::default();
         let celery = celery_services(project);
@@ -90,7 +92,7 @@ impl Patch for NginxProxyBuffering {
                 "no server {} block in the project's nginx files"
             }));
         }
-        outcomes
+        self_checked(&model, outcomes)
     }
 }
 

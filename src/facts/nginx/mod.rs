@@ -9,21 +9,23 @@
 //! upstreams) and [`buffers`] (nginx's merge checks on proxy buffer sizes).
 
 pub mod buffers;
+pub mod check;
+mod load;
 pub mod mounts;
 pub mod proxy;
 pub mod query;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
-use crate::lang::nginx::{self, Config, DirId, Scope};
+use crate::facts::problem::Problem;
+use crate::lang::nginx::{Config, DirId, Scope};
 use crate::project::{InputError, Project};
 use crate::text::location::Location;
 use crate::text::source::SourceFile;
 
+pub use load::foreign_kind;
 use mounts::Mount;
 
 /// Where a file sits in nginx's configuration.
@@ -70,6 +72,9 @@ pub enum LoadError {
     Input(#[from] InputError),
     #[error("nginx syntax error at line {line}, column {column}: {message}")]
     Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    /// Another program's file where nginx reads it: nginx -t fails on it.
+    #[error("{kind}, not nginx configuration, but nginx loads it ({how}): nginx -t fails on it")]
+    NotNginx { path: PathBuf, kind: String, how: String },
 }
 
 impl LoadError {
@@ -78,6 +83,7 @@ impl LoadError {
         match self {
             LoadError::Input(err) => Location::new(err.path(), err.line()),
             LoadError::Syntax { path, line, .. } => Location::new(path, *line),
+            LoadError::NotNginx { path, .. } => Location::new(path, 1),
         }
     }
 }
@@ -110,8 +116,10 @@ const DISTRO_INCLUDES: &[&str] = &[
 /// The project's nginx configuration.
 pub struct Model {
     pub files: Vec<NginxFile>,
-    /// Files that look like nginx files but cannot be read or do not parse.
+    /// Files nginx loads (or may load) that cannot be read or do not parse: errors.
     pub errors: Vec<LoadError>,
+    /// What blocks nothing: a file that does not parse but that nginx does not load, a template.
+    pub notes: Vec<Problem>,
     /// For each `include` directive: the project files it loads.
     pub includes: HashMap<DirRef, Vec<usize>>,
     pub mounts: Vec<Mount>,
@@ -119,164 +127,22 @@ pub struct Model {
 
 /// The model, computed once per project.
 pub fn model(project: &Project) -> Arc<Model> {
-    project.memo(build)
-}
-
-/// Whether a path is worth reading as nginx configuration, and whether the path alone says so
-/// (`strong`: then a parse error is reported rather than the file being ignored).
-fn candidate(path: &Path) -> Option<bool> {
-    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-    let dir_named = |wanted: &dyn Fn(&str) -> bool| {
-        path.parent()
-            .is_some_and(|dir| dir.components().any(|c| wanted(&c.as_os_str().to_string_lossy().to_ascii_lowercase())))
-    };
-    let conf_like = name.ends_with(".conf") || name.ends_with(".conf.template") || name.ends_with(".nginx");
-    // Debian's sites-enabled/sites-available hold files without an extension (`default`, `app`).
-    if dir_named(&|c| c == "sites-enabled" || c == "sites-available") && !name.starts_with('.') {
-        return Some(true);
-    }
-    if (name.starts_with("nginx") || dir_named(&|c| c.contains("nginx") || c == "conf.d"))
-        && (conf_like || name.ends_with(".template"))
-    {
-        return Some(true);
-    }
-    conf_like.then_some(false)
-}
-
-fn build(project: &Project) -> Model {
-    let candidates: Vec<(PathBuf, bool)> =
-        project.files().iter().filter_map(|path| candidate(path).map(|strong| (path.clone(), strong))).collect();
-    let parsed: Vec<Result<Option<NginxFile>, LoadError>> =
-        candidates.par_iter().map(|(path, strong)| read_one(project, path, *strong, false)).collect();
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for result in parsed {
-        match result {
-            Ok(Some(file)) => files.push(file),
-            Ok(None) => {}
-            Err(err) => errors.push(err),
-        }
-    }
-    // Snippets outside nginx-named folders (`deploy/snippets/proxy.conf`) hold bare directives and
-    // no block, so the cheap filter above drops them: read those that an `include` line names
-    // (its last two path segments, so that `conf.d/*.conf` does not take in every `.conf`).
-    let included: Vec<(usize, globset::GlobMatcher)> = files
-        .iter()
-        .flat_map(|f| {
-            f.config
-                .all()
-                .filter(|&id| f.config.name(id) == "include")
-                .filter_map(|id| f.config.arg(id, 0).map(|a| path_tail(&a, 2)))
-        })
-        .filter_map(|pattern| Some((pattern.split('/').count(), mounts::include_glob(&pattern)?)))
-        .collect();
-    let snippets: Vec<&PathBuf> = candidates
-        .iter()
-        .filter(|(path, strong)| {
-            !strong
-                && !files.iter().any(|f| f.path == *path)
-                && included.iter().any(|(depth, glob)| glob.is_match(path_tail(&path.to_string_lossy(), *depth)))
-        })
-        .map(|(path, _)| path)
-        .collect();
-    for path in snippets {
-        if let Ok(Some(file)) = read_one(project, path, false, true) {
-            files.push(file);
-        }
-    }
-    drop_symlink_twins(project, &mut files);
-
-    let mut mounts = mounts::find(project);
-    // A main file no Dockerfile or compose file places: assume its folder is /etc/nginx (where
-    // both the official image and the distros keep nginx.conf), so that its relative and
-    // /etc/nginx/... includes resolve onto its sibling folders.
-    for file in &files {
-        if is_main(&file.config) && mounts::container_paths(&mounts, &file.path).is_empty() {
-            let dir = file.path.parent().unwrap_or(Path::new("")).to_owned();
-            mounts.push(Mount {
-                container: "/etc/nginx".into(),
-                project: dir,
-                dir: true,
-                source: format!("assumed: {} is /etc/nginx/{}", file.path.display(), file_name(&file.path)),
-            });
-        }
-    }
-    for file in &mut files {
-        file.container = mounts::container_paths(&mounts, &file.path);
-    }
-
-    let mut model = Model { files, errors, includes: HashMap::new(), mounts };
-    model.resolve_includes();
-    model
-}
-
-/// The last `n` `/`-separated segments of a path.
-fn path_tail(path: &str, n: usize) -> String {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    segments[segments.len().saturating_sub(n)..].join("/")
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-/// `included`: an `include` line of another nginx file names it, so it is nginx even without a
-/// block of its own (a weak candidate that then fails to parse is still ignored).
-fn read_one(project: &Project, path: &Path, strong: bool, included: bool) -> Result<Option<NginxFile>, LoadError> {
-    if !strong && !included {
-        // Cheap filter before parsing a .conf of unknown kind (supervisord, redis...).
-        let looks = project.file_matches(path, |bytes| {
-            memchr::memchr(b'{', bytes).is_some()
-                && ["server", "location", "upstream", "http", "proxy_pass", "listen"]
-                    .iter()
-                    .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some())
-        });
-        if !looks {
-            return Ok(None);
-        }
-    }
-    let source = match project.read(path) {
-        Ok(source) => source,
-        Err(err) if strong => return Err(err.into()),
-        Err(_) => return Ok(None),
-    };
-    match nginx::parse(&source.text) {
-        Ok(config) => {
-            if !strong
-                && !included
-                && !config.children(None).any(|id| matches!(config.name(id), "http" | "server" | "upstream" | "events"))
-            {
-                return Ok(None);
-            }
-            Ok(Some(NginxFile { path: path.to_owned(), source, config, container: Vec::new(), role: Role::Unknown }))
-        }
-        Err(err) if strong => {
-            Err(LoadError::Syntax { path: path.to_owned(), line: err.line, column: err.column, message: err.message })
-        }
-        Err(_) => Ok(None),
-    }
-}
-
-/// `sites-enabled/app` is usually a symlink to `sites-available/app`: one file, edited once.
-fn drop_symlink_twins(project: &Project, files: &mut Vec<NginxFile>) {
-    let canonical: Vec<Option<PathBuf>> = files.iter().map(|f| project.absolute(&f.path).canonicalize().ok()).collect();
-    let mut keep = vec![true; files.len()];
-    for i in 0..files.len() {
-        let is_link =
-            std::fs::symlink_metadata(project.absolute(&files[i].path)).is_ok_and(|m| m.file_type().is_symlink());
-        if is_link && (0..files.len()).any(|j| j != i && canonical[j].is_some() && canonical[j] == canonical[i]) {
-            keep[i] = false;
-        }
-    }
-    let mut index = 0;
-    files.retain(|_| {
-        index += 1;
-        keep[index - 1]
-    });
+    project.memo(load::build)
 }
 
 fn is_main(config: &Config) -> bool {
     config.children(None).any(|id| matches!(config.name(id), "http" | "events"))
+}
+
+/// The container path a relative include is resolved against: the folder of the main
+/// nginx.conf (nginx's conf prefix), /etc/nginx by default.
+fn conf_prefix(files: &[NginxFile]) -> String {
+    files
+        .iter()
+        .filter(|f| f.role == Role::Main || is_main(&f.config))
+        .flat_map(|f| f.container.iter())
+        .find_map(|p| p.rsplit_once('/').map(|(dir, _)| dir.to_owned()))
+        .unwrap_or_else(|| "/etc/nginx".to_owned())
 }
 
 impl Model {
@@ -288,19 +154,8 @@ impl Model {
         &self.files[index].config
     }
 
-    /// The container path a relative include is resolved against: the folder of the main
-    /// nginx.conf (nginx's conf prefix), /etc/nginx by default.
-    fn conf_prefix(&self) -> String {
-        self.files
-            .iter()
-            .filter(|f| f.role == Role::Main || is_main(&f.config))
-            .flat_map(|f| f.container.iter())
-            .find_map(|p| p.rsplit_once('/').map(|(dir, _)| dir.to_owned()))
-            .unwrap_or_else(|| "/etc/nginx".to_owned())
-    }
-
     fn resolve_includes(&mut self) {
-        let prefix = self.conf_prefix();
+        let prefix = conf_prefix(&self.files);
         let mut includes = HashMap::new();
         for (index, file) in self.files.iter().enumerate() {
             for id in file.config.all().filter(|&id| file.config.name(id) == "include") {
@@ -490,6 +345,7 @@ impl Model {
 mod tests {
     use super::*;
     use crate::project::config::Config as UserConfig;
+    use std::path::Path;
 
     fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
         let dir = tempfile::tempdir().unwrap();

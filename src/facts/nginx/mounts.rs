@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::project::Project;
-use crate::project::kinds::{is_compose_name, is_dockerfile, normalize};
+use crate::project::kinds::{declares_services, is_compose_name, is_dockerfile, is_yaml, normalize};
+
+/// How [`Mount::source`] starts for a placement scalepatch assumes (no project file says it).
+pub const ASSUMED: &str = "assumed: ";
 
 /// A project path placed at an absolute container path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +23,20 @@ pub struct Mount {
     pub source: String,
 }
 
+impl Mount {
+    /// Whether this mount places the project file `path`.
+    pub fn places(&self, path: &Path) -> bool {
+        if self.dir { path.starts_with(&self.project) } else { self.project == path }
+    }
+}
+
+/// The mounts that show how the project deploys its files: those a Dockerfile or compose file
+/// says, without the assumed ones and without a copy of the whole project (`COPY . /app`), which
+/// says nothing about nginx.
+pub fn shown(mounts: &[Mount]) -> Vec<Mount> {
+    mounts.iter().filter(|m| !m.source.starts_with(ASSUMED) && !m.project.as_os_str().is_empty()).cloned().collect()
+}
+
 /// The mounts found in the project's Dockerfiles and compose files.
 pub fn find(project: &Project) -> Vec<Mount> {
     let mut mounts = Vec::new();
@@ -28,7 +45,15 @@ pub fn find(project: &Project) -> Vec<Mount> {
             mounts.extend(dockerfile_mounts(project, path, &file.text));
         }
     }
-    for path in project.files_where(is_compose_name) {
+    // Compose files by name, and those named for their environment (`production.yml`) at the
+    // root, known by their top-level `services:`.
+    let compose = project.files_where(|path| {
+        is_compose_name(path)
+            || (path.parent() == Some(Path::new("")) && is_yaml(path) && {
+                project.file_matches(path, declares_services)
+            })
+    });
+    for path in compose {
         if let Ok(file) = project.read(path) {
             mounts.extend(compose_mounts(project, path, &file.text));
         }
