@@ -2,7 +2,9 @@
 
 pub mod databases;
 pub mod engines;
+pub mod final_value;
 pub mod key_writes;
+pub mod production;
 pub mod settings;
 
 /// A throwaway project on disk for the tests of this module: settings discovery reads real files.
