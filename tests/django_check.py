@@ -2,7 +2,9 @@
 
 Usage: python django_check.py <project root> <django_check.json>
 
-The JSON names the settings module, the environment to set, and the expected values:
+The JSON names the settings module, the environment to set, files to copy into place first (as
+a Dockerfile's `COPY deploy/settings_prod.py app/settings/local.py` does in the image), and the
+expected values:
   {"settings": "proj.settings", "env": {"DATABASE_URL": "postgres://..."},
    "databases": {"default": {"CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": true}},
    "caches": {"default": {"SOCKET_TIMEOUT": 5, ...}}}
@@ -14,6 +16,7 @@ is contacted): a key redis-py does not accept raises TypeError here, as it would
 
 import json
 import os
+import shutil
 import sys
 
 
@@ -23,6 +26,8 @@ def main():
         spec = json.load(f)
     sys.path.insert(0, root)
     os.chdir(root)
+    for source, destination in spec.get("copy", {}).items():
+        shutil.copyfile(source, destination)
     os.environ.update(spec.get("env", {}))
     os.environ["DJANGO_SETTINGS_MODULE"] = spec["settings"]
 

@@ -72,10 +72,10 @@ pub fn pool_switch(
                 }
                 (What::Value(_) | What::Default(_), _) => write.path.len() == path.len(),
                 (What::Unknown(_), _) => write.value_text().is_some_and(|t| t.contains("pool")),
-                (What::Replace, _) => true,
+                (What::Replace(_), _) => true,
             };
             if on {
-                let shown = write.value_text().unwrap_or("{...}").lines().next().unwrap_or("");
+                let shown = write.value_text().unwrap_or("").lines().next().unwrap_or("");
                 return Some(format!(
                     "OPTIONS[\"pool\"] is turned on at {} (`{shown}`, in the settings {} loads): Django's pool \
                      refuses CONN_MAX_AGE (\"Pooling doesn't support persistent connections.\")",

@@ -36,7 +36,7 @@ pub enum What<'s> {
     /// Sets this value (not a dict literal: a dict literal is a [`What::Replace`] and its entries).
     Value(Node<'s>),
     /// A dict literal: what was under this path is gone; its entries follow as writes.
-    Replace,
+    Replace(Node<'s>),
     /// Sets the value only when there is none (`setdefault`).
     Default(Node<'s>),
     /// May set any key under this path (`**splat`, `.update(variable)`): the node that does.
@@ -63,8 +63,9 @@ impl Write<'_> {
     /// The source text of the value it sets, when it sets one.
     pub fn value_text(&self) -> Option<&str> {
         match self.what {
-            What::Value(node) | What::Default(node) | What::Unknown(node) => Some(self.module.file.text(node)),
-            What::Replace => None,
+            What::Value(node) | What::Default(node) | What::Unknown(node) | What::Replace(node) => {
+                Some(self.module.file.text(node))
+            }
         }
     }
 
@@ -95,7 +96,7 @@ pub fn candidates<'a, 's>(writes: &'a [Write<'s>], path: &[&str]) -> Vec<&'a Wri
         }
         let exact = write.path.len() == path.len();
         match write.what {
-            What::Replace if !exact => {
+            What::Replace(_) if !exact => {
                 if !write.conditional {
                     state.clear();
                 }
@@ -106,7 +107,7 @@ pub fn candidates<'a, 's>(writes: &'a [Write<'s>], path: &[&str]) -> Vec<&'a Wri
                 }
             }
             What::Unknown(_) => state.push(write),
-            What::Value(_) | What::Replace => {
+            What::Value(_) | What::Replace(_) => {
                 if !write.conditional {
                     state.clear();
                 }
@@ -322,7 +323,7 @@ impl<'s> Walker<'s> {
     ) {
         let value = python::unparenthesized(value);
         if value.kind() == "dictionary" {
-            self.push(module, node, path.clone(), What::Replace, conditional);
+            self.push(module, node, path.clone(), What::Replace(value), conditional);
             self.entries(module, node, &path, value, conditional);
         } else {
             self.push(module, node, path, What::Value(value), conditional);
@@ -386,7 +387,7 @@ mod tests {
         let writes = writes(&settings, top);
         candidates(&writes, path)
             .into_iter()
-            .map(|w| format!("{} {}", w.location(), w.value_text().unwrap_or("{...}")))
+            .map(|w| format!("{} {}", w.location(), w.value_text().unwrap_or("")))
             .collect()
     }
 

@@ -135,7 +135,10 @@ fn find(project: &Project) -> Production {
         let from_env = inv
             .env_var("DJANGO_SETTINGS_MODULE")
             .filter(|var| !var.value.is_dynamic())
-            .map(|var| (var.value.text.clone(), format!("DJANGO_SETTINGS_MODULE in {} for {at}", var.what)));
+            .map(|var| {
+                let place = format!("{}:{}", var.path.display(), var.line);
+                (var.value.text.clone(), format!("DJANGO_SETTINGS_MODULE set by {} ({place}) for {at}", var.what))
+            });
         let from_flag = env_flag(inv.args.iter().map(|w| w.text.as_str()))
             .map(|name| (name, format!("--env DJANGO_SETTINGS_MODULE on {at}")));
         let chosen = match forced_or_default {
@@ -325,7 +328,7 @@ mod tests {
         let production = find(&project);
         assert_eq!(production.loaded.len(), 1, "{production:?}");
         assert_eq!(production.loaded[0].name, "proj.settings.production");
-        assert!(production.loaded[0].why.contains("ENV in Dockerfile"), "{}", production.loaded[0].why);
+        assert!(production.loaded[0].why.contains("set by ENV in Dockerfile (Dockerfile:2)"), "{}", production.loaded[0].why);
         assert!(!production.assumed);
     }
 
