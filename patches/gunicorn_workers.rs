@@ -210,6 +210,14 @@ fn per_process_guard(
             Some(inv.location()),
             format!("this gunicorn runs 1 worker and the app keeps state in that process: {why}"),
         )],
-        Some(_) => vec![outcome, Outcome::warning(Some(at.clone()), format!("more workers, per-process state: {why}"))],
+        Some(value) => {
+            let count = match value {
+                Value::Int(n) => format!("{n} workers"),
+                _ => "several workers".to_owned(),
+            };
+            let warning =
+                format!("gunicorn already runs {count} (raised here) and the app keeps state per process: {why}");
+            vec![outcome, Outcome::warning(Some(at.clone()), warning)]
+        }
     }
 }

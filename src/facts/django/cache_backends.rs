@@ -106,7 +106,9 @@ fn base_class(project: &Project, dotted: &str) -> Result<String, String> {
     let file = python::parse(source).map_err(|_| format!("{} does not parse", path.display()))?;
     let definition = python::named_children(file.root())
         .into_iter()
-        .find(|n| n.kind() == "class_definition" && n.child_by_field_name("name").is_some_and(|c| file.text(c) == class))
+        .find(|n| {
+            n.kind() == "class_definition" && n.child_by_field_name("name").is_some_and(|c| file.text(c) == class)
+        })
         .ok_or_else(|| format!("no class {class} in {}", path.display()))?;
     let base = definition
         .child_by_field_name("superclasses")
@@ -156,7 +158,10 @@ mod tests {
     #[test]
     fn packages_and_project_subclasses() {
         let (_dir, project) = crate::facts::django::test_project(&[
-            ("shop/cache.py", "from django_redis.cache import RedisCache as Base\n\nclass SafeCache(Base):\n    pass\n\nclass Safer(SafeCache):\n    pass\n"),
+            (
+                "shop/cache.py",
+                "from django_redis.cache import RedisCache as Base\n\nclass SafeCache(Base):\n    pass\n\nclass Safer(SafeCache):\n    pass\n",
+            ),
             ("shop/other.py", "class Odd(object):\n    pass\n"),
         ]);
         assert_eq!(kind(&project, "redis_cache.RedisCache"), Kind::Redis(Package::DjangoRedisCache, None));

@@ -132,13 +132,10 @@ fn find(project: &Project) -> Production {
         let at = format!("the {} at {}", inv.origin.describe(), inv.location());
         let app = inv.args.iter().find_map(|w| app_module(&w.text));
         let forced_or_default = app.as_deref().and_then(|m| module_default(project, m));
-        let from_env = inv
-            .env_var("DJANGO_SETTINGS_MODULE")
-            .filter(|var| !var.value.is_dynamic())
-            .map(|var| {
-                let place = format!("{}:{}", var.path.display(), var.line);
-                (var.value.text.clone(), format!("DJANGO_SETTINGS_MODULE set by {} ({place}) for {at}", var.what))
-            });
+        let from_env = inv.env_var("DJANGO_SETTINGS_MODULE").filter(|var| !var.value.is_dynamic()).map(|var| {
+            let place = format!("{}:{}", var.path.display(), var.line);
+            (var.value.text.clone(), format!("DJANGO_SETTINGS_MODULE set by {} ({place}) for {at}", var.what))
+        });
         let from_flag = env_flag(inv.args.iter().map(|w| w.text.as_str()))
             .map(|name| (name, format!("--env DJANGO_SETTINGS_MODULE on {at}")));
         let chosen = match forced_or_default {
@@ -285,7 +282,7 @@ fn settings_flags(project: &Project) -> Vec<(String, String)> {
 /// the source is imported under the destination's module path.
 fn copies(project: &Project) -> Vec<(PathBuf, PathBuf, Location)> {
     let mut found = Vec::new();
-    for path in project.files_where(|p| kinds::is_dockerfile(p)) {
+    for path in project.files_where(kinds::is_dockerfile) {
         let Ok(file) = project.read(path) else { continue };
         for instruction in dockerfile::parse(&file.text).instructions {
             if instruction.keyword != "COPY" && instruction.keyword != "ADD" {
@@ -328,7 +325,11 @@ mod tests {
         let production = find(&project);
         assert_eq!(production.loaded.len(), 1, "{production:?}");
         assert_eq!(production.loaded[0].name, "proj.settings.production");
-        assert!(production.loaded[0].why.contains("set by ENV in Dockerfile (Dockerfile:2)"), "{}", production.loaded[0].why);
+        assert!(
+            production.loaded[0].why.contains("set by ENV in Dockerfile (Dockerfile:2)"),
+            "{}",
+            production.loaded[0].why
+        );
         assert!(!production.assumed);
     }
 

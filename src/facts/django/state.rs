@@ -25,7 +25,11 @@ pub fn per_process_state(project: &Project) -> Option<(Location, String)> {
         let writes = final_value::writes(&settings, top);
         if let Some(found) = cache_sessions(project, &writes).or_else(|| in_memory_layer(&writes)) {
             let (location, what) = found;
-            let loaded = if production.loaded.is_empty() { "production's module is unknown".to_owned() } else { production.describe() };
+            let loaded = if production.loaded.is_empty() {
+                "production's module is unknown".to_owned()
+            } else {
+                production.describe()
+            };
             return Some((
                 location,
                 format!(
@@ -100,9 +104,10 @@ mod tests {
         let (location, why) = per_process_state(&project).expect("cache sessions without CACHES");
         assert_eq!(location.to_string(), "shop/settings/base.py:2");
         assert!(why.contains("with no CACHES: Django's default cache is LocMemCache"), "{why}");
-        let (_dir, project) = crate::facts::django::test_project(&[
-            ("shop/settings.py", "SESSION_ENGINE = 'django.contrib.sessions.backends.cache'\nCACHES = {'default': {'BACKEND': 'django_redis.cache.RedisCache'}}\n"),
-        ]);
+        let (_dir, project) = crate::facts::django::test_project(&[(
+            "shop/settings.py",
+            "SESSION_ENGINE = 'django.contrib.sessions.backends.cache'\nCACHES = {'default': {'BACKEND': 'django_redis.cache.RedisCache'}}\n",
+        )]);
         assert!(per_process_state(&project).is_none());
     }
 }
