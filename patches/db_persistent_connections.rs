@@ -27,7 +27,7 @@ use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::facts::budget::Budget;
 use crate::facts::django::databases::{
     HEALTH_KEY, MAX_AGE_KEY, Override, alias_blocker, find_opaque_changes, find_overrides, health_in_definition,
-    pool_switch,
+    pool_switch, replaced_later,
 };
 use crate::facts::django::production::Production;
 use crate::facts::django::settings::{Definition, Settings, SettingsModule};
@@ -339,6 +339,10 @@ impl<'s> Planner<'s> {
         }
         if let Some(reason) = pool_switch(self.settings, &self.production, definition.module, alias) {
             return skipped(reason);
+        }
+        let statement = definition.assignment.statement;
+        if let Some(at) = replaced_later(self.settings, &self.production, definition.module, statement, alias) {
+            return skipped(format!("replaced as a whole at {at} in the settings production loads, which decides it"));
         }
         let max_age_elsewhere = self.override_of(definition.module, alias, MAX_AGE_KEY).is_some();
         let reader = match value.kind() {

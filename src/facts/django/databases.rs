@@ -9,7 +9,7 @@ use tree_sitter::Node;
 
 use crate::facts::django::final_value::{self, What};
 use crate::facts::django::key_writes::KeyWrite;
-use crate::facts::django::production::Production;
+use crate::facts::django::production::{Loads, Production};
 use crate::facts::django::settings::{Definition, Settings, SettingsModule};
 use crate::lang::python::{self, Index, Literal, PyFile, Scope};
 use crate::text::location::Location;
@@ -86,6 +86,33 @@ pub fn pool_switch(
         }
     }
     None
+}
+
+/// Where the alias defined by `statement` (in `module`) is replaced as a whole in every module
+/// production loads through it (`DATABASES = {...}` again in `production.py` after `from .base
+/// import *`): an edit here would never reach production. `None` when it is not, or when
+/// production's module is unknown.
+pub fn replaced_later(
+    settings: &Settings,
+    production: &Production,
+    module: &SettingsModule,
+    statement: Node,
+    alias: &str,
+) -> Option<Location> {
+    let Loads::Yes(tops) = production.loads(settings, module) else { return None };
+    let mut replaced_at = None;
+    for top in tops {
+        let writes = final_value::writes(settings, top);
+        let decisive = final_value::candidates(&writes, &["DATABASES", alias]);
+        let own = |w: &&final_value::Write| {
+            std::ptr::eq(w.module, module) && statement.byte_range().contains(&w.node.start_byte())
+        };
+        if decisive.is_empty() || decisive.iter().any(own) {
+            return None;
+        }
+        replaced_at = decisive.last().map(|w| w.location());
+    }
+    replaced_at
 }
 
 /// Whether the alias literal `module` sees already says `CONN_HEALTH_CHECKS`.

@@ -278,34 +278,48 @@ fn settings_flags(project: &Project) -> Vec<(String, String)> {
     found
 }
 
-/// `COPY <src>.py <dest>.py` in the project's Dockerfiles (one source, a file destination):
-/// the source is imported under the destination's module path.
+/// `COPY <src>.py <dest>.py` in the project's Dockerfiles (one source, a file destination), and
+/// `cp`/`mv <src>.py <dest>.py` in their `RUN` commands (taiga: `cp docker/config.py
+/// settings/config.py`): the source is imported under the destination's module path.
 fn copies(project: &Project) -> Vec<(PathBuf, PathBuf, Location)> {
     let mut found = Vec::new();
     for path in project.files_where(kinds::is_dockerfile) {
         let Ok(file) = project.read(path) else { continue };
         for instruction in dockerfile::parse(&file.text).instructions {
-            if instruction.keyword != "COPY" && instruction.keyword != "ADD" {
-                continue;
-            }
             let words: Vec<String> = crate::lang::shell::words(&file.text[instruction.args.clone()])
                 .into_iter()
                 .map(|w| w.text)
-                .filter(|w| !w.starts_with("--"))
+                .filter(|w| !w.starts_with('-'))
                 .collect();
-            let [source, dest] = words.as_slice() else { continue };
-            if !source.ends_with(".py") || !dest.ends_with(".py") {
-                continue;
-            }
-            let context = path.parent().unwrap_or(Path::new(""));
-            let source = context.join(source.trim_start_matches("./"));
-            if project.files_where(|p| p == source).next().is_some() {
-                let dest = PathBuf::from(dest.trim_start_matches('/'));
-                found.push((dest, source, Location::new(path.clone(), instruction.line)));
+            let pairs: Vec<&[String]> = match instruction.keyword.as_str() {
+                "COPY" | "ADD" => vec![words.as_slice()],
+                "RUN" => words.windows(3).filter(|w| w[0] == "cp" || w[0] == "mv").map(|w| &w[1..]).collect(),
+                _ => continue,
+            };
+            for pair in pairs {
+                let [source, dest] = pair else { continue };
+                let dest = dest.trim_end_matches([';', '&']);
+                if !source.ends_with(".py") || !dest.ends_with(".py") {
+                    continue;
+                }
+                if let Some(source) = copy_source(project, path, source) {
+                    let dest = PathBuf::from(dest.trim_start_matches('/'));
+                    found.push((dest, source, Location::new(path.clone(), instruction.line)));
+                }
             }
         }
     }
     found
+}
+
+/// The project file a copy's source names: relative to the Dockerfile's folder (its usual build
+/// context), else to the project root.
+fn copy_source(project: &Project, dockerfile: &Path, source: &str) -> Option<PathBuf> {
+    let source = source.trim_start_matches("./");
+    let context = dockerfile.parent().unwrap_or(Path::new(""));
+    [context.join(source), PathBuf::from(source)]
+        .into_iter()
+        .find(|candidate| project.files_where(|p| p == candidate).next().is_some())
 }
 
 #[cfg(test)]
@@ -339,6 +353,11 @@ mod tests {
             ("app/wsgi.py", "os.environ['DJANGO_SETTINGS_MODULE'] = \"app.settings.local\"\n"),
             ("deploy/settings_prod.py", "DEBUG = False\n"),
             ("Dockerfile", "FROM python\nCOPY deploy/settings_prod.py /srv/app/settings/local.py\n"),
+            (
+                "docker/Dockerfile",
+                "FROM python\nRUN set -eux; \\\n    cp docker/config.py app/settings/config.py; \\\n    true\n",
+            ),
+            ("docker/config.py", "from .common import *\n"),
         ]);
         let production = find(&project);
         assert_eq!(production.loaded[0].name, "app.settings.local");
@@ -348,6 +367,7 @@ mod tests {
             production.copied_to(Path::new("app/settings/local.py")),
             Some(&PathBuf::from("deploy/settings_prod.py"))
         );
+        assert_eq!(production.copied_to(Path::new("app/settings/config.py")), Some(&PathBuf::from("docker/config.py")));
     }
 
     #[test]

@@ -199,12 +199,10 @@ fn find_settings(project: &Project) -> Settings {
         .collect();
     // A declared module that a Dockerfile copies into place is the copied file.
     for suffix in &declared_suffixes {
-        if let Some(source) = production.copied_to(suffix)
-            && !batch.iter().any(|c| &c.path == source)
-        {
-            let why = format!("copied to {} by a Dockerfile, named by DJANGO_SETTINGS_MODULE", suffix.display());
-            batch.push(Candidate { path: source.clone(), why, always: true, imported_as: Some(suffix.clone()) });
-        }
+        let Some(source) = production.copied_to(suffix) else { continue };
+        let why = format!("copied to {} by a Dockerfile, named by DJANGO_SETTINGS_MODULE", suffix.display());
+        batch.retain(|c| &c.path != source);
+        batch.push(Candidate { path: source.clone(), why, always: true, imported_as: Some(suffix.clone()) });
     }
     let finders: Vec<memchr::memmem::Finder> =
         WANTED.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes())).collect();
