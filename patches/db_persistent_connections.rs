@@ -27,7 +27,9 @@ use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::facts::budget::Budget;
 use crate::facts::django::databases::{
     HEALTH_KEY, MAX_AGE_KEY, Override, alias_blocker, find_opaque_changes, find_overrides, health_in_definition,
+    pool_switch, replaced_later,
 };
+use crate::facts::django::production::Production;
 use crate::facts::django::settings::{Definition, Settings, SettingsModule};
 use crate::facts::serving::{self, ServerKind, Serving};
 use crate::facts::versions::{Known, Versions};
@@ -94,6 +96,8 @@ struct Planner<'s> {
     /// Calls that change the keys in a way scalepatch does not edit
     /// (`DATABASES["default"].update(CONN_MAX_AGE=0)`), by alias (`None`: every alias).
     opaque_changes: Vec<(Option<String>, &'s SettingsModule, Location)>,
+    /// Which settings module production loads: edits go only where it sees them.
+    production: std::sync::Arc<Production>,
 }
 
 /// A planned answer for one target, before it becomes an outcome.
@@ -153,6 +157,7 @@ impl<'s> Planner<'s> {
             budget: Budget::of(project),
             overrides,
             opaque_changes: find_opaque_changes(settings),
+            production: Production::of(project),
         }
     }
 
@@ -169,6 +174,7 @@ impl<'s> Planner<'s> {
                 answers.push(self.override_answer(index, &definitions));
             }
         }
+        let answers: Vec<Answer> = answers.into_iter().map(|answer| self.where_production_sees(answer)).collect();
         let server_seen = answers.iter().any(Answer::sees_server);
         outcomes.extend(once_each(answers).into_iter().map(|answer| self.outcome(answer)));
         if outcomes.is_empty() {
@@ -178,6 +184,29 @@ impl<'s> Planner<'s> {
             outcomes.push(warning.into());
         }
         outcomes
+    }
+
+    /// A change or "ok" in a settings module production never loads would be a false success: it
+    /// becomes a skip that names the module production loads. A change says which module that is.
+    fn where_production_sees(&self, answer: Answer) -> Answer {
+        let path = match &answer {
+            Answer::Edits { module, .. } => module.clone(),
+            Answer::Done(Outcome::Ok { location: Some(location), .. }) => location.path.clone(),
+            Answer::Done(_) => return answer,
+        };
+        match (self.production.not_loaded(self.settings, &path), answer) {
+            (Some(reason), Answer::Edits { line, .. }) => {
+                Answer::Done(Outcome::skipped(Some(Location::new(path, line)), reason))
+            }
+            (Some(reason), Answer::Done(Outcome::Ok { location, .. })) => {
+                Answer::Done(Outcome::skipped(location, reason))
+            }
+            (None, Answer::Edits { module, line, edits, summary, why, mut notes }) => {
+                notes.push(self.production.describe());
+                Answer::Edits { module, line, edits, summary, why, notes }
+            }
+            (_, answer) => answer,
+        }
     }
 
     /// The answers for one assignment to DATABASES (or to a subscript of it).
@@ -307,6 +336,13 @@ impl<'s> Planner<'s> {
                 "CONN_MAX_AGE / CONN_HEALTH_CHECKS are changed by a call at {place} that scalepatch does not edit; \
                  set CONN_MAX_AGE = {MAX_AGE} there by hand"
             ));
+        }
+        if let Some(reason) = pool_switch(self.settings, &self.production, definition.module, alias) {
+            return skipped(reason);
+        }
+        let statement = definition.assignment.statement;
+        if let Some(at) = replaced_later(self.settings, &self.production, definition.module, statement, alias) {
+            return skipped(format!("replaced as a whole at {at} in the settings production loads, which decides it"));
         }
         let max_age_elsewhere = self.override_of(definition.module, alias, MAX_AGE_KEY).is_some();
         let reader = match value.kind() {
@@ -507,6 +543,7 @@ impl<'s> Planner<'s> {
         }
         if let Some(alias) = place.alias
             && let Some(reason) = alias_blocker(self.settings, definitions, place.module, alias)
+                .or_else(|| pool_switch(self.settings, &self.production, place.module, alias))
         {
             return Answer::Done(Outcome::skipped(Some(location), format!("{target}: {reason}")));
         }

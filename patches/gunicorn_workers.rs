@@ -47,7 +47,10 @@ impl Patch for GunicornWorkers {
 
     fn plan(&self, project: &Project) -> Vec<Outcome> {
         let analysis = gunicorn::analysis(project);
-        let answers = analysis.each_start(|inv, wsgi| vec![decide(project, inv, wsgi, &analysis.unread_composes)]);
+        let state = crate::facts::django::per_process_state(project);
+        let answers = analysis.each_start(|inv, wsgi| {
+            per_process_guard(decide(project, inv, wsgi, &analysis.unread_composes), inv, wsgi, state.as_ref())
+        });
         answers.into_iter().flat_map(|answer| answer.unwrap_or_else(|not_decided| vec![not_decided.into()])).collect()
     }
 
@@ -197,4 +200,34 @@ fn guarded(change: Change, text: &str) -> Outcome {
         return Outcome::skipped(location, reason);
     }
     Outcome::Change(change)
+}
+
+// Per-process state (issue 13.4): the one place this patch reads the Django settings.
+
+/// A raise of the count when the app keeps state in one process (cache sessions in LocMemCache,
+/// the in-memory channel layer, see [`crate::facts::django::per_process_state`]): from 1 worker
+/// it is skipped (more workers would log users out at random), from more than 1 it goes ahead
+/// (the problem is already there) with a warning naming the setting and the fix.
+fn per_process_guard(
+    outcome: Outcome,
+    inv: &Invocation,
+    wsgi: &Wsgi,
+    state: Option<&(Location, String)>,
+) -> Vec<Outcome> {
+    let (Some((at, why)), Outcome::Change(_)) = (state, &outcome) else { return vec![outcome] };
+    match wsgi.resolved.workers.as_ref().map(|setting| &setting.value) {
+        None | Some(Value::Int(0 | 1)) => vec![Outcome::skipped(
+            Some(inv.location()),
+            format!("this gunicorn runs 1 worker and the app keeps state in that process: {why}"),
+        )],
+        Some(value) => {
+            let count = match value {
+                Value::Int(n) => format!("{n} workers"),
+                _ => "several workers".to_owned(),
+            };
+            let warning =
+                format!("gunicorn already runs {count} (raised here) and the app keeps state per process: {why}");
+            vec![outcome, Outcome::warning(Some(at.clone()), warning)]
+        }
+    }
 }

@@ -21,7 +21,9 @@ use tree_sitter::Node;
 
 use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
+use crate::facts::django::cache_backends::{self, Kind, Package};
 use crate::facts::django::key_writes::{self, KeyWrite, Via};
+use crate::facts::django::production::Production;
 use crate::facts::django::settings::{Definition, Settings};
 use crate::facts::serving;
 use crate::lang::python::{self, Index, Literal, Lookup, PyFile, Scope, Style};
@@ -29,8 +31,6 @@ use crate::project::Project;
 use crate::text::edit::Edit;
 
 const ID: &str = "redis-pool";
-const DJANGO_REDIS: &str = "django_redis.cache.RedisCache";
-const BUILT_IN: &str = "django.core.cache.backends.redis.RedisCache";
 /// Seconds to connect and to wait for a reply: fail fast, well under gunicorn's 30 s timeout.
 const TIMEOUT: i64 = 5;
 const VERIFY_SHELL: &str =
@@ -68,8 +68,15 @@ impl Patch for RedisPool {
         };
         let versions = crate::facts::versions::Versions::of(project);
         let warnings: Vec<Outcome> = versions.warnings().map(Outcome::from).collect();
-        let planner =
-            Planner { settings: &settings, versions, max_connections: pool_size(threads), threads, threads_source };
+        let planner = Planner {
+            project,
+            settings: &settings,
+            production: Production::of(project),
+            versions,
+            max_connections: pool_size(threads),
+            threads,
+            threads_source,
+        };
         let mut outcomes = planner.plan();
         outcomes.extend(warnings);
         outcomes
@@ -81,15 +88,14 @@ pub fn pool_size(threads: u32) -> i64 {
     50.max(4 * i64::from(threads))
 }
 
-/// Which key style a backend takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flavor {
-    DjangoRedis,
-    BuiltIn,
-}
+/// Which key style a backend takes: its package (see [`cache_backends`]).
+type Flavor = Package;
 
 struct Planner<'s> {
+    project: &'s Project,
     settings: &'s Settings,
+    /// Which settings module production loads: changes go only where it sees them.
+    production: std::sync::Arc<Production>,
     /// Stated in each change: which django-redis / redis-py the keys were chosen for.
     versions: std::sync::Arc<crate::facts::versions::Versions>,
     max_connections: i64,
@@ -132,7 +138,13 @@ impl<'s> Planner<'s> {
                 match self.alias(&definition, &alias, python::unparenthesized(value), &later) {
                     AliasAnswer::Outcomes(found) => {
                         redis_seen = true;
-                        outcomes.extend(found);
+                        let not_loaded = self.production.not_loaded(self.settings, definition.module.path());
+                        outcomes.extend(found.into_iter().map(|outcome| match (&not_loaded, outcome) {
+                            (Some(reason), Outcome::Change(_)) | (Some(reason), Outcome::Ok { .. }) => {
+                                Outcome::skipped(Some(file.location(value)), format!("CACHES[{alias:?}]: {reason}"))
+                            }
+                            (_, outcome) => outcome,
+                        }));
                     }
                     AliasAnswer::NotRedis(backend) => {
                         other_backends.push((file.location(value), format!("CACHES[{alias:?}]: {backend}")))
@@ -241,15 +253,16 @@ impl<'s> Planner<'s> {
         if value.kind() != "dictionary" {
             return skipped(format!("built by `{}`: it cannot be resolved statically", first_line(file.text(value))));
         }
-        let flavor = match backend_of(file, value) {
-            Backend::Redis(flavor) => flavor,
+        let (flavor, via) = match backend_of(self.project, file, value) {
+            Backend::Redis(flavor, via) => (flavor, via),
             Backend::Other(backend) => return AliasAnswer::NotRedis(backend),
             Backend::Unread(reason) => return skipped(reason),
         };
-        let (edit_file, edits, said) = match self.options_edits(definition, value, alias, later, flavor) {
+        let (edit_file, edits, mut said) = match self.options_edits(definition, value, alias, later, flavor) {
             Ok(found) => found,
             Err(reason) => return skipped(reason),
         };
+        said.splice(0..0, via.map(|via| format!("{} keys ({via})", flavor.name())));
         if edits.is_empty() {
             // Nothing is edited: "held in `x`" stays, ", edited there" would be untrue.
             let said: Vec<String> = said.iter().map(|s| s.replace(", edited there", "")).collect();
@@ -262,7 +275,10 @@ impl<'s> Planner<'s> {
             .assume(match flavor {
                 Flavor::DjangoRedis => self.versions.describe("django-redis"),
                 Flavor::BuiltIn => self.versions.describe("redis"),
+                Flavor::DjangoRedisCache => self.versions.describe("django-redis-cache"),
+                Flavor::Valkey => self.versions.describe("django-valkey"),
             })
+            .assume(self.production.describe())
             .verify(VERIFY_SHELL)
             .at_line(location.line);
         AliasAnswer::Outcomes(vec![Outcome::Change(change)])
@@ -275,8 +291,13 @@ impl<'s> Planner<'s> {
              {TIMEOUT} s socket timeouts, so a slow Redis fails a request fast instead of hanging a worker. \
              Existing values are kept.",
             match flavor {
-                Flavor::DjangoRedis => "django-redis: upper-case OPTIONS keys, pool size in CONNECTION_POOL_KWARGS",
+                Flavor::DjangoRedis | Flavor::Valkey => {
+                    "django-redis (django-valkey is its fork): upper-case OPTIONS keys, pool size in CONNECTION_POOL_KWARGS"
+                }
                 Flavor::BuiltIn => "Django's RedisCache: lower-case redis-py keys, passed to the connection pool",
+                Flavor::DjangoRedisCache => {
+                    "django-redis-cache: upper-case OPTIONS keys, pool size in CONNECTION_POOL_CLASS_KWARGS"
+                }
             },
             self.max_connections,
             self.threads,
@@ -341,8 +362,15 @@ impl<'s> Planner<'s> {
     /// The keys this backend should have.
     fn wanted(&self, flavor: Flavor) -> Vec<Wanted> {
         match flavor {
-            Flavor::DjangoRedis => vec![
-                Wanted { key: "CONNECTION_POOL_KWARGS", value: WantedValue::Pool(self.max_connections) },
+            Flavor::DjangoRedis | Flavor::Valkey | Flavor::DjangoRedisCache => vec![
+                Wanted {
+                    key: if flavor == Flavor::DjangoRedisCache {
+                        "CONNECTION_POOL_CLASS_KWARGS"
+                    } else {
+                        "CONNECTION_POOL_KWARGS"
+                    },
+                    value: WantedValue::Pool(self.max_connections),
+                },
                 Wanted { key: "SOCKET_CONNECT_TIMEOUT", value: WantedValue::Number(TIMEOUT) },
                 Wanted { key: "SOCKET_TIMEOUT", value: WantedValue::Number(TIMEOUT) },
             ],
@@ -498,7 +526,7 @@ impl<'s> Planner<'s> {
             (WantedValue::Number(_), value) => {
                 let shown = file.text(value);
                 match python::literal(value, text) {
-                    Some(Literal::Str(_)) if flavor == Flavor::DjangoRedis => said.push(format!(
+                    Some(Literal::Str(_)) if matches!(flavor, Flavor::DjangoRedis | Flavor::Valkey) => said.push(format!(
                         "{} is the string {shown}: django-redis raises \"Socket timeout should be float or integer\"; \
                          left for you to fix",
                         w.key
@@ -523,11 +551,16 @@ fn other_style_keys(file: &PyFile, options: Node, flavor: Flavor) -> Vec<String>
                 "`{key}` is a django-redis key: Django's RedisCache passes it to redis-py, which raises TypeError \
                  (unexpected keyword argument '{key}'); left for you to remove"
             )),
-            Flavor::DjangoRedis if !upper && key == "max_connections" => said.push(
+            Flavor::DjangoRedis | Flavor::Valkey if !upper && key == "max_connections" => said.push(
                 "a top-level `max_connections` is ignored by django-redis (the pool size goes in \
                  CONNECTION_POOL_KWARGS)"
                     .to_owned(),
             ),
+            Flavor::DjangoRedisCache if key == "MAX_CONNECTIONS" || key == "CONNECTION_POOL_KWARGS" => {
+                said.push(format!(
+                    "`{key}` is not read by django-redis-cache 3.x (the pool size goes in CONNECTION_POOL_CLASS_KWARGS)"
+                ))
+            }
             _ => {}
         }
     }
@@ -536,15 +569,16 @@ fn other_style_keys(file: &PyFile, options: Node, flavor: Flavor) -> Vec<String>
 
 /// A cache's BACKEND as this patch reads it.
 enum Backend {
-    Redis(Flavor),
+    /// A Redis cache of a package, and the project subclass chain when it is one.
+    Redis(Flavor, Option<String>),
     /// Another backend (or Django's default), named for the summary.
     Other(String),
     /// Why the backend cannot be read.
     Unread(String),
 }
 
-/// The backend of a cache's dict literal.
-fn backend_of(file: &PyFile, dict: Node) -> Backend {
+/// The backend of a cache's dict literal, by package (a project subclass by its base class).
+fn backend_of(project: &Project, file: &PyFile, dict: Node) -> Backend {
     let backend = match python::dict_lookup(file, dict, "BACKEND") {
         Lookup::Found(pair) => pair,
         Lookup::Missing => return Backend::Other("no BACKEND (Django's default LocMemCache)".to_owned()),
@@ -552,15 +586,17 @@ fn backend_of(file: &PyFile, dict: Node) -> Backend {
             return Backend::Unread(format!("`{}` may set BACKEND and cannot be read statically", file.text(splat)));
         }
     };
-    match python::string_value(backend.value, &file.source.text).as_deref() {
-        Some(DJANGO_REDIS) => Backend::Redis(Flavor::DjangoRedis),
-        Some(BUILT_IN) => Backend::Redis(Flavor::BuiltIn),
-        Some(other) => Backend::Other(other.to_owned()),
-        None => Backend::Unread(format!(
-            "the backend is chosen at run time (`{}`): the OPTIONS keys differ between django-redis and Django's \
-             RedisCache, so none is written",
+    let Some(name) = python::string_value(backend.value, &file.source.text) else {
+        return Backend::Unread(format!(
+            "the backend is chosen at run time (`{}`): the OPTIONS keys differ between Redis cache packages, so none \
+             is written",
             first_line(file.text(backend.value))
-        )),
+        ));
+    };
+    match cache_backends::kind(project, &name) {
+        Kind::Redis(package, via) => Backend::Redis(package, via),
+        Kind::LocMem | Kind::Other => Backend::Other(name),
+        Kind::Unknown(why) => Backend::Unread(why),
     }
 }
 

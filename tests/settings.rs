@@ -129,3 +129,60 @@ fn budget_uses_gunicorn_workers_threads_and_instances() {
     assert!(text.contains("= 100 of PostgreSQL max_connections 100 [PostgreSQL's default] (100%"), "{text}");
     assert!(text.contains("pgBouncer"), "{text}");
 }
+
+/// Issue 13.4: cache sessions with no CACHES (Django's per-process LocMemCache) and a gunicorn
+/// that runs 1 worker: more workers would log users out at random, so the count is not raised.
+///
+/// Not a `fixtures/patches/gunicorn-workers` case: the real-gunicorn check there compares each
+/// start with the Phase 1 projection of the gunicorn facts (`facts/gunicorn/after.rs`), which
+/// still assumes the target count here (it cannot read the Django settings without a memo cycle:
+/// settings -> production's module -> gunicorn starts). The projection is what the connection
+/// budget reads, so it errs on the safe side (more connections than will run).
+#[test]
+fn cache_sessions_keep_one_worker() {
+    use scalepatch::engine::outcome::Outcome;
+    let settings = "import os\n\nSECRET_KEY = os.environ.get(\"SECRET_KEY\", \"dev\")\n\
+                    INSTALLED_APPS = [\"django.contrib.contenttypes\", \"django.contrib.sessions\"]\n\
+                    DATABASES = {\"default\": {\"ENGINE\": \"django.db.backends.postgresql\", \"NAME\": \"portal\"}}\n\
+                    # Fast sessions: kept in the cache (no CACHES: Django's per-process LocMemCache).\n\
+                    SESSION_ENGINE = \"django.contrib.sessions.backends.cache\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in [
+        (
+            "Dockerfile",
+            "FROM python:3.12-slim\nCOPY . .\nENV DJANGO_SETTINGS_MODULE=portal.settings\nCMD [\"gunicorn\", \"--bind\", \"0.0.0.0:8000\", \"portal.wsgi:application\"]\n",
+        ),
+        ("portal/__init__.py", ""),
+        ("portal/wsgi.py", "import os\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"portal.settings\")\n"),
+        ("portal/settings.py", settings),
+    ] {
+        std::fs::create_dir_all(dir.path().join(path).parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join(path), text).unwrap();
+    }
+    let config = scalepatch::project::config::Config::load(dir.path(), &Default::default()).unwrap();
+    let project = scalepatch::project::Project::open(dir.path(), config).unwrap();
+    let outcomes = scalepatch::patches::by_id("gunicorn-workers").unwrap().plan(&project);
+    let [Outcome::Skipped { location: Some(location), reason }] = outcomes.as_slice() else { panic!("{outcomes:#?}") };
+    assert_eq!(location.to_string(), "Dockerfile:4");
+    assert!(
+        reason.contains(
+            "runs 1 worker and the app keeps state in that process: SESSION_ENGINE = \
+             \"django.contrib.sessions.backends.cache\" (portal/settings.py:7) with no CACHES"
+        ),
+        "{reason}"
+    );
+    assert!(reason.contains("a Redis cache"), "{reason}");
+    // Real Django agrees that these settings keep sessions in a per-process LocMemCache.
+    let check = "import django; from django.conf import settings; django.setup(); \
+                 from django.core.cache import caches; from django.contrib.sessions.backends.cache import SessionStore; \
+                 assert type(caches['default']).__name__ == 'LocMemCache'; \
+                 assert settings.SESSION_ENGINE == 'django.contrib.sessions.backends.cache'; print('ok')";
+    let output = std::process::Command::new(common::tools::python())
+        .args(["-c", check])
+        .current_dir(dir.path())
+        .env("DJANGO_SETTINGS_MODULE", "portal.settings")
+        .env("PYTHONPATH", dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

@@ -7,9 +7,11 @@
 
 use tree_sitter::Node;
 
+use crate::facts::django::final_value::{self, What};
 use crate::facts::django::key_writes::KeyWrite;
+use crate::facts::django::production::{Loads, Production};
 use crate::facts::django::settings::{Definition, Settings, SettingsModule};
-use crate::lang::python::{self, Index, PyFile, Scope};
+use crate::lang::python::{self, Index, Literal, PyFile, Scope};
 use crate::text::location::Location;
 
 /// The persistent-connection keys.
@@ -48,6 +50,69 @@ pub fn alias_blocker(
     let options = python::dict_get(dict, text, "OPTIONS").map(|p| python::unparenthesized(p.value))?;
     (options.kind() == "dictionary" && python::dict_get(options, text, "pool").is_some())
         .then(|| "OPTIONS[\"pool\"] is set: Django refuses CONN_MAX_AGE with its pool".to_owned())
+}
+
+/// The write that may turn Django's connection pool on for `alias` (`OPTIONS["pool"]` truthy or
+/// computed) in the final settings of any module production loads through `module`: a dict
+/// literal, a later `DATABASES["default"]["OPTIONS"]["pool"] = True`, an `.update(pool=...)`, a
+/// split-settings file. Django refuses CONN_MAX_AGE with it, so this is why to skip, with the line.
+pub fn pool_switch(
+    settings: &Settings,
+    production: &Production,
+    module: &SettingsModule,
+    alias: &str,
+) -> Option<String> {
+    for top in production.tops(settings, module) {
+        let writes = final_value::writes(settings, top);
+        let path = ["DATABASES", alias, "OPTIONS", "pool"];
+        for write in final_value::candidates(&writes, &path) {
+            let on = match (write.what, write.literal()) {
+                (What::Value(_) | What::Default(_), Some(Literal::Bool(false) | Literal::None | Literal::Int(0))) => {
+                    false
+                }
+                (What::Value(_) | What::Default(_), _) => write.path.len() == path.len(),
+                (What::Unknown(_), _) => write.value_text().is_some_and(|t| t.contains("pool")),
+                (What::Replace(_), _) => true,
+            };
+            if on {
+                let shown = write.value_text().unwrap_or("").lines().next().unwrap_or("");
+                return Some(format!(
+                    "OPTIONS[\"pool\"] is turned on at {} (`{shown}`, in the settings {} loads): Django's pool \
+                     refuses CONN_MAX_AGE (\"Pooling doesn't support persistent connections.\")",
+                    write.location(),
+                    top.path().display()
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Where the alias defined by `statement` (in `module`) is replaced as a whole in every module
+/// production loads through it (`DATABASES = {...}` again in `production.py` after `from .base
+/// import *`): an edit here would never reach production. `None` when it is not, or when
+/// production's module is unknown.
+pub fn replaced_later(
+    settings: &Settings,
+    production: &Production,
+    module: &SettingsModule,
+    statement: Node,
+    alias: &str,
+) -> Option<Location> {
+    let Loads::Yes(tops) = production.loads(settings, module) else { return None };
+    let mut replaced_at = None;
+    for top in tops {
+        let writes = final_value::writes(settings, top);
+        let decisive = final_value::candidates(&writes, &["DATABASES", alias]);
+        let own = |w: &&final_value::Write| {
+            std::ptr::eq(w.module, module) && statement.byte_range().contains(&w.node.start_byte())
+        };
+        if decisive.is_empty() || decisive.iter().any(own) {
+            return None;
+        }
+        replaced_at = decisive.last().map(|w| w.location());
+    }
+    replaced_at
 }
 
 /// Whether the alias literal `module` sees already says `CONN_HEALTH_CHECKS`.

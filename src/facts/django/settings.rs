@@ -15,6 +15,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use tree_sitter::Node;
+
+use crate::facts::django::production::Production;
 use crate::facts::problem::Problem;
 use crate::lang::python::{self, Assignment, PyFile, Scope};
 use crate::lang::template;
@@ -22,7 +25,9 @@ use crate::project::Project;
 use crate::text::location::Location;
 
 /// The names whose presence makes a settings module worth parsing.
-const WANTED: &[&str] = &["DATABASES", "CACHES"];
+/// (Sessions and channel layers: the per-process state a worker count depends on.)
+/// (`include(`: a django-split-settings module that only includes the files that set them.)
+const WANTED: &[&str] = &["DATABASES", "CACHES", "SESSION_ENGINE", "CHANNEL_LAYERS", "include("];
 
 /// One parsed settings module.
 pub struct SettingsModule {
@@ -32,13 +37,30 @@ pub struct SettingsModule {
     pub package: PathBuf,
     /// Why it counts as a settings module (for messages).
     pub why: String,
-    /// The modules it star-imports (`from .base import *`), as project paths.
+    /// The modules whose settings it runs as its own, in order: star imports (`from .base
+    /// import *`) and django-split-settings `include()` / `optional()` files, as project paths
+    /// once found (as module path suffixes before, and when not in the project).
     pub star_imports: Vec<PathBuf>,
+    /// The module path it is imported as, when a Dockerfile copies it there
+    /// (`COPY deploy/settings_prod.py app/settings/local.py`).
+    pub imported_as: Option<PathBuf>,
 }
 
 impl SettingsModule {
     pub fn path(&self) -> &Path {
         &self.file.source.path
+    }
+
+    /// Whether this module is the file `path` (a project path or a module path suffix) names.
+    pub fn is(&self, path: &Path) -> bool {
+        self.path().ends_with(path) || self.imported_as.as_ref().is_some_and(|a| a.ends_with(path))
+    }
+
+    /// Its dotted module names: every suffix of its import path (`proj.settings.prod`,
+    /// `settings.prod`, ...), for matching against DJANGO_SETTINGS_MODULE (the import root is
+    /// not known).
+    pub fn is_named(&self, name: &str) -> bool {
+        crate::facts::django::production::Production::suffixes(name).iter().any(|suffix| self.is(suffix))
     }
 }
 
@@ -96,13 +118,13 @@ impl Settings {
         let mut stack = vec![module.path().to_path_buf()];
         let mut seen = Vec::new();
         while let Some(path) = stack.pop() {
-            if other.path().ends_with(&path) {
+            if other.is(&path) {
                 return true;
             }
             if seen.contains(&path) {
                 continue;
             }
-            if let Some(found) = self.modules.iter().find(|m| m.path().ends_with(&path)) {
+            if let Some(found) = self.modules.iter().find(|m| m.is(&path)) {
                 stack.extend(found.star_imports.iter().cloned());
             }
             seen.push(path);
@@ -160,14 +182,10 @@ impl Settings {
 }
 
 fn find_settings(project: &Project) -> Settings {
+    let production = Production::of(project);
     let declared = declared_settings_modules(project);
-    let declared_suffixes: Vec<PathBuf> = declared
-        .iter()
-        .flat_map(|(module, _)| {
-            let base = PathBuf::from(module.replace('.', "/"));
-            [base.with_extension("py"), base.join("__init__.py")]
-        })
-        .collect();
+    let names = declared.iter().map(|(module, _)| module).chain(production.loaded.iter().map(|l| &l.name));
+    let declared_suffixes: Vec<PathBuf> = names.flat_map(|module| Production::suffixes(module)).collect();
     let python_files: Vec<&PathBuf> = project.files_where(|path| path.extension().is_some_and(|e| e == "py")).collect();
     // A declared module is read even when it does not mention a wanted name itself: it may
     // star-import the module that does (`prod.py`: `from .common import *`).
@@ -176,9 +194,16 @@ fn find_settings(project: &Project) -> Settings {
         .filter_map(|path| {
             let why = settings_reason(path, &declared_suffixes)?;
             let always = why.starts_with("named by");
-            Some(Candidate { path: (*path).clone(), why, always })
+            Some(Candidate { path: (*path).clone(), why, always, imported_as: None })
         })
         .collect();
+    // A declared module that a Dockerfile copies into place is the copied file.
+    for suffix in &declared_suffixes {
+        let Some(source) = production.copied_to(suffix) else { continue };
+        let why = format!("copied to {} by a Dockerfile, named by DJANGO_SETTINGS_MODULE", suffix.display());
+        batch.retain(|c| &c.path != source);
+        batch.push(Candidate { path: source.clone(), why, always: true, imported_as: Some(suffix.clone()) });
+    }
     let finders: Vec<memchr::memmem::Finder> =
         WANTED.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes())).collect();
     let mut settings = Settings { modules: Vec::new(), errors: Vec::new(), declared };
@@ -188,14 +213,19 @@ fn find_settings(project: &Project) -> Settings {
         let mut next = Vec::new();
         for result in parsed {
             match result {
-                Ok(Some(module)) => {
-                    // Star imports lead to more settings (a `common.py` outside any naming rule).
+                Ok(Some(mut module)) => {
+                    // Star imports and included files lead to more settings (a `common.py`
+                    // outside any naming rule, split-settings components).
+                    module.star_imports = resolve_imports(&module.star_imports, &python_files, &production);
                     for import in &module.star_imports {
-                        let Some(path) = python_files.iter().find(|p| p.ends_with(import)) else { continue };
-                        if !seen.contains(path) {
-                            seen.push((*path).clone());
-                            let why = format!("star-imported by {}", module.path().display());
-                            next.push(Candidate { path: (*path).clone(), why, always: true });
+                        let (path, imported_as) = match production.copied_to(import) {
+                            Some(source) if !python_files.contains(&import) => (source, Some(import.clone())),
+                            _ => (import, None),
+                        };
+                        if python_files.contains(&path) && !seen.contains(path) {
+                            seen.push(path.clone());
+                            let why = format!("imported by {}", module.path().display());
+                            next.push(Candidate { path: path.clone(), why, always: true, imported_as });
                         }
                     }
                     settings.modules.push(module);
@@ -208,6 +238,45 @@ fn find_settings(project: &Project) -> Settings {
     }
     settings.modules.sort_by(|a, b| a.path().cmp(b.path()));
     settings
+}
+
+/// The project files `imports` (module path suffixes, split-settings paths and globs) name, in
+/// order: a glob gives its matches sorted (as split-settings includes them); a module copied into
+/// place by a Dockerfile keeps its import path (its source is found through the copy); one not
+/// in the project stays as written.
+fn resolve_imports(imports: &[PathBuf], python_files: &[&PathBuf], production: &Production) -> Vec<PathBuf> {
+    let mut resolved = Vec::new();
+    for import in imports {
+        let text = import.to_string_lossy();
+        if text.contains('*') || text.contains('?') {
+            let mut matches: Vec<PathBuf> =
+                python_files.iter().filter(|p| glob_matches(import, p)).map(|p| (*p).clone()).collect();
+            matches.sort();
+            resolved.extend(matches);
+        } else if production.copied_to(import).is_some() {
+            resolved.push(import.clone());
+        } else {
+            resolved.push(python_files.iter().find(|p| p.ends_with(import)).map_or(import.clone(), |p| (*p).clone()));
+        }
+    }
+    resolved
+}
+
+/// Whether `path` matches `pattern` (`proj/settings/components/*.py`): same folder, and the
+/// file name matches with `*` and `?` wildcards.
+pub fn glob_matches(pattern: &Path, path: &Path) -> bool {
+    fn matches(pattern: &[u8], name: &[u8]) -> bool {
+        match (pattern.first(), name.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => matches(&pattern[1..], name) || !name.is_empty() && matches(pattern, &name[1..]),
+            (Some(b'?'), Some(_)) => matches(&pattern[1..], &name[1..]),
+            (Some(p), Some(n)) if p == n => matches(&pattern[1..], &name[1..]),
+            _ => false,
+        }
+    }
+    let (Some(folder), Some(name)) = (pattern.parent(), pattern.file_name()) else { return false };
+    path.parent().is_some_and(|p| p.ends_with(folder))
+        && path.file_name().is_some_and(|n| matches(name.as_encoded_bytes(), n.as_encoded_bytes()))
 }
 
 /// `f` over `items` on scoped OS threads, results in order.
@@ -235,6 +304,8 @@ struct Candidate {
     why: String,
     /// Parse it even when it mentions no wanted name (declared or star-imported modules).
     always: bool,
+    /// The module path it is imported as, when a Dockerfile copies it there.
+    imported_as: Option<PathBuf>,
 }
 
 /// Reads and parses a candidate when it mentions a wanted name (or must be read anyway).
@@ -264,8 +335,10 @@ fn parse_candidate(
         None => Box::new(Problem::from(err)),
     })?;
     let package = path.parent().unwrap_or(Path::new("")).to_path_buf();
-    let star_imports = star_imports(&file, path);
-    Ok(Some(SettingsModule { file, package, why: candidate.why.clone(), star_imports }))
+    // Relative imports resolve against where the module is imported from.
+    let star_imports = star_imports(&file, candidate.imported_as.as_deref().unwrap_or(path));
+    let imported_as = candidate.imported_as.clone();
+    Ok(Some(SettingsModule { file, package, why: candidate.why.clone(), star_imports, imported_as }))
 }
 
 /// The files `from X import *` statements of `file` (at `path`) name: relative imports resolved
@@ -288,6 +361,7 @@ fn star_imports(file: &PyFile, path: &Path) -> Vec<PathBuf> {
     }
     statements.sort_by_key(|s| s.start_byte());
     for statement in statements {
+        found.extend(included_files(file, statement, path));
         if statement.kind() != "import_from_statement" {
             continue;
         }
@@ -297,6 +371,47 @@ fn star_imports(file: &PyFile, path: &Path) -> Vec<PathBuf> {
         }
         let Some(module) = statement.child_by_field_name("module_name") else { continue };
         found.push(python::module_path(path, file.text(module)).with_extension("py"));
+    }
+    found
+}
+
+/// The files a django-split-settings `include("base.py", optional("local.py"))` statement runs,
+/// relative to the including file's folder (globs kept as patterns).
+pub fn included_files(file: &PyFile, statement: Node, path: &Path) -> Vec<PathBuf> {
+    let text = &file.source.text;
+    let Some(call) =
+        statement.named_child(0).filter(|c| statement.kind() == "expression_statement" && c.kind() == "call")
+    else {
+        return Vec::new();
+    };
+    let named = |call: Node, name: &str| {
+        call.child_by_field_name("function")
+            .and_then(|f| python::dotted_name(f, text))
+            .is_some_and(|f| f == name || f.ends_with(&format!(".{name}")))
+    };
+    if !named(call, "include") {
+        return Vec::new();
+    }
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let mut found = Vec::new();
+    for arg in python::positional_args(call) {
+        let arg = match arg.kind() {
+            "call" if named(arg, "optional") => python::positional_args(arg).first().copied(),
+            _ => Some(arg),
+        };
+        if let Some(name) = arg.and_then(|a| python::string_value(a, text)) {
+            let mut joined = folder.to_path_buf();
+            for part in Path::new(&name).components() {
+                match part {
+                    std::path::Component::ParentDir => {
+                        joined.pop();
+                    }
+                    std::path::Component::Normal(p) => joined.push(p),
+                    _ => {}
+                }
+            }
+            found.push(joined);
+        }
     }
     found
 }
