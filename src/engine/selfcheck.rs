@@ -88,7 +88,7 @@ pub fn check(project: &Project, reports: &mut [PatchReport]) {
             }
         }
     }
-    budget::check(project, &units, &mut verdicts, &overlay);
+    budget::check(project, &units, &mut verdicts, &overlay, (offered, after));
     record(reports, &units, verdicts);
 }
 
