@@ -240,7 +240,7 @@ fn option<T>(words: &[String], [short, long]: [&str; 2], parse: impl Fn(&str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::django::test_project;
+    use crate::project::test_project;
 
     #[test]
     fn compose_services_and_line_files() {

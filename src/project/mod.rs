@@ -334,6 +334,19 @@ fn file_mode(_metadata: &std::fs::Metadata) -> u32 {
     0o644
 }
 
+/// A throwaway project on disk, for the unit tests of the analyses that read real files.
+#[cfg(test)]
+pub(crate) fn test_project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    }
+    let project = Project::open(dir.path(), Config::default()).unwrap();
+    (dir, project)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

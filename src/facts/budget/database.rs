@@ -201,18 +201,8 @@ fn limit_line(text: &str) -> Option<(usize, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::config::Config;
 
-    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, text).unwrap();
-        }
-        let project = Project::open(dir.path(), Config::default()).unwrap();
-        (dir, project)
-    }
+    use crate::project::test_project as project;
 
     #[test]
     fn mysql_from_the_settings_with_its_own_limit_and_default() {

@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn packages_and_project_subclasses() {
-        let (_dir, project) = crate::facts::django::test_project(&[
+        let (_dir, project) = crate::project::test_project(&[
             (
                 "shop/cache.py",
                 "from django_redis.cache import RedisCache as Base\n\nclass SafeCache(Base):\n    pass\n\nclass Safer(SafeCache):\n    pass\n",

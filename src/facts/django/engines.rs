@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn engines_of_every_settings_module() {
-        let (_dir, project) = crate::facts::django::test_project(&[
+        let (_dir, project) = crate::project::test_project(&[
             (
                 "config/settings.py",
                 "import dj_database_url\nDATABASES = {\n    'default': dj_database_url.config(default='postgres://u@h/db'),\n    'x': dj_database_url.config(),\n}\nCACHES = {'default': {'LOCATION': 'redis://r:6379/0'}}\n",

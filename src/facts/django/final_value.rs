@@ -381,7 +381,7 @@ mod tests {
     use super::*;
 
     fn final_of(files: &[(&str, &str)], top: &str, path: &[&str]) -> Vec<String> {
-        let (_dir, project) = crate::facts::django::test_project(files);
+        let (_dir, project) = crate::project::test_project(files);
         let settings = Settings::of(&project);
         let top = settings.modules.iter().find(|m| m.path().ends_with(top)).expect("top module");
         let writes = writes(&settings, top);

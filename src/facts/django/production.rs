@@ -328,7 +328,7 @@ mod tests {
 
     #[test]
     fn env_over_wsgi_default_and_forced_over_env() {
-        let (_dir, project) = crate::facts::django::test_project(&[
+        let (_dir, project) = crate::project::test_project(&[
             ("proj/wsgi.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings.dev')\n"),
             (
                 "Dockerfile",
@@ -349,7 +349,7 @@ mod tests {
 
     #[test]
     fn wsgi_default_without_starts_and_copies() {
-        let (_dir, project) = crate::facts::django::test_project(&[
+        let (_dir, project) = crate::project::test_project(&[
             ("app/wsgi.py", "os.environ['DJANGO_SETTINGS_MODULE'] = \"app.settings.local\"\n"),
             ("deploy/settings_prod.py", "DEBUG = False\n"),
             ("Dockerfile", "FROM python\nCOPY deploy/settings_prod.py /srv/app/settings/local.py\n"),

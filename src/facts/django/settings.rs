@@ -477,7 +477,7 @@ mod tests {
 
     #[test]
     fn finds_settings_modules_and_ignores_decoys() {
-        let (_dir, project) = crate::facts::django::test_project(&[
+        let (_dir, project) = crate::project::test_project(&[
             ("manage.py", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.conf')\n"),
             ("proj/conf.py", "DATABASES = {}\n"),
             ("proj/settings/base.py", "DATABASES = {}\n"),

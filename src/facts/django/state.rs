@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn cache_sessions_in_locmem_or_without_caches() {
-        let (_dir, project) = crate::facts::django::test_project(&[
+        let (_dir, project) = crate::project::test_project(&[
             ("manage.py", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings.prod')\n"),
             ("shop/settings/base.py", "DATABASES = {}\nSESSION_ENGINE = 'django.contrib.sessions.backends.cache'\n"),
             ("shop/settings/prod.py", "from .base import *\n"),
@@ -104,7 +104,7 @@ mod tests {
         let (location, why) = per_process_state(&project).expect("cache sessions without CACHES");
         assert_eq!(location.to_string(), "shop/settings/base.py:2");
         assert!(why.contains("with no CACHES: Django's default cache is LocMemCache"), "{why}");
-        let (_dir, project) = crate::facts::django::test_project(&[(
+        let (_dir, project) = crate::project::test_project(&[(
             "shop/settings.py",
             "SESSION_ENGINE = 'django.contrib.sessions.backends.cache'\nCACHES = {'default': {'BACKEND': 'django_redis.cache.RedisCache'}}\n",
         )]);

@@ -485,18 +485,8 @@ mod tests {
     use super::*;
     use crate::facts::nginx::model;
     use crate::project::Project;
-    use crate::project::config::Config as UserConfig;
 
-    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, text).unwrap();
-        }
-        let project = Project::open(dir.path(), UserConfig::default()).unwrap();
-        (dir, project)
-    }
+    use crate::project::test_project as project;
 
     /// A proposal inserting `lines` right after the first occurrence of `after` in `path`.
     fn insert(model: &Model, path: &str, after: &str, lines: &str) -> Proposal {

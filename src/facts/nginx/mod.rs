@@ -347,16 +347,7 @@ mod tests {
     use crate::project::config::Config as UserConfig;
     use std::path::Path;
 
-    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, text).unwrap();
-        }
-        let project = Project::open(dir.path(), UserConfig::default()).unwrap();
-        (dir, project)
-    }
+    use crate::project::test_project as project;
 
     fn role_of(model: &Model, path: &str) -> Role {
         model.files.iter().find(|f| f.path == Path::new(path)).map(|f| f.role.clone()).expect(path)
