@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
+use crate::engine::outcome::{Change, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::engine::selfcheck;
 use crate::facts::gunicorn::discovery::{ArgStyle, Invocation};
@@ -217,24 +217,12 @@ fn switch(project: &Project, inv: &Invocation, wsgi: &Wsgi, threads: u32, edits:
             .assume(format!("the application {app} is WSGI and thread-safe (Django is)"))
             .verify(wsgi.verify(inv))
             .at_line(line);
-        outcomes.push(guarded(change, &text));
+        outcomes.push(change.unless_in_template(&text));
     }
     match outcomes.iter().find(|o| !matches!(o, Outcome::Change(_))) {
         Some(skipped) => vec![skipped.clone()],
         None => outcomes,
     }
-}
-
-/// The change, unless one of its edits falls inside a template expression of the file it edits
-/// (a file rendered before it runs: the edit belongs in the template's variables).
-fn guarded(change: Change, text: &str) -> Outcome {
-    let ChangeKind::Modify { edits } = &change.kind else { return Outcome::Change(change) };
-    if write::touches_template(text, edits) {
-        let location = Some(Location::new(change.path.clone(), change.line));
-        let reason = format!("template file: the edit ({}) would fall inside a template expression", change.summary);
-        return Outcome::skipped(location, reason);
-    }
-    Outcome::Change(change)
 }
 
 /// Edits grouped by file (one change per file), each with the line it starts at.

@@ -17,7 +17,7 @@
 //! config file outside the project, unrendered compose templates), an edit inside a template
 //! expression, and starts that are not WSGI gunicorn (other servers, `--reload`, ASGI).
 
-use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
+use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::engine::selfcheck;
 use crate::facts::gunicorn::discovery::Invocation;
@@ -98,7 +98,7 @@ fn existing(project: &Project, inv: &Invocation, wsgi: &Wsgi, setting: &Setting)
                 .assumptions(assumptions(wsgi))
                 .verify(wsgi.verify(inv))
                 .at_line(setting.line);
-            guarded(change, &text)
+            change.unless_in_template(&text)
         }
         Value::Formula(formula) => Outcome::ok(
             location,
@@ -179,7 +179,7 @@ fn added(project: &Project, inv: &Invocation, wsgi: &Wsgi) -> Outcome {
             .at_line(inv.line);
         (change, inv.file.text.clone())
     };
-    guarded(change.assumptions(assumptions(wsgi)).verify(wsgi.verify(inv)), &text)
+    change.assumptions(assumptions(wsgi)).verify(wsgi.verify(inv)).unless_in_template(&text)
 }
 
 /// The CPU count and the target it gives, as the change states them.
@@ -188,18 +188,6 @@ fn assumptions(wsgi: &Wsgi) -> Vec<String> {
         format!("CPU count {} ({})", wsgi.cpus.value, wsgi.cpus.source),
         format!("target workers 2 x {} + 1, clamped to 3..12 = {}", wsgi.cpus.value, wsgi.target),
     ]
-}
-
-/// The change, unless one of its edits falls inside a template expression of the file it edits
-/// (a file rendered before it runs: the edit belongs in the template's variables).
-fn guarded(change: Change, text: &str) -> Outcome {
-    let ChangeKind::Modify { edits } = &change.kind else { return Outcome::Change(change) };
-    if write::touches_template(text, edits) {
-        let location = Some(Location::new(change.path.clone(), change.line));
-        let reason = format!("template file: the edit ({}) would fall inside a template expression", change.summary);
-        return Outcome::skipped(location, reason);
-    }
-    Outcome::Change(change)
 }
 
 // Per-process state (issue 13.4): the one place this patch reads the Django settings.

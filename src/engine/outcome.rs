@@ -107,6 +107,19 @@ impl Change {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The change, unless one of its edits falls inside a template expression of `text`, the
+    /// file it edits (a file rendered before it runs: the edit belongs in the template's
+    /// variables), which makes it a skip saying so.
+    pub fn unless_in_template(self, text: &str) -> Outcome {
+        let ChangeKind::Modify { edits } = &self.kind else { return Outcome::Change(self) };
+        if crate::facts::gunicorn::write::touches_template(text, edits) {
+            let location = Some(Location::new(self.path.clone(), self.line));
+            let reason = format!("template file: the edit ({}) would fall inside a template expression", self.summary);
+            return Outcome::skipped(location, reason);
+        }
+        Outcome::Change(self)
+    }
 }
 
 /// The answer of a patch for one target it looked at. Silence is never an answer: a patch that
