@@ -64,6 +64,36 @@ pub struct Budget {
     pub max_connections: Sourced<u32>,
 }
 
+/// What a budget holds besides its web part: the same for every gunicorn start of a project, so
+/// it is read once per project (and once per self-check overlay), not once per start: on a tree
+/// with many starts, reading the Celery launchers and the database files per start dominated a
+/// plan.
+struct Around {
+    celery: Vec<CeleryWorker>,
+    celery_deployment: Vec<PathBuf>,
+    celery_alternatives: Vec<(Vec<PathBuf>, u32)>,
+    database: Database,
+    max_connections: Sourced<u32>,
+}
+
+impl Around {
+    fn read(project: &Project) -> Around {
+        let mut deployments = deployments(celery_workers(project), compose_combinations(project));
+        // The largest first; on a tie, the first file in path order, so the answer is stable.
+        deployments.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.files.cmp(&b.files)));
+        let mut deployments = deployments.into_iter();
+        let chosen = deployments.next().unwrap_or_default();
+        let database = database::database(project);
+        Around {
+            celery_alternatives: deployments.map(|d| (d.files.clone(), d.total())).collect(),
+            max_connections: database::max_connections(project, database.server, &chosen.files),
+            database,
+            celery_deployment: chosen.files,
+            celery: chosen.workers,
+        }
+    }
+}
+
 /// The web part of a budget: counts and where they come from.
 struct Web {
     instances: Sourced<u32>,
@@ -115,22 +145,17 @@ impl Budget {
 
     /// The Celery deployment, the database and its limit, around a web part.
     fn assemble(project: &Project, web: Web) -> Budget {
-        let mut deployments = deployments(celery_workers(project), compose_combinations(project));
-        // The largest first; on a tie, the first file in path order, so the answer is stable.
-        deployments.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.files.cmp(&b.files)));
-        let mut deployments = deployments.into_iter();
-        let chosen = deployments.next().unwrap_or_default();
-        let database = database::database(project);
+        let around = project.memo(Around::read);
         Budget {
             instances: web.instances,
             workers: web.workers,
             threads: web.threads,
             serving_source: web.source,
-            celery_alternatives: deployments.map(|d| (d.files.clone(), d.total())).collect(),
-            max_connections: database::max_connections(project, database.server, &chosen.files),
-            database,
-            celery_deployment: chosen.files,
-            celery: chosen.workers,
+            celery: around.celery.clone(),
+            celery_deployment: around.celery_deployment.clone(),
+            celery_alternatives: around.celery_alternatives.clone(),
+            database: around.database.clone(),
+            max_connections: around.max_connections.clone(),
         }
     }
 

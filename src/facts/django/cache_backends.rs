@@ -97,9 +97,10 @@ pub fn kind(project: &Project, backend: &str) -> Kind {
 fn base_class(project: &Project, dotted: &str) -> Result<String, String> {
     let (module, class) = dotted.rsplit_once('.').ok_or("not a dotted path")?;
     let suffixes = Production::suffixes(module);
-    let path: PathBuf = project
-        .files_where(|p| suffixes.iter().any(|s| p.ends_with(s)))
-        .next()
+    let path: PathBuf = suffixes
+        .iter()
+        .flat_map(|suffix| project.files_ending_with(suffix))
+        .min()
         .cloned()
         .ok_or_else(|| format!("module {module} is not in the project"))?;
     let source = project.read(&path).map_err(|e| e.to_string())?;

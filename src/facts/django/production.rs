@@ -213,7 +213,7 @@ struct Default {
 /// The settings default of the project module `module` (`proj.wsgi`), found by path suffix.
 fn module_default(project: &Project, module: &str) -> Option<Default> {
     let [file, package] = Production::suffixes(module);
-    let path = project.files_where(|p| p.ends_with(&file) || p.ends_with(&package)).next()?;
+    let path = project.files_ending_with(&file).chain(project.files_ending_with(&package)).min()?;
     file_default(project, path)
 }
 

@@ -11,7 +11,7 @@
 //! threads, see [`parallel_map`]); the result is computed once per project and shared by the
 //! patches.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -186,13 +186,15 @@ fn find_settings(project: &Project) -> Settings {
     let declared = declared_settings_modules(project);
     let names = declared.iter().map(|(module, _)| module).chain(production.loaded.iter().map(|l| &l.name));
     let declared_suffixes: Vec<PathBuf> = names.flat_map(|module| Production::suffixes(module)).collect();
-    let python_files: Vec<&PathBuf> = project.files_where(|path| path.extension().is_some_and(|e| e == "py")).collect();
+    let python_files: Vec<&PathBuf> = project.files_where(is_python).collect();
+    let declared_files: HashSet<&Path> =
+        declared_suffixes.iter().flat_map(|suffix| project.files_ending_with(suffix)).map(PathBuf::as_path).collect();
     // A declared module is read even when it does not mention a wanted name itself: it may
     // star-import the module that does (`prod.py`: `from .common import *`).
     let mut batch: Vec<Candidate> = python_files
         .iter()
         .filter_map(|path| {
-            let why = settings_reason(path, &declared_suffixes)?;
+            let why = settings_reason(path, &declared_files)?;
             let always = why.starts_with("named by");
             Some(Candidate { path: (*path).clone(), why, always, imported_as: None })
         })
@@ -216,13 +218,14 @@ fn find_settings(project: &Project) -> Settings {
                 Ok(Some(mut module)) => {
                     // Star imports and included files lead to more settings (a `common.py`
                     // outside any naming rule, split-settings components).
-                    module.star_imports = resolve_imports(&module.star_imports, &python_files, &production);
+                    module.star_imports = resolve_imports(project, &module.star_imports, &python_files, &production);
+                    let in_project = |path: &Path| is_python(path) && project.has_file(path);
                     for import in &module.star_imports {
                         let (path, imported_as) = match production.copied_to(import) {
-                            Some(source) if !python_files.contains(&import) => (source, Some(import.clone())),
+                            Some(source) if !in_project(import) => (source, Some(import.clone())),
                             _ => (import, None),
                         };
-                        if python_files.contains(&path) && !seen.contains(path) {
+                        if in_project(path) && !seen.contains(path) {
                             seen.push(path.clone());
                             let why = format!("imported by {}", module.path().display());
                             next.push(Candidate { path: path.clone(), why, always: true, imported_as });
@@ -244,7 +247,12 @@ fn find_settings(project: &Project) -> Settings {
 /// order: a glob gives its matches sorted (as split-settings includes them); a module copied into
 /// place by a Dockerfile keeps its import path (its source is found through the copy); one not
 /// in the project stays as written.
-fn resolve_imports(imports: &[PathBuf], python_files: &[&PathBuf], production: &Production) -> Vec<PathBuf> {
+fn resolve_imports(
+    project: &Project,
+    imports: &[PathBuf],
+    python_files: &[&PathBuf],
+    production: &Production,
+) -> Vec<PathBuf> {
     let mut resolved = Vec::new();
     for import in imports {
         let text = import.to_string_lossy();
@@ -256,7 +264,8 @@ fn resolve_imports(imports: &[PathBuf], python_files: &[&PathBuf], production: &
         } else if production.copied_to(import).is_some() {
             resolved.push(import.clone());
         } else {
-            resolved.push(python_files.iter().find(|p| p.ends_with(import)).map_or(import.clone(), |p| (*p).clone()));
+            let found = project.files_ending_with(import).find(|p| is_python(p));
+            resolved.push(found.map_or(import.clone(), |p| p.clone()));
         }
     }
     resolved
@@ -417,8 +426,8 @@ pub fn included_files(file: &PyFile, statement: Node, path: &Path) -> Vec<PathBu
 }
 
 /// Why `path` may be a settings module, or `None`.
-fn settings_reason(path: &Path, declared: &[PathBuf]) -> Option<String> {
-    if declared.iter().any(|suffix| path.ends_with(suffix)) {
+fn settings_reason(path: &Path, declared: &HashSet<&Path>) -> Option<String> {
+    if declared.contains(path) {
         return Some("named by DJANGO_SETTINGS_MODULE".to_owned());
     }
     let stem = path.file_stem()?.to_str()?;
@@ -429,6 +438,11 @@ fn settings_reason(path: &Path, declared: &[PathBuf]) -> Option<String> {
         return Some("a module of a settings package".to_owned());
     }
     None
+}
+
+/// A Python source file, by its extension.
+fn is_python(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "py")
 }
 
 /// Files that may set `DJANGO_SETTINGS_MODULE`, by name.

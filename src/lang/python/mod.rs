@@ -36,7 +36,8 @@
 //! );
 //! ```
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use tree_sitter::{Node, Parser, Tree};
 
@@ -60,16 +61,63 @@ pub struct SyntaxError {
 /// Parses `source`; refuses a file with a syntax error, naming the line CPython would name (see
 /// [`first_problem`]) and quoting the offending token.
 pub fn parse(source: Arc<SourceFile>) -> Result<PyFile, SyntaxError> {
+    match parsed(&source) {
+        Ok(tree) => Ok(PyFile { source, tree }),
+        Err(Refusal { line, detail }) => {
+            Err(SyntaxError { location: Location::new(source.path.clone(), line), detail })
+        }
+    }
+}
+
+/// A syntax error without its file: what the parse cache keeps.
+#[derive(Clone)]
+struct Refusal {
+    line: usize,
+    detail: String,
+}
+
+/// The verdicts already reached this run, by the hash of the text they were reached on.
+///
+/// A plan parses the same text many times: each analysis of the project, the combination of a
+/// file's edits, the self-check's re-parse of every edited file, and the analyses again on the
+/// patched tree (whose unedited files are the project's own). The tree depends on the text alone,
+/// and cloning one is a reference count, so each distinct text is parsed once. Bounded by the
+/// bytes of source it holds, so a huge repository parses afresh once the cache is full rather
+/// than holding every tree.
+struct ParseCache {
+    verdicts: HashMap<String, Result<Tree, Refusal>>,
+    bytes: usize,
+}
+
+/// Source bytes whose trees the cache keeps (trees take several times their text).
+const PARSE_CACHE_BYTES: usize = 8 << 20;
+
+static PARSE_CACHE: LazyLock<Mutex<ParseCache>> =
+    LazyLock::new(|| Mutex::new(ParseCache { verdicts: HashMap::new(), bytes: 0 }));
+
+fn parsed(source: &SourceFile) -> Result<Tree, Refusal> {
+    if let Some(verdict) = PARSE_CACHE.lock().expect("parse cache poisoned").verdicts.get(&source.hash) {
+        return verdict.clone();
+    }
+    let verdict = parse_text(&source.text);
+    let mut cache = PARSE_CACHE.lock().expect("parse cache poisoned");
+    if cache.bytes + source.text.len() <= PARSE_CACHE_BYTES {
+        cache.bytes += source.text.len();
+        cache.verdicts.insert(source.hash.clone(), verdict.clone());
+    }
+    verdict
+}
+
+fn parse_text(text: &str) -> Result<Tree, Refusal> {
     let mut parser = Parser::new();
     parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("tree-sitter-python matches the runtime ABI");
-    let location = |line| Location::new(source.path.clone(), line);
-    let Some(tree) = parser.parse(&source.text, None) else {
-        return Err(SyntaxError { location: location(0), detail: "the parser gave up".to_owned() });
+    let Some(tree) = parser.parse(text, None) else {
+        return Err(Refusal { line: 0, detail: "the parser gave up".to_owned() });
     };
-    if let Some(problem) = first_problem(tree.root_node(), &source.text) {
-        return Err(SyntaxError { location: location(problem.line), detail: problem.detail });
+    if let Some(problem) = first_problem(tree.root_node(), text) {
+        return Err(Refusal { line: problem.line, detail: problem.detail });
     }
-    Ok(PyFile { source, tree })
+    Ok(tree)
 }
 
 mod read;
@@ -114,6 +162,25 @@ mod tests {
     use std::path::Path;
 
     use crate::text::edit::apply_edits;
+
+    /// The parse cache keeps verdicts by text: the same text under another name parses to the
+    /// same tree, and its syntax error names the file that was asked for.
+    #[test]
+    fn a_cached_verdict_names_the_file_asked_for() {
+        let bad = "x = (1,\n";
+        let refused = |path: &str| match parse(Arc::new(SourceFile::from_text(path, bad))) {
+            Err(error) => error,
+            Ok(_) => panic!("{path} parsed"),
+        };
+        let (first, second) = (refused("a/settings.py"), refused("b/settings.py"));
+        assert_eq!(first.location.path, Path::new("a/settings.py"));
+        assert_eq!(second.location.path, Path::new("b/settings.py"));
+        assert_eq!((first.location.line, &first.detail), (second.location.line, &second.detail));
+        let good = "A = 1\n";
+        let (one, two) = (py(good), parse(Arc::new(SourceFile::from_text("other.py", good))).unwrap());
+        assert_eq!(one.root().to_sexp(), two.root().to_sexp());
+        assert_eq!(two.source.path, Path::new("other.py"));
+    }
 
     fn py(text: &str) -> PyFile {
         parse(Arc::new(SourceFile::from_text("settings.py", text))).unwrap()
