@@ -148,6 +148,21 @@ fn a_folder_with_no_django_project_says_so_and_exits_2() {
 }
 
 #[test]
+fn apply_shows_the_dockerignore_line_when_the_image_would_copy_the_journal() {
+    let project = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::repo_root().join("fixtures/projects/wingman"), project.path());
+    let root = project.path();
+    let output = scalepatch().args(["apply", "--yes", "--only", "nginx-gzip"]).arg(root).output().unwrap();
+    let stdout = stdout_of(&output);
+    // The sample's Dockerfile sits at the root and runs `COPY . .`; it has no .dockerignore.
+    assert!(stdout.contains("add this line to .dockerignore:\n  .scalepatch/\n"), "{stdout}");
+    std::fs::write(root.join(".dockerignore"), ".git\n.scalepatch\n").unwrap();
+    let output = scalepatch().args(["apply", "--yes", "--only", "gunicorn-workers"]).arg(root).output().unwrap();
+    assert!(stdout_of(&output).contains("applied run"), "{}", stderr_of(&output));
+    assert!(!stdout_of(&output).contains(".dockerignore"), "{}", stdout_of(&output));
+}
+
+#[test]
 fn status_and_revert_without_any_run() {
     let project = small_project();
     scalepatch()
@@ -276,7 +291,7 @@ fn real_patches_diff_apply_status_revert_round_trip() {
     // Each applied patch names the command that confirms it, for this project's own files.
     // gunicorn's check is scalepatch's own --verify (its --print-config with the start's
     // arguments and environment), the description of what it runs after `#`.
-    assert!(stdout.contains("--verify --quiet  # gunicorn --print-config app.wsgi"), "{stdout}");
+    assert!(stdout.contains("--verify --quiet  # gunicorn-workers: gunicorn --print-config app.wsgi"), "{stdout}");
     assert!(stdout.contains("  nginx -t  # nginx-gzip"), "{stdout}");
     assert_ne!(common::tree_files(root), before);
     scalepatch().args(["diff", "--check", "--only", TWO_PATCHES]).arg(root).assert().code(0);

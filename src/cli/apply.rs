@@ -144,7 +144,7 @@ fn finish(view: &PlanView<'_>, run: Option<serde_json::Value>, code: i32, json: 
 fn run_document(
     project: &Project,
     manifest: &crate::journal::Manifest,
-    verify: &[(String, String)],
+    verify: &[VerifyLine],
     hint: Option<&super::dockerignore::Hint>,
 ) -> serde_json::Value {
     let files: Vec<serde_json::Value> = manifest
@@ -158,8 +158,10 @@ fn run_document(
             serde_json::json!({"path": r.path, "action": action})
         })
         .collect();
-    let verify: Vec<serde_json::Value> =
-        verify.iter().map(|(patch, command)| serde_json::json!({"patch": patch, "command": command})).collect();
+    let verify: Vec<serde_json::Value> = verify
+        .iter()
+        .map(|line| serde_json::json!({"command": line.command, "patches": line.patches, "runs": line.runs}))
+        .collect();
     serde_json::json!({
         "run_id": manifest.run_id,
         "patches": manifest.patches,
@@ -185,35 +187,46 @@ pub fn shell_quote(text: &str) -> String {
     }
 }
 
-/// The commands that confirm the applied changes, each a complete command line with the patch it
-/// checks: the changes' own commands (they name this project's files and modules), else the patch's
-/// generic ones. A project command runs from the root (`cd ROOT && ...`); a description that is not
-/// a command (gunicorn's resolved settings depend on the start's whole command line and environment)
-/// becomes `scalepatch diff ROOT --verify`, which runs `gunicorn --print-config` exactly so.
+/// A command that confirms applied changes: a complete command line, the patches it checks, and
+/// what it runs when the line does not say it itself.
+pub struct VerifyLine {
+    pub command: String,
+    pub patches: Vec<&'static str>,
+    pub runs: Option<String>,
+}
+
+/// The commands that confirm the applied changes, each a complete command line, once however many
+/// patches it checks: the changes' own commands (they name this project's files and modules), else
+/// the patch's generic ones. A project command runs from the root (`cd ROOT && ...`); a
+/// description that is not a command (gunicorn's resolved settings depend on the start's whole
+/// command line and environment) becomes `scalepatch diff ROOT --verify`, which runs
+/// `gunicorn --print-config` exactly so.
 fn verify_commands(
     project: &Project,
     applied_patches: &[&'static dyn Patch],
     accepted: &[usize],
     proposals: &[Proposal<'_>],
-) -> Vec<(String, String)> {
+) -> Vec<VerifyLine> {
     let root = shell_quote(&project.root().to_string_lossy());
-    let mut lines: Vec<(String, String)> = Vec::new();
+    let mut lines: Vec<VerifyLine> = Vec::new();
     for patch in applied_patches {
         let own = accepted.iter().map(|&i| proposals[i].change).filter(|c| c.patch == patch.id());
         let mut commands: Vec<String> = own.flat_map(|change| change.verify.iter().cloned()).collect();
         if commands.is_empty() {
             commands = patch.verify().iter().map(|c| (*c).to_owned()).collect();
         }
-        for command in commands {
-            let line = if command.contains(" with the ") || command.contains('<') {
-                format!("scalepatch diff {root} --verify --quiet  # {command}")
-            } else if command.starts_with("python manage.py") {
-                format!("cd {root} && {command}")
+        for described in commands {
+            let (command, runs) = if described.contains(" with the ") || described.contains('<') {
+                (format!("scalepatch diff {root} --verify --quiet"), Some(described))
+            } else if described.starts_with("python manage.py") {
+                (format!("cd {root} && {described}"), None)
             } else {
-                command
+                (described, None)
             };
-            if !lines.iter().any(|(p, l)| p == patch.id() && *l == line) {
-                lines.push((patch.id().to_owned(), line));
+            match lines.iter_mut().find(|line| line.command == command && line.runs == runs) {
+                Some(line) if !line.patches.contains(&patch.id()) => line.patches.push(patch.id()),
+                Some(_) => {}
+                None => lines.push(VerifyLine { command, patches: vec![patch.id()], runs }),
             }
         }
     }
@@ -225,7 +238,7 @@ fn print_applied(
     project: &Project,
     manifest: &crate::journal::Manifest,
     applied_patches: &[&'static dyn Patch],
-    verify: &[(String, String)],
+    verify: &[VerifyLine],
     hint: Option<&super::dockerignore::Hint>,
 ) -> std::io::Result<()> {
     let ids: Vec<&str> = applied_patches.iter().map(|patch| patch.id()).collect();
@@ -240,8 +253,9 @@ fn print_applied(
         writeln!(out, "  {mark} {}", record.path.display())?;
     }
     writeln!(out, "verify:")?;
-    for (patch, line) in verify {
-        writeln!(out, "  {line}{}", if line.contains("  # ") { String::new() } else { format!("  # {patch}") })?;
+    for line in verify {
+        let runs = line.runs.as_deref().map(|runs| format!(": {runs}")).unwrap_or_default();
+        writeln!(out, "  {}  # {}{runs}", line.command, line.patches.join(", "))?;
     }
     writeln!(out, "undo with: {}", undo_command(project, &manifest.run_id))?;
     if let Some(hint) = hint {
