@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::engine::review::{AcceptAll, Interactive};
+use crate::engine::review::AcceptAll;
 use crate::journal::JournalError;
 use crate::project::Project;
 use crate::project::config::Config;
+use review::Interactive;
 
 /// Exit codes (a public contract).
 pub mod exit {
@@ -36,6 +37,7 @@ mod args;
 mod dockerignore;
 mod journal;
 mod plan;
+mod review;
 pub mod root;
 
 pub use args::{Cli, ColorWhen, Command, Format, Selection, UsageError, ValueArgs, VerifyArg, VerifyMode};
