@@ -53,8 +53,8 @@ pub fn command() -> clap::Command {
         })
         .collect();
     Cli::command().after_help(format!(
-        "PATH defaults to the project root: the nearest folder, from the current one up, holding \
-         scalepatch.toml, pyproject.toml, manage.py or .git.\n\nPatches (ids for --only, --with, --skip):\n{}",
+        "PATH defaults to the project root: from the current folder up, the nearest folder holding \
+         scalepatch.toml, else pyproject.toml or .git, else manage.py.\n\nPatches (ids for --only, --with, --skip):\n{}",
         ids.join("\n")
     ))
 }

@@ -1,11 +1,16 @@
 //! Which folder a command works on when no PATH is given: the project root, found the way ruff
-//! finds its configuration, so that running scalepatch from `app/templates/` plans exactly what
-//! running it from the root does (same files, same scalepatch.toml).
+//! finds its configuration (walking up from the current folder), so that running scalepatch from
+//! `app/templates/` plans exactly what running it from the root does (same files, same config).
+//!
+//! The markers are tried in tiers, nearest first within a tier: `scalepatch.toml`; else
+//! `pyproject.toml` or `.git`; else `manage.py`. `manage.py` comes last because real projects often
+//! keep it below the folder holding their deployment files (paperless-ngx: `src/manage.py`, the
+//! Dockerfile and `docker/` at the repository root): the nearest `manage.py` would plan without them.
 
 use std::path::{Path, PathBuf};
 
-/// The files that mark a project root, nearest first wins.
-pub const MARKERS: [&str; 4] = ["scalepatch.toml", "pyproject.toml", "manage.py", ".git"];
+/// The files that mark a project root, by tier.
+pub const MARKERS: [&[&str]; 3] = [&["scalepatch.toml"], &["pyproject.toml", ".git"], &["manage.py"]];
 
 /// PATH when given; else the nearest folder from `cwd` up holding one of [`MARKERS`]; else `cwd`.
 pub fn resolve(path: Option<PathBuf>, cwd: &Path) -> PathBuf {
@@ -15,9 +20,12 @@ pub fn resolve(path: Option<PathBuf>, cwd: &Path) -> PathBuf {
     }
 }
 
-/// The nearest ancestor of `start` (itself included) holding a root marker.
+/// The nearest ancestor of `start` (itself included) holding a marker of the first tier that any
+/// ancestor holds.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|dir| MARKERS.iter().any(|marker| dir.join(marker).exists())).map(Path::to_path_buf)
+    MARKERS.iter().find_map(|tier| {
+        start.ancestors().find(|dir| tier.iter().any(|marker| dir.join(marker).exists())).map(Path::to_path_buf)
+    })
 }
 
 /// The current folder, for [`resolve`].
@@ -57,6 +65,15 @@ mod tests {
         assert_eq!(find_root(&root.join("app/templates/deep")), Some(root.clone()));
         std::fs::write(root.join("app/pyproject.toml"), "").unwrap();
         assert_eq!(find_root(&root.join("app/templates")), Some(root.join("app")));
+        // A manage.py below the repository root does not hide the root's deployment files.
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::remove_file(root.join("app/pyproject.toml")).unwrap();
+        std::fs::write(root.join("app/manage.py"), "").unwrap();
+        assert_eq!(find_root(&root.join("app/templates")), Some(root.clone()));
+        // scalepatch.toml wins over a nearer pyproject.toml.
+        std::fs::write(root.join("scalepatch.toml"), "").unwrap();
+        std::fs::write(root.join("app/pyproject.toml"), "").unwrap();
+        assert_eq!(find_root(&root.join("app/templates")), Some(root.clone()));
         assert_eq!(resolve(Some(PathBuf::from("x")), &root), PathBuf::from("x"));
     }
 }
