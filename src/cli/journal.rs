@@ -77,7 +77,8 @@ pub fn status(path: &Path, format: Format) -> Result<i32> {
     }
     let Some(journal) = Journal::open_read_only(path)? else {
         if format == Format::Json {
-            crate::output::json::print(&crate::output::json::status_document(path, &[]))?;
+            let root = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            crate::output::json::print(&crate::output::json::status_document(&root, &[]))?;
         } else {
             writeln!(std::io::stdout(), "no scalepatch runs in {}", path.display())?;
         }
