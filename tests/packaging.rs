@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn run(command: &mut Command, what: &str) -> String {
@@ -41,13 +41,12 @@ fn the_wheel_installs_into_a_fresh_venv_and_runs() {
     let name = wheel[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with(&format!("scalepatch-{}-py3-none-", env!("CARGO_PKG_VERSION"))), "{name}");
 
+    // A fresh virtualenv with its own pip (ensurepip, offline), installing the wheel offline.
     let venv = tmp.path().join("venv");
-    run(Command::new(common::tools::python()).args(["-m", "venv", "--without-pip"]).arg(&venv), "python -m venv");
-    // The venv has no pip of its own: the test venv's pip installs into it, offline.
+    run(Command::new(common::tools::python()).args(["-m", "venv"]).arg(&venv), "python -m venv");
     run(
-        Command::new(common::tools::python())
-            .args(["-m", "pip", "install", "--no-index", "--no-deps", "--quiet", "--python"])
-            .arg(venv.join("bin/python"))
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--no-index", "--no-deps", "--quiet", "--disable-pip-version-check"])
             .arg(&wheel[0]),
         "pip install the wheel",
     );
@@ -58,5 +57,4 @@ fn the_wheel_installs_into_a_fresh_venv_and_runs() {
     common::copy_tree(&common::repo_root().join("fixtures/projects/wingman"), &sample);
     let status = Command::new(&installed).args(["diff", "--check", "--quiet"]).current_dir(&sample).output().unwrap();
     assert_eq!(status.status.code(), Some(1), "the installed command plans the sample: changes pending");
-    assert!(Path::new(&installed).exists());
 }
