@@ -74,6 +74,19 @@ pub fn apply(
         print_summary(&view.summary)?;
         return Ok(exit::OK);
     }
+    write_accepted(&view, &proposals, &accepted, json, verify)
+}
+
+/// Writes the accepted proposals as one journaled run (after `--verify`, when asked) and reports
+/// it: the files, the verify commands, the undo command, the `.dockerignore` hint.
+fn write_accepted(
+    view: &PlanView<'_>,
+    proposals: &[Proposal<'_>],
+    accepted: &[usize],
+    json: bool,
+    verify: Option<crate::engine::verify::Mode>,
+) -> Result<i32> {
+    let project = view.project;
     let changes: Vec<&crate::engine::outcome::Change> = accepted.iter().map(|&index| proposals[index].change).collect();
     let updates = file_updates(project, &changes)?;
     if let Some(mode) = verify
@@ -83,7 +96,7 @@ pub fn apply(
         return Ok(exit::USAGE);
     }
     let mut applied_patches: Vec<&'static dyn Patch> = Vec::new();
-    for &index in &accepted {
+    for &index in accepted {
         let patch = proposals[index].patch;
         if !applied_patches.iter().any(|p| p.id() == patch.id()) {
             applied_patches.push(patch);
@@ -95,11 +108,11 @@ pub fn apply(
     super::journal::print_journal_notes(&journal);
     let manifest = journal.apply(&updates, &ids)?;
 
-    let verify_lines = verify_commands(project, &applied_patches, &accepted, &proposals);
+    let verify_lines = verify_commands(project, &applied_patches, accepted, proposals);
     let hint = super::dockerignore::hint(project);
     let report = if json {
         let run = run_document(project, &manifest, &verify_lines, hint.as_ref());
-        finish(&view, Some(run), exit::OK, true).map(|_| ()).map_err(into_io)
+        finish(view, Some(run), exit::OK, true).map(|_| ()).map_err(into_io)
     } else {
         print_applied(project, &manifest, &applied_patches, &verify_lines, hint.as_ref())
             .and_then(|()| print_summary(&crate::output::report::summary(&view.entries, &updates)))
