@@ -60,13 +60,106 @@ fn an_unknown_patch_id_exits_2_and_lists_the_valid_ids() {
         let output = scalepatch().args(command).arg(project.path()).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{command:?}");
         let stderr = stderr_of(&output);
-        assert!(stderr.contains("unknown patch id"), "{stderr}");
+        assert!(stderr.contains("invalid value"), "{stderr}");
         for id in scalepatch::patches::ids() {
             assert!(stderr.contains(id), "{command:?}: {id} missing from {stderr}");
         }
         assert!(output.stdout.is_empty());
     }
     assert!(!project.path().join(".scalepatch").exists());
+}
+
+#[test]
+fn a_mistyped_patch_id_gets_did_you_mean_and_help_lists_every_id() {
+    let output = scalepatch().args(["diff", "--only", "gunicorn-wrokers"]).output().unwrap();
+    assert!(stderr_of(&output).contains("a similar value exists: 'gunicorn-workers'"), "{}", stderr_of(&output));
+    let help = scalepatch().arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    for patch in scalepatch::patches::ALL {
+        assert!(stdout_of(&help).contains(patch.id()), "{} missing from --help", patch.id());
+    }
+}
+
+#[test]
+fn completions_and_the_man_page() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let output = scalepatch().args(["completions", shell]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        assert!(stdout_of(&output).contains("scalepatch"), "{shell}");
+    }
+    let bash = stdout_of(&scalepatch().args(["completions", "bash"]).output().unwrap());
+    assert!(bash.contains("gunicorn-workers"), "patch ids complete");
+    let syntax = std::process::Command::new("bash").args(["-n", "-c", &bash]).status().unwrap();
+    assert!(syntax.success(), "bash reads the completion script");
+    let man = stdout_of(&scalepatch().arg("man").output().unwrap());
+    assert!(man.starts_with(".ie") || man.contains(".TH scalepatch"), "{man}");
+    assert!(man.replace("\\-", "-").contains("gunicorn-workers"), "the man page lists the patches");
+}
+
+#[test]
+fn color_follows_the_flag_then_force_color_then_no_color() {
+    let project = small_project();
+    let colored = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::cargo_bin("scalepatch").unwrap();
+        command.env_remove("NO_COLOR").env_remove("FORCE_COLOR").env_remove("CLICOLOR_FORCE");
+        command.envs(env.iter().copied()).args(args).arg("diff").arg(project.path());
+        stdout_of(&command.output().unwrap()).contains('\x1b')
+    };
+    assert!(!colored(&[], &[]), "a pipe gets no colour");
+    assert!(colored(&[], &[("FORCE_COLOR", "1")]));
+    assert!(colored(&["--color", "always"], &[("NO_COLOR", "1")]), "the flag wins");
+    assert!(!colored(&["--color", "never"], &[("FORCE_COLOR", "1")]));
+    assert!(!colored(&[], &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]), "NO_COLOR wins over FORCE_COLOR");
+}
+
+#[test]
+fn without_path_the_project_root_is_found_from_a_subfolder() {
+    let project = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::repo_root().join("fixtures/projects/wingman"), project.path());
+    let root = project.path();
+    let plan_from = |dir: &Path| {
+        let output = scalepatch().args(["diff", "--format", "json"]).current_dir(dir).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+        let mut document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        document.as_object_mut().unwrap().remove("root");
+        document
+    };
+    let from_root = plan_from(root);
+    assert!(from_root["summary"]["changes"].as_u64().unwrap() > 0);
+    assert_eq!(plan_from(&root.join("chat/migrations")), from_root, "the plan from a subfolder is the root's");
+    assert_eq!(plan_from(&root.join("nginx/conf.d")), from_root);
+    // The config found at the root is read from a subfolder too.
+    std::fs::write(root.join("scalepatch.toml"), "cpus = 4\n").unwrap();
+    let output =
+        scalepatch().args(["diff", "--only", "gunicorn-workers"]).current_dir(root.join("chat")).output().unwrap();
+    assert!(stderr_of(&output).contains("workers 3 -> 9"), "{}", stderr_of(&output));
+}
+
+#[test]
+fn a_folder_with_no_django_project_says_so_and_exits_2() {
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("README.md"), "notes\n").unwrap();
+    for command in [&["diff"][..], &["list"], &["apply", "--yes"]] {
+        let output = scalepatch().args(command).current_dir(empty.path()).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command:?}");
+        assert!(stderr_of(&output).contains("no Django project"), "{}", stderr_of(&output));
+    }
+    assert!(!empty.path().join(".scalepatch").exists());
+}
+
+#[test]
+fn apply_shows_the_dockerignore_line_when_the_image_would_copy_the_journal() {
+    let project = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::repo_root().join("fixtures/projects/wingman"), project.path());
+    let root = project.path();
+    let output = scalepatch().args(["apply", "--yes", "--only", "nginx-gzip"]).arg(root).output().unwrap();
+    let stdout = stdout_of(&output);
+    // The sample's Dockerfile sits at the root and runs `COPY . .`; it has no .dockerignore.
+    assert!(stdout.contains("add this line to .dockerignore:\n  .scalepatch/\n"), "{stdout}");
+    std::fs::write(root.join(".dockerignore"), ".git\n.scalepatch\n").unwrap();
+    let output = scalepatch().args(["apply", "--yes", "--only", "gunicorn-workers"]).arg(root).output().unwrap();
+    assert!(stdout_of(&output).contains("applied run"), "{}", stderr_of(&output));
+    assert!(!stdout_of(&output).contains(".dockerignore"), "{}", stdout_of(&output));
 }
 
 #[test]
@@ -196,8 +289,10 @@ fn real_patches_diff_apply_status_revert_round_trip() {
         .to_owned();
     assert!(stdout.contains("modified Dockerfile") && stdout.contains("modified nginx.conf"), "{stdout}");
     // Each applied patch names the command that confirms it, for this project's own files.
-    assert!(stdout.contains("gunicorn-workers: gunicorn --print-config app.wsgi"), "{stdout}");
-    assert!(stdout.contains("nginx-gzip: nginx -t"), "{stdout}");
+    // gunicorn's check is scalepatch's own --verify (its --print-config with the start's
+    // arguments and environment), the description of what it runs after `#`.
+    assert!(stdout.contains("--verify --quiet  # gunicorn-workers: gunicorn --print-config app.wsgi"), "{stdout}");
+    assert!(stdout.contains("  nginx -t  # nginx-gzip"), "{stdout}");
     assert_ne!(common::tree_files(root), before);
     scalepatch().args(["diff", "--check", "--only", TWO_PATCHES]).arg(root).assert().code(0);
 

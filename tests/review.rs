@@ -1,5 +1,6 @@
-//! The interactive review, driven through a pseudo-terminal as a user would: keys are raw bytes
-//! (Enter is "\r", the down arrow "\x1b[B"), the menu is yes / no / all / skip / done / quit.
+//! The interactive review, driven through a pseudo-terminal as a user would, like `git add -p`:
+//! one key per answer, no Enter (`y` yes, `n` no, `a` all remaining, `s` skip the patch, `d` done,
+//! `q` quit, `?` help), Ctrl-C quitting with the terminal restored.
 //!
 //! Every test here runs on a copy of tests/fixtures-engine/small and needs the real
 //! `gunicorn-workers` and `nginx-gzip` patches to propose one change each (Dockerfile first,
@@ -13,8 +14,7 @@ use std::process::Command;
 use rexpect::process::WaitStatus;
 use rexpect::session::{PtySession, spawn_command};
 
-const DOWN: &str = "\x1b[B";
-const ENTER: &str = "\r";
+const PROMPT: &str = "Apply this change [y,n,a,s,d,q,?]?";
 
 fn small_project() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
@@ -24,8 +24,12 @@ fn small_project() -> tempfile::TempDir {
 
 /// `scalepatch apply` of the two patches on `root`, on a terminal.
 fn review(root: &Path, color: bool) -> PtySession {
+    review_of(root, "gunicorn-workers,nginx-gzip", color)
+}
+
+fn review_of(root: &Path, patches: &str, color: bool) -> PtySession {
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("scalepatch"));
-    command.args(["apply", "--only", "gunicorn-workers,nginx-gzip"]).arg(root).env("TERM", "xterm-256color");
+    command.args(["apply", "--only", patches]).arg(root).env("TERM", "xterm-256color");
     command.env_remove("CLICOLOR_FORCE").env_remove("CLICOLOR");
     if color {
         command.env_remove("NO_COLOR");
@@ -35,12 +39,9 @@ fn review(root: &Path, color: bool) -> PtySession {
     spawn_command(command, Some(30_000)).unwrap()
 }
 
-/// Chooses the menu entry `downs` places below "yes".
-fn choose(session: &mut PtySession, downs: usize) {
-    for _ in 0..downs {
-        session.send(DOWN).unwrap();
-    }
-    session.send(ENTER).unwrap();
+/// Answers with one key, no Enter.
+fn press(session: &mut PtySession, key: &str) {
+    session.send(key).unwrap();
     session.flush().unwrap();
 }
 
@@ -63,18 +64,18 @@ fn accepting_one_change_and_rejecting_another_applies_only_the_first() {
     let mut session = review(root, false);
     // Each change explains itself before the question: patch, quick win, place, its diff alone.
     session.exp_string("[1/2]").unwrap();
-    let shown = session.exp_string("Apply this change?").unwrap();
+    let shown = session.exp_string(PROMPT).unwrap();
     let quick_win = scalepatch::patches::by_id("gunicorn-workers").unwrap().quick_win();
     assert!(shown.contains(&format!("{quick_win} gunicorn-workers")), "{shown}");
     assert!(shown.contains("Dockerfile") && shown.contains("+CMD"), "{shown}");
     assert!(!shown.contains("nginx.conf"), "only this change's diff is shown: {shown}");
     assert!(!shown.contains("\x1b[32m"), "NO_COLOR: no colour: {shown:?}");
-    choose(&mut session, 0);
+    press(&mut session, "y");
 
     session.exp_string("[2/2]").unwrap();
-    let shown = session.exp_string("Apply this change?").unwrap();
+    let shown = session.exp_string(PROMPT).unwrap();
     assert!(shown.contains("nginx-gzip") && shown.contains("nginx.conf"), "{shown}");
-    choose(&mut session, 1);
+    press(&mut session, "n");
 
     let rest = session.exp_string("undo with").unwrap();
     assert!(rest.contains("applied run") && rest.contains("modified Dockerfile"), "{rest}");
@@ -96,11 +97,11 @@ fn quitting_writes_nothing_and_exits_130() {
     let root = project.path();
     let before = common::tree_files(root);
     let mut session = review(root, false);
-    session.exp_string("Apply this change?").unwrap();
-    choose(&mut session, 0);
+    session.exp_string(PROMPT).unwrap();
+    press(&mut session, "y");
     session.exp_string("[2/2]").unwrap();
-    session.exp_string("Apply this change?").unwrap();
-    choose(&mut session, 5);
+    session.exp_string(PROMPT).unwrap();
+    press(&mut session, "q");
     session.exp_string("nothing was written").unwrap();
     assert_eq!(exit_code(&mut session), 130);
     assert_eq!(common::tree_files(root), before);
@@ -112,9 +113,9 @@ fn all_remaining_takes_every_change_and_shows_colour_on_a_terminal() {
     let project = small_project();
     let root = project.path();
     let mut session = review(root, true);
-    let shown = session.exp_string("Apply this change?").unwrap();
+    let shown = session.exp_string(PROMPT).unwrap();
     assert!(shown.contains("\x1b[32m"), "added lines are green on a terminal: {shown:?}");
-    choose(&mut session, 2);
+    press(&mut session, "a");
     let rest = session.exp_string("undo with").unwrap();
     assert!(rest.contains("Dockerfile") && rest.contains("nginx.conf"), "{rest}");
     assert_eq!(exit_code(&mut session), 0);
@@ -126,8 +127,8 @@ fn done_applies_only_what_was_accepted_so_far() {
     let project = small_project();
     let root = project.path();
     let mut session = review(root, false);
-    session.exp_string("Apply this change?").unwrap();
-    choose(&mut session, 4);
+    session.exp_string(PROMPT).unwrap();
+    press(&mut session, "d");
     session.exp_string("no change accepted").unwrap();
     assert_eq!(exit_code(&mut session), 0);
     assert_eq!(std::fs::read(root.join("Dockerfile")).unwrap(), original("Dockerfile"));
@@ -138,16 +139,100 @@ fn a_file_changed_during_the_review_is_refused() {
     let project = small_project();
     let root = project.path();
     let mut session = review(root, false);
-    session.exp_string("Apply this change?").unwrap();
+    session.exp_string(PROMPT).unwrap();
     // Someone edits nginx.conf while the user reads the first change.
     let edited = format!("{}# edited meanwhile\n", String::from_utf8(original("nginx.conf")).unwrap());
     std::fs::write(root.join("nginx.conf"), &edited).unwrap();
-    choose(&mut session, 2);
+    press(&mut session, "a");
     let message = session.exp_string("run the command again").unwrap();
     assert!(message.contains("nginx.conf") && message.contains("changed since it was planned"), "{message}");
     assert_eq!(exit_code(&mut session), 2);
     assert_eq!(std::fs::read(root.join("Dockerfile")).unwrap(), original("Dockerfile"), "nothing written");
     assert_eq!(std::fs::read_to_string(root.join("nginx.conf")).unwrap(), edited);
+}
+
+#[test]
+fn question_mark_shows_the_keys_and_asks_again() {
+    let project = small_project();
+    let mut session = review(project.path(), false);
+    session.exp_string(PROMPT).unwrap();
+    press(&mut session, "?");
+    let help = session.exp_string(PROMPT).unwrap();
+    for line in [
+        "y - apply this change",
+        "n - leave it out",
+        "a - apply this change and every remaining one",
+        "s - leave out the rest of this patch",
+        "d - done",
+        "q - quit",
+    ] {
+        assert!(help.contains(line), "{line}: {help}");
+    }
+    press(&mut session, "x");
+    session.exp_string("? - this help").unwrap();
+    session.exp_string(PROMPT).unwrap();
+    press(&mut session, "q");
+    assert_eq!(exit_code(&mut session), 130);
+}
+
+#[test]
+fn ctrl_c_quits_with_the_cursor_shown_and_the_terminal_restored() {
+    // At once (likely before the key read: the terminal turns it into SIGINT) and once the key
+    // read has put the terminal in raw mode (a ^C byte): the same quit either way.
+    for wait in [0, 500] {
+        let project = small_project();
+        let root = project.path();
+        let before = common::tree_files(root);
+        let mut session = review(root, true);
+        session.exp_string(PROMPT).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait));
+        press(&mut session, "\x03");
+        let rest = session.exp_string("nothing was written").unwrap();
+        assert!(rest.contains("\x1b[?25h"), "the cursor is shown again: {rest:?}");
+        assert_eq!(exit_code(&mut session), 130, "after {wait} ms");
+        assert_eq!(common::tree_files(root), before);
+        assert!(!root.join(".scalepatch").exists());
+    }
+}
+
+#[test]
+fn a_change_is_shown_on_top_of_those_already_accepted() {
+    // Both gunicorn patches edit the Dockerfile's CMD: once the worker count is accepted, the
+    // worker-class change is shown against the line with 5 workers, as it will be applied.
+    let project = small_project();
+    let root = project.path();
+    let mut session = review_of(root, "gunicorn-workers,gunicorn-worker-class", false);
+    let first = session.exp_string(PROMPT).unwrap();
+    assert!(first.contains("+CMD [\"gunicorn\", \"--workers\", \"5\""), "{first}");
+    press(&mut session, "y");
+    let second = session.exp_string(PROMPT).unwrap();
+    assert!(
+        second.contains("-CMD [\"gunicorn\", \"--workers\", \"5\", \"--bind\""),
+        "on top of the accepted change: {second}"
+    );
+    assert!(second.contains("\"-k\", \"gthread\""), "{second}");
+    press(&mut session, "y");
+    session.exp_string("undo with").unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("\"--workers\", \"5\"") && dockerfile.contains("\"gthread\""), "{dockerfile}");
+}
+
+#[test]
+fn skip_leaves_out_the_rest_of_the_patch() {
+    let project = small_project();
+    let root = project.path();
+    let mut session = review(root, false);
+    session.exp_string("[1/2]").unwrap();
+    session.exp_string(PROMPT).unwrap();
+    press(&mut session, "s");
+    session.exp_string("[2/2]").unwrap();
+    session.exp_string(PROMPT).unwrap();
+    press(&mut session, "y");
+    session.exp_string("undo with").unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+    assert_eq!(std::fs::read(root.join("Dockerfile")).unwrap(), original("Dockerfile"));
+    assert_ne!(std::fs::read(root.join("nginx.conf")).unwrap(), original("nginx.conf"));
 }
 
 #[test]

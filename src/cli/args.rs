@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::patch::Patch;
+pub use crate::output::Format;
 use crate::project::config::Values;
 
 #[derive(Parser, Debug)]
@@ -12,26 +14,39 @@ use crate::project::config::Values;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colours: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces them), always or never.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
+    pub color: ColorWhen,
+    /// Only errors, warnings and the summary line on stderr (the diff and machine formats unchanged).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Every patch in the catalog and its outcome on PATH.
     List {
-        #[arg(default_value = ".")]
-        path: PathBuf,
+        path: Option<PathBuf>,
         #[command(flatten)]
         values: ValueArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// The dry run: a unified diff on stdout, notes on stderr.
     Diff {
-        #[arg(default_value = ".")]
-        path: PathBuf,
+        path: Option<PathBuf>,
         #[command(flatten)]
         selection: Selection,
         #[command(flatten)]
         values: ValueArgs,
-        /// Exit 1 when any change is pending.
+        /// Exit 1 when any change is pending (for pre-commit and CI).
         #[arg(long)]
         check: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -42,8 +57,7 @@ pub enum Command {
     /// Review each change (or take them all with --yes) and write the accepted ones as one
     /// journaled, revertible run.
     Apply {
-        #[arg(default_value = ".")]
-        path: PathBuf,
+        path: Option<PathBuf>,
         #[command(flatten)]
         selection: Selection,
         #[command(flatten)]
@@ -51,27 +65,35 @@ pub enum Command {
         /// Apply every change without asking (needed when stdin is not a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// text, or json (with --yes: the plan and the run as one document).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
         #[command(flatten)]
         verify: VerifyArg,
     },
     /// Undo the last applied run (or RUN_ID), keeping edits made since to other lines.
     Revert {
         /// The project (a lone argument that is not a folder is taken as RUN_ID).
-        #[arg(default_value = ".")]
-        path: PathBuf,
+        path: Option<PathBuf>,
         /// The run to revert (see `status`); default: the newest applied run.
         run_id: Option<String>,
     },
     /// The applied runs and, for each of their files, whether it is as applied, edited since, or reverted.
     Status {
-        #[arg(default_value = ".")]
-        path: PathBuf,
+        path: Option<PathBuf>,
+        /// text or json.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Finish what an interrupted run left half-done (a crash, a failed rollback): put the files back.
-    Recover {
-        #[arg(default_value = ".")]
-        path: PathBuf,
+    Recover { path: Option<PathBuf> },
+    /// A shell completion script on stdout (`scalepatch completions bash > ~/.local/share/bash-completion/completions/scalepatch`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
+    /// The man page (roff) on stdout (`scalepatch man > ~/.local/share/man/man1/scalepatch.1`).
+    Man,
 }
 
 /// `--verify[=django]`: run the installed real tools on the patched tree before anything is written.
@@ -102,12 +124,6 @@ impl VerifyArg {
     }
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-}
-
 /// Which patches to run.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Selection {
@@ -115,14 +131,22 @@ pub struct Selection {
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=1))]
     pub phase: Option<u8>,
     /// Only these patches (comma-separated ids).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = patch_ids(), hide_possible_values = true)]
     pub only: Vec<String>,
     /// Add optional patches (db-indexes).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = patch_ids(), hide_possible_values = true)]
     pub with: Vec<String>,
     /// Leave these patches out.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = patch_ids(), hide_possible_values = true)]
     pub skip: Vec<String>,
+}
+
+/// The catalog's ids as clap's possible values: a mistyped id gets clap's "a similar value exists"
+/// and the list of valid ids.
+fn patch_ids() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        crate::patches::ALL.iter().map(|patch| PossibleValue::new(patch.id()).help(patch.title())),
+    )
 }
 
 /// Values that change the plan (also read from scalepatch.toml / [tool.scalepatch]).

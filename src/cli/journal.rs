@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::apply::after_write;
+use super::args::Format;
 use super::exit;
 use crate::journal::{FileState, Journal, RunState};
 
@@ -70,15 +71,27 @@ fn print_reverted(report: &crate::journal::RevertReport) -> std::io::Result<()> 
 }
 
 /// `status`: every run and where each of its files stands.
-pub fn status(path: &Path) -> Result<i32> {
+pub fn status(path: &Path, format: Format) -> Result<i32> {
+    if !matches!(format, Format::Text | Format::Json) {
+        return Err(super::UsageError("status prints text or json".into()).into());
+    }
     let Some(journal) = Journal::open_read_only(path)? else {
-        writeln!(std::io::stdout(), "no scalepatch runs in {}", path.display())?;
+        if format == Format::Json {
+            let root = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            crate::output::json::print(&crate::output::json::status_document(&root, &[]))?;
+        } else {
+            writeln!(std::io::stdout(), "no scalepatch runs in {}", path.display())?;
+        }
         return Ok(exit::OK);
     };
     for report in journal.interrupted()? {
         say!("scalepatch: {report}");
     }
     let runs = journal.status()?;
+    if format == Format::Json {
+        crate::output::json::print(&crate::output::json::status_document(journal.root(), &runs))?;
+        return Ok(exit::OK);
+    }
     let mut out = anstream::stdout().lock();
     if runs.is_empty() {
         writeln!(out, "no scalepatch runs in {}", path.display())?;
