@@ -1,12 +1,23 @@
-//! Platform files that hold a start command: Google App Engine's `app.yaml` (`entrypoint:`,
-//! `instance_class:`) and Fly.io's `fly.toml` (`[processes]`, `[[vm]]`). Each gives the command's
-//! shell words with their byte offsets in the file, so the command is edited in place (a TOML
-//! string's bytes are rewritten inside its quotes: the rest of the file is left as it is).
+//! Platform files that say how a platform starts the app: Google App Engine's `app.yaml`
+//! (`entrypoint:`, `instance_class:`), Fly.io's `fly.toml` (`[processes]`, `[[vm]]`, `[build]`),
+//! Render's `render.yaml` (`services[]`), Railway's `railway.toml` / `railway.json` (`deploy`,
+//! `build`) and Heroku's `app.json` (`formation`, `env`) and `heroku.yml` (`build.docker`,
+//! `run`). Each gives the command's shell words with their byte offsets in the file, so the
+//! command is edited in place (a TOML string's bytes are rewritten inside its quotes, a YAML or
+//! JSON string inside its scalar: the rest of the file is left as it is).
 
 use std::ops::Range;
 
-use super::compose::{self, get, parse_yaml, root_mapping, scalar};
+use super::compose::{self, get, items, pairs, parse_yaml, root_mapping, scalar};
 use super::shell::{self, Word};
+
+mod heroku;
+mod railway;
+mod render;
+
+pub use heroku::{HerokuApp, HerokuBuild, HerokuYml, heroku_app, heroku_yml};
+pub use railway::{Railway, railway_json, railway_toml};
+pub use render::{RenderService, render};
 
 /// A command line a platform file gives a process.
 #[derive(Debug, Clone)]
@@ -82,6 +93,10 @@ pub struct Fly {
     pub vms: Vec<FlyVm>,
     /// `[env]`: the environment of every process.
     pub env: Vec<EnvValue>,
+    /// `[build] dockerfile` (`None`: `Dockerfile`, Fly's default), and whether `[build] image`
+    /// names a prebuilt image instead (then no project Dockerfile is built).
+    pub dockerfile: Option<String>,
+    pub prebuilt_image: bool,
 }
 
 /// One `[[vm]]` entry.
@@ -112,6 +127,10 @@ pub fn fly(text: &str) -> Result<Fly, usize> {
             fly.env.push(EnvValue { key: key.to_owned(), value, line });
         }
     }
+    if let Some(build) = root.get("build").and_then(|item| item.as_table_like()) {
+        fly.dockerfile = build.get("dockerfile").and_then(|item| item.as_str()).map(str::to_owned);
+        fly.prebuilt_image = build.get("image").is_some();
+    }
     let vm_tables: Vec<&dyn toml_edit::TableLike> = match root.get("vm") {
         Some(toml_edit::Item::ArrayOfTables(tables)) => tables.iter().map(|t| t as &dyn toml_edit::TableLike).collect(),
         Some(item) => item.as_table_like().into_iter().collect(),
@@ -132,6 +151,39 @@ pub fn fly(text: &str) -> Result<Fly, usize> {
         fly.vms.push(FlyVm { processes, cpus: setting("cpus"), size: setting("size") });
     }
     Ok(fly)
+}
+
+/// The 1-based line a YAML node starts on.
+fn line(node: tree_sitter::Node) -> usize {
+    node.start_position().row + 1
+}
+
+/// A scalar YAML / JSON value as written, with its line.
+fn setting(text: &str, node: tree_sitter::Node) -> Option<Setting> {
+    scalar(text, node).map(|w| Setting { value: w.text, line: line(node) })
+}
+
+/// The command a YAML or JSON string value holds (`startCommand: "..."`), as shell words that
+/// keep their offsets in the file; `name` is the key, for messages. A double-quoted string with
+/// an escape other than `\"`, `\\` or `\/` is not read: its bytes cannot be mapped one to one.
+fn command_at(text: &str, node: tree_sitter::Node, name: &str) -> Option<PlatformCommand> {
+    if node.kind() == "double_quote_scalar" && !plain_escapes(&text[node.byte_range()]) {
+        return None;
+    }
+    let value = scalar(text, node)?;
+    let words = shell::words(&value.text).iter().map(|w| w.remap(&value.offsets)).collect();
+    Some(PlatformCommand { name: name.to_owned(), words, line: line(node) })
+}
+
+/// Whether every backslash escape of a double-quoted string stands for the character after it.
+fn plain_escapes(raw: &str) -> bool {
+    let mut chars = raw.chars();
+    while let Some(ch) = chars.next() {
+        if ch == '\\' && !matches!(chars.next(), Some('"' | '\\' | '/')) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The CPU count a Fly.io VM size names: `shared-cpu-2x` and `performance-4x` have 2 and 4.
