@@ -154,6 +154,6 @@ mod tests {
         assert!(docker[0].is_docker() && docker[0].command.is_none());
         assert_eq!(docker[0].dockerfile.as_deref(), Some("./deploy/Dockerfile"));
         assert_eq!(docker[0].max_instances.as_ref().unwrap().value, "4");
-        assert_eq!(render("services:\n  - type: [web\n").unwrap_err(), 2);
+        assert!(render("services:\n  - type: [web\n").is_err());
     }
 }
