@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::compose::{self, get, items, pairs, parse_yaml, root_mapping, scalar};
+use super::compose::{self, get, parse_yaml, root_mapping, scalar};
 use super::shell::{self, Word};
 
 mod heroku;
@@ -24,9 +24,24 @@ pub use render::{RenderService, render};
 pub struct PlatformCommand {
     /// The process name (`app` in fly.toml's `[processes]`, `entrypoint` in app.yaml).
     pub name: String,
+    /// Every word, in order.
     pub words: Vec<Word>,
+    /// The simple commands a shell runs, in order (`migrate && gunicorn app`: two).
+    pub commands: Vec<Vec<Word>>,
     /// 1-based line of the command.
     pub line: usize,
+}
+
+impl PlatformCommand {
+    /// The command a string value holds, its words keeping their offsets in the file.
+    fn of(name: &str, value: &Word, line: usize) -> PlatformCommand {
+        let options = shell::Options { newline_is_space: true, dockerfile_comments: false };
+        let commands: Vec<Vec<Word>> = shell::commands(&value.text, options)
+            .into_iter()
+            .map(|command| command.words.iter().map(|w| w.remap(&value.offsets)).collect())
+            .collect();
+        PlatformCommand { name: name.to_owned(), words: commands.concat(), commands, line }
+    }
 }
 
 /// A value a platform file sets, as written, with its line.
@@ -62,12 +77,9 @@ pub fn app_engine(text: &str) -> Option<AppEngine> {
         return None;
     }
     let line = |node: tree_sitter::Node| node.start_position().row + 1;
-    let entrypoint = get(text, root, "entrypoint").and_then(|node| match compose::compose_command(text, node)? {
-        compose::ComposeCommand::String { words, line } => {
-            Some(PlatformCommand { name: "entrypoint".to_owned(), words, line })
-        }
-        compose::ComposeCommand::List { .. } => None,
-    });
+    let entrypoint = get(text, root, "entrypoint")
+        .filter(|node| !node.kind().ends_with("sequence"))
+        .and_then(|node| command_at(text, node, "entrypoint"));
     let instance_class = get(text, root, "instance_class")
         .and_then(|node| scalar(text, node).map(|w| Setting { value: w.text, line: line(node) }));
     let env = get(text, root, "env_variables")
@@ -115,9 +127,9 @@ pub fn fly(text: &str) -> Result<Fly, usize> {
     let mut fly = Fly::default();
     if let Some(processes) = root.get("processes").and_then(|item| item.as_table_like()) {
         for (name, item) in processes.iter() {
-            let Some(words) = item.as_value().and_then(|value| string_words(text, value)) else { continue };
+            let Some(value) = item.as_value().and_then(|value| string_word(text, value)) else { continue };
             let line = item.span().map_or(1, |span| line_of(text, span.start));
-            fly.processes.push(PlatformCommand { name: name.to_owned(), words, line });
+            fly.processes.push(PlatformCommand::of(name, &value, line));
         }
     }
     if let Some(env) = root.get("env").and_then(|item| item.as_table_like()) {
@@ -171,8 +183,7 @@ fn command_at(text: &str, node: tree_sitter::Node, name: &str) -> Option<Platfor
         return None;
     }
     let value = scalar(text, node)?;
-    let words = shell::words(&value.text).iter().map(|w| w.remap(&value.offsets)).collect();
-    Some(PlatformCommand { name: name.to_owned(), words, line: line(node) })
+    Some(PlatformCommand::of(name, &value, line(node)))
 }
 
 /// Whether every backslash escape of a double-quoted string stands for the character after it.
@@ -192,15 +203,8 @@ pub fn fly_size_cpus(size: &str) -> Option<u32> {
     count.strip_suffix('x')?.parse().ok().filter(|&n| n > 0)
 }
 
-/// The shell words of a one-line TOML string whose bytes are its text (a literal `'...'`
-/// string, or a basic `"..."` one without escapes): `None` for other strings, which cannot be
+/// A one-line TOML string whose bytes are its text, as one word (a literal `'...'` string, or a basic `"..."` one without escapes): `None` for other strings, which cannot be
 /// edited byte for byte.
-fn string_words(text: &str, value: &toml_edit::Value) -> Option<Vec<Word>> {
-    let content = string_word(text, value)?;
-    Some(shell::words(&content.text).iter().map(|w| w.remap(&content.offsets)).collect())
-}
-
-/// A one-line TOML string whose bytes are its text, as one word (see [`string_words`]).
 fn string_word(text: &str, value: &toml_edit::Value) -> Option<Word> {
     value.as_str()?;
     let span: Range<usize> = value.span()?;

@@ -4,7 +4,7 @@
 //! and `build.builder` / `build.dockerfilePath` (docs.railway.com/reference/config-as-code:
 //! "Railway will always build with a Dockerfile if it finds one").
 
-use super::{PlatformCommand, Setting, command_at, line_of, setting, string_words};
+use super::{PlatformCommand, Setting, command_at, line_of, setting, string_word};
 use crate::lang::compose::{get, pairs, parse_yaml, root_mapping};
 
 /// What a Railway config file says about the one service it configures.
@@ -32,10 +32,10 @@ pub fn railway_toml(text: &str) -> Result<Railway, usize> {
     }
     let Some(deploy) = section("deploy") else { return Ok(railway) };
     if let Some(item) = deploy.get("startCommand")
-        && let Some(words) = item.as_value().and_then(|value| string_words(text, value))
+        && let Some(value) = item.as_value().and_then(|value| string_word(text, value))
     {
         let line = item.span().map_or(1, |span| line_of(text, span.start));
-        railway.start = Some(PlatformCommand { name: "startCommand".to_owned(), words, line });
+        railway.start = Some(PlatformCommand::of("startCommand", &value, line));
     }
     let count = |item: &toml_edit::Item| item.as_integer().and_then(|n| u32::try_from(n).ok());
     let place = |item: &toml_edit::Item| item.span().map_or(1, |span| line_of(text, span.start));
