@@ -72,9 +72,9 @@ impl Origin {
             Origin::Systemd => "systemd ExecStart",
             Origin::AppEngine => "App Engine entrypoint",
             Origin::Fly => "fly.toml process",
-            Origin::Render => "render.yaml service command",
-            Origin::Railway => "Railway startCommand",
-            Origin::HerokuYml => "heroku.yml run command",
+            Origin::Render => "render.yaml service",
+            Origin::Railway => "Railway start",
+            Origin::HerokuYml => "heroku.yml run",
         }
     }
 }

@@ -342,6 +342,11 @@ fn push_command(
     if let Some(docker) = docker {
         inv.env = dockerfile_env(docker);
         inv.dockerfile = image_command_hook(docker);
+        // The platform's command replaces the image's: its CMD / ENTRYPOINT does not run there.
+        let replaced = |other: &Invocation| {
+            matches!(other.origin, Origin::DockerfileExec | Origin::DockerfileShell) && runs_image(other, &docker.path)
+        };
+        out.invocations.retain(|other| !replaced(other));
     }
     inv.env.extend(runner.env.iter().cloned());
     inv.platform = Some((runner.platform, runner.at.clone()));
@@ -354,18 +359,21 @@ fn push_command(
 /// scripts it runs) get the platform's variables (over the image's `ENV`), CPUs and instances.
 /// A start a compose service or a Kubernetes container runs is left to them.
 fn run_image(out: &mut Discovery, dockerfile: &Path, runner: &Runner) {
-    let runs_image = |inv: &Invocation| {
-        inv.service.is_none()
-            && inv.platform.is_none()
-            && inv.cpu_limit.is_none()
-            && inv.dockerfile.as_ref().is_some_and(|hook| hook.path == dockerfile)
-    };
-    for inv in out.invocations.iter_mut().filter(|inv| runs_image(inv)) {
+    for inv in out.invocations.iter_mut().filter(|inv| runs_image(inv, dockerfile)) {
         inv.env.extend(runner.env.iter().cloned());
         inv.platform = Some((runner.platform, runner.at.clone()));
         inv.platform_cpus = runner.cpus.clone();
         inv.replicas = runner.replicas.clone();
     }
+}
+
+/// Whether a start runs in the image `dockerfile` builds with nothing else running it (no
+/// compose service, Kubernetes container or platform).
+fn runs_image(inv: &Invocation, dockerfile: &Path) -> bool {
+    inv.service.is_none()
+        && inv.platform.is_none()
+        && inv.cpu_limit.is_none()
+        && inv.dockerfile.as_ref().is_some_and(|hook| hook.path == dockerfile)
 }
 
 /// The environment a platform file sets for its processes.
