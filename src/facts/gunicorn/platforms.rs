@@ -29,7 +29,14 @@ use crate::text::source::SourceFile;
 fn is_platform_file(path: &Path) -> bool {
     matches!(
         name_of(path),
-        "app.yaml" | "app.yml" | "fly.toml" | "render.yaml" | "railway.toml" | "railway.json" | "heroku.yml" | "app.json"
+        "app.yaml"
+            | "app.yml"
+            | "fly.toml"
+            | "render.yaml"
+            | "railway.toml"
+            | "railway.json"
+            | "heroku.yml"
+            | "app.json"
     )
 }
 
@@ -171,14 +178,13 @@ fn render_starts(docker: &Dockerfiles, file: &Arc<SourceFile>, out: &mut Discove
 /// or the repository root.
 fn render_dockerfile<'d>(docker: &'d Dockerfiles, service: &RenderService) -> Option<&'d ParsedDockerfile> {
     let relative = service.dockerfile.as_deref();
-    let rooted = service.root_dir.as_deref().map(|root| Dockerfiles {
-        list: docker.list,
-        base: docker.base.join(root.trim_start_matches("./")),
-    });
-    rooted.and_then(|r| r.at(relative).map(|d| d.path.clone())).map_or_else(
-        || docker.at(relative),
-        |found| docker.list.iter().find(|d| d.path == found),
-    )
+    let rooted = service
+        .root_dir
+        .as_deref()
+        .map(|root| Dockerfiles { list: docker.list, base: docker.base.join(root.trim_start_matches("./")) });
+    rooted
+        .and_then(|r| r.at(relative).map(|d| d.path.clone()))
+        .map_or_else(|| docker.at(relative), |found| docker.list.iter().find(|d| d.path == found))
 }
 
 /// `WEB_CONCURRENCY` set on Render (`sync: false`, `fromGroup` of another file, a generated
@@ -193,7 +199,11 @@ fn unknown_web_concurrency(service: &RenderService, path: &Path) -> Option<EnvVa
         value: Word { text, offsets: Vec::new(), span: 0..0, vars: vec![var] },
         path: path.to_owned(),
         line: *line,
-        what: format!("envVars of service {} in {}, {why}: its value is set on Render, not in the file", service.name, path.display()),
+        what: format!(
+            "envVars of service {} in {}, {why}: its value is set on Render, not in the file",
+            service.name,
+            path.display()
+        ),
     })
 }
 
@@ -230,8 +240,13 @@ fn railway_starts(docker: &Dockerfiles, file: &Arc<SourceFile>, out: &mut Discov
         Some(Sourced { value, source })
     });
     let line = railway.start.as_ref().map_or(1, |c| c.line);
-    let runner =
-        Runner { platform: Platform::Railway, at: Location::new(path.clone(), line), env: Vec::new(), cpus: None, replicas };
+    let runner = Runner {
+        platform: Platform::Railway,
+        at: Location::new(path.clone(), line),
+        env: Vec::new(),
+        cpus: None,
+        replicas,
+    };
     let image = docker.at(railway.dockerfile.as_deref());
     match (&railway.start, image) {
         (Some(start), image) => push_command(out, file, start, Origin::Railway, &runner, image),
@@ -381,7 +396,13 @@ fn env_vars(values: &[platform::EnvValue], path: &Path, section: &str) -> Vec<En
     let what = if section.contains(' ') { section.to_owned() } else { format!("{section} of {}", path.display()) };
     values
         .iter()
-        .map(|v| EnvVar { key: v.key.clone(), value: v.value.clone(), path: path.to_owned(), line: v.line, what: what.clone() })
+        .map(|v| EnvVar {
+            key: v.key.clone(),
+            value: v.value.clone(),
+            path: path.to_owned(),
+            line: v.line,
+            what: what.clone(),
+        })
         .collect()
 }
 
@@ -437,7 +458,10 @@ fn app_engine_cpus(class: Option<&Setting>, path: &Path) -> Sourced<u32> {
 /// starter"). Any other name (`starter_plus`, `custom`...): the default assumption, stated.
 fn render_cpus(plan: Option<&Setting>, service: &str, path: &Path) -> Sourced<u32> {
     let (name, place) = match plan {
-        Some(plan) => (plan.value.as_str(), format!("plan {} of service {service} ({}:{})", plan.value, path.display(), plan.line)),
+        Some(plan) => (
+            plan.value.as_str(),
+            format!("plan {} of service {service} ({}:{})", plan.value, path.display(), plan.line),
+        ),
         None => ("starter", format!("no plan for service {service} in {}: Render's default, starter", path.display())),
     };
     let cpus = match name {

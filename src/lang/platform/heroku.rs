@@ -118,7 +118,14 @@ mod tests {
     fn heroku_yml_builds_and_runs() {
         let text = "build:\n  docker:\n    web:\n      dockerfile: deploy/Dockerfile\n      target: production\n    worker: deploy/Dockerfile\nrun:\n  web: gunicorn shop.wsgi -w 2\n  worker:\n    command:\n      - celery -A shop worker\n    image: worker\n";
         let read = heroku_yml(text).unwrap();
-        assert_eq!(read.builds[0], HerokuBuild { process: "web".into(), dockerfile: "deploy/Dockerfile".into(), target: Some("production".into()) });
+        assert_eq!(
+            read.builds[0],
+            HerokuBuild {
+                process: "web".into(),
+                dockerfile: "deploy/Dockerfile".into(),
+                target: Some("production".into())
+            }
+        );
         assert_eq!(read.builds[1].target, None);
         assert!(read.has_run);
         assert_eq!(read.runs.len(), 2);

@@ -90,7 +90,10 @@ mod tests {
         let start = read.start.unwrap();
         assert_eq!(start.line, 6);
         assert_eq!(&toml[start.words.last().unwrap().span.clone()], "2");
-        assert_eq!((read.builder.as_deref(), read.dockerfile.as_deref()), (Some("DOCKERFILE"), Some("deploy/Dockerfile")));
+        assert_eq!(
+            (read.builder.as_deref(), read.dockerfile.as_deref()),
+            (Some("DOCKERFILE"), Some("deploy/Dockerfile"))
+        );
         assert_eq!(read.replicas, Some(Setting { value: "3".to_owned(), line: 7 }));
         assert_eq!(railway_toml("[deploy\n").unwrap_err(), 1);
 

@@ -61,7 +61,8 @@ fn env_groups(text: &str, yaml: &Yaml) -> Vec<(String, Vec<EnvValue>)> {
         .filter_map(|group| {
             let name = scalar(text, get(text, group, "name")?)?.text;
             let mut unknown = Vec::new();
-            let env = get(text, group, "envVars").map(|vars| env_vars(text, vars, &[], &mut unknown)).unwrap_or_default();
+            let env =
+                get(text, group, "envVars").map(|vars| env_vars(text, vars, &[], &mut unknown)).unwrap_or_default();
             Some((name, env))
         })
         .collect()
@@ -108,9 +109,8 @@ fn env_vars(
     let mut env = Vec::new();
     for entry in items(vars) {
         let fields = pairs(text, entry);
-        let text_of = |key: &str| {
-            fields.iter().find(|(k, _)| k == key).and_then(|(_, v)| *v).and_then(|v| scalar(text, v))
-        };
+        let text_of =
+            |key: &str| fields.iter().find(|(k, _)| k == key).and_then(|(_, v)| *v).and_then(|v| scalar(text, v));
         if let Some(group) = text_of("fromGroup") {
             env.extend(groups.iter().filter(|(name, _)| *name == group.text).flat_map(|(_, values)| values.clone()));
             continue;
@@ -145,7 +145,10 @@ mod tests {
         let command = web.command.as_ref().unwrap();
         assert_eq!(command.line, 12);
         assert_eq!(&text[command.words.last().unwrap().span.clone()], "2");
-        assert_eq!(web.env.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["GUNICORN_CMD_ARGS", "WEB_CONCURRENCY"]);
+        assert_eq!(
+            web.env.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+            ["GUNICORN_CMD_ARGS", "WEB_CONCURRENCY"]
+        );
         assert_eq!(&text[web.env[1].value.source_range(0..1).unwrap()], "3");
         assert_eq!(web.unknown_env, [("SECRET_KEY".to_owned(), "`generateValue`".to_owned(), 17)]);
         assert_eq!(web.plan.as_ref().unwrap().value, "standard");
