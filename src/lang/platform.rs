@@ -203,8 +203,9 @@ pub fn fly_size_cpus(size: &str) -> Option<u32> {
     count.strip_suffix('x')?.parse().ok().filter(|&n| n > 0)
 }
 
-/// A one-line TOML string whose bytes are its text, as one word (a literal `'...'` string, or a basic `"..."` one without escapes): `None` for other strings, which cannot be
-/// edited byte for byte.
+/// A one-line TOML string whose bytes are its text, as one word (a literal `'...'` string, or a
+/// basic `"..."` one without escapes): `None` for other strings, which cannot be edited byte
+/// for byte.
 fn string_word(text: &str, value: &toml_edit::Value) -> Option<Word> {
     value.as_str()?;
     let span: Range<usize> = value.span()?;
