@@ -57,7 +57,13 @@ pub(super) fn platform_starts(project: &Project, dockerfiles: &[ParsedDockerfile
     let app_yaml = |p: &Path| matches!(name_of(p), "app.yaml" | "app.yml");
     let candidates: Vec<&PathBuf> = project.files_where(app_yaml).collect();
     let app_engine = mentioning_servers(project, candidates);
-    let others: Vec<PathBuf> = project.files_where(|p| is_platform_file(p) && !app_yaml(p)).cloned().collect();
+    // An app.json is Heroku's when a Procfile or heroku.yml sits beside it.
+    let heroku_app = |p: &Path| {
+        let folder = p.parent().unwrap_or(Path::new(""));
+        ["Procfile", "heroku.yml"].iter().any(|name| project.has_file(&folder.join(name)))
+    };
+    let wanted = |p: &Path| is_platform_file(p) && !app_yaml(p) && (name_of(p) != "app.json" || heroku_app(p));
+    let others: Vec<PathBuf> = project.files_where(wanted).cloned().collect();
     let mut apps = Vec::new();
     for path in app_engine.into_iter().chain(others) {
         let Some(file) = read(project, &path, &mut out.errors) else { continue };
@@ -71,11 +77,12 @@ pub(super) fn platform_starts(project: &Project, dockerfiles: &[ParsedDockerfile
             _ => app_engine_start(&file, out),
         }
     }
-    // Last: app.json's formation and config vars apply to the Heroku starts found above.
+    // Last: app.json's formation and config vars apply to the Heroku starts found above. Other
+    // tools name their manifest app.json too (Expo, a frontend's): one that does not parse is
+    // not Heroku's to judge, and is passed over.
     for file in apps {
-        match platform::heroku_app(&file.text) {
-            Ok(app) => heroku_app_facts(project, &file.path, &app, out),
-            Err(line) => out.errors.push(syntax_error(&file.path, line, "JSON")),
+        if let Ok(app) = platform::heroku_app(&file.text) {
+            heroku_app_facts(project, &file.path, &app, out);
         }
     }
 }
