@@ -59,6 +59,16 @@ const RUNS: &[Run] = &[
             "skipped: gunicorn.conf.py:7: worker class sync -> gthread with 4 threads: not offered, the self-check failed: this change would take the database over its connection limit: connection budget: 1 instance(s) [assumed (no --instances or `instances` in the config, no replica count in the deployment files)] x 33 worker(s) x 4 thread(s) [gunicorn at Dockerfile:8: workers = multiprocessing.cpu_count() * 2 + 1 (workers in gunicorn.conf.py) = 33 at 16 host CPUs (--host-cpus); threads 4 (threads in gunicorn.conf.py)] = 132 + Celery 16 [--concurrency 16, docker-compose.yml:10] (Celery from docker-compose.yml) = 148 of max_connections 100 [database server unknown: the database URL is read at runtime (shop/settings.py:13)",
         ],
     },
+    // Render autoscaling up to 6 instances of a pro_plus service (4 CPUs): 9 workers each is
+    // 54 of 100; with 4 threads, 216: the switch is skipped, the instance count named.
+    Run {
+        case: "render-autoscaling",
+        flags: &[],
+        outcomes: &[
+            "change: render.yaml:7: workers 4 -> 9 (--workers on the render.yaml service command line)",
+            "skipped: render.yaml:7: worker class sync -> gthread with 4 threads: not offered, the self-check failed: this change would take the database over its connection limit: connection budget: 6 instance(s) [scaling.maxInstances (autoscaling, at most) 6 of service newsroom (render.yaml:10)] x 9 worker(s) x 4 thread(s)",
+        ],
+    },
     // The same with --allow-over-budget: offered, and the warning says the limit is exceeded.
     Run {
         case: "cpu-count-unreadable-db",

@@ -153,6 +153,9 @@ fn real_argv(root: &Path, inv: &Invocation) -> Option<Vec<String>> {
         }
         // Python's tomllib reads fly.toml; the process command runs under the shell.
         Origin::Fly => Some(fly_process(&root.join(&inv.path))),
+        // render.yaml, railway.toml / railway.json and heroku.yml, read by PyYAML, tomllib and
+        // json; the command runs under the shell (`migrate && gunicorn ...`, with stubs).
+        Origin::Render | Origin::Railway | Origin::HerokuYml => Some(platform_command(&root.join(&inv.path))),
         Origin::Supervisord | Origin::Systemd => return python_argv(root, inv),
         _ => return None,
     };
@@ -206,6 +209,30 @@ fn fly_process(path: &Path) -> String {
     let script = "import sys, tomllib\nprocs = tomllib.load(open(sys.argv[1], 'rb'))['processes']\nprint(next(c for c in procs.values() if 'gunicorn' in c))";
     let output = Command::new(common::tools::python()).arg("-c").arg(script).arg(path).output().unwrap();
     assert!(output.status.success(), "{}: tomllib: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim_end().to_owned()
+}
+
+/// The command of a Render, Railway or heroku.yml file that runs gunicorn, as Python reads it.
+fn platform_command(path: &Path) -> String {
+    let script = r#"
+import json, sys, tomllib, yaml
+path = sys.argv[1]
+if path.endswith(".toml"):
+    data = tomllib.load(open(path, "rb"))
+elif path.endswith(".json"):
+    data = json.load(open(path))
+else:
+    data = yaml.safe_load(open(path))
+if path.endswith("render.yaml"):
+    found = [s.get("startCommand") or s.get("dockerCommand") for s in data["services"]]
+elif path.endswith("heroku.yml"):
+    found = [c if isinstance(c, str) else c["command"][0] for c in data["run"].values()]
+else:
+    found = [data["deploy"]["startCommand"]]
+print(next(c for c in found if c and "gunicorn" in c))
+"#;
+    let output = Command::new(common::tools::python()).arg("-c").arg(script).arg(path).output().unwrap();
+    assert!(output.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim_end().to_owned()
 }
 
@@ -291,7 +318,8 @@ fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str)
     let mut pythonpath = vec![apps.path().to_path_buf(), root.to_path_buf()];
     pythonpath.push(cwd.clone());
     command.env("PYTHONPATH", std::env::join_paths(pythonpath).unwrap());
-    for var in &inv.env {
+    // A value set on the platform, not in the files (`sync: false` on Render), is not known.
+    for var in inv.env.iter().filter(|var| !var.value.is_dynamic()) {
         command.env(&var.key, &var.value.text);
     }
     let output = command.output().expect("gunicorn runs");
@@ -337,7 +365,14 @@ fn check_with_gunicorn(case: &common::Case) -> usize {
         let by_shell = alone
             && matches!(
                 inv.origin,
-                Origin::Script | Origin::Procfile | Origin::DockerfileShell | Origin::AppEngine | Origin::Fly
+                Origin::Script
+                    | Origin::Procfile
+                    | Origin::DockerfileShell
+                    | Origin::AppEngine
+                    | Origin::Fly
+                    | Origin::Render
+                    | Origin::Railway
+                    | Origin::HerokuYml
             );
         let needs_runtime = unknowable(inv) && (templated(inv) || !by_shell);
         if needs_runtime || nothing_planned {

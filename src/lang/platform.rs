@@ -1,21 +1,47 @@
-//! Platform files that hold a start command: Google App Engine's `app.yaml` (`entrypoint:`,
-//! `instance_class:`) and Fly.io's `fly.toml` (`[processes]`, `[[vm]]`). Each gives the command's
-//! shell words with their byte offsets in the file, so the command is edited in place (a TOML
-//! string's bytes are rewritten inside its quotes: the rest of the file is left as it is).
+//! Platform files that say how a platform starts the app: Google App Engine's `app.yaml`
+//! (`entrypoint:`, `instance_class:`), Fly.io's `fly.toml` (`[processes]`, `[[vm]]`, `[build]`),
+//! Render's `render.yaml` (`services[]`), Railway's `railway.toml` / `railway.json` (`deploy`,
+//! `build`) and Heroku's `app.json` (`formation`, `env`) and `heroku.yml` (`build.docker`,
+//! `run`). Each gives the command's shell words with their byte offsets in the file, so the
+//! command is edited in place (a TOML string's bytes are rewritten inside its quotes, a YAML or
+//! JSON string inside its scalar: the rest of the file is left as it is).
 
 use std::ops::Range;
 
 use super::compose::{self, get, parse_yaml, root_mapping, scalar};
 use super::shell::{self, Word};
 
+mod heroku;
+mod railway;
+mod render;
+
+pub use heroku::{HerokuApp, HerokuBuild, HerokuYml, heroku_app, heroku_yml};
+pub use railway::{Railway, railway_json, railway_toml};
+pub use render::{RenderService, render};
+
 /// A command line a platform file gives a process.
 #[derive(Debug, Clone)]
 pub struct PlatformCommand {
     /// The process name (`app` in fly.toml's `[processes]`, `entrypoint` in app.yaml).
     pub name: String,
+    /// Every word, in order.
     pub words: Vec<Word>,
+    /// The simple commands a shell runs, in order (`migrate && gunicorn app`: two).
+    pub commands: Vec<Vec<Word>>,
     /// 1-based line of the command.
     pub line: usize,
+}
+
+impl PlatformCommand {
+    /// The command a string value holds, its words keeping their offsets in the file.
+    fn of(name: &str, value: &Word, line: usize) -> PlatformCommand {
+        let options = shell::Options { newline_is_space: true, dockerfile_comments: false };
+        let commands: Vec<Vec<Word>> = shell::commands(&value.text, options)
+            .into_iter()
+            .map(|command| command.words.iter().map(|w| w.remap(&value.offsets)).collect())
+            .collect();
+        PlatformCommand { name: name.to_owned(), words: commands.concat(), commands, line }
+    }
 }
 
 /// A value a platform file sets, as written, with its line.
@@ -51,12 +77,9 @@ pub fn app_engine(text: &str) -> Option<AppEngine> {
         return None;
     }
     let line = |node: tree_sitter::Node| node.start_position().row + 1;
-    let entrypoint = get(text, root, "entrypoint").and_then(|node| match compose::compose_command(text, node)? {
-        compose::ComposeCommand::String { words, line } => {
-            Some(PlatformCommand { name: "entrypoint".to_owned(), words, line })
-        }
-        compose::ComposeCommand::List { .. } => None,
-    });
+    let entrypoint = get(text, root, "entrypoint")
+        .filter(|node| !node.kind().ends_with("sequence"))
+        .and_then(|node| command_at(text, node, "entrypoint"));
     let instance_class = get(text, root, "instance_class")
         .and_then(|node| scalar(text, node).map(|w| Setting { value: w.text, line: line(node) }));
     let env = get(text, root, "env_variables")
@@ -82,6 +105,10 @@ pub struct Fly {
     pub vms: Vec<FlyVm>,
     /// `[env]`: the environment of every process.
     pub env: Vec<EnvValue>,
+    /// `[build] dockerfile` (`None`: `Dockerfile`, Fly's default), and whether `[build] image`
+    /// names a prebuilt image instead (then no project Dockerfile is built).
+    pub dockerfile: Option<String>,
+    pub prebuilt_image: bool,
 }
 
 /// One `[[vm]]` entry.
@@ -100,9 +127,9 @@ pub fn fly(text: &str) -> Result<Fly, usize> {
     let mut fly = Fly::default();
     if let Some(processes) = root.get("processes").and_then(|item| item.as_table_like()) {
         for (name, item) in processes.iter() {
-            let Some(words) = item.as_value().and_then(|value| string_words(text, value)) else { continue };
+            let Some(value) = item.as_value().and_then(|value| string_word(text, value)) else { continue };
             let line = item.span().map_or(1, |span| line_of(text, span.start));
-            fly.processes.push(PlatformCommand { name: name.to_owned(), words, line });
+            fly.processes.push(PlatformCommand::of(name, &value, line));
         }
     }
     if let Some(env) = root.get("env").and_then(|item| item.as_table_like()) {
@@ -111,6 +138,10 @@ pub fn fly(text: &str) -> Result<Fly, usize> {
             let line = item.span().map_or(1, |span| line_of(text, span.start));
             fly.env.push(EnvValue { key: key.to_owned(), value, line });
         }
+    }
+    if let Some(build) = root.get("build").and_then(|item| item.as_table_like()) {
+        fly.dockerfile = build.get("dockerfile").and_then(|item| item.as_str()).map(str::to_owned);
+        fly.prebuilt_image = build.get("image").is_some();
     }
     let vm_tables: Vec<&dyn toml_edit::TableLike> = match root.get("vm") {
         Some(toml_edit::Item::ArrayOfTables(tables)) => tables.iter().map(|t| t as &dyn toml_edit::TableLike).collect(),
@@ -134,21 +165,47 @@ pub fn fly(text: &str) -> Result<Fly, usize> {
     Ok(fly)
 }
 
+/// The 1-based line a YAML node starts on.
+fn line(node: tree_sitter::Node) -> usize {
+    node.start_position().row + 1
+}
+
+/// A scalar YAML / JSON value as written, with its line.
+fn setting(text: &str, node: tree_sitter::Node) -> Option<Setting> {
+    scalar(text, node).map(|w| Setting { value: w.text, line: line(node) })
+}
+
+/// The command a YAML or JSON string value holds (`startCommand: "..."`), as shell words that
+/// keep their offsets in the file; `name` is the key, for messages. A double-quoted string with
+/// an escape other than `\"`, `\\` or `\/` is not read: its bytes cannot be mapped one to one.
+fn command_at(text: &str, node: tree_sitter::Node, name: &str) -> Option<PlatformCommand> {
+    if node.kind() == "double_quote_scalar" && !plain_escapes(&text[node.byte_range()]) {
+        return None;
+    }
+    let value = scalar(text, node)?;
+    Some(PlatformCommand::of(name, &value, line(node)))
+}
+
+/// Whether every backslash escape of a double-quoted string stands for the character after it.
+fn plain_escapes(raw: &str) -> bool {
+    let mut chars = raw.chars();
+    while let Some(ch) = chars.next() {
+        if ch == '\\' && !matches!(chars.next(), Some('"' | '\\' | '/')) {
+            return false;
+        }
+    }
+    true
+}
+
 /// The CPU count a Fly.io VM size names: `shared-cpu-2x` and `performance-4x` have 2 and 4.
 pub fn fly_size_cpus(size: &str) -> Option<u32> {
     let count = size.strip_prefix("shared-cpu-").or_else(|| size.strip_prefix("performance-"))?;
     count.strip_suffix('x')?.parse().ok().filter(|&n| n > 0)
 }
 
-/// The shell words of a one-line TOML string whose bytes are its text (a literal `'...'`
-/// string, or a basic `"..."` one without escapes): `None` for other strings, which cannot be
-/// edited byte for byte.
-fn string_words(text: &str, value: &toml_edit::Value) -> Option<Vec<Word>> {
-    let content = string_word(text, value)?;
-    Some(shell::words(&content.text).iter().map(|w| w.remap(&content.offsets)).collect())
-}
-
-/// A one-line TOML string whose bytes are its text, as one word (see [`string_words`]).
+/// A one-line TOML string whose bytes are its text, as one word (a literal `'...'` string, or a
+/// basic `"..."` one without escapes): `None` for other strings, which cannot be edited byte
+/// for byte.
 fn string_word(text: &str, value: &toml_edit::Value) -> Option<Word> {
     value.as_str()?;
     let span: Range<usize> = value.span()?;

@@ -54,6 +54,9 @@ pub enum Origin {
     Systemd,
     AppEngine,
     Fly,
+    Render,
+    Railway,
+    HerokuYml,
 }
 
 impl Origin {
@@ -69,6 +72,9 @@ impl Origin {
             Origin::Systemd => "systemd ExecStart",
             Origin::AppEngine => "App Engine entrypoint",
             Origin::Fly => "fly.toml process",
+            Origin::Render => "render.yaml service",
+            Origin::Railway => "Railway start",
+            Origin::HerokuYml => "heroku.yml run",
         }
     }
 }
@@ -83,6 +89,12 @@ pub enum Platform {
     AppEngine,
     /// Fly.io (`fly.toml`).
     Fly,
+    /// Render (`render.yaml`).
+    Render,
+    /// Railway (`railway.toml` / `railway.json`).
+    Railway,
+    /// Heroku's container stack (`heroku.yml`): no buildpack runs.
+    HerokuContainer,
 }
 
 impl Platform {
@@ -100,6 +112,9 @@ impl Platform {
                 "Heroku-style platforms set WEB_CONCURRENCY from the dyno size; a flag would override the platform",
             ),
             Platform::AppEngine | Platform::Fly => None,
+            // See `facts::gunicorn::platforms`: Render and Railway are not known to set it, and
+            // a heroku.yml image is built without the buildpack that does.
+            Platform::Render | Platform::Railway | Platform::HerokuContainer => None,
         }
     }
 
@@ -108,6 +123,9 @@ impl Platform {
             Platform::Procfile => "Procfile",
             Platform::AppEngine => "App Engine",
             Platform::Fly => "Fly.io",
+            Platform::Render => "Render",
+            Platform::Railway => "Railway",
+            Platform::HerokuContainer => "heroku.yml",
         }
     }
 }
@@ -287,7 +305,7 @@ pub fn discover(project: &Project) -> Discovery {
     }
     let image_runners = kubernetes_starts(project, &mut out);
     launcher_starts(project, &deployment, &mut out);
-    platforms::platform_starts(project, &mut out);
+    platforms::platform_starts(project, &deployment.dockerfiles, &mut out);
     attach_image_runner(&mut out.invocations, &image_runners);
     attach_service_replicas(&mut out);
     out
@@ -318,7 +336,8 @@ fn read_dockerfiles(project: &Project, composes: &[ParsedCompose], out: &mut Dis
         .filter_map(|path| read(project, path, &mut out.errors).map(|file| (path, file)))
         .map(|(path, file)| {
             let parsed = dockerfile::parse(&file.text);
-            let stage = target_of(path).and_then(|t| parsed.stage_named(&t)).unwrap_or_else(|| parsed.last_stage());
+            let target = target_of(path).or_else(|| platforms::heroku_target(project, path));
+            let stage = target.and_then(|t| parsed.stage_named(&t)).unwrap_or_else(|| parsed.last_stage());
             ParsedDockerfile { path: path.clone(), parsed, file, stage }
         })
         .collect()

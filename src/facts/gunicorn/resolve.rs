@@ -186,6 +186,11 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Prob
                         &format!("{} (read by {}:{})", var.key, loaded.path.display(), assignment.line),
                     ));
                 }
+                if name == "--workers"
+                    && let Some(setting) = platform_default(inv, loaded, assignment)
+                {
+                    return Some(setting);
+                }
                 Some(Setting {
                     value: assignment.value.clone(),
                     source: SourceKind::ConfigFile,
@@ -207,6 +212,28 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Prob
     let target = cli.flags.target.map(|i| cli.words[i].text.clone());
     let opaque_args = opaque_argument(inv, &cli);
     Ok(Resolved { cli, cmd_args, config, workers, worker_class, threads, target, unseen_config, opaque_args })
+}
+
+/// `workers = os.environ.get("WEB_CONCURRENCY", 1)` in a start whose platform sets
+/// WEB_CONCURRENCY at boot (a Procfile on Heroku, see [`super::discovery::Platform`]): the
+/// platform's value decides, the default only applies where nothing sets the variable, so it is
+/// reported as decided at runtime rather than raised where production never reads it.
+fn platform_default(inv: &Invocation, loaded: &LoadedConfig, assignment: &config_file::Assignment) -> Option<Setting> {
+    let platform = inv.platform.as_ref().filter(|(p, _)| p.sets_web_concurrency().is_some())?.0;
+    (assignment.env_var.as_deref() == Some("WEB_CONCURRENCY")).then(|| Setting {
+        value: Value::Dynamic(format!(
+            "WEB_CONCURRENCY, which the platform running this {} start sets at boot (Heroku's Python buildpack: from the dyno size); the default in {} only applies where nothing sets it",
+            platform.describe(),
+            loaded.path.display()
+        )),
+        source: SourceKind::ConfigFile,
+        path: loaded.path.clone(),
+        line: assignment.line,
+        range: None,
+        what: format!("workers in {}", loaded.path.display()),
+        word: None,
+        line_end: Some(assignment.line_end),
+    })
 }
 
 /// The first argument that is only known at runtime and is not an option's value: it may expand
