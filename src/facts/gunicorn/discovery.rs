@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::invocation::ServerKind;
 use super::invocation::{self, Found, SERVER_NAMES};
 use super::kubernetes;
+use super::launcher_env;
 use super::platforms;
 use super::scripts;
 pub use super::scripts::unread_gunicorn_starts;
@@ -149,6 +150,9 @@ pub struct Invocation {
     pub dockerfile: Option<DockerfileHook>,
     /// Compose file and service that run it (for the CPU limit).
     pub service: Option<(PathBuf, String)>,
+    /// Sources of the process's environment whose values are not in the project
+    /// (`EnvironmentFile=/etc/app/env`, a Kubernetes Secret): any variable may be set there.
+    pub unseen_env: Vec<String>,
     /// Variables assigned earlier in the same script (`WORKERS=${WORKERS:-3}`).
     pub script_vars: Vec<(String, Word)>,
     /// The CPU limit of the Kubernetes container that runs it: quantity and where it is set.
@@ -485,6 +489,8 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
                 if origin == Origin::Procfile {
                     inv.platform = Some((Platform::Procfile, inv.location()));
                     inv.env = scripts::leading_env(&command.words, &path, command.line, "the Procfile line");
+                } else {
+                    (inv.env, inv.unseen_env) = launcher_env::launcher_env(project, &path, &command, &mut out.errors);
                 }
                 out.invocations.push(inv);
             }
@@ -643,6 +649,7 @@ pub(super) fn invocation_from(
         dockerfile: None,
         service: None,
         script_vars: Vec::new(),
+        unseen_env: Vec::new(),
         cpu_limit: None,
         replicas: None,
         platform: None,

@@ -15,6 +15,7 @@ pub mod discovery;
 pub mod flags;
 pub mod invocation;
 pub mod kubernetes;
+mod launcher_env;
 mod platforms;
 pub mod resolve;
 mod scripts;

@@ -136,6 +136,8 @@ pub struct Resolved {
     pub unseen_config: Option<String>,
     /// An argument only known at runtime (`"$@"`, `$GUNICORN_ARGS`) that may hold any option.
     pub opaque_args: Option<String>,
+    /// An environment source outside the project (may set GUNICORN_CMD_ARGS or WEB_CONCURRENCY).
+    pub unseen_env: Option<String>,
 }
 
 /// Resolves one invocation; `Err` when its config file cannot be read.
@@ -206,7 +208,19 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Prob
     let threads = pick_setting(|f| &f.threads, "--threads", |c| &c.threads);
     let target = cli.flags.target.map(|i| cli.words[i].text.clone());
     let opaque_args = opaque_argument(inv, &cli);
-    Ok(Resolved { cli, cmd_args, config, workers, worker_class, threads, target, unseen_config, opaque_args })
+    let unseen_env = inv.unseen_env.first().cloned();
+    Ok(Resolved {
+        cli,
+        cmd_args,
+        config,
+        workers,
+        worker_class,
+        threads,
+        target,
+        unseen_config,
+        opaque_args,
+        unseen_env,
+    })
 }
 
 /// The first argument that is only known at runtime and is not an option's value: it may expand
