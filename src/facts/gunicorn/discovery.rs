@@ -289,10 +289,10 @@ pub fn discover(project: &Project) -> Discovery {
             compose_start(project, compose, service, &deployment.dockerfiles, &mut out);
         }
     }
-    let image_runners = kubernetes_starts(project, &mut out);
+    let (image_runners, config_maps) = kubernetes_starts(project, &mut out);
     launcher_starts(project, &deployment, &mut out);
     platforms::platform_starts(project, &mut out);
-    attach_image_runner(&mut out.invocations, &image_runners);
+    attach_image_runner(&mut out.invocations, &image_runners, &config_maps);
     attach_service_replicas(&mut out);
     out
 }
@@ -522,9 +522,10 @@ const GUNICORN_VARIABLES: [&str; 2] = ["WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"];
 
 /// Kubernetes containers whose `command:` / `args:` start a server. Returns the containers that
 /// run their image's own command (no `command:` / `args:`), with their manifest.
-fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, kubernetes::Container)> {
+fn kubernetes_starts(project: &Project, out: &mut Discovery) -> (Vec<ImageRunner>, Vec<kubernetes::ConfigMap>) {
     let mut image_runners = Vec::new();
     let candidates: Vec<PathBuf> = project.files_where(kubernetes::is_candidate).cloned().collect();
+    let config_maps = config_maps(project, &candidates);
     for path in project.files_containing(&candidates, "containers:") {
         // Manifests that do not name a server may still set its environment for an image's CMD.
         let Ok(file) = project.read(&path) else { continue };
@@ -570,15 +571,47 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, ku
             };
             let line = command_line(container.command.as_ref().unwrap_or(last));
             let mut inv = invocation_from(found, &file, line, Origin::Kubernetes, style);
-            run_in_container(&mut inv, &path, container);
+            run_in_container(&mut inv, &path, container, &config_maps);
             out.invocations.push(inv);
         }
     }
-    image_runners
+    (image_runners, config_maps)
+}
+
+/// A container that runs its image's own command, with its manifest.
+type ImageRunner = (PathBuf, kubernetes::Container);
+
+/// The ConfigMaps of the project, read only when a manifest references one (the bytes say so
+/// before anything is parsed).
+fn config_maps(project: &Project, candidates: &[PathBuf]) -> Vec<kubernetes::ConfigMap> {
+    if project
+        .files_matching(candidates, |b| {
+            memchr::memmem::find(b, b"configMapRef").is_some() || memchr::memmem::find(b, b"configMapKeyRef").is_some()
+        })
+        .is_empty()
+    {
+        return Vec::new();
+    }
+    let mut maps = Vec::new();
+    for path in project.files_containing(candidates, "ConfigMap") {
+        let Ok(file) = project.read(&path) else { continue };
+        if kubernetes::is_manifest(&file.text) {
+            maps.extend(kubernetes::config_maps(&path, &file.text).unwrap_or_default());
+        }
+    }
+    maps
 }
 
 /// The container's environment, CPU limit and replica count apply to a start it runs.
-fn run_in_container(inv: &mut Invocation, path: &Path, container: &kubernetes::Container) {
+fn run_in_container(
+    inv: &mut Invocation,
+    path: &Path,
+    container: &kubernetes::Container,
+    maps: &[kubernetes::ConfigMap],
+) {
+    let (referenced, unseen) = kubernetes::referenced_env(container, path, maps);
+    inv.env.extend(referenced);
+    inv.unseen_env.extend(unseen);
     inv.env.extend(container.env.iter().filter_map(|entry| {
         Some(EnvVar {
             key: entry.key.clone(),
@@ -604,7 +637,7 @@ fn run_in_container(inv: &mut Invocation, path: &Path, container: &kubernetes::C
 /// one such container (or one that sets WEB_CONCURRENCY / GUNICORN_CMD_ARGS), and one Dockerfile in the project that starts a server and that no compose
 /// service runs. Then the container's `env:` (which overrides the Dockerfile's `ENV`), CPU limit
 /// and replicas apply to that start, and to the scripts the Dockerfile runs.
-fn attach_image_runner(invocations: &mut [Invocation], runners: &[(PathBuf, kubernetes::Container)]) {
+fn attach_image_runner(invocations: &mut [Invocation], runners: &[ImageRunner], maps: &[kubernetes::ConfigMap]) {
     // The one container that sets gunicorn's own variables, else the only container.
     let configuring: Vec<&(PathBuf, kubernetes::Container)> =
         runners.iter().filter(|(_, c)| c.env.iter().any(|e| GUNICORN_VARIABLES.contains(&e.key.as_str()))).collect();
@@ -623,7 +656,7 @@ fn attach_image_runner(invocations: &mut [Invocation], runners: &[(PathBuf, kube
     let dockerfile = (*dockerfile).clone();
     for inv in invocations.iter_mut() {
         if inv.service.is_none() && inv.dockerfile.as_ref().is_some_and(|h| h.path == dockerfile) {
-            run_in_container(inv, path, container);
+            run_in_container(inv, path, container, maps);
         }
     }
 }
