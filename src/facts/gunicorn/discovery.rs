@@ -344,7 +344,10 @@ fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
         }
         let Some(file) = read(project, path, &mut out.errors) else { continue };
         match compose::services(&file.text) {
-            Ok(services) => composes.push(ParsedCompose { path: path.clone(), file: file.clone(), services }),
+            Ok(mut services) => composes.push({
+                super::compose_extends::resolve(project, path, &mut services, &mut out.errors);
+                ParsedCompose { path: path.clone(), file: file.clone(), services }
+            }),
             Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
                 Some(tag) => {
                     out.unread_composes.push(Location::new(path.clone(), tag));
@@ -428,7 +431,15 @@ fn compose_start(
     };
     let Some(found) = found else { return };
     let style = if found.inside_string { ArgStyle::Shell } else { style };
-    let mut inv = invocation_from(found, &compose.file, command_line(command), Origin::Compose, style);
+    // A command inherited through `extends: {file: ...}` is written (and edited) in that file.
+    let file = match &service.command_file {
+        Some(path) => match read(project, path, &mut out.errors) {
+            Some(file) => file,
+            None => return,
+        },
+        None => compose.file.clone(),
+    };
+    let mut inv = invocation_from(found, &file, command_line(command), Origin::Compose, style);
     if let Some(docker) = built_dockerfile(&compose.path, service, dockerfiles) {
         inv.env = dockerfile_env(docker);
         inv.dockerfile = image_command_hook(docker);
@@ -756,9 +767,13 @@ pub(super) fn service_env(
             env.push(EnvVar {
                 key: entry.key.clone(),
                 value: interpolated(value),
-                path: compose.to_owned(),
+                path: entry.file.clone().unwrap_or_else(|| compose.to_owned()),
                 line: entry.line,
-                what: format!("environment of service {} in {}", service.name, compose.display()),
+                what: format!(
+                    "environment of service {} in {}",
+                    service.name,
+                    entry.file.as_deref().unwrap_or(compose).display()
+                ),
             });
         }
     }

@@ -178,7 +178,7 @@ fn env_entries(text: &str, node: Node) -> Vec<EnvEntry> {
         .filter_map(|item| {
             let key = compose::get(text, item, "name").and_then(|n| compose::scalar(text, n))?.text;
             let value = compose::get(text, item, "value").and_then(|n| compose::scalar(text, n))?;
-            Some(EnvEntry { key, value: Some(value), line: line(item) })
+            Some(EnvEntry { key, value: Some(value), line: line(item), file: None })
         })
         .collect()
 }

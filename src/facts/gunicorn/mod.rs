@@ -10,6 +10,7 @@
 //! connection budget read it.
 
 pub mod after;
+mod compose_extends;
 pub mod config_file;
 pub mod discovery;
 pub mod flags;
