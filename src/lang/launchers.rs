@@ -128,6 +128,10 @@ fn ini_sections(text: &str) -> Vec<(String, Vec<IniEntry>)> {
 /// `[supervisord]` section's `environment=` (inherited by every child), then the program's own.
 /// `%(ENV_X)s` becomes a variable reference to `X`.
 pub fn supervisord(text: &str) -> Vec<LaunchCommand> {
+    unmasked(text, supervisord_masked(&masked(text)))
+}
+
+fn supervisord_masked(text: &str) -> Vec<LaunchCommand> {
     let sections = ini_sections(text);
     let entry = |entries: &[IniEntry], key: &str| {
         entries.iter().rev().find(|e| e.key == key).map(|e| (e.range.clone(), e.line))
@@ -248,6 +252,10 @@ fn shlex_tokens(text: &str, range: std::ops::Range<usize>) -> Option<Vec<std::op
 /// `Environment=` assignments (several per line, quoted or not, an empty one resetting the
 /// list), `EnvironmentFile=` entries and `WorkingDirectory=`, wherever they sit in the unit.
 pub fn systemd(text: &str) -> Vec<LaunchCommand> {
+    unmasked(text, systemd_masked(&masked(text)))
+}
+
+fn systemd_masked(text: &str) -> Vec<LaunchCommand> {
     let mut commands = Vec::new();
     let mut env = Vec::new();
     let mut env_files = Vec::new();
@@ -315,6 +323,43 @@ fn unit_lines(text: &str) -> Vec<(usize, usize, usize)> {
         }
     }
     out
+}
+
+/// The text with the spaces inside template expressions (`{{ app_dir }}`, `{% if x %}`, as in an
+/// Ansible `gunicorn.service.j2`) replaced by `_`, byte for byte: an expression stays inside one
+/// word (`{{ app_dir }}/venv/bin/gunicorn` is the program) and every offset is unchanged.
+fn masked(text: &str) -> String {
+    if !text.contains("{{") && !text.contains("{%") {
+        return text.to_owned();
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for (open, close) in [("{{", "}}"), ("{%", "%}")] {
+        let mut from = 0;
+        while let Some(start) = text[from..].find(open).map(|i| from + i) {
+            let Some(end) = text[start..].find(close).map(|i| start + i + close.len()) else { break };
+            bytes[start..end].iter_mut().filter(|b| **b == b' ').for_each(|b| *b = b'_');
+            from = end;
+        }
+    }
+    String::from_utf8(bytes).expect("only ASCII spaces were replaced")
+}
+
+/// Commands read from [`masked`] text, with the original bytes put back into every word.
+fn unmasked(text: &str, mut commands: Vec<LaunchCommand>) -> Vec<LaunchCommand> {
+    let restore = |word: &mut Word| {
+        let mut bytes = std::mem::take(&mut word.text).into_bytes();
+        for (i, &offset) in word.offsets.iter().enumerate() {
+            if bytes.get(i) == Some(&b'_') && text.as_bytes().get(offset) == Some(&b' ') {
+                bytes[i] = b' ';
+            }
+        }
+        word.text = String::from_utf8(bytes).expect("only ASCII bytes were restored");
+    };
+    for command in &mut commands {
+        command.words.iter_mut().for_each(restore);
+        command.env.iter_mut().for_each(|var| restore(&mut var.value));
+    }
+    commands
 }
 
 fn line_offsets(text: &str) -> Vec<(usize, &str)> {
@@ -406,5 +451,14 @@ mod tests {
         assert_eq!(commands[0].env_files, [EnvFileRef { path: "/opt/shop/.env".to_owned(), optional: true, line: 6 }]);
         assert_eq!(commands[0].directory.as_deref(), Some("/opt/shop"));
         assert_eq!(commands[0].line, 8);
+    }
+
+    #[test]
+    fn template_expressions_stay_in_one_word() {
+        let text = "[Service]\nEnvironment=DJANGO_SETTINGS_MODULE={{ project }}.settings\nExecStart={{ root }}/venv/bin/gunicorn -w {{ workers }} app.wsgi\n";
+        let commands = systemd(text);
+        assert_eq!(texts(&commands[0]), ["{{ root }}/venv/bin/gunicorn", "-w", "{{ workers }}", "app.wsgi"]);
+        assert_eq!(&text[commands[0].words[2].span.clone()], "{{ workers }}");
+        assert_eq!(commands[0].env[0].value.text, "{{ project }}.settings");
     }
 }

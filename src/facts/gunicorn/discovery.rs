@@ -218,8 +218,16 @@ fn is_root_yaml(path: &Path) -> bool {
 }
 
 fn is_launcher_config(path: &Path) -> bool {
-    let name = name_of(path);
+    let name = launcher_name(path);
     name.ends_with(".service") || ((name.ends_with(".conf") || name.ends_with(".ini")) && !name.starts_with("nginx"))
+}
+
+/// A launcher file's name without a template suffix: `gunicorn.service.j2` (Ansible),
+/// `supervisord.conf.tmpl`, `app.service.template` (envsubst) are read as the file they render;
+/// only their literal text is edited, and a value inside a template expression is reported as one.
+fn launcher_name(path: &Path) -> &str {
+    let name = name_of(path);
+    [".j2", ".jinja", ".jinja2", ".tmpl", ".template"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name)
 }
 
 /// Reads a candidate; unreadable ones become error outcomes.
@@ -489,7 +497,7 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
             let runner = scripts::script_runner(project, &path, deployment, &mut out.errors);
             scripts::script_starts(&file, &runner, out);
             continue;
-        } else if name_of(&path).ends_with(".service") {
+        } else if launcher_name(&path).ends_with(".service") {
             (launchers::systemd(&file.text), Origin::Systemd)
         } else {
             (launchers::supervisord(&file.text), Origin::Supervisord)
@@ -523,6 +531,12 @@ fn attach_service_replicas(out: &mut Discovery) {
     }
 }
 
+/// The 1-based line of the first server name in a text.
+fn server_line(text: &str) -> Option<usize> {
+    let at = SERVER_NAMES.iter().filter_map(|name| text.find(name)).min()?;
+    Some(text[..at].matches('\n').count() + 1)
+}
+
 /// Whether a text names one of the servers.
 fn names_server(text: &str) -> bool {
     SERVER_NAMES.iter().any(|name| text.contains(name))
@@ -541,6 +555,14 @@ fn kubernetes_starts(project: &Project, out: &mut Discovery) -> (Vec<ImageRunner
         // Manifests that do not name a server may still set its environment for an image's CMD.
         let Ok(file) = project.read(&path) else { continue };
         if !kubernetes::is_manifest(&file.text) {
+            continue;
+        }
+        if let Some(chart) = kubernetes::helm_chart_of(project, &path) {
+            if let Some(line) = server_line(&file.text) {
+                let at = Location::new(path.clone(), line);
+                out.unread_server_templates.push(at.clone());
+                out.errors.push(Problem::template(at, kubernetes::helm_skip_reason(&chart, line)));
+            }
             continue;
         }
         let relevant = names_server(&file.text) || GUNICORN_VARIABLES.iter().any(|name| file.text.contains(name));

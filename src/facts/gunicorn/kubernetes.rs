@@ -69,6 +69,25 @@ pub fn is_candidate(path: &Path) -> bool {
     (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_compose_name(path)
 }
 
+/// The chart folder of a Helm template: a file under `templates/` of a folder holding
+/// `Chart.yaml`. helm renders it with the chart's values, so it is never read as YAML.
+pub fn helm_chart_of(project: &crate::project::Project, path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+        .find_map(|templates| templates.parent().filter(|chart| project.has_file(&chart.join("Chart.yaml"))))
+        .map(Path::to_path_buf)
+}
+
+/// Why a server start in a Helm template is left alone.
+pub fn helm_skip_reason(chart: &Path, line: usize) -> String {
+    format!(
+        "a Helm chart template (chart {}): helm renders it with values.yaml, so it is not read as YAML; the server \
+         start at line {line} is left alone: edit values.yaml or the template by hand",
+        chart.join("Chart.yaml").display()
+    )
+}
+
 /// Whether the text declares a Kubernetes object (a top-level `apiVersion:`).
 pub fn is_manifest(text: &str) -> bool {
     text.starts_with("apiVersion:") || text.contains("\napiVersion:")
