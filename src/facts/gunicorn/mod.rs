@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod flags;
 pub mod invocation;
 pub mod kubernetes;
+mod kubernetes_starts;
 mod launcher_env;
 mod platforms;
 pub mod resolve;
