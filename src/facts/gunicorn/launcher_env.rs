@@ -83,21 +83,17 @@ fn env_file_in_project(
     }
     let directory = working_directory.filter(|d| d.starts_with('/'))?.trim_end_matches('/');
     let rest = written.strip_prefix(directory)?.strip_prefix('/')?;
-    project_folder_of(project, directory).and_then(|folder| exists(folder.join(rest)))
+    project_folders_of(directory).into_iter().find_map(|folder| exists(folder.join(rest)))
 }
 
-/// The project folder an absolute working directory stands for: its longest tail that is a
-/// folder of the project (`/opt/paperless/src` -> `src`), else the project root (the checkout
-/// installed at `/opt/netbox`).
-fn project_folder_of(project: &Project, directory: &str) -> Option<PathBuf> {
+/// The project folders an absolute working directory may stand for, most specific first: its
+/// tails (`/opt/paperless/src` -> `paperless/src`, `src`), then the project root (the checkout
+/// installed at `/opt/netbox`). The file must exist there to count.
+fn project_folders_of(directory: &str) -> Vec<PathBuf> {
     let parts: Vec<&str> = directory.split('/').filter(|p| !p.is_empty()).collect();
-    for skip in 1..parts.len() {
-        let tail = PathBuf::from(parts[skip..].join("/"));
-        if project.files_where(|p| p.starts_with(&tail)).next().is_some() {
-            return Some(tail);
-        }
-    }
-    Some(PathBuf::new())
+    let mut folders: Vec<PathBuf> = (1..parts.len()).map(|skip| PathBuf::from(parts[skip..].join("/"))).collect();
+    folders.push(PathBuf::new());
+    folders
 }
 
 #[cfg(test)]
