@@ -351,7 +351,14 @@ fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str)
     let target = flags.target.map(|i| args[i].clone()).unwrap_or_else(|| "app.wsgi:application".to_owned());
     let apps = tempfile::tempdir().unwrap();
     write_app(apps.path(), &target);
-    let cwd = root.join(inv.path.parent().unwrap_or(Path::new("")));
+    // The launcher's working directory when it maps into the project (supervisord directory=,
+    // systemd WorkingDirectory=), else the launcher file's folder.
+    let cwd = inv
+        .working_dirs
+        .iter()
+        .map(|dir| root.join(dir))
+        .find(|dir| dir.join("gunicorn.conf.py").is_file())
+        .unwrap_or_else(|| root.join(inv.path.parent().unwrap_or(Path::new(""))));
     // `--chdir=/app` names a folder inside the image: the test runs in the project copy instead.
     if let Some(i) = args.iter().position(|a| a.starts_with("--chdir")) {
         args.drain(i..if args[i].contains('=') { i + 1 } else { i + 2 });

@@ -153,6 +153,10 @@ pub struct Invocation {
     /// Sources of the process's environment whose values are not in the project
     /// (`EnvironmentFile=/etc/app/env`, a Kubernetes Secret): any variable may be set there.
     pub unseen_env: Vec<String>,
+    /// Project folders the process may run in (supervisord `directory=`, systemd
+    /// `WorkingDirectory=` mapped into the project, most specific first): gunicorn looks for
+    /// `gunicorn.conf.py` and a relative `-c` file there.
+    pub working_dirs: Vec<PathBuf>,
     /// Variables assigned earlier in the same script (`WORKERS=${WORKERS:-3}`).
     pub script_vars: Vec<(String, Word)>,
     /// The CPU limit of the Kubernetes container that runs it: quantity and where it is set.
@@ -510,6 +514,7 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
                     inv.env = scripts::leading_env(&command.words, &path, command.line, "the Procfile line");
                 } else {
                     (inv.env, inv.unseen_env) = launcher_env::launcher_env(project, &path, &command, &mut out.errors);
+                    inv.working_dirs = launcher_env::working_dirs(command.directory.as_deref());
                 }
                 out.invocations.push(inv);
             }
@@ -564,6 +569,7 @@ pub(super) fn invocation_from(
         service: None,
         script_vars: Vec::new(),
         unseen_env: Vec::new(),
+        working_dirs: Vec::new(),
         cpu_limit: None,
         replicas: None,
         platform: None,

@@ -86,6 +86,15 @@ fn env_file_in_project(
     project_folders_of(directory).into_iter().find_map(|folder| exists(folder.join(rest)))
 }
 
+/// The project folders a launcher's absolute working directory may stand for (none for a
+/// relative or templated one): where gunicorn's relative config paths are looked up first.
+pub(super) fn working_dirs(directory: Option<&str>) -> Vec<PathBuf> {
+    match directory {
+        Some(dir) if dir.starts_with('/') && !dir.contains(['%', '$', '{']) => project_folders_of(dir),
+        _ => Vec::new(),
+    }
+}
+
 /// The project folders an absolute working directory may stand for, most specific first: its
 /// tails (`/opt/paperless/src` -> `paperless/src`, `src`), then the project root (the checkout
 /// installed at `/opt/netbox`). The file must exist there to count.

@@ -343,7 +343,8 @@ fn env_setting(var: &EnvVar, source: SourceKind, what: &str) -> Setting {
 /// project root).
 fn find_config(project: &Project, inv: &Invocation, reference: Option<&str>) -> Option<PathBuf> {
     let here = inv.path.parent().unwrap_or(Path::new("")).to_owned();
-    let bases = [here, PathBuf::new()];
+    // The launcher's working directory first (supervisord directory=, systemd WorkingDirectory=).
+    let bases: Vec<PathBuf> = inv.working_dirs.iter().cloned().chain([here, PathBuf::new()]).collect();
     let exists = |path: &Path| project.has_file(path).then(|| path.to_owned());
     match reference {
         Some(module) if module.starts_with("python:") => {
