@@ -159,6 +159,9 @@ fn class_added(inv: &Invocation, wsgi: &Wsgi, threads_placed: bool, edits: &mut 
             Unseen::OutsideConfig(config) => {
                 format!("the config file {config} is not in the project and may set the worker class; left alone")
             }
+            Unseen::OutsideEnv(source) => format!(
+                "the environment comes from {source}: it may set the worker class through GUNICORN_CMD_ARGS; left alone"
+            ),
         };
         return Err(Box::new(Outcome::skipped(Some(inv.location()), reason)));
     }

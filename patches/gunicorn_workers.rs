@@ -126,6 +126,9 @@ fn set_elsewhere(elsewhere: SetElsewhere) -> String {
         SetElsewhere::Unseen(Unseen::RuntimeArgs(opaque)) => format!(
             "the command line passes {opaque}, known only at runtime, which may set workers; a count added elsewhere could be overridden or override it"
         ),
+        SetElsewhere::Unseen(Unseen::OutsideEnv(source)) => format!(
+            "nothing visible sets workers, but the environment comes from {source}: it may set WEB_CONCURRENCY or GUNICORN_CMD_ARGS, and a count added here could override it or be overridden"
+        ),
         SetElsewhere::Unseen(Unseen::OutsideConfig(unseen)) => format!(
             "the config file {unseen} is not in the project and may set workers; a count added elsewhere could silently override it"
         ),

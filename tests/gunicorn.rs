@@ -278,6 +278,82 @@ fn unknowable(inv: &Invocation) -> bool {
     })
 }
 
+/// The environment the process gets: scalepatch's reading, and for supervisord the real
+/// supervisor's (`ServerOptions.process_config`, `%(ENV_X)s` given a placeholder), or for systemd
+/// `Environment=` split by Python's shlex: the two must agree on every value known before run time.
+fn process_env(root: &Path, inv: &Invocation, label: &str) -> Vec<(String, String)> {
+    // A value set on the platform, not in the files (`sync: false` on Render), is not known.
+    let ours: Vec<(String, String)> =
+        inv.env.iter().filter(|v| !v.value.is_dynamic()).map(|v| (v.key.clone(), v.value.text.clone())).collect();
+    let script = match inv.origin {
+        Origin::Supervisord => SUPERVISOR_ENV,
+        Origin::Systemd => SYSTEMD_ENV,
+        _ => return ours,
+    };
+    let output =
+        Command::new(common::tools::python()).arg("-c").arg(script).arg(root.join(&inv.path)).output().unwrap();
+    assert!(output.status.success(), "{label}: {}", String::from_utf8_lossy(&output.stderr));
+    let theirs: Vec<(String, String)> = String::from_utf8(output.stdout)
+        .unwrap()
+        .split('\0')
+        .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    for (key, value) in &theirs {
+        let Some(var) = inv.env.iter().rev().find(|v| v.key == *key && v.path == inv.path) else {
+            panic!("{label}: the launcher sets {key}={value}, scalepatch did not read it")
+        };
+        if !var.value.is_dynamic() {
+            assert_eq!(&var.value.text, value, "{label}: {key}");
+        }
+    }
+    // Values from files the launcher reads (an EnvironmentFile=) come after and win.
+    let mut env = theirs;
+    env.extend(ours.into_iter().filter(|(k, _)| inv.env.iter().any(|v| v.key == *k && v.path != inv.path)));
+    env
+}
+
+/// supervisor's own reading of the program that runs gunicorn (a conf.d fragment gets the
+/// `[supervisord]` section supervisor requires).
+const SUPERVISOR_ENV: &str = r#"
+import os, re, sys, tempfile
+from supervisor.options import ServerOptions
+text = open(sys.argv[1]).read()
+for name in re.findall(r"%\(ENV_(\w+)\)s", text):
+    os.environ.setdefault(name, "unknown")
+# The account named by user= does not exist on the test machine.
+text = re.sub(r"(?m)^user\s*=.*$", "", text)
+if "[supervisord]" not in text:
+    text = "[supervisord]\n" + text
+with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+    f.write(text)
+o = ServerOptions()
+o.configfile = f.name
+o.process_config(do_usage=False)
+for group in o.process_group_configs:
+    for p in group.process_configs:
+        if "gunicorn" in p.command:
+            sys.stdout.write("\0".join(f"{k}={v}" for k, v in (p.environment or {}).items()))
+            sys.exit(0)
+sys.exit(1)
+"#;
+
+/// systemd's `Environment=` lines (continuations joined, an empty one resetting), split by shlex.
+const SYSTEMD_ENV: &str = r#"
+import shlex, sys
+text = open(sys.argv[1]).read().replace("\\\n", " ")
+env = {}
+for line in text.splitlines():
+    key, _, value = line.strip().partition("=")
+    if key.strip() == "Environment":
+        if not value.strip():
+            env = {}
+        for word in shlex.split(value):
+            k, _, v = word.partition("=")
+            env.pop(k, None)
+            env[k] = v
+sys.stdout.write("\0".join(f"{k}={v}" for k, v in env.items()))
+"#;
+
 /// Runs `gunicorn --print-config` for one start and returns the settings it printed.
 fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str) -> Option<BTreeMap<String, String>> {
     let mut args = argv(inv);
@@ -304,7 +380,14 @@ fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str)
     let target = flags.target.map(|i| args[i].clone()).unwrap_or_else(|| "app.wsgi:application".to_owned());
     let apps = tempfile::tempdir().unwrap();
     write_app(apps.path(), &target);
-    let cwd = root.join(inv.path.parent().unwrap_or(Path::new("")));
+    // The launcher's working directory when it maps into the project (supervisord directory=,
+    // systemd WorkingDirectory=), else the launcher file's folder.
+    let cwd = inv
+        .working_dirs
+        .iter()
+        .map(|dir| root.join(dir))
+        .find(|dir| dir.join("gunicorn.conf.py").is_file())
+        .unwrap_or_else(|| root.join(inv.path.parent().unwrap_or(Path::new(""))));
     // `--chdir=/app` names a folder inside the image: the test runs in the project copy instead.
     if let Some(i) = args.iter().position(|a| a.starts_with("--chdir")) {
         args.drain(i..if args[i].contains('=') { i + 1 } else { i + 2 });
@@ -318,9 +401,8 @@ fn print_config(root: &Path, inv: &Invocation, alone_in_file: bool, label: &str)
     let mut pythonpath = vec![apps.path().to_path_buf(), root.to_path_buf()];
     pythonpath.push(cwd.clone());
     command.env("PYTHONPATH", std::env::join_paths(pythonpath).unwrap());
-    // A value set on the platform, not in the files (`sync: false` on Render), is not known.
-    for var in inv.env.iter().filter(|var| !var.value.is_dynamic()) {
-        command.env(&var.key, &var.value.text);
+    for (key, value) in process_env(root, inv, label) {
+        command.env(key, value);
     }
     let output = command.output().expect("gunicorn runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

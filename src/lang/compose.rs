@@ -255,6 +255,9 @@ pub struct EnvEntry {
     pub key: String,
     pub value: Option<Word>,
     pub line: usize,
+    /// The file it is written in when a service inherits it from another file (`extends:
+    /// {file: ...}`), relative to the project root; `None`: the file being read.
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// One service of a compose file.
@@ -272,6 +275,51 @@ pub struct Service {
     pub cpus: Option<(String, usize)>,
     /// `deploy.replicas`, as written, with its line: the instance count of the service.
     pub replicas: Option<(String, usize)>,
+    /// `extends:` not resolved yet (one naming another file; one in the same file is merged by
+    /// [`services`]).
+    pub extends: Option<Extends>,
+    /// The file `command:` / `entrypoint:` is written in when inherited from another file.
+    pub command_file: Option<std::path::PathBuf>,
+}
+
+/// `extends: web`, `extends: {service: web}`, `extends: {file: common.yml, service: web}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extends {
+    pub service: String,
+    pub file: Option<String>,
+}
+
+impl Service {
+    /// This service with what it inherits from `base` merged in, as compose merges `extends:`:
+    /// `command` / `entrypoint` and single values are the service's own when it has them,
+    /// `environment` is merged by key (the service's own winning: they come last), `env_file`
+    /// lists are appended, `build` is merged field by field.
+    pub fn merged_onto(self, base: &Service) -> Service {
+        let inherits_command = self.command.is_none() && self.entrypoint.is_none();
+        let mut environment = base.environment.clone();
+        environment.retain(|entry| !self.environment.iter().any(|own| own.key == entry.key));
+        environment.extend(self.environment);
+        let build = match (self.build, &base.build) {
+            (Some(own), Some(inherited)) => Some(Build {
+                context: own.context,
+                dockerfile: own.dockerfile.or_else(|| inherited.dockerfile.clone()),
+                target: own.target.or_else(|| inherited.target.clone()),
+            }),
+            (own, inherited) => own.or_else(|| inherited.clone()),
+        };
+        Service {
+            command: if inherits_command { base.command.clone() } else { self.command },
+            entrypoint: if inherits_command { base.entrypoint.clone() } else { self.entrypoint },
+            command_file: if inherits_command { base.command_file.clone() } else { self.command_file },
+            environment,
+            env_files: base.env_files.iter().cloned().chain(self.env_files).collect(),
+            build,
+            cpus: self.cpus.or_else(|| base.cpus.clone()),
+            replicas: self.replicas.or_else(|| base.replicas.clone()),
+            extends: None,
+            ..self
+        }
+    }
 }
 
 /// A service's `build:`: `build: ./app` or `build: {context, dockerfile, target}`.
@@ -292,7 +340,7 @@ pub fn services(text: &str) -> Result<Vec<Service>, usize> {
         return Ok(Vec::new());
     }
     let line = |node: Node| node.start_position().row + 1;
-    Ok(pairs(text, services)
+    let services = pairs(text, services)
         .into_iter()
         .filter_map(|(name, body)| {
             let body = body?;
@@ -331,9 +379,41 @@ pub fn services(text: &str) -> Result<Vec<Service>, usize> {
                 build,
                 cpus,
                 replicas,
+                extends: field("extends").and_then(|node| extends(text, node)),
+                command_file: None,
             })
         })
-        .collect())
+        .collect();
+    Ok(resolve_extends(services))
+}
+
+fn extends(text: &str, node: Node) -> Option<Extends> {
+    match node.kind() {
+        "block_mapping" | "flow_mapping" => Some(Extends {
+            service: scalar(text, get(text, node, "service")?)?.text,
+            file: get(text, node, "file").and_then(|n| scalar(text, n)).map(|w| w.text),
+        }),
+        _ => scalar(text, node).map(|w| Extends { service: w.text, file: None }),
+    }
+}
+
+/// Merges every same-file `extends:` (chains included, a cycle left unmerged); one naming
+/// another file stays for the caller, which can read that file.
+fn resolve_extends(mut services: Vec<Service>) -> Vec<Service> {
+    for _ in 0..services.len() {
+        let Some(i) = services.iter().position(|s| {
+            s.extends.as_ref().is_some_and(|e| {
+                e.file.is_none() && services.iter().any(|b| b.name == e.service && b.extends.is_none())
+            })
+        }) else {
+            break;
+        };
+        let wanted = services[i].extends.clone().map(|e| e.service).unwrap_or_default();
+        let base = services.iter().find(|b| b.name == wanted).cloned().expect("checked above");
+        let own = services[i].clone();
+        services[i] = own.merged_onto(&base);
+    }
+    services
 }
 
 fn build(text: &str, node: Node) -> Option<Build> {
@@ -387,6 +467,7 @@ fn environment(text: &str, node: Node) -> Vec<EnvEntry> {
                 key,
                 line: value.map_or_else(|| line(node), line),
                 value: value.and_then(|v| scalar(text, v)),
+                file: None,
             })
             .collect(),
         "block_sequence" | "flow_sequence" => items(node)
@@ -405,7 +486,7 @@ fn environment(text: &str, node: Node) -> Vec<EnvEntry> {
                     }
                     None => (word.text.clone(), None),
                 };
-                Some(EnvEntry { key, value, line: line(item) })
+                Some(EnvEntry { key, value, line: line(item), file: None })
             })
             .collect(),
         _ => Vec::new(),
@@ -466,5 +547,28 @@ mod tests {
         let Some(ComposeCommand::String { words, .. }) = &services[1].command else { panic!() };
         assert_eq!(words[0].text, "celery", "the service's own key wins over the merged one");
         assert_eq!(services[1].environment[0].key, "WEB_CONCURRENCY");
+    }
+
+    #[test]
+    fn extends_in_the_same_file() {
+        let text = "services:\n  base:\n    build: {context: ., target: prod}\n    command: gunicorn app.wsgi\n    env_file: [common.env]\n    environment: {A: \"1\", B: \"2\"}\n  web:\n    extends: base\n    env_file: web.env\n    environment: {B: \"3\"}\n  worker:\n    extends: {service: web}\n    command: celery -A app worker\n  other:\n    extends: {file: other.yml, service: x}\n";
+        let services = services(text).unwrap();
+        let web = &services[1];
+        let Some(ComposeCommand::String { words, line }) = &web.command else { panic!("web inherits the command") };
+        assert_eq!((words[0].text.as_str(), *line), ("gunicorn", 4), "the base's own bytes");
+        assert_eq!(web.env_files, ["common.env", "web.env"]);
+        let env: Vec<(&str, &str)> =
+            web.environment.iter().map(|e| (e.key.as_str(), e.value.as_ref().unwrap().text.as_str())).collect();
+        assert_eq!(env, [("A", "1"), ("B", "3")]);
+        assert_eq!(web.build.as_ref().unwrap().target.as_deref(), Some("prod"));
+        let worker = &services[2];
+        let Some(ComposeCommand::String { words, .. }) = &worker.command else { panic!() };
+        assert_eq!(words[0].text, "celery", "its own command wins");
+        assert_eq!(worker.env_files, ["common.env", "web.env"], "a chain of extends");
+        assert_eq!(
+            services[3].extends,
+            Some(Extends { service: "x".to_owned(), file: Some("other.yml".to_owned()) }),
+            "another file's service is left to the caller"
+        );
     }
 }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use super::invocation::ServerKind;
 use super::invocation::{self, Found, SERVER_NAMES};
-use super::kubernetes;
+use super::kubernetes_starts::{attach_image_runner, kubernetes_starts};
+use super::launcher_env;
 use super::platforms;
 use super::scripts;
 pub use super::scripts::unread_gunicorn_starts;
@@ -167,6 +168,13 @@ pub struct Invocation {
     pub dockerfile: Option<DockerfileHook>,
     /// Compose file and service that run it (for the CPU limit).
     pub service: Option<(PathBuf, String)>,
+    /// Sources of the process's environment whose values are not in the project
+    /// (`EnvironmentFile=/etc/app/env`, a Kubernetes Secret): any variable may be set there.
+    pub unseen_env: Vec<String>,
+    /// Project folders the process may run in (supervisord `directory=`, systemd
+    /// `WorkingDirectory=` mapped into the project, most specific first): gunicorn looks for
+    /// `gunicorn.conf.py` and a relative `-c` file there.
+    pub working_dirs: Vec<PathBuf>,
     /// Variables assigned earlier in the same script (`WORKERS=${WORKERS:-3}`).
     pub script_vars: Vec<(String, Word)>,
     /// The CPU limit of the Kubernetes container that runs it: quantity and where it is set.
@@ -232,8 +240,16 @@ fn is_root_yaml(path: &Path) -> bool {
 }
 
 fn is_launcher_config(path: &Path) -> bool {
-    let name = name_of(path);
+    let name = launcher_name(path);
     name.ends_with(".service") || ((name.ends_with(".conf") || name.ends_with(".ini")) && !name.starts_with("nginx"))
+}
+
+/// A launcher file's name without a template suffix: `gunicorn.service.j2` (Ansible),
+/// `supervisord.conf.tmpl`, `app.service.template` (envsubst) are read as the file they render;
+/// only their literal text is edited, and a value inside a template expression is reported as one.
+fn launcher_name(path: &Path) -> &str {
+    let name = name_of(path);
+    [".j2", ".jinja", ".jinja2", ".tmpl", ".template"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name)
 }
 
 /// Reads a candidate; unreadable ones become error outcomes.
@@ -303,10 +319,10 @@ pub fn discover(project: &Project) -> Discovery {
             compose_start(project, compose, service, &deployment.dockerfiles, &mut out);
         }
     }
-    let image_runners = kubernetes_starts(project, &mut out);
+    let (image_runners, config_maps) = kubernetes_starts(project, &mut out);
     launcher_starts(project, &deployment, &mut out);
     platforms::platform_starts(project, &deployment.dockerfiles, &mut out);
-    attach_image_runner(&mut out.invocations, &image_runners);
+    attach_image_runner(&mut out.invocations, &image_runners, &config_maps);
     attach_service_replicas(&mut out);
     out
 }
@@ -359,7 +375,10 @@ fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
         }
         let Some(file) = read(project, path, &mut out.errors) else { continue };
         match compose::services(&file.text) {
-            Ok(services) => composes.push(ParsedCompose { path: path.clone(), file: file.clone(), services }),
+            Ok(mut services) => composes.push({
+                super::compose_extends::resolve(project, path, &mut services, &mut out.errors);
+                ParsedCompose { path: path.clone(), file: file.clone(), services }
+            }),
             Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
                 Some(tag) => {
                     out.unread_composes.push(Location::new(path.clone(), tag));
@@ -443,7 +462,15 @@ fn compose_start(
     };
     let Some(found) = found else { return };
     let style = if found.inside_string { ArgStyle::Shell } else { style };
-    let mut inv = invocation_from(found, &compose.file, command_line(command), Origin::Compose, style);
+    // A command inherited through `extends: {file: ...}` is written (and edited) in that file.
+    let file = match &service.command_file {
+        Some(path) => match read(project, path, &mut out.errors) {
+            Some(file) => file,
+            None => return,
+        },
+        None => compose.file.clone(),
+    };
+    let mut inv = invocation_from(found, &file, command_line(command), Origin::Compose, style);
     if let Some(docker) = built_dockerfile(&compose.path, service, dockerfiles) {
         inv.env = dockerfile_env(docker);
         inv.dockerfile = image_command_hook(docker);
@@ -454,7 +481,7 @@ fn compose_start(
 }
 
 /// How new arguments join a YAML list.
-fn list_style(style: &ListStyle) -> ArgStyle {
+pub(super) fn list_style(style: &ListStyle) -> ArgStyle {
     match style {
         ListStyle::Block { indent, quote } => ArgStyle::YamlBlock { indent: indent.clone(), quote: *quote },
         ListStyle::Flow { quote } => ArgStyle::YamlFlow { quote: *quote },
@@ -462,7 +489,7 @@ fn list_style(style: &ListStyle) -> ArgStyle {
 }
 
 /// The line a compose or Kubernetes command starts at.
-fn command_line(command: &ComposeCommand) -> usize {
+pub(super) fn command_line(command: &ComposeCommand) -> usize {
     match command {
         ComposeCommand::String { line, .. } | ComposeCommand::List { line, .. } => *line,
     }
@@ -493,7 +520,7 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
             let runner = scripts::script_runner(project, &path, deployment, &mut out.errors);
             scripts::script_starts(&file, &runner, out);
             continue;
-        } else if name_of(&path).ends_with(".service") {
+        } else if launcher_name(&path).ends_with(".service") {
             (launchers::systemd(&file.text), Origin::Systemd)
         } else {
             (launchers::supervisord(&file.text), Origin::Supervisord)
@@ -504,6 +531,9 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
                 if origin == Origin::Procfile {
                     inv.platform = Some((Platform::Procfile, inv.location()));
                     inv.env = scripts::leading_env(&command.words, &path, command.line, "the Procfile line");
+                } else {
+                    (inv.env, inv.unseen_env) = launcher_env::launcher_env(project, &path, &command, &mut out.errors);
+                    inv.working_dirs = launcher_env::working_dirs(command.directory.as_deref());
                 }
                 out.invocations.push(inv);
             }
@@ -525,120 +555,15 @@ fn attach_service_replicas(out: &mut Discovery) {
     }
 }
 
+/// The 1-based line of the first server name in a text.
+pub(super) fn server_line(text: &str) -> Option<usize> {
+    let at = SERVER_NAMES.iter().filter_map(|name| text.find(name)).min()?;
+    Some(text[..at].matches('\n').count() + 1)
+}
+
 /// Whether a text names one of the servers.
-fn names_server(text: &str) -> bool {
+pub(super) fn names_server(text: &str) -> bool {
     SERVER_NAMES.iter().any(|name| text.contains(name))
-}
-
-/// The environment variables gunicorn reads itself.
-const GUNICORN_VARIABLES: [&str; 2] = ["WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"];
-
-/// Kubernetes containers whose `command:` / `args:` start a server. Returns the containers that
-/// run their image's own command (no `command:` / `args:`), with their manifest.
-fn kubernetes_starts(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, kubernetes::Container)> {
-    let mut image_runners = Vec::new();
-    let candidates: Vec<PathBuf> = project.files_where(kubernetes::is_candidate).cloned().collect();
-    for path in project.files_containing(&candidates, "containers:") {
-        // Manifests that do not name a server may still set its environment for an image's CMD.
-        let Ok(file) = project.read(&path) else { continue };
-        if !kubernetes::is_manifest(&file.text) {
-            continue;
-        }
-        let relevant = names_server(&file.text) || GUNICORN_VARIABLES.iter().any(|name| file.text.contains(name));
-        let containers = match kubernetes::containers(&file.text) {
-            Ok(containers) => containers,
-            Err(_) if !relevant => continue,
-            Err(line) => {
-                out.errors.push(match template::first_tag_line(&file.text) {
-                    Some(tag) => {
-                        if names_server(&file.text) {
-                            out.unread_server_templates.push(Location::new(path.clone(), tag));
-                        }
-                        Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
-                    }
-                    None => Problem::unreadable(
-                        Location::new(path.clone(), line),
-                        "YAML syntax error in Kubernetes manifest",
-                    ),
-                });
-                continue;
-            }
-        };
-        for container in &containers {
-            if let Some((quantity, line)) = &container.cpu {
-                let runs_gunicorn = kubernetes::command_line(container)
-                    .is_some_and(|(words, _)| words.iter().any(|word| word.text.contains("gunicorn")));
-                let place = format!("{}:{line}", path.display());
-                out.container_cpus.push(ContainerCpu { runs_gunicorn, quantity: quantity.clone(), place });
-            }
-            let Some((words, last)) = kubernetes::command_line(container) else {
-                image_runners.push((path.clone(), container.clone()));
-                continue;
-            };
-            let Some(found) = invocation::find(&words) else { continue };
-            let style = match last {
-                _ if found.inside_string => ArgStyle::Shell,
-                ComposeCommand::String { .. } => ArgStyle::Shell,
-                ComposeCommand::List { style, .. } => list_style(style),
-            };
-            let line = command_line(container.command.as_ref().unwrap_or(last));
-            let mut inv = invocation_from(found, &file, line, Origin::Kubernetes, style);
-            run_in_container(&mut inv, &path, container);
-            out.invocations.push(inv);
-        }
-    }
-    image_runners
-}
-
-/// The container's environment, CPU limit and replica count apply to a start it runs.
-fn run_in_container(inv: &mut Invocation, path: &Path, container: &kubernetes::Container) {
-    inv.env.extend(container.env.iter().filter_map(|entry| {
-        Some(EnvVar {
-            key: entry.key.clone(),
-            value: entry.value.clone()?,
-            path: path.to_owned(),
-            line: entry.line,
-            what: format!("env of {} in {}", container.describe, path.display()),
-        })
-    }));
-    inv.cpu_limit = container
-        .cpu
-        .as_ref()
-        .map(|(quantity, line)| (quantity.clone(), format!("{} ({}:{line})", container.describe, path.display())));
-    inv.replicas = container.replicas.as_ref().and_then(|(count, line)| {
-        let value = count.parse::<u32>().ok()?;
-        let source = format!("Kubernetes spec.replicas {count} of {} ({}:{line})", container.describe, path.display());
-        Some(Sourced { value, source })
-    });
-}
-
-/// A Kubernetes container without `command:` / `args:` runs its image's CMD. Which image is not
-/// knowable from the files (registries, tags), so the link is made only when it is unambiguous:
-/// one such container (or one that sets WEB_CONCURRENCY / GUNICORN_CMD_ARGS), and one Dockerfile in the project that starts a server and that no compose
-/// service runs. Then the container's `env:` (which overrides the Dockerfile's `ENV`), CPU limit
-/// and replicas apply to that start, and to the scripts the Dockerfile runs.
-fn attach_image_runner(invocations: &mut [Invocation], runners: &[(PathBuf, kubernetes::Container)]) {
-    // The one container that sets gunicorn's own variables, else the only container.
-    let configuring: Vec<&(PathBuf, kubernetes::Container)> =
-        runners.iter().filter(|(_, c)| c.env.iter().any(|e| GUNICORN_VARIABLES.contains(&e.key.as_str()))).collect();
-    let (path, container) = match (configuring.as_slice(), runners) {
-        ([one], _) => *one,
-        ([], [one]) => one,
-        _ => return,
-    };
-    let mut dockerfiles: Vec<&PathBuf> = invocations
-        .iter()
-        .filter(|inv| inv.service.is_none())
-        .filter_map(|inv| inv.dockerfile.as_ref().map(|h| &h.path))
-        .collect();
-    dockerfiles.dedup();
-    let [dockerfile] = dockerfiles.as_slice() else { return };
-    let dockerfile = (*dockerfile).clone();
-    for inv in invocations.iter_mut() {
-        if inv.service.is_none() && inv.dockerfile.as_ref().is_some_and(|h| h.path == dockerfile) {
-            run_in_container(inv, path, container);
-        }
-    }
 }
 
 pub(super) fn invocation_from(
@@ -662,6 +587,8 @@ pub(super) fn invocation_from(
         dockerfile: None,
         service: None,
         script_vars: Vec::new(),
+        unseen_env: Vec::new(),
+        working_dirs: Vec::new(),
         cpu_limit: None,
         replicas: None,
         platform: None,
@@ -735,9 +662,13 @@ pub(super) fn service_env(
             env.push(EnvVar {
                 key: entry.key.clone(),
                 value: interpolated(value),
-                path: compose.to_owned(),
+                path: entry.file.clone().unwrap_or_else(|| compose.to_owned()),
                 line: entry.line,
-                what: format!("environment of service {} in {}", service.name, compose.display()),
+                what: format!(
+                    "environment of service {} in {}",
+                    service.name,
+                    entry.file.as_deref().unwrap_or(compose).display()
+                ),
             });
         }
     }

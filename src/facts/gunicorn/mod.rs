@@ -10,11 +10,14 @@
 //! connection budget read it.
 
 pub mod after;
+mod compose_extends;
 pub mod config_file;
 pub mod discovery;
 pub mod flags;
 pub mod invocation;
 pub mod kubernetes;
+mod kubernetes_starts;
+mod launcher_env;
 mod platforms;
 pub mod resolve;
 mod scripts;

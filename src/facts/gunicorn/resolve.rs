@@ -136,6 +136,8 @@ pub struct Resolved {
     pub unseen_config: Option<String>,
     /// An argument only known at runtime (`"$@"`, `$GUNICORN_ARGS`) that may hold any option.
     pub opaque_args: Option<String>,
+    /// An environment source outside the project (may set GUNICORN_CMD_ARGS or WEB_CONCURRENCY).
+    pub unseen_env: Option<String>,
 }
 
 /// Resolves one invocation; `Err` when its config file cannot be read.
@@ -211,7 +213,19 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Prob
     let threads = pick_setting(|f| &f.threads, "--threads", |c| &c.threads);
     let target = cli.flags.target.map(|i| cli.words[i].text.clone());
     let opaque_args = opaque_argument(inv, &cli);
-    Ok(Resolved { cli, cmd_args, config, workers, worker_class, threads, target, unseen_config, opaque_args })
+    let unseen_env = inv.unseen_env.first().cloned();
+    Ok(Resolved {
+        cli,
+        cmd_args,
+        config,
+        workers,
+        worker_class,
+        threads,
+        target,
+        unseen_config,
+        opaque_args,
+        unseen_env,
+    })
 }
 
 /// `workers = os.environ.get("WEB_CONCURRENCY", 1)` in a start whose platform sets
@@ -356,7 +370,8 @@ fn env_setting(var: &EnvVar, source: SourceKind, what: &str) -> Setting {
 /// project root).
 fn find_config(project: &Project, inv: &Invocation, reference: Option<&str>) -> Option<PathBuf> {
     let here = inv.path.parent().unwrap_or(Path::new("")).to_owned();
-    let bases = [here, PathBuf::new()];
+    // The launcher's working directory first (supervisord directory=, systemd WorkingDirectory=).
+    let bases: Vec<PathBuf> = inv.working_dirs.iter().cloned().chain([here, PathBuf::new()]).collect();
     let exists = |path: &Path| project.has_file(path).then(|| path.to_owned());
     match reference {
         Some(module) if module.starts_with("python:") => {

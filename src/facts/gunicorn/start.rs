@@ -66,6 +66,8 @@ pub enum Unseen<'a> {
     RuntimeArgs(&'a str),
     /// A `-c` config file that is not in the project, as named.
     OutsideConfig(&'a str),
+    /// An environment source that is not in the project (`EnvironmentFile=/etc/app/env`), described.
+    OutsideEnv(&'a str),
 }
 
 impl Start {
@@ -153,7 +155,8 @@ impl Wsgi {
         if let Some(opaque) = &self.resolved.opaque_args {
             return Some(Unseen::RuntimeArgs(opaque));
         }
-        self.resolved.unseen_config.as_deref().map(Unseen::OutsideConfig)
+        let outside_env = self.resolved.unseen_env.as_deref().map(Unseen::OutsideEnv);
+        self.resolved.unseen_config.as_deref().map(Unseen::OutsideConfig).or(outside_env)
     }
 
     /// The command that shows what gunicorn resolves for this start.
