@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use super::discovery::{
     ArgStyle, Discovery, EnvVar, Invocation, Origin, Platform, invocation_from, mentioning_servers, read,
 };
-use super::invocation;
 use crate::facts::problem::Problem;
 use crate::lang::platform::{self, FlyVm, PlatformCommand};
 use crate::project::Project;
@@ -23,7 +22,7 @@ fn is_platform_file(path: &Path) -> bool {
 /// The server starts of every platform file that names a server.
 pub(super) fn platform_starts(project: &Project, out: &mut Discovery) {
     let candidates: Vec<&PathBuf> = project.files_where(is_platform_file).collect();
-    for path in mentioning_servers(project, candidates) {
+    for path in mentioning_servers(project, out.programs, candidates) {
         let Some(file) = read(project, &path, &mut out.errors) else { continue };
         if name_of(&path) == "fly.toml" {
             match platform::fly(&file.text) {
@@ -56,7 +55,7 @@ fn push_start(
     cpus: Option<Sourced<u32>>,
     env: &[EnvVar],
 ) {
-    let Some(found) = invocation::find(&command.words) else { return };
+    let Some(found) = out.programs.find(&command.words) else { return };
     let mut inv: Invocation = invocation_from(found, file, command.line, origin, ArgStyle::Shell);
     inv.platform = Some((platform, inv.location()));
     inv.platform_cpus = cpus;
