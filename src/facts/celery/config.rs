@@ -386,3 +386,72 @@ pub fn module_file(project: &Project, path: &Path) -> Option<PathBuf> {
 pub fn parse(project: &Project, path: &Path) -> Option<PyFile> {
     project.read(path).ok().and_then(|source| python::parse(source).ok())
 }
+
+/// A setting added to the app's configuration source: the file, the edit, its line and the
+/// statement written.
+#[derive(Debug, Clone)]
+pub struct Addition {
+    pub path: PathBuf,
+    pub edit: crate::text::edit::Edit,
+    pub line: usize,
+    pub statement: String,
+    /// Which source it is, in words.
+    pub place: String,
+}
+
+impl AppConfig {
+    /// `key = value` added to the configuration source this worker's app loads, next to the
+    /// app's other settings there, in the source's spelling: Django settings with a namespace
+    /// (`CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000` after the last `CELERY_*` setting, in the
+    /// settings module the worker loads or one it star-imports), or a configuration module
+    /// (`worker_max_tasks_per_child = 1000` after its last setting). `None` when neither is there
+    /// to write to, or when the source uses Celery's old names (mixing them stops Celery).
+    pub fn addition(&self, project: &Project, process: &CeleryProcess, key: &str, value: &str) -> Option<Addition> {
+        match self.source.as_ref()? {
+            ConfigSource::Django { namespace: Some(namespace), .. } => {
+                let settings = Settings::of(project);
+                let loaded = self.settings_module(project, process, &settings)?;
+                if self.uses_old_names(project, Some(loaded)) {
+                    return None;
+                }
+                let prefix = format!("{namespace}_");
+                let last_in = |m: &'_ SettingsModule| {
+                    python::assignments(&m.file)
+                        .into_iter()
+                        .filter(|(a, scope)| *scope == Scope::Module && m.file.text(a.left).starts_with(&prefix))
+                        .last()
+                        .map(|(a, _)| a.statement.start_byte())
+                };
+                let module = std::iter::once(loaded)
+                    .chain(settings.modules.iter().filter(|m| settings.sees(loaded, m)))
+                    .find(|m| last_in(m).is_some())?;
+                let statement = format!("{prefix}{} = {value}", key.to_uppercase());
+                let place = format!("the Django settings {} (namespace {namespace:?})", module.path().display());
+                Some(insert_after(&module.file, last_in(module)?, statement, place))
+            }
+            ConfigSource::Module { path, .. } => {
+                let file = module_file(project, path).and_then(|p| parse(project, &p))?;
+                if self.uses_old_names(project, None) {
+                    return None;
+                }
+                let (last, _) =
+                    python::assignments(&file).into_iter().filter(|(_, scope)| *scope == Scope::Module).last()?;
+                let place = format!("the configuration module {}", file.source.path.display());
+                Some(insert_after(&file, last.statement.start_byte(), format!("{key} = {value}"), place))
+            }
+            ConfigSource::Django { namespace: None, .. } => None,
+        }
+    }
+}
+
+/// A statement inserted after the module-level statement that starts at `start`.
+fn insert_after(file: &PyFile, start: usize, statement: String, place: String) -> Addition {
+    let node = file.root().named_descendant_for_byte_range(start, start).expect("a statement starts there");
+    let mut at = node;
+    while let Some(parent) = at.parent().filter(|p| p.kind() != "module") {
+        at = parent;
+    }
+    let edit = python::insert_statements_after(file, at, std::slice::from_ref(&statement), &file.style());
+    let line = file.source.line_of(at.end_byte()) + 1;
+    Addition { path: file.source.path.clone(), edit, line, statement, place }
+}

@@ -396,7 +396,7 @@ fn command_line_option(process: &CeleryProcess, option: WorkerOption) -> Option<
             source: Source::CommandLine,
             written: value.text[start..].to_owned(),
             value: (!value.is_dynamic()).then(|| value.text[start..].to_owned()),
-            what: format!("{shown} on the {} command line", inv.origin.describe()),
+            what: format!("{shown} on the command line ({})", inv.origin.describe()),
             location: Location::new(inv.path.clone(), inv.file.line_of(value.span.start)),
             range: value.source_range(start..value.text.len()),
         });

@@ -21,7 +21,7 @@ fn compose_services_and_line_files() {
     );
     let [worker, beat, _, procfile] = &celery.processes[..] else { unreachable!() };
     let concurrency = |p: &CeleryProcess| p.settings.concurrency.as_ref().map(|c| (c.written.clone(), c.what.clone()));
-    assert_eq!(concurrency(procfile), Some(("x".to_owned(), "-c x on the Procfile command line".to_owned())));
+    assert_eq!(concurrency(procfile), Some(("x".to_owned(), "-c x on the command line (Procfile)".to_owned())));
     assert_eq!(worker.settings.concurrency.as_ref().and_then(Setting::number), Some(8));
     assert_eq!(worker.settings.pool_name(), Some("gevent"));
     assert_eq!(worker.command(), "celery -A proj worker -P gevent --concurrency=8");
