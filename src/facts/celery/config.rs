@@ -49,8 +49,6 @@ pub enum ConfigSource {
 pub struct AppConfig {
     /// The app module.
     pub path: PathBuf,
-    /// Where `Celery(...)` is.
-    pub at: Location,
     /// `app.conf.x = v` / `app.conf.update(x=v)`, by setting name, in source order.
     app_conf: Vec<(String, Setting)>,
     pub source: Option<ConfigSource>,
@@ -220,8 +218,7 @@ fn django_value(settings: &Settings, top: Option<&SettingsModule>, name: &str) -
 fn module_value(file: &PyFile, name: &str, source: Source) -> Option<Setting> {
     let (assignment, _) = python::assignments(file)
         .into_iter()
-        .filter(|(a, scope)| *scope == Scope::Module && file.text(a.left) == name)
-        .last()?;
+        .rfind(|(a, scope)| *scope == Scope::Module && file.text(a.left) == name)?;
     let what = format!("{name} in {}", file.source.path.display());
     Some(setting(file, assignment.value, source, what))
 }
@@ -240,6 +237,7 @@ fn setting(file: &PyFile, value: Node, source: Source, what: String) -> Setting 
         source,
         written: file.text(value).to_owned(),
         value: literal,
+        written_as: what.clone(),
         what,
         location: file.location(value),
         range,
@@ -250,14 +248,7 @@ fn setting(file: &PyFile, value: Node, source: Source, what: String) -> Setting 
 fn read_app(file: &PyFile) -> Option<AppConfig> {
     let text = &file.source.text;
     let path = file.source.path.clone();
-    let mut app = AppConfig {
-        path: path.clone(),
-        at: Location::file(path.clone()),
-        app_conf: Vec::new(),
-        source: None,
-        opaque: Vec::new(),
-        settings_default: None,
-    };
+    let mut app = AppConfig { path, app_conf: Vec::new(), source: None, opaque: Vec::new(), settings_default: None };
     let mut constructed = false;
     for call in calls(file.root()) {
         let Some(function) = call.child_by_field_name("function") else { continue };
@@ -265,10 +256,7 @@ fn read_app(file: &PyFile) -> Option<AppConfig> {
         let method = callee.rsplit('.').next().unwrap_or(callee);
         let location = file.location(call);
         match method {
-            "Celery" => {
-                constructed = true;
-                app.at = location;
-            }
+            "Celery" => constructed = true,
             "config_from_object" => app.source = source_of(file, call, location.clone(), &mut app.opaque),
             "config_from_envvar" | "config_from_cmdline" => {
                 app.opaque.push((location, format!("`{callee}(...)` loads settings known only at runtime")))
@@ -418,8 +406,7 @@ impl AppConfig {
                 let last_in = |m: &'_ SettingsModule| {
                     python::assignments(&m.file)
                         .into_iter()
-                        .filter(|(a, scope)| *scope == Scope::Module && m.file.text(a.left).starts_with(&prefix))
-                        .last()
+                        .rfind(|(a, scope)| *scope == Scope::Module && m.file.text(a.left).starts_with(&prefix))
                         .map(|(a, _)| a.statement.start_byte())
                 };
                 let module = std::iter::once(loaded)
@@ -434,8 +421,7 @@ impl AppConfig {
                 if self.uses_old_names(project, None) {
                     return None;
                 }
-                let (last, _) =
-                    python::assignments(&file).into_iter().filter(|(_, scope)| *scope == Scope::Module).last()?;
+                let (last, _) = python::assignments(&file).into_iter().rfind(|(_, scope)| *scope == Scope::Module)?;
                 let place = format!("the configuration module {}", file.source.path.display());
                 Some(insert_after(&file, last.statement.start_byte(), format!("{key} = {value}"), place))
             }

@@ -74,8 +74,11 @@ pub struct Setting {
     /// The value Celery reads, when it is known before the process starts; `None` when it is
     /// decided at runtime (an environment variable without a default, a function call).
     pub value: Option<String>,
-    /// Where, in words (`--concurrency 8 on the compose command`).
+    /// Where, in words (`--concurrency 8 on the command line (compose command)`).
     pub what: String,
+    /// The setting as written in its place, for the connection budget's short sources
+    /// (`--concurrency 8`, `CELERY_WORKER_CONCURRENCY=4`, `CELERY_WORKER_CONCURRENCY in proj/settings.py`).
+    pub written_as: String,
     pub location: Location,
     /// The bytes of the value in its file, when it can be edited in place.
     pub range: Option<Range<usize>>,
@@ -189,7 +192,7 @@ impl CeleryProcess {
         let cpus = &self.cpus;
         match &self.settings.concurrency {
             Some(setting) if !setting.falls_through() => match setting.number() {
-                Some(value) => Sourced { value, source: setting.what.clone() },
+                Some(value) => Sourced { value, source: setting.written_as.clone() },
                 None => Sourced {
                     value: cpus.value,
                     source: format!(
@@ -397,6 +400,7 @@ fn command_line_option(process: &CeleryProcess, option: WorkerOption) -> Option<
             written: value.text[start..].to_owned(),
             value: (!value.is_dynamic()).then(|| value.text[start..].to_owned()),
             what: format!("{shown} on the command line ({})", inv.origin.describe()),
+            written_as: shown,
             location: Location::new(inv.path.clone(), inv.file.line_of(value.span.start)),
             range: value.source_range(start..value.text.len()),
         });
@@ -413,6 +417,7 @@ fn env_option(process: &CeleryProcess, option: WorkerOption) -> Option<Setting> 
         written: var.value.text.clone(),
         value: (!var.value.is_dynamic()).then(|| var.value.text.clone()),
         what: format!("{name}={} ({}), which Celery's command line reads as its option", var.value.text, var.what),
+        written_as: format!("{name}={}", var.value.text),
         location: Location::new(var.path.clone(), var.line),
         range: var.value.source_range(0..var.value.text.len()),
     })
