@@ -64,19 +64,31 @@ pub struct AppConfigs {
 }
 
 impl AppConfigs {
-    /// Reads every Python file that constructs a `Celery(` app (a file that does not parse is
-    /// passed over: the worker then has no readable configuration, and says so).
-    pub fn read(project: &Project) -> AppConfigs {
-        let candidates: Vec<PathBuf> =
-            project.files_where(|p| p.extension().is_some_and(|e| e == "py")).cloned().collect();
+    /// Reads the app modules the workers name (`apps`: each worker's `-A`, `None` without one):
+    /// the files whose module path `-A` may name, or, when a worker has no `-A`, every Python file
+    /// that constructs a `Celery(` app; no worker, no file read. A file that does not parse is
+    /// passed over: the worker then has no readable configuration, and says so.
+    pub fn read(project: &Project, apps: &[Option<&str>]) -> AppConfigs {
+        if apps.is_empty() {
+            return AppConfigs { apps: Vec::new() };
+        }
+        let suffixes: Vec<PathBuf> = apps
+            .iter()
+            .flatten()
+            .flat_map(|app| module_names(app))
+            .flat_map(|name| Production::suffixes(&name))
+            .collect();
+        let every_app = apps.iter().any(Option::is_none);
+        let candidates: Vec<PathBuf> = project
+            .files_where(|p| {
+                p.extension().is_some_and(|e| e == "py") && (every_app || suffixes.iter().any(|s| p.ends_with(s)))
+            })
+            .cloned()
+            .collect();
         let apps = project
             .files_containing(&candidates, "Celery(")
             .into_iter()
-            .filter_map(|path| {
-                let source = project.read(&path).ok()?;
-                let file = python::parse(source).ok()?;
-                read_app(&file).map(Arc::new)
-            })
+            .filter_map(|path| read_app(&parse(project, &path)?).map(Arc::new))
             .collect();
         AppConfigs { apps }
     }
@@ -86,17 +98,22 @@ impl AppConfigs {
         let Some(app) = app else {
             return (self.apps.len() == 1).then(|| self.apps[0].clone());
         };
-        let module = app.split(':').next().unwrap_or(app);
-        let mut wanted = vec![module.to_owned(), format!("{module}.celery")];
-        // `proj.celery.app`: an attribute of the module before it.
-        if let Some((parent, _)) = module.rsplit_once('.') {
-            wanted.push(parent.to_owned());
-        }
-        wanted.iter().find_map(|name| {
+        module_names(app).iter().find_map(|name| {
             let [file, package] = Production::suffixes(name);
             self.apps.iter().find(|a| a.path.ends_with(&file) || a.path.ends_with(&package)).cloned()
         })
     }
+}
+
+/// The modules `-A app` may name, in the order Celery looks: the module itself, its `celery`
+/// submodule, and the module before a trailing attribute (`proj.celery.app`, `proj.celery:app`).
+fn module_names(app: &str) -> Vec<String> {
+    let module = app.split(':').next().unwrap_or(app);
+    let mut names = vec![module.to_owned(), format!("{module}.celery")];
+    if let Some((parent, _)) = module.rsplit_once('.') {
+        names.push(parent.to_owned());
+    }
+    names
 }
 
 impl AppConfig {

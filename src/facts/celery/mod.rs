@@ -261,12 +261,16 @@ fn find(project: &Project) -> Celery {
         source: "assumed: no --cpus, no cpus in the config, no CPU limit for the container or platform that runs this worker"
             .to_owned(),
     });
-    let apps = config::AppConfigs::read(project);
+    let roles: Vec<(Role, Option<usize>, Option<String>)> =
+        found.invocations.iter().map(|inv| role(&inv.args)).collect();
+    let workers_apps: Vec<Option<&str>> =
+        roles.iter().filter(|(role, _, _)| *role == Role::Worker).map(|(_, _, app)| app.as_deref()).collect();
+    let apps = config::AppConfigs::read(project, &workers_apps);
     let processes = found
         .invocations
         .iter()
-        .map(|inv| {
-            let (role, subcommand, app) = role(&inv.args);
+        .zip(roles.iter().cloned())
+        .map(|(inv, (role, subcommand, app))| {
             let serves_web = web.starts.iter().any(|s| s.invocation.path == inv.path && s.invocation.line == inv.line);
             let cpus = target::cpu_count_for(project, &found, inv, &fallback);
             let mut process = CeleryProcess {
