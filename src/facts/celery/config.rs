@@ -78,13 +78,11 @@ impl AppConfigs {
             .flat_map(|app| module_names(app))
             .flat_map(|name| Production::suffixes(&name))
             .collect();
-        let every_app = apps.iter().any(Option::is_none);
-        let candidates: Vec<PathBuf> = project
-            .files_where(|p| {
-                p.extension().is_some_and(|e| e == "py") && (every_app || suffixes.iter().any(|s| p.ends_with(s)))
-            })
-            .cloned()
-            .collect();
+        let candidates: Vec<PathBuf> = if apps.iter().any(Option::is_none) {
+            project.files_where(|p| p.extension().is_some_and(|e| e == "py")).cloned().collect()
+        } else {
+            files_ending_with(project, &suffixes)
+        };
         let apps = project
             .files_containing(&candidates, "Celery(")
             .into_iter()
@@ -383,8 +381,18 @@ fn calls(root: Node<'_>) -> Vec<Node<'_>> {
 
 /// The module a configuration source path names, as a project file.
 pub fn module_file(project: &Project, path: &Path) -> Option<PathBuf> {
-    let [file, package] = [path.with_extension("py"), path.join("__init__.py")];
-    project.files_where(|p| p.ends_with(&file) || p.ends_with(&package)).next().cloned()
+    files_ending_with(project, &[path.with_extension("py"), path.join("__init__.py")]).into_iter().next()
+}
+
+/// The project files whose path ends with one of `suffixes`, compared by file name first: a
+/// project may hold tens of thousands of files, and a whole-path comparison for each is what
+/// costs.
+fn files_ending_with(project: &Project, suffixes: &[PathBuf]) -> Vec<PathBuf> {
+    let names: std::collections::HashSet<&std::ffi::OsStr> = suffixes.iter().filter_map(|s| s.file_name()).collect();
+    project
+        .files_where(|p| p.file_name().is_some_and(|n| names.contains(n)) && suffixes.iter().any(|s| p.ends_with(s)))
+        .cloned()
+        .collect()
 }
 
 /// A project Python file, parsed (`None` when it cannot be read or does not parse).

@@ -303,4 +303,19 @@ mod tests {
         assert_eq!(find(&words("web) exec gunicorn app")).unwrap().args[0].text, "app");
         assert!(find(&words("pip install gunicorn")).is_none());
     }
+
+    #[test]
+    fn each_pass_finds_its_own_programs() {
+        let both = words("sh -c 'celery -A proj worker -D && exec gunicorn proj.wsgi'");
+        assert_eq!(Programs::Servers.find(&both).unwrap().program_name, "gunicorn");
+        let celery = Programs::Celery.find(&both).unwrap();
+        assert_eq!((celery.server, celery.args[2].text.as_str()), (ServerKind::Celery, "worker"));
+        assert!(celery.inside_string);
+        assert_eq!(
+            Programs::Celery.find(&words("gosu app python -m celery -A proj beat")).unwrap().args[2].text,
+            "beat"
+        );
+        assert!(Programs::Celery.find(&words("gunicorn proj.wsgi")).is_none());
+        assert!(Programs::Celery.find(&words("celery --version")).is_none());
+    }
 }
