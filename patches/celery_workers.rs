@@ -24,7 +24,12 @@
 //!   useful if you have memory leaks you have no control over"; its optimizing guide warns not to
 //!   set it "too low, or else your workers will spend most of their time forking worker processes
 //!   instead of processing tasks": 1000 keeps a replacement (a fork of the parent, which has the
-//!   app imported already) rare next to the tasks it serves, and bounds a leak to 1000 tasks.
+//!   app imported already) rare next to the tasks it serves, and bounds a leak to 1000 tasks. The
+//!   option and the setting exist from Celery 4.0 (3.x spells them `--maxtasksperchild` and
+//!   refuses the new option): added only when the project pins Celery >= 4 or its app uses
+//!   `config_from_object(..., namespace=...)` (4.0's), else skipped saying so. A configuration
+//!   source in Celery's old names (`CELERYD_*`) gets no new-style name: Celery refuses to mix
+//!   them ("Cannot mix new and old setting keys"), so the command line gets it instead.
 //!
 //! Only the prefork pool is sized: gevent and eventlet run greenlets (their concurrency is how
 //! many I/O waits one process overlaps, often hundreds), `threads` runs threads, `solo` runs one
