@@ -1,5 +1,6 @@
 //! The patch catalog, one module per patch id, in review order.
 
+pub mod celery_workers;
 pub mod db_indexes;
 pub mod db_persistent_connections;
 pub mod gunicorn_worker_class;
@@ -19,6 +20,7 @@ pub const ALL: &[&dyn Patch] = &[
     &nginx_gzip::NginxGzip,
     &nginx_proxy_buffering::NginxProxyBuffering,
     &db_indexes::DbIndexes,
+    &celery_workers::CeleryWorkers,
 ];
 
 /// The patch with this id.

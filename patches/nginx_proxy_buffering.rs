@@ -104,7 +104,7 @@ fn celery_services(project: &Project) -> Vec<(String, String)> {
         .processes
         .iter()
         .filter(|process| process.runs_celery_directly())
-        .filter_map(|process| Some((process.service.clone()?, process.command())))
+        .filter_map(|process| Some((process.service()?.to_owned(), process.command())))
         .collect()
 }
 

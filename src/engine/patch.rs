@@ -21,6 +21,9 @@ pub enum RealTool {
     Nginx,
     /// `manage.py makemigrations --check`, `migrate` and `sqlmigrate`.
     Migrations,
+    /// Celery's own command-line parser on each worker's command line, with its app's
+    /// configuration loaded.
+    Celery,
 }
 
 /// What is known of a patch without running it.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::project::Project;
 
 /// The packages scalepatch cares about, by normalized name.
-pub const TRACKED: &[&str] = &["django", "dj-database-url", "django-redis", "redis", "psycopg", "gunicorn"];
+pub const TRACKED: &[&str] = &["django", "dj-database-url", "django-redis", "redis", "psycopg", "gunicorn", "celery"];
 
 /// A release number (`4.2.7`); pre-release and local parts are dropped, which is conservative
 /// for "at least" questions only when the number itself is the bound, as here.

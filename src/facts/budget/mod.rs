@@ -417,17 +417,16 @@ fn deployments(workers: Vec<(CeleryWorker, Option<String>)>, combinations: Vec<V
 }
 
 /// The Celery workers of every deployment file, each with its compose service if it has one
-/// (an override file's service replaces the base file's of the same name).
+/// (an override file's service replaces the base file's of the same name), counted at their
+/// planned concurrency ([`celery::CeleryProcess::planned_concurrency`]).
 fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
-    let cpus = serving::cpu_count(project);
     celery::celery(project)
         .processes
         .iter()
         .filter(|process| process.is_worker())
         .map(|process| {
-            let worker =
-                CeleryWorker { location: process.location.clone(), concurrency: process.concurrency_or_default(&cpus) };
-            (worker, process.service.clone())
+            let worker = CeleryWorker { location: process.location(), concurrency: process.planned_concurrency() };
+            (worker, process.service().map(str::to_owned))
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::invocation::ServerKind;
-use super::invocation::{self, Found, SERVER_NAMES};
+use super::invocation::{Found, Programs};
 use super::kubernetes_starts::{attach_image_runner, kubernetes_starts};
 use super::launcher_env;
 use super::platforms;
@@ -204,6 +204,8 @@ impl Invocation {
 /// What discovery found: invocations, and files that could not be read.
 #[derive(Debug, Default)]
 pub struct Discovery {
+    /// What it looks for: the web servers, or Celery.
+    pub programs: Programs,
     pub invocations: Vec<Invocation>,
     /// Files that could not be read (errors), and templates that cannot be read until rendered
     /// (skipped): every patch reports them.
@@ -263,10 +265,10 @@ pub(super) fn read(project: &Project, path: &Path, errors: &mut Vec<Problem>) ->
     }
 }
 
-/// Files among `paths` whose bytes mention a server: the cheap filter before any parsing.
-pub(super) fn mentioning_servers(project: &Project, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
+/// Files among `paths` whose bytes mention one of the programs: the cheap filter before any parsing.
+pub(super) fn mentioning_servers(project: &Project, programs: Programs, paths: Vec<&PathBuf>) -> Vec<PathBuf> {
     let finders: Vec<memchr::memmem::Finder> =
-        SERVER_NAMES.iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
+        programs.names().iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect();
     let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
     project.files_matching(&paths, |bytes| finders.iter().any(|f| f.find(bytes).is_some()))
 }
@@ -303,7 +305,13 @@ pub(super) struct Deployment {
 
 /// Finds every server invocation in the project.
 pub fn discover(project: &Project) -> Discovery {
-    let mut out = Discovery::default();
+    discover_programs(project, Programs::Servers)
+}
+
+/// Finds every start of `programs` in the project, with the environment, CPU limit, replicas
+/// and platform of each.
+pub fn discover_programs(project: &Project, programs: Programs) -> Discovery {
+    let mut out = Discovery { programs, ..Discovery::default() };
     let composes = read_composes(project, &mut out);
     let deployment = Deployment {
         dockerfiles: read_dockerfiles(project, &composes, &mut out),
@@ -382,7 +390,7 @@ fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
             Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
                 Some(tag) => {
                     out.unread_composes.push(Location::new(path.clone(), tag));
-                    if names_server(&file.text) {
+                    if names_server(out.programs, &file.text) {
                         out.unread_server_templates.push(Location::new(path.clone(), tag));
                     }
                     Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
@@ -413,9 +421,9 @@ fn dockerfile_starts(project: &Project, docker: &ParsedDockerfile, composes: &[P
     for keyword in ["ENTRYPOINT", "CMD"] {
         let Some(instruction) = docker.command(keyword) else { continue };
         let (found, origin) = match dockerfile::command_form(&docker.file.text, instruction) {
-            CommandForm::Exec(words) => (invocation::find(&words), Origin::DockerfileExec),
+            CommandForm::Exec(words) => (out.programs.find(&words), Origin::DockerfileExec),
             CommandForm::Shell(commands) => {
-                (commands.iter().find_map(|c| invocation::find(&c.words)), Origin::DockerfileShell)
+                (commands.iter().find_map(|c| out.programs.find(&c.words)), Origin::DockerfileShell)
             }
         };
         let Some(mut found) = found else { continue };
@@ -457,8 +465,8 @@ fn compose_start(
 ) {
     let Some(command) = service.command.as_ref().or(service.entrypoint.as_ref()) else { return };
     let (found, style) = match command {
-        ComposeCommand::String { words, .. } => (invocation::find(words), ArgStyle::Shell),
-        ComposeCommand::List { items, style, .. } => (invocation::find(items), list_style(style)),
+        ComposeCommand::String { words, .. } => (out.programs.find(words), ArgStyle::Shell),
+        ComposeCommand::List { items, style, .. } => (out.programs.find(items), list_style(style)),
     };
     let Some(found) = found else { return };
     let style = if found.inside_string { ArgStyle::Shell } else { style };
@@ -508,7 +516,7 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
     let is_script = |p: &Path| scripts::is_script(p) || named.iter().any(|n| n == p);
     let candidates: Vec<&PathBuf> =
         project.files_where(|p| is_procfile(p) || is_script(p) || is_launcher_config(p)).collect();
-    for path in mentioning_servers(project, candidates) {
+    for path in mentioning_servers(project, out.programs, candidates) {
         // A binary that happens to sit in bin/ is not a start script: no error for it.
         if matches!(project.read(&path), Err(crate::project::InputError::Binary { .. })) {
             continue;
@@ -526,7 +534,7 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
             (launchers::supervisord(&file.text), Origin::Supervisord)
         };
         for command in commands {
-            if let Some(found) = invocation::find(&command.words) {
+            if let Some(found) = out.programs.find(&command.words) {
                 let mut inv = invocation_from(found, &file, command.line, origin, ArgStyle::Shell);
                 if origin == Origin::Procfile {
                     inv.platform = Some((Platform::Procfile, inv.location()));
@@ -556,14 +564,14 @@ fn attach_service_replicas(out: &mut Discovery) {
 }
 
 /// The 1-based line of the first server name in a text.
-pub(super) fn server_line(text: &str) -> Option<usize> {
-    let at = SERVER_NAMES.iter().filter_map(|name| text.find(name)).min()?;
+pub(super) fn server_line(programs: Programs, text: &str) -> Option<usize> {
+    let at = programs.names().iter().filter_map(|name| text.find(name)).min()?;
     Some(text[..at].matches('\n').count() + 1)
 }
 
 /// Whether a text names one of the servers.
-pub(super) fn names_server(text: &str) -> bool {
-    SERVER_NAMES.iter().any(|name| text.contains(name))
+pub(super) fn names_server(programs: Programs, text: &str) -> bool {
+    programs.names().iter().any(|name| text.contains(name))
 }
 
 pub(super) fn invocation_from(

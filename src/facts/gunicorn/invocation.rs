@@ -16,6 +16,8 @@ pub enum ServerKind {
     Daphne,
     Granian,
     Uwsgi,
+    /// Celery, found only when a discovery looks for it ([`Programs::Celery`]).
+    Celery,
     /// No server command found.
     Unknown,
 }
@@ -30,6 +32,7 @@ impl ServerKind {
             ServerKind::Daphne => "daphne",
             ServerKind::Granian => "granian",
             ServerKind::Uwsgi => "uWSGI",
+            ServerKind::Celery => "Celery",
             ServerKind::Unknown => "an unknown server",
         }
     }
@@ -62,6 +65,57 @@ pub fn server_kind(name: &str) -> Option<ServerKind> {
 /// The names the cheap byte filter looks for before anything is parsed.
 pub const SERVER_NAMES: &[&str] = &["gunicorn", "uwsgi", "uvicorn", "daphne", "granian"];
 
+/// The programs one discovery looks for. The launchers, wrappers, environments and CPU limits
+/// are the same for every program a deployment starts, so one discovery serves both: the web
+/// servers (the gunicorn facts) and Celery (`crate::facts::celery`), each in its own pass, so
+/// that a command line starting both (`sh -c "celery ... & gunicorn ..."`) still gives each
+/// pass its own program.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Programs {
+    /// The Python web servers.
+    #[default]
+    Servers,
+    /// Celery (`celery -A proj worker`, `python -m celery ...`): workers, beat, Flower...
+    Celery,
+}
+
+impl Programs {
+    /// The names the cheap byte filter looks for.
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Programs::Servers => SERVER_NAMES,
+            Programs::Celery => &["celery"],
+        }
+    }
+
+    /// The program a name stands for, among the ones looked for.
+    fn kind(self, name: &str) -> Option<ServerKind> {
+        match self {
+            Programs::Servers => server_kind(name),
+            Programs::Celery => (name == "celery").then_some(ServerKind::Celery),
+        }
+    }
+
+    /// Finds the program started by `words` (one simple command), looking through wrappers. A
+    /// command that only asks the program something (`gunicorn --version`) is not a start.
+    pub fn find(self, words: &[Word]) -> Option<Found> {
+        find_any(self, words).filter(|found| !found.args.iter().any(|w| NOT_A_START.contains(&w.text.as_str())))
+    }
+
+    /// Finds a start inside a string (a `sh -c` argument, a `CMD="gunicorn ..."` value).
+    pub fn find_in_string(self, script: &Word) -> Option<Found> {
+        let options = shell::Options::default();
+        for command in shell::commands(&script.text, options) {
+            let words: Vec<Word> = command.words.iter().map(|w| w.remap(&script.offsets)).collect();
+            if let Some(mut found) = self.find(&words) {
+                found.inside_string = true;
+                return Some(found);
+            }
+        }
+        None
+    }
+}
+
 fn basename(text: &str) -> &str {
     text.rsplit('/').next().unwrap_or(text)
 }
@@ -69,13 +123,7 @@ fn basename(text: &str) -> &str {
 /// Options that make a command a one-off query rather than a server start.
 const NOT_A_START: &[&str] = &["--version", "-v", "--help", "-h", "--check-config", "--print-config"];
 
-/// Finds the server started by `words` (one simple command), looking through wrappers. A command
-/// that only asks the server something (`gunicorn --version`) is not a start.
-pub fn find(words: &[Word]) -> Option<Found> {
-    find_any(words).filter(|found| !found.args.iter().any(|w| NOT_A_START.contains(&w.text.as_str())))
-}
-
-fn find_any(words: &[Word]) -> Option<Found> {
+fn find_any(programs: Programs, words: &[Word]) -> Option<Found> {
     let mut i = 0;
     while i < words.len() {
         let word = &words[i];
@@ -85,7 +133,7 @@ fn find_any(words: &[Word]) -> Option<Found> {
             i += 1;
             continue;
         }
-        if let Some(server) = server_kind(name) {
+        if let Some(server) = programs.kind(name) {
             return Some(Found {
                 server,
                 program_name: name.to_owned(),
@@ -100,7 +148,7 @@ fn find_any(words: &[Word]) -> Option<Found> {
             }
             // `su -c "gunicorn ..." app`, `runuser app -s /bin/sh -c "..."`: the `-c` string.
             "su" | "runuser" if let Some(script) = command_string(&words[i + 1..]) => {
-                return find_in_string(script);
+                return programs.find_in_string(script);
             }
             "su" => return None,
             // Init and privilege wrappers: their own options (some with a value), then the command.
@@ -128,7 +176,7 @@ fn find_any(words: &[Word]) -> Option<Found> {
             }
             _ if name.starts_with("python") && next == Some("-m") => {
                 let module = words.get(i + 2)?;
-                let server = server_kind(&module.text)?;
+                let server = programs.kind(&module.text)?;
                 return Some(Found {
                     server,
                     program_name: module.text.clone(),
@@ -139,7 +187,7 @@ fn find_any(words: &[Word]) -> Option<Found> {
             }
             "sh" | "bash" | "ash" | "dash" | "zsh" if next.is_some_and(is_command_option) => {
                 let script = words.get(i + 2)?;
-                return find_in_string(script);
+                return programs.find_in_string(script);
             }
             _ => return None,
         }
@@ -207,23 +255,14 @@ fn is_command_option(option: &str) -> bool {
         && option[1..].bytes().all(|b| b.is_ascii_lowercase())
 }
 
-/// Finds a server command inside a string (a `sh -c` argument, a `CMD="gunicorn ..."` value).
-pub fn find_in_string(script: &Word) -> Option<Found> {
-    let options = shell::Options::default();
-    for command in shell::commands(&script.text, options) {
-        let words: Vec<Word> = command.words.iter().map(|w| w.remap(&script.offsets)).collect();
-        if let Some(mut found) = find(&words) {
-            found.inside_string = true;
-            return Some(found);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lang::shell::words;
+
+    fn find(words: &[Word]) -> Option<Found> {
+        Programs::Servers.find(words)
+    }
 
     #[test]
     fn wrappers() {
@@ -263,5 +302,20 @@ mod tests {
         assert_eq!(find(&words("then exec gunicorn app")).unwrap().args[0].text, "app");
         assert_eq!(find(&words("web) exec gunicorn app")).unwrap().args[0].text, "app");
         assert!(find(&words("pip install gunicorn")).is_none());
+    }
+
+    #[test]
+    fn each_pass_finds_its_own_programs() {
+        let both = words("sh -c 'celery -A proj worker -D && exec gunicorn proj.wsgi'");
+        assert_eq!(Programs::Servers.find(&both).unwrap().program_name, "gunicorn");
+        let celery = Programs::Celery.find(&both).unwrap();
+        assert_eq!((celery.server, celery.args[2].text.as_str()), (ServerKind::Celery, "worker"));
+        assert!(celery.inside_string);
+        assert_eq!(
+            Programs::Celery.find(&words("gosu app python -m celery -A proj beat")).unwrap().args[2].text,
+            "beat"
+        );
+        assert!(Programs::Celery.find(&words("gunicorn proj.wsgi")).is_none());
+        assert!(Programs::Celery.find(&words("celery --version")).is_none());
     }
 }

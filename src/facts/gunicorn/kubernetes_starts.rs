@@ -9,7 +9,6 @@ use super::discovery::{
     ArgStyle, ContainerCpu, Discovery, EnvVar, Invocation, Origin, command_line, invocation_from, list_style,
     names_server, server_line,
 };
-use super::invocation;
 use super::kubernetes;
 use crate::facts::problem::Problem;
 use crate::lang::compose::ComposeCommand;
@@ -37,21 +36,21 @@ pub(super) fn kubernetes_starts(
             continue;
         }
         if let Some(chart) = kubernetes::helm_chart_of(project, &path) {
-            if let Some(line) = server_line(&file.text) {
+            if let Some(line) = server_line(out.programs, &file.text) {
                 let at = Location::new(path.clone(), line);
                 out.unread_server_templates.push(at.clone());
                 out.errors.push(Problem::template(at, kubernetes::helm_skip_reason(&chart, line)));
             }
             continue;
         }
-        let relevant = names_server(&file.text) || GUNICORN_VARIABLES.iter().any(|name| file.text.contains(name));
+        let relevant = names_server(out.programs, &file.text) || GUNICORN_VARIABLES.iter().any(|name| file.text.contains(name));
         let containers = match kubernetes::containers(&file.text) {
             Ok(containers) => containers,
             Err(_) if !relevant => continue,
             Err(line) => {
                 out.errors.push(match template::first_tag_line(&file.text) {
                     Some(tag) => {
-                        if names_server(&file.text) {
+                        if names_server(out.programs, &file.text) {
                             out.unread_server_templates.push(Location::new(path.clone(), tag));
                         }
                         Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
@@ -75,7 +74,7 @@ pub(super) fn kubernetes_starts(
                 image_runners.push((path.clone(), container.clone()));
                 continue;
             };
-            let Some(found) = invocation::find(&words) else { continue };
+            let Some(found) = out.programs.find(&words) else { continue };
             let style = match last {
                 _ if found.inside_string => ArgStyle::Shell,
                 ComposeCommand::String { .. } => ArgStyle::Shell,

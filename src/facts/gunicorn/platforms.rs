@@ -14,7 +14,6 @@ use super::discovery::{
     ArgStyle, Discovery, EnvVar, Invocation, Origin, ParsedDockerfile, Platform, dockerfile_env, image_command_hook,
     invocation_from, mentioning_servers, read,
 };
-use super::invocation;
 use crate::facts::problem::Problem;
 use crate::lang::launchers;
 use crate::lang::platform::{self, FlyVm, PlatformCommand, RenderService, Setting};
@@ -56,7 +55,7 @@ struct Runner {
 pub(super) fn platform_starts(project: &Project, dockerfiles: &[ParsedDockerfile], out: &mut Discovery) {
     let app_yaml = |p: &Path| matches!(name_of(p), "app.yaml" | "app.yml");
     let candidates: Vec<&PathBuf> = project.files_where(app_yaml).collect();
-    let app_engine = mentioning_servers(project, candidates);
+    let app_engine = mentioning_servers(project, out.programs, candidates);
     // An app.json is Heroku's when a Procfile or heroku.yml sits beside it.
     let heroku_app = |p: &Path| {
         let folder = p.parent().unwrap_or(Path::new(""));
@@ -359,7 +358,7 @@ fn push_command(
     runner: &Runner,
     docker: Option<&ParsedDockerfile>,
 ) {
-    let Some(found) = command.commands.iter().find_map(|words| invocation::find(words)) else { return };
+    let Some(found) = command.commands.iter().find_map(|words| out.programs.find(words)) else { return };
     let mut inv: Invocation = invocation_from(found, file, command.line, origin, ArgStyle::Shell);
     if let Some(docker) = docker {
         inv.env = dockerfile_env(docker);

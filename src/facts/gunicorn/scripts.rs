@@ -10,7 +10,6 @@ use super::discovery::{
     ArgStyle, Deployment, Discovery, DockerfileHook, EnvVar, Origin, ParsedDockerfile, Platform, built_dockerfile,
     dockerfile_env, hook, image_command_hook, invocation_from, service_env, service_running_image,
 };
-use super::invocation;
 use crate::facts::problem::Problem;
 use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::dockerfile::{self, CommandForm};
@@ -239,12 +238,12 @@ pub(super) fn script_starts(file: &Arc<SourceFile>, runner: &ScriptRunner, out: 
     let mut vars: Vec<(String, Word)> = Vec::new();
     for command in shell::commands(&file.text, shell::Options::default()) {
         let words = &command.words;
-        let mut found = invocation::find(words);
+        let mut found = out.programs.find(words);
         // `NAME=value` words: remember them, and look inside values that hold a command.
         for word in assignments(words) {
             let Some((name, value)) = word.assignment_value() else { continue };
             if found.is_none()
-                && let Some(inner) = invocation::find_in_string(&value)
+                && let Some(inner) = out.programs.find_in_string(&value)
             {
                 found = Some(inner);
             }
