@@ -225,36 +225,43 @@ impl Drop for Cluster {
     }
 }
 
+/// Production on PostgreSQL: the migration builds the index concurrently there and plainly
+/// elsewhere. `postgres-with-sqlite-tests` runs the very same migration on SQLite (its test
+/// settings, in `fixture_cases_pass_real_django`) and here on PostgreSQL; both cases show `CREATE
+/// INDEX CONCURRENTLY` in `sqlmigrate`, migrate forwards (outside a transaction) and back.
 #[test]
 fn postgres_gets_create_index_concurrently() {
-    let case = common::cases("db-indexes").into_iter().find(|c| c.name == "postgres-concurrently").unwrap();
-    let applied = case.check();
-    let migrations = created_migrations(&applied.diff);
-    assert_eq!(migrations.len(), 1, "{migrations:?}");
-    let (app, migration) = &migrations[0];
-    let root = applied.root();
     let cluster = Cluster::start();
     let env = cluster.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let check = manage(root, &["makemigrations", "--check", "--dry-run"], &env);
-    assert!(check.status.success() && text(&check).contains("No changes detected"), "{}", text(&check));
-    let shown = manage(root, &["sqlmigrate", app, migration], &env);
-    assert!(shown.status.success(), "sqlmigrate: {}", text(&shown));
-    let expected = r#"CREATE INDEX CONCURRENTLY "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#;
-    assert!(text(&shown).contains(expected), "sqlmigrate:\n{}", text(&shown));
-    // The non-atomic migration really runs: CONCURRENTLY outside a transaction.
-    let migrate = manage(root, &["migrate", "--noinput"], &env);
-    assert!(migrate.status.success(), "migrate: {}", text(&migrate));
-    let indexes = manage(
-        root,
-        &[
-            "shell",
-            "-c",
-            "from django.db import connection; c = connection.cursor(); c.execute(\"select indexdef from pg_indexes where indexname = 'message_conversati_created_idx'\"); print(c.fetchone()[0])",
-        ],
-        &env,
-    );
-    assert!(text(&indexes).contains("(conversation_id, created_at DESC)"), "{}", text(&indexes));
+    for name in ["postgres-concurrently", "postgres-with-sqlite-tests"] {
+        let case = common::cases("db-indexes").into_iter().find(|c| c.name == name).unwrap();
+        let applied = case.check();
+        let migrations = created_migrations(&applied.diff);
+        assert_eq!(migrations.len(), 1, "{name}: {migrations:?}");
+        let (app, migration) = &migrations[0];
+        let root = applied.root();
+        let settings = "--settings=config.settings";
+        let check = manage(root, &["makemigrations", "--check", "--dry-run", settings], &env);
+        assert!(check.status.success() && text(&check).contains("No changes detected"), "{name}: {}", text(&check));
+        let shown = manage(root, &["sqlmigrate", app, migration, settings], &env);
+        assert!(shown.status.success(), "{name}: sqlmigrate: {}", text(&shown));
+        let expected = r#"CREATE INDEX CONCURRENTLY "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#;
+        assert!(text(&shown).contains(expected), "{name}: sqlmigrate:\n{}", text(&shown));
+        // The non-atomic migration really runs: CONCURRENTLY outside a transaction.
+        let migrate = manage(root, &["migrate", "--noinput", settings], &env);
+        assert!(migrate.status.success(), "{name}: migrate: {}", text(&migrate));
+        let query = "from django.db import connection; c = connection.cursor(); c.execute(\"select indexdef from pg_indexes where indexname = 'message_conversati_created_idx'\"); print(c.fetchone())";
+        let indexes = manage(root, &["shell", settings, "-c", query], &env);
+        assert!(text(&indexes).contains("(conversation_id, created_at DESC)"), "{name}: {}", text(&indexes));
+        // And back: DROP INDEX CONCURRENTLY, leaving the database as it was for the next case.
+        let back = manage(root, &["migrate", "--noinput", settings, app, "0001"], &env);
+        assert!(back.status.success(), "{name}: migrate back: {}", text(&back));
+        let gone = manage(root, &["shell", settings, "-c", query], &env);
+        assert!(text(&gone).trim_end().ends_with("None"), "{name}: {}", text(&gone));
+        let zero = manage(root, &["migrate", "--noinput", settings, app, "zero"], &env);
+        assert!(zero.status.success(), "{name}: migrate zero: {}", text(&zero));
+    }
 }
 
 /// An OR as a query's only filter proposes nothing, and the app's answer says why.
@@ -275,4 +282,19 @@ fn an_or_alone_is_named_in_the_reason() {
         .collect();
     let expected = "`email` | `region` at crm/views.py:7 is an OR: no composite index serves it";
     assert!(reasons.iter().any(|r| r.contains(expected)), "{outcomes:?}");
+}
+
+/// Times the patch's own planning (no engine, no self-check) on the tree named by
+/// `SCALEPATCH_INDEXES_TREE`: `bench/indexes.sh` reports the whole command, this says how much of
+/// it is the patch. `cargo test --release --test db_indexes -- --ignored plan_time`.
+#[test]
+#[ignore]
+fn plan_time() {
+    use scalepatch::engine::patch::Patch;
+    let tree = std::env::var("SCALEPATCH_INDEXES_TREE").expect("SCALEPATCH_INDEXES_TREE names a tree");
+    let config = scalepatch::project::config::Config::default();
+    let start = std::time::Instant::now();
+    let project = scalepatch::project::Project::open(Path::new(&tree), config).unwrap();
+    let outcomes = scalepatch::patches::db_indexes::DbIndexes.plan(&project);
+    eprintln!("db-indexes planned {} outcomes in {:.2?}", outcomes.len(), start.elapsed());
 }

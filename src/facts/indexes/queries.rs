@@ -8,8 +8,9 @@
 //! that a model uses. Only the method names and the lookup keys are kept; their meaning for
 //! indexes is decided by the proposals, which know the model's fields.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tree_sitter::Node;
 
@@ -38,18 +39,61 @@ pub struct Query {
     pub steps: Vec<Step>,
 }
 
-/// What the miner needs to know about the project's models.
+/// What the miner needs to know about the project's models: every lookup is a map, so mining is
+/// linear in the code however many apps reuse a model name.
+#[derive(Default)]
 pub struct Names<'a> {
     /// Model class name -> model indices (several apps may reuse a name).
     pub models: HashMap<&'a str, Vec<usize>>,
+    /// (class name, module path) -> model: the module as a path without `.py` (`shop/models`),
+    /// also the package folder of a `models/` package (`blog/models`), each also relative to the
+    /// folder Python imports from. A file's `from <module> import <Name>` is looked up here.
+    pub by_module: HashMap<(&'a str, PathBuf), usize>,
+    /// (class name, app folder) -> model: a bare name in a file of that app.
+    pub by_dir: HashMap<(&'a str, &'a Path), usize>,
+    /// The first folder of every module that defines a model (as a path and relative to the
+    /// folder Python imports from): an import from elsewhere is from outside the project.
+    pub roots: std::collections::HashSet<String>,
     /// Manager or queryset class name -> model index.
     pub managers: HashMap<&'a str, usize>,
     /// Manager attribute names per model (`objects` and the declared ones).
     pub manager_attrs: Vec<Vec<String>>,
-    /// The app folder of each model, to prefer the local model when a name is ambiguous.
-    pub app_dirs: Vec<&'a Path>,
-    /// The file each model is defined in, to follow a file's imports when a name is ambiguous.
-    pub model_files: Vec<&'a Path>,
+}
+
+impl<'a> Names<'a> {
+    /// Registers model `index`, named `name`, defined in `file` of the app folder `app_dir`;
+    /// `python_root` is the folder Python imports from.
+    pub fn add_model(&mut self, index: usize, name: &'a str, file: &Path, app_dir: &'a Path, python_root: &Path) {
+        self.models.entry(name).or_default().push(index);
+        let module = file.with_extension("");
+        let mut keys = vec![module.clone()];
+        if file.file_name().is_some_and(|n| n != "__init__.py")
+            && let Some(package) = file.parent().filter(|dir| dir.file_name().is_some_and(|n| n == "models"))
+        {
+            keys.push(package.to_path_buf());
+        }
+        if file.file_name().is_some_and(|n| n == "__init__.py") {
+            keys.push(file.parent().unwrap_or(Path::new("")).to_path_buf());
+        }
+        let relative: Vec<PathBuf> =
+            keys.iter().filter_map(|k| k.strip_prefix(python_root).ok()).map(Path::to_path_buf).collect();
+        for key in keys.into_iter().chain(relative) {
+            if let Some(first) = key.components().next() {
+                self.roots.insert(first.as_os_str().to_string_lossy().into_owned());
+            }
+            self.by_module.entry((name, key)).or_insert(index);
+        }
+        self.by_dir.entry((name, app_dir)).or_insert(index);
+    }
+}
+
+/// A query on a name the miner could not tie to one model of the project, and why: a model of
+/// another app (`django.contrib.auth`'s `Group`) or a name several apps define.
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    pub name: String,
+    pub location: Location,
+    pub why: String,
 }
 
 /// Methods that make a chain a query (evaluated against the table).
@@ -127,7 +171,13 @@ struct Miner<'a, 'n> {
     queries: Vec<Query>,
     extended: Vec<bool>,
     /// `from <module> import <Name>`: name -> the module as a relative path (`chat/models`).
-    imports: HashMap<String, std::path::PathBuf>,
+    imports: Imports,
+    /// The line of the chain being resolved, and the name in it that could not be tied to one
+    /// model (read by [`Miner::query_of`]).
+    current_line: std::cell::Cell<usize>,
+    unresolved: RefCell<Option<Unresolved>>,
+    /// Queries on names that are not (or not surely) models of the project.
+    pub(crate) skipped: Vec<Unresolved>,
     /// The conditional blocks enclosing the node being visited, outermost first.
     branches: Vec<usize>,
     /// The last chain-top call resolved (node id, model, steps, binding), which an assignment
@@ -153,7 +203,7 @@ struct Context<'t> {
 }
 
 /// The queries of one parsed Python file.
-pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
+pub fn mine(file: &PyFile, names: &Names) -> (Vec<Query>, Vec<Unresolved>) {
     let (src, path, root) = (file.source.text.as_str(), file.source.path.as_path(), file.root());
     let imports = imports(file);
     let mut miner = Miner {
@@ -165,6 +215,9 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
         queries: Vec::new(),
         extended: Vec::new(),
         imports,
+        current_line: std::cell::Cell::new(0),
+        unresolved: RefCell::new(None),
+        skipped: Vec::new(),
         branches: Vec::new(),
         last_chain: None,
         query_at: HashMap::new(),
@@ -173,13 +226,14 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
     let mut cursor = root.walk();
     miner.visit(&mut cursor, Context { scope: root.id(), class: None }, [None, None]);
     let extended = std::mem::take(&mut miner.extended);
-    miner
+    let queries = miner
         .queries
         .into_iter()
         .enumerate()
         .filter(|(i, _)| !extended.get(*i).copied().unwrap_or(false))
         .map(|(_, q)| q)
-        .collect()
+        .collect();
+    (queries, miner.skipped)
 }
 
 impl<'t> Miner<'_, '_> {
@@ -277,9 +331,21 @@ impl<'t> Miner<'_, '_> {
 
     /// The query a chain-top call runs, with the view class whose `queryset` it starts from.
     fn query_of(&mut self, call: Node<'t>, context: Context<'t>) -> Option<(Query, Option<usize>)> {
+        self.current_line.set(self.file.source.line_of(call.start_byte()));
         let resolved = self.resolve_chain(call, context);
         self.last_chain = Some((call.id(), resolved.clone()));
-        let (model, steps, from) = resolved?;
+        let unresolved = self.unresolved.take();
+        let Some((model, steps, from)) = resolved else {
+            // A query on a name that is not surely one of the project's models is said, not guessed.
+            if let Some(unresolved) = unresolved
+                && chain_methods(call, self.src)
+                    .iter()
+                    .any(|m| QUERY_METHODS.contains(m) || SHORTCUTS.iter().any(|(name, _)| name == m))
+            {
+                self.skipped.push(unresolved);
+            }
+            return None;
+        };
         if !steps.iter().any(|s| QUERY_METHODS.contains(&s.method.as_str())) {
             return None;
         }
@@ -563,48 +629,121 @@ impl<'t> Miner<'_, '_> {
         Some((binding.model, binding.steps.clone(), Some(index)))
     }
 
-    /// The model a class name means in this file: the only one of that name, else the one the
-    /// file imports it from, else the one of the app the file belongs to.
+    /// The model a class name means in this file, by the import that brings the name in: `from
+    /// <module> import <Name>` names the module (a module of the project that defines no model of
+    /// that name, or one outside it like `django.contrib.auth.models`, is not one of ours); a
+    /// name the file does not import is its own class, one of a star import, the model of the
+    /// file's app, or the only model of that name. Anything else is recorded as unresolved.
     fn model_named(&self, name: &str) -> Option<usize> {
-        match self.names.models.get(name)?.as_slice() {
-            [only] => Some(*only),
-            several => {
-                let imported = self.imports.get(name).and_then(|module| {
-                    several.iter().copied().find(|&m| {
-                        let file = self.names.model_files[m];
-                        file.with_extension("").ends_with(module)
-                            || file.parent().is_some_and(|dir| dir.ends_with(module))
-                    })
-                });
-                imported.or_else(|| several.iter().copied().find(|&m| self.path.starts_with(self.names.app_dirs[m])))
+        let several = self.names.models.get(name)?;
+        let found = match self.imports.named.get(name) {
+            Some((module, dotted)) => self.imported(name, module, dotted, several),
+            None => self.unimported(name, several),
+        };
+        match found {
+            Ok(model) => Some(model),
+            Err(why) => {
+                *self.unresolved.borrow_mut() = Some(Unresolved { name: name.to_owned(), location: self.here(), why });
+                None
             }
         }
     }
+
+    /// A name imported from `module`: the model that module defines, or (a re-export) the only
+    /// model of that name when the module is the project's own.
+    fn imported(&self, name: &str, module: &Path, dotted: &str, several: &[usize]) -> Result<usize, String> {
+        if let Some(&model) = self.names.by_module.get(&(name, module.to_path_buf())) {
+            return Ok(model);
+        }
+        let ours = module
+            .components()
+            .next()
+            .is_some_and(|c| self.names.roots.contains(c.as_os_str().to_string_lossy().as_ref()));
+        match several {
+            [only] if ours => Ok(*only),
+            _ if ours => Err(format!(
+                "`{name}` is imported from `{dotted}`, which defines none of the {} models of that name",
+                several.len()
+            )),
+            _ => Err(format!("`{name}` is imported from `{dotted}`, outside the project: not a model of this project")),
+        }
+    }
+
+    /// A name the file uses without importing it by name.
+    fn unimported(&self, name: &str, several: &[usize]) -> Result<usize, String> {
+        let key = |module: &Path| self.names.by_module.get(&(name, module.to_path_buf())).copied();
+        let found = key(&self.path.with_extension(""))
+            .or_else(|| self.imports.stars.iter().find_map(|module| key(module)))
+            .or_else(|| self.path.ancestors().skip(1).find_map(|dir| self.names.by_dir.get(&(name, dir)).copied()));
+        match (found, several) {
+            (Some(model), _) => Ok(model),
+            (None, [only]) => Ok(*only),
+            (None, _) => Err(format!(
+                "`{name}` is defined by {} apps and this file does not import it from one of them",
+                several.len()
+            )),
+        }
+    }
+
+    /// Where the chain being resolved is, for an unresolved name.
+    fn here(&self) -> Location {
+        Location::new(self.path, self.current_line.get())
+    }
 }
 
-/// The names a file imports with `from <module> import <Name>`, each with its module as a path
-/// (relative imports resolved against the file's folder).
-fn imports(file: &PyFile) -> HashMap<String, std::path::PathBuf> {
+/// What a file imports: each name of `from <module> import <Name>` with its module as a path
+/// (relative imports resolved against the file's folder) and as written, and the modules of its
+/// star imports.
+#[derive(Default)]
+struct Imports {
+    named: HashMap<String, (PathBuf, String)>,
+    stars: Vec<PathBuf>,
+}
+
+fn imports(file: &PyFile) -> Imports {
     let path = &file.source.path;
-    let mut found = HashMap::new();
+    let mut found = Imports::default();
     for statement in python::named_children(file.root()) {
         if statement.kind() != "import_from_statement" {
             continue;
         }
         let Some(module) = statement.child_by_field_name("module_name") else { continue };
-        let module_path = python::module_path(path, file.text(module));
+        let dotted = file.text(module);
+        let module_path = python::module_path(path, dotted);
         let mut cursor = statement.walk();
+        if statement.named_children(&mut cursor).any(|c| c.kind() == "wildcard_import") {
+            found.stars.push(module_path.clone());
+        }
         for name in statement.children_by_field_name("name", &mut cursor) {
             let imported = match name.kind() {
                 "aliased_import" => name.child_by_field_name("alias").map(|a| file.text(a)),
                 _ => Some(file.text(name)),
             };
             if let Some(imported) = imported {
-                found.insert(imported.to_owned(), module_path.clone());
+                found.named.insert(imported.to_owned(), (module_path.clone(), dotted.to_owned()));
             }
         }
     }
     found
+}
+
+/// The method names of a chain, outermost last (`filter`, `order_by` of `X.objects.filter().order_by()`).
+fn chain_methods<'s>(mut node: Node, src: &'s str) -> Vec<&'s str> {
+    let mut methods = Vec::new();
+    while node.kind() == "call" {
+        let Some(function) = node.child_by_field_name("function") else { break };
+        if let Some(attribute) = function.child_by_field_name("attribute").filter(|_| function.kind() == "attribute") {
+            methods.push(&src[attribute.byte_range()]);
+            match function.child_by_field_name("object") {
+                Some(object) => node = object,
+                None => break,
+            }
+        } else {
+            methods.push(super::py::last_segment(&src[function.byte_range()]));
+            break;
+        }
+    }
+    methods
 }
 
 /// The first argument of a `get_object_or_404` / `get_list_or_404` call.
@@ -629,13 +768,13 @@ mod tests {
     use super::*;
 
     fn names() -> Names<'static> {
-        Names {
-            models: HashMap::from([("Message", vec![0])]),
+        let mut names = Names {
             managers: HashMap::from([("MessageQuerySet", 0)]),
             manager_attrs: vec![vec!["objects".into()]],
-            app_dirs: vec![Path::new("chat")],
-            model_files: vec![Path::new("chat/models.py")],
-        }
+            ..Names::default()
+        };
+        names.add_model(0, "Message", Path::new("chat/models.py"), Path::new("chat"), Path::new(""));
+        names
     }
 
     fn parse(path: &str, src: &str) -> PyFile {
@@ -643,7 +782,7 @@ mod tests {
     }
 
     fn run(src: &str) -> Vec<Query> {
-        mine(&parse("chat/views.py", src), &names())
+        mine(&parse("chat/views.py", src), &names()).0
     }
 
     #[test]
@@ -736,18 +875,44 @@ mod tests {
 
     #[test]
     fn ambiguous_names_follow_the_imports() {
-        let names = Names {
-            models: HashMap::from([("Item", vec![0, 1])]),
-            managers: HashMap::new(),
-            manager_attrs: vec![vec![], vec![]],
-            app_dirs: vec![Path::new("shop"), Path::new("blog")],
-            model_files: vec![Path::new("shop/models.py"), Path::new("blog/models/item.py")],
+        let mut names = Names { manager_attrs: vec![vec![], vec![], vec![]], ..Names::default() };
+        names.add_model(0, "Item", Path::new("shop/models.py"), Path::new("shop"), Path::new(""));
+        names.add_model(1, "Item", Path::new("blog/models/item.py"), Path::new("blog"), Path::new(""));
+        names.add_model(2, "Group", Path::new("src/teams/models.py"), Path::new("src/teams"), Path::new("src"));
+        let run = |path: &str, src: &str| {
+            let (queries, skipped) = mine(&parse(path, src), &names);
+            let why: Vec<String> = skipped.iter().map(|s| format!("{}: {}", s.location, s.why)).collect();
+            (queries.iter().map(|q| q.model).collect::<Vec<_>>(), why)
         };
-        let run = |path: &str, src: &str| mine(&parse(path, src), &names).iter().map(|q| q.model).collect::<Vec<_>>();
-        assert_eq!(run("reports/views.py", "from blog.models import Item\nItem.objects.filter(a=1)\n"), [1]);
-        assert_eq!(run("reports/views.py", "from shop.models import Item\nItem.objects.get(a=1)\n"), [0]);
-        assert_eq!(run("shop/api/views.py", "from ..models import Item\nItem.objects.filter(a=1)\n"), [0]);
-        assert_eq!(run("shop/views.py", "Item.objects.filter(a=1)\n"), [0]);
-        assert_eq!(run("other/views.py", "Item.objects.filter(a=1)\n"), Vec::<usize>::new());
+        let none = Vec::<String>::new();
+        assert_eq!(
+            run("reports/views.py", "from blog.models import Item\nItem.objects.filter(a=1)\n"),
+            (vec![1], none.clone())
+        );
+        assert_eq!(
+            run("reports/views.py", "from shop.models import Item\nItem.objects.get(a=1)\n"),
+            (vec![0], none.clone())
+        );
+        assert_eq!(
+            run("shop/api/views.py", "from ..models import Item\nItem.objects.filter(a=1)\n"),
+            (vec![0], none.clone())
+        );
+        assert_eq!(run("shop/views.py", "Item.objects.filter(a=1)\n"), (vec![0], none.clone()));
+        assert_eq!(
+            run("other/views.py", "from shop.models import *\nItem.objects.filter(a=1)\n"),
+            (vec![0], none.clone())
+        );
+        let (found, why) = run("other/views.py", "Item.objects.filter(a=1)\n");
+        assert!(found.is_empty() && why[0].contains("other/views.py:1: `Item` is defined by 2 apps"), "{why:?}");
+        // Another app's model of the same name: django.contrib.auth's Group is not the project's.
+        let auth = "from django.contrib.auth.models import Group\n\ndef f(n):\n    return Group.objects.filter(name=n).first()\n";
+        let (found, why) = run("src/teams/views.py", auth);
+        assert!(found.is_empty(), "{found:?}");
+        assert!(
+            why[0].contains("views.py:4: `Group` is imported from `django.contrib.auth.models`, outside"),
+            "{why:?}"
+        );
+        assert_eq!(run("src/teams/views.py", "from teams.models import Group\nGroup.objects.get(a=1)\n").0, [2]);
+        assert_eq!(run("src/teams/views.py", "from .models import Group\nGroup.objects.create(a=1)\n"), (vec![], none));
     }
 }
