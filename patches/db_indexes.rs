@@ -209,12 +209,11 @@ fn left_out_skips(decisions: &[(usize, Decision)], models: &[Model]) -> Vec<Outc
 /// Why an app whose models want no index needs nothing.
 fn nothing_wanted(app: &App, decisions: &[(usize, Decision)], queried: usize) -> Outcome {
     let notes: Vec<&str> = decisions.iter().flat_map(|(_, d)| &d.notes).map(String::as_str).collect();
-    let reason = if queried == 0 {
-        format!("{}: no queries on its models found in the project", app.label)
-    } else if notes.is_empty() {
-        format!("{}: its queries need no index", app.label)
-    } else {
-        format!("{}: every query is served: {}", app.label, notes.join("; "))
+    let reason = match (queried, notes.is_empty()) {
+        (0, true) => format!("{}: no queries on its models found in the project", app.label),
+        (0, false) => format!("{}: no queries on its models found in the project; {}", app.label, notes.join("; ")),
+        (_, true) => format!("{}: its queries need no index", app.label),
+        (_, false) => format!("{}: every query is served: {}", app.label, notes.join("; ")),
     };
     Outcome::ok(Some(Location::file(&app.model_files[0])), reason)
 }
@@ -458,6 +457,15 @@ fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decision 
             notes.push(format!(
                 "{model_name}: ({described}) at {at}: `{}` is unique, at most one row matches",
                 unique.name
+            ));
+            continue;
+        }
+        if let Some(unique) = existing.iter().find(|index| {
+            index.unique && index.columns.len() > 1 && index.columns.iter().all(|c| shape.equalities.contains(&c.field))
+        }) {
+            notes.push(format!(
+                "{model_name}: ({described}) at {at}: at most one row matches, {} is unique and already indexes it",
+                unique.what
             ));
             continue;
         }
@@ -707,7 +715,8 @@ mod tests {
     #[test]
     fn existing_leading_columns_cover() {
         let mut facts = facts();
-        facts.existing = vec![(vec!["status".into(), "created_at".into(), "id".into()], "Meta.indexes Index".into())];
+        facts.existing =
+            vec![(vec!["status".into(), "created_at".into(), "id".into()], "Meta.indexes Index".into(), false)];
         let q1 = query(3, &[("filter", &["status"], &[]), ("order_by", &[], &["-created_at"])]);
         let q2 = query(4, &[("filter", &["status__in"], &[]), ("exists", &[], &[])]);
         let d = decide("Message", &facts, &[&q1, &q2]);

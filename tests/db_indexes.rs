@@ -92,6 +92,29 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "post_author_score_idx" ON "feed_post" ("author", "score" DESC);"#,
             ],
         ),
+        "cap-across-runs" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "issue_projec_state_created_idx" ON "tracker_issue" ("project_id", "state", "created" DESC);"#,
+                r#"CREATE INDEX "issue_assignee_due_idx" ON "tracker_issue" ("assignee", "due");"#,
+                r#"CREATE INDEX "issue_priority_created_idx" ON "tracker_issue" ("priority", "created" DESC);"#,
+            ],
+        ),
+        "low-cardinality" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "alert_channel_idx" ON "alerts_alert" ("channel");"#,
+                r#"CREATE INDEX "alert_severity_created_idx" ON "alerts_alert" ("severity", "created" DESC);"#,
+            ],
+        ),
+        "other-app-model" => (
+            "config.settings",
+            &[r#"CREATE INDEX "invoice_customer_issued_idx" ON "billing_invoice" ("customer_ref", "issued" DESC);"#],
+        ),
+        "mysql-production" => (
+            "config.test_settings",
+            &[r#"CREATE INDEX "order_status_placed_idx" ON "shop_order" ("status", "placed" DESC);"#],
+        ),
         _ => return None,
     })
 }
@@ -297,4 +320,64 @@ fn plan_time() {
     let project = scalepatch::project::Project::open(Path::new(&tree), config).unwrap();
     let outcomes = scalepatch::patches::db_indexes::DbIndexes.plan(&project);
     eprintln!("db-indexes planned {} outcomes in {:.2?}", outcomes.len(), start.elapsed());
+}
+
+/// The words of every outcome of a case's plan: ok/skipped reasons, and each change's why and
+/// assumptions.
+fn plan_words(name: &str) -> String {
+    use scalepatch::engine::outcome::Outcome;
+    let case = common::cases("db-indexes").into_iter().find(|c| c.name == name).unwrap();
+    let copy = case.copy();
+    let (outcomes, _, _) = case.plan(copy.path());
+    let words: Vec<String> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Change(change) => format!("{} {}", change.why, change.assumptions.join(" ")),
+            other => other.describe(),
+        })
+        .collect();
+    words.join("\n")
+}
+
+/// Every candidate a reader might expect names what covers it (each kind of existing index).
+#[test]
+fn covered_candidates_name_what_covers_them() {
+    let words = plan_words("redundant-covered");
+    for covered in [
+        "(workspace, slug, -created) at workspaces/views.py:7: at most one row matches, unique_together (workspace, slug)",
+        "(code, region) at workspaces/views.py:11: at most one row matches, Meta.constraints UniqueConstraint \"membership_code_region_uniq\"",
+        "(code) at workspaces/views.py:15 is already covered by Meta.constraints UniqueConstraint \"membership_code_region_uniq\" (code, region)",
+        "(role, -created) at workspaces/views.py:19 is already covered by Meta.indexes Index \"membership_role_created_idx\"",
+        "(workspace) at workspaces/views.py:23 is already covered by unique_together (workspace, slug)",
+        "(ref) at workspaces/views.py:27 is already covered by `ref` (db_index=True)",
+        "(external_id) at workspaces/views.py:31: `external_id` is unique",
+        "(id, -created) at workspaces/views.py:35: `id` is unique",
+    ] {
+        assert!(words.contains(covered), "missing {covered:?} in:\n{words}");
+    }
+}
+
+/// A field with few values queried alone gets no index, and the why says so; with an order
+/// column after it, it leads a composite.
+#[test]
+fn few_values_alone_get_no_index() {
+    let words = plan_words("low-cardinality");
+    for why in [
+        "`severity` at alerts/views.py:5 is queried alone and has 3 choices",
+        "`acknowledged` at alerts/views.py:9 is a boolean",
+        "`kind` at alerts/views.py:13 is queried alone and has 2 choices",
+        "Compared with the existing indexes: Alert: the primary key `id`",
+    ] {
+        assert!(words.contains(why), "missing {why:?} in:\n{words}");
+    }
+}
+
+/// Production on MySQL (test settings on SQLite): plain AddIndex, and the assumption says why.
+#[test]
+fn mysql_production_gets_plain_add_index() {
+    let words = plan_words("mysql-production");
+    let expected = "production's database engines: mysql (config/settings.py:14)";
+    assert!(words.contains(expected), "{words}");
+    assert!(words.contains("not loaded by production: sqlite3 (config/test_settings.py:5)"), "{words}");
+    assert!(words.contains("MySQL's InnoDB builds a secondary index online"), "{words}");
 }

@@ -252,9 +252,9 @@ fn facts_of(models: &[Model], abstracts: &Abstracts, index: usize) -> ModelFacts
     };
     let ordering = pick(&|m| m.ordering.clone());
     let get_latest_by = pick(&|m| m.get_latest_by.clone());
-    let mut existing: Vec<(Vec<String>, String)> = Vec::new();
+    let mut existing: Vec<(Vec<String>, String, bool)> = Vec::new();
     for meta in meta.iter().chain(parent.iter()) {
-        existing.extend(meta.indexes.iter().map(|i| (i.fields.clone(), i.what.clone())));
+        existing.extend(meta.indexes.iter().map(|i| (i.fields.clone(), i.what.clone(), i.unique)));
     }
     ModelFacts { fields, ordering, get_latest_by, existing }
 }

@@ -69,6 +69,8 @@ pub struct ExistingIndex {
     pub name: Option<String>,
     /// What declares it, for the notes: `Meta.indexes "order_a_idx"`, `unique_together`, ...
     pub what: String,
+    /// A unique constraint: equal values in all its columns match at most one row.
+    pub unique: bool,
 }
 
 /// A list (or tuple) literal that new items can be appended to.
@@ -334,13 +336,19 @@ fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {
             },
             "constraints" => meta.indexes.extend(read_index_calls(value, src, "Meta.constraints")),
             "unique_together" | "index_together" => {
-                let what = |fields: &[String]| format!("{name} ({})", fields.join(", "));
+                let unique = name == "unique_together";
+                let index = |fields: Vec<String>| ExistingIndex {
+                    what: format!("{name} ({})", fields.join(", ")),
+                    fields,
+                    name: None,
+                    unique,
+                };
                 if let Some(single) = py::string_list(value, src) {
-                    meta.indexes.push(ExistingIndex { what: what(&single), fields: single, name: None });
+                    meta.indexes.push(index(single));
                 } else if matches!(value.kind(), "list" | "tuple") {
                     for item in python::named_children(value) {
                         if let Some(fields) = py::string_list(item, src) {
-                            meta.indexes.push(ExistingIndex { what: what(&fields), fields, name: None });
+                            meta.indexes.push(index(fields));
                         }
                     }
                 }
@@ -381,7 +389,7 @@ fn read_index_calls(list: Node, src: &str, option: &str) -> Vec<ExistingIndex> {
                 Some(name) => format!("{option} {class_name} \"{name}\" ({})", fields.join(", ")),
                 None => format!("{option} {class_name} ({})", fields.join(", ")),
             };
-            found.push(ExistingIndex { fields, name, what });
+            found.push(ExistingIndex { fields, name, what, unique: class_name == "UniqueConstraint" });
         }
     }
     found

@@ -37,8 +37,8 @@ pub struct ModelFacts {
     pub ordering: Option<Vec<String>>,
     pub get_latest_by: Option<Vec<String>>,
     /// Existing indexes, unique constraints and together-sets, as spelled (`-created_at`), each
-    /// with what declares it.
-    pub existing: Vec<(Vec<String>, String)>,
+    /// with what declares it and whether it is unique.
+    pub existing: Vec<(Vec<String>, String, bool)>,
 }
 
 impl ModelFacts {
@@ -63,8 +63,9 @@ impl ModelFacts {
         let mut all: Vec<Existing> = self
             .existing
             .iter()
-            .map(|(fields, what)| Existing {
+            .map(|(fields, what, unique)| Existing {
                 what: what.clone(),
+                unique: *unique,
                 columns: fields
                     .iter()
                     .map(|f| {
@@ -77,12 +78,11 @@ impl ModelFacts {
                     .collect(),
             })
             .collect();
-        all.extend(
-            self.fields.iter().filter(|f| f.indexed).map(|f| Existing {
-                columns: vec![Column { field: f.name.clone(), desc: false }],
-                what: field_index(f),
-            }),
-        );
+        all.extend(self.fields.iter().filter(|f| f.indexed).map(|f| Existing {
+            columns: vec![Column { field: f.name.clone(), desc: false }],
+            what: field_index(f),
+            unique: f.unique,
+        }));
         all
     }
 }
@@ -92,6 +92,8 @@ impl ModelFacts {
 pub struct Existing {
     pub columns: Vec<Column>,
     pub what: String,
+    /// Equal values in all its columns match at most one row.
+    pub unique: bool,
 }
 
 /// What gives an indexed field its index, in the words of its declaration.
