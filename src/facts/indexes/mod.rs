@@ -12,6 +12,7 @@ pub mod apps;
 pub mod databases;
 pub mod migrations;
 pub mod models;
+pub mod names;
 pub mod py;
 pub mod queries;
 pub mod render;
@@ -58,7 +59,7 @@ pub struct Analysis {
     pub by_app: Vec<Vec<usize>>,
     /// Queries on a name that is not surely a model of the project (another app's model, a name
     /// several apps define that the file does not import), with why: said, never guessed.
-    pub unresolved: Vec<queries::Unresolved>,
+    pub unresolved: Vec<names::Unresolved>,
     /// Apps whose models could not be read: nothing is planned for them.
     pub broken_apps: BTreeSet<usize>,
     /// Where each app's migrations live.
@@ -326,9 +327,9 @@ fn mine_queries(
     python_files: &[PathBuf],
     models: &[Model],
     outcomes: &mut Vec<Problem>,
-) -> (Vec<queries::Query>, Vec<queries::Unresolved>) {
+) -> (Vec<queries::Query>, Vec<names::Unresolved>) {
     let python_root = apps::python_root(project);
-    let mut names = queries::Names::default();
+    let mut names = names::Names::default();
     for (i, model) in models.iter().enumerate() {
         if model.has_table() {
             let file = model.class.file.as_path();
@@ -344,7 +345,7 @@ fn mine_queries(
         names.manager_attrs.push(model.class.managers.iter().map(|(attr, _)| attr.clone()).collect());
     }
     let needles = Needles::new(models);
-    type Mined = (Vec<queries::Query>, Vec<queries::Unresolved>);
+    type Mined = (Vec<queries::Query>, Vec<names::Unresolved>);
     let results: Vec<Result<Mined, Box<Problem>>> = project
         .files_matching(python_files, |bytes| needles.found_in(bytes))
         .par_iter()
