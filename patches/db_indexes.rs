@@ -10,17 +10,17 @@
 //! database, test settings included, is PostgreSQL and psycopg is required; else `AddIndex`.
 //! More than one leaf migration is an error: the user merges first.
 
-use std::collections::BTreeSet;
-
 use rayon::prelude::*;
 
 use crate::engine::outcome::{Change, ChangeKind, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::facts::indexes::apps::App;
-use crate::facts::indexes::migrations::{History, HistoryProblem};
+use crate::facts::indexes::migrations::{History, HistoryProblem, MARKER};
+use crate::facts::indexes::models::ModelClass;
+use crate::facts::indexes::names::Unresolved;
 use crate::facts::indexes::queries::Query;
-use crate::facts::indexes::render::{self, ModelIndexes, NewIndex};
-use crate::facts::indexes::shapes::{self, Column, ModelFacts, Shape};
+use crate::facts::indexes::render::{self, ModelIndexes, Namer, NewIndex};
+use crate::facts::indexes::shapes::{self, Column, Existing, ModelFacts, Shape};
 use crate::facts::indexes::{self, Analysis, Model, databases::Databases, migrations};
 use crate::project::Project;
 
@@ -52,18 +52,25 @@ impl Patch for DbIndexes {
             std::mem::take(&mut analysis.problems).into_iter().map(Outcome::from).collect();
         let databases = indexes::databases::read(project);
         // Naming is sequential: index names must be unique across the whole project.
-        let mut taken: BTreeSet<String> = analysis
-            .models
-            .iter()
-            .filter_map(|m| m.class.meta.as_ref())
-            .flat_map(|meta| meta.indexes.iter().filter_map(|i| i.name.clone()))
-            .collect();
+        let mut namer = Namer::new(
+            analysis
+                .models
+                .iter()
+                .filter_map(|m| m.class.meta.as_ref())
+                .flat_map(|meta| meta.indexes.iter().filter_map(|i| i.name.clone())),
+        );
+        let abstracts = indexes::Abstracts::of(&analysis.models);
+        let context = Context { models: &analysis.models, abstracts: &abstracts, databases: &databases };
         for plan in decide_apps(project, &analysis) {
-            outcomes.extend(plan_app(project, plan, &analysis.models, &databases, &mut taken));
+            outcomes.extend(plan_app(project, plan, &context, &mut namer));
         }
         outcomes
     }
 }
+
+/// A field with at most this many `choices` gets no index of its own: each value matches a large
+/// share of the rows, so an index on it alone narrows little.
+const MAX_FEW_CHOICES: usize = 4;
 
 /// The most indexes proposed for one model in one run: each costs writes and disk.
 const MAX_PER_MODEL: usize = 3;
@@ -71,6 +78,13 @@ const MAX_PER_MODEL: usize = 3;
 /// The most columns of one proposed index: equality columns beyond the first few narrow the rows
 /// little more, and every column makes each write and the index itself bigger.
 const MAX_COLUMNS: usize = 3;
+
+/// What every app's plan reads.
+struct Context<'a> {
+    models: &'a [Model],
+    abstracts: &'a indexes::Abstracts<'a>,
+    databases: &'a Databases,
+}
 
 /// One app's decisions, and its migration history when it needs a new migration.
 struct AppPlan<'a> {
@@ -91,13 +105,16 @@ fn decide_apps<'a>(project: &Project, analysis: &'a Analysis) -> Vec<AppPlan<'a>
         .map(|(app_index, app)| {
             let mut decisions: Vec<(usize, Decision)> = Vec::new();
             let mut queried = 0;
-            for (i, model) in analysis.models.iter().enumerate() {
-                if model.app != app_index || !model.has_table() {
+            for &i in &analysis.by_app[app_index] {
+                let model = &analysis.models[i];
+                if !model.has_table() {
                     continue;
                 }
                 let queries: Vec<&Query> = analysis.queries[i].iter().collect();
                 queried += queries.len();
-                decisions.push((i, decide(&model.class.name, &analysis.facts[i], &queries)));
+                let mut decision = decide(&model.class.name, &analysis.facts[i], &queries);
+                decision.notes.extend(not_this_model(&model.class.name, &analysis.unresolved));
+                decisions.push((i, decision));
             }
             let history = decisions
                 .iter()
@@ -109,32 +126,56 @@ fn decide_apps<'a>(project: &Project, analysis: &'a Analysis) -> Vec<AppPlan<'a>
 }
 
 /// The outcomes for one app: its change pair, or why it needs none.
-fn plan_app(
-    project: &Project,
-    plan: AppPlan,
-    models: &[Model],
-    databases: &Databases,
-    taken: &mut BTreeSet<String>,
-) -> Vec<Outcome> {
-    let AppPlan { app, decisions, queried, history } = plan;
-    let mut outcomes = left_out_skips(&decisions, models);
+fn plan_app(project: &Project, plan: AppPlan, context: &Context, namer: &mut Namer) -> Vec<Outcome> {
+    let AppPlan { app, mut decisions, queried, history } = plan;
+    let history = match history {
+        None => None,
+        Some(Ok(history)) => Some(history),
+        Some(Err(problem)) => return vec![history_problem(app, problem)],
+    };
+    if let Some(history) = &history {
+        for (i, decision) in &mut decisions {
+            cap(decision, &context.models[*i].class, history);
+        }
+    }
+    let mut outcomes = left_out_skips(&decisions, context.models);
     let wanted: Vec<&(usize, Decision)> = decisions.iter().filter(|(_, d)| !d.proposals.is_empty()).collect();
-    if wanted.is_empty() {
+    let Some(history) = history.filter(|_| !wanted.is_empty()) else {
         outcomes.push(nothing_wanted(app, &decisions, queried));
         return outcomes;
-    }
-    let history = match history.expect("read for every app with proposals") {
-        Ok(history) => history,
-        Err(problem) => {
-            outcomes.push(history_problem(app, problem));
-            return outcomes;
-        }
     };
-    let edits = model_edits(project, &wanted, models, taken, &mut outcomes);
+    let edits = model_edits(project, &wanted, context, namer, &mut outcomes);
     if !edits.in_migration.is_empty() {
-        outcomes.extend(app_changes(project, app, &history, edits, databases));
+        outcomes.extend(app_changes(project, app, &history, edits, context.databases));
     }
     outcomes
+}
+
+/// Keeps at most [`MAX_PER_MODEL`] indexes per model from scalepatch, counting those it added in
+/// earlier runs (named in a migration it wrote): the rest are left out, with the earlier ones
+/// named, so a second run after `apply` finds nothing more to add.
+fn cap(decision: &mut Decision, model: &ModelClass, history: &History) {
+    let earlier: Vec<String> = model
+        .meta
+        .iter()
+        .flat_map(|meta| &meta.indexes)
+        .filter_map(|index| index.name.as_ref())
+        .filter_map(|name| history.ours.get(name).map(|migration| format!("{name} ({migration})")))
+        .collect();
+    let room = MAX_PER_MODEL.saturating_sub(earlier.len());
+    let left_out = decision.proposals.split_off(decision.proposals.len().min(room));
+    decision.left_out = left_out;
+    decision.earlier = earlier;
+}
+
+/// Why the queries on another model of the same name (another app's, or one the file does not
+/// import) are not this model's.
+fn not_this_model(model_name: &str, unresolved: &[Unresolved]) -> Vec<String> {
+    unresolved
+        .iter()
+        .filter(|u| u.name == model_name)
+        .map(|u| format!("{model_name}: the query at {} is not taken for this model: {}", u.location, u.why))
+        .collect()
 }
 
 /// A skip for each model with more proposals than [`MAX_PER_MODEL`], naming the ones left.
@@ -143,11 +184,21 @@ fn left_out_skips(decisions: &[(usize, Decision)], models: &[Model]) -> Vec<Outc
     left_out
         .map(|(i, decision)| {
             let model = &models[*i].class;
-            let list: Vec<String> = decision.left_out.iter().map(describe_columns).collect();
+            let list: Vec<String> = decision.left_out.iter().map(|p| format!("({})", describe_columns(p))).collect();
+            let earlier = if decision.earlier.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} of them added by scalepatch before: {}",
+                    decision.earlier.len(),
+                    decision.earlier.join(", ")
+                )
+            };
             Outcome::skipped(
                 Some(Location::new(&model.file, model.line)),
                 format!(
-                    "{}: at most {MAX_PER_MODEL} indexes per model in one run; left for later: {}",
+                    "{}: at most {MAX_PER_MODEL} indexes per model from scalepatch{earlier} (each costs every write; \
+                     measure before adding more); not proposed: {}",
                     model.name,
                     list.join(", ")
                 ),
@@ -159,12 +210,11 @@ fn left_out_skips(decisions: &[(usize, Decision)], models: &[Model]) -> Vec<Outc
 /// Why an app whose models want no index needs nothing.
 fn nothing_wanted(app: &App, decisions: &[(usize, Decision)], queried: usize) -> Outcome {
     let notes: Vec<&str> = decisions.iter().flat_map(|(_, d)| &d.notes).map(String::as_str).collect();
-    let reason = if queried == 0 {
-        format!("{}: no queries on its models found in the project", app.label)
-    } else if notes.is_empty() {
-        format!("{}: its queries need no index", app.label)
-    } else {
-        format!("{}: every query is served: {}", app.label, notes.join("; "))
+    let reason = match (queried, notes.is_empty()) {
+        (0, true) => format!("{}: no queries on its models found in the project", app.label),
+        (0, false) => format!("{}: no queries on its models found in the project; {}", app.label, notes.join("; ")),
+        (_, true) => format!("{}: its queries need no index", app.label),
+        (_, false) => format!("{}: every query is served: {}", app.label, notes.join("; ")),
     };
     Outcome::ok(Some(Location::file(&app.model_files[0])), reason)
 }
@@ -190,6 +240,10 @@ struct ModelEdits {
     changes: Vec<Change>,
     in_migration: Vec<ModelIndexes>,
     reasons: Vec<String>,
+    /// Per model: the existing indexes the proposals were compared with.
+    compared: Vec<String>,
+    /// Why the other queries of these models need nothing (covered, low cardinality, ...).
+    notes: Vec<String>,
     /// The first query served, named in the migration's header.
     first_site: Option<Location>,
 }
@@ -199,20 +253,19 @@ struct ModelEdits {
 fn model_edits(
     project: &Project,
     wanted: &[&(usize, Decision)],
-    models: &[Model],
-    taken: &mut BTreeSet<String>,
+    context: &Context,
+    namer: &mut Namer,
     outcomes: &mut Vec<Outcome>,
 ) -> ModelEdits {
-    let mut edits = ModelEdits::default();
+    let (models, mut edits) = (context.models, ModelEdits::default());
     for (i, decision) in wanted {
         let model = &models[*i].class;
         let new: Vec<NewIndex> = decision
             .proposals
             .iter()
-            .map(|proposal| {
-                let name = render::index_name(&model.name, &proposal.columns, taken);
-                taken.insert(name.clone());
-                NewIndex { name, columns: proposal.columns.clone() }
+            .map(|proposal| NewIndex {
+                name: namer.name(&model.name, &proposal.columns),
+                columns: proposal.columns.clone(),
             })
             .collect();
         let source = match project.read(&model.file) {
@@ -222,7 +275,8 @@ fn model_edits(
                 continue;
             }
         };
-        let inherited = if model.meta.is_none() { indexes::inherited_meta(models, *i) } else { None };
+        let inherited =
+            if model.meta.is_none() { indexes::inherited_meta(models, context.abstracts, *i) } else { None };
         let meta_edits = match render::meta_edits(&source, model, inherited, &new) {
             Ok(meta_edits) => meta_edits,
             Err(why) => {
@@ -237,6 +291,8 @@ fn model_edits(
             edits.first_site.get_or_insert_with(|| proposal.sites[0].clone());
             edits.reasons.push(index_reason(&index.name, &model.name, proposal));
         }
+        edits.compared.push(compared(&model.name, &decision.existing));
+        edits.notes.extend(decision.notes.iter().cloned());
         // One change per file: models of one file share it (their edits never overlap).
         match edits.changes.iter_mut().find(|c| c.path == model.file) {
             Some(Change { kind: ChangeKind::Modify { edits: earlier }, .. }) => earlier.extend(meta_edits),
@@ -268,18 +324,14 @@ fn app_changes(
     edits: ModelEdits,
     databases: &Databases,
 ) -> Vec<Outcome> {
-    let ModelEdits { changes, in_migration, reasons, first_site } = edits;
+    let ModelEdits { changes, in_migration, reasons, compared, notes, first_site } = edits;
     let migration_name = migration_name(app, history, &in_migration);
     let leaf_quote = project
         .read(&history.dir.join(format!("{}.py", history.leaf)))
         .map(|s| render::quote_of(&s.text))
         .unwrap_or('"');
-    let header = format!(
-        "Generated by scalepatch ({ID}) for the queries at {}.",
-        first_site.map(|s| s.to_string()).unwrap_or_default()
-    );
-    let contents =
-        render::migration(&app.label, &history.leaf, &in_migration, databases.concurrent_ok(), leaf_quote, &header);
+    let header = format!("{MARKER} for the queries at {}.", first_site.map(|s| s.to_string()).unwrap_or_default());
+    let contents = render::migration(&app.label, &history.leaf, &in_migration, databases.build(), leaf_quote, &header);
     let count: usize = in_migration.iter().map(|m| m.indexes.len()).sum();
     let listed: Vec<String> = in_migration
         .iter()
@@ -291,12 +343,14 @@ fn app_changes(
         if count == 1 { "1 index".to_owned() } else { format!("{count} indexes") },
         listed.join(", ")
     );
+    let not_proposed = if notes.is_empty() { String::new() } else { format!(" Not proposed: {}.", notes.join("; ")) };
     let why = format!(
-        "QW5 index migrations: {}. No existing index (ForeignKey, primary key, unique, db_index or the leading \
-         columns of Meta.indexes) serves these queries. The model's Meta.indexes and the migration carry the same \
-         explicit names, so makemigrations sees them agree; the migration depends on the current leaf {}. \
-         The review offers the model edit and the migration as one change.",
+        "QW5 index migrations: {}. Compared with the existing indexes: {}; none has these leading columns.{not_proposed} \
+         The model's Meta.indexes and the migration carry the same explicit names, so makemigrations sees them \
+         agree; the migration depends on the current leaf {}. The review offers the model edit and the migration \
+         as one change.",
         reasons.join("; "),
+        compared.join("; "),
         history.leaf
     );
     let verify = [
@@ -331,6 +385,15 @@ fn migration_name(app: &App, history: &History, in_migration: &[ModelIndexes]) -
         n += 1;
     }
     name
+}
+
+/// "Order: the primary key `id`, the ForeignKey `item` (Django indexes it)", for the why.
+fn compared(model: &str, existing: &[Existing]) -> String {
+    if existing.is_empty() {
+        return format!("{model}: none");
+    }
+    let each: Vec<String> = existing.iter().map(|e| e.what.clone()).collect();
+    format!("{model}: {}", each.join(", "))
 }
 
 fn describe_columns(proposal: &Proposal) -> String {
@@ -369,8 +432,12 @@ struct Proposal {
 #[derive(Debug, Default)]
 struct Decision {
     proposals: Vec<Proposal>,
-    /// Proposals beyond [`MAX_PER_MODEL`], left for a later run.
+    /// Proposals beyond [`MAX_PER_MODEL`] (counting the indexes scalepatch added before).
     left_out: Vec<Proposal>,
+    /// Indexes of this model that scalepatch added in earlier runs, with their migration.
+    earlier: Vec<String>,
+    /// The model's existing indexes, which every proposal was compared with.
+    existing: Vec<Existing>,
     /// Why the other queries need nothing (covered, through a relation, ...), one line each.
     notes: Vec<String>,
 }
@@ -394,11 +461,19 @@ fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decision 
             ));
             continue;
         }
+        if let Some(unique) = existing.iter().find(|index| {
+            index.unique && index.columns.len() > 1 && index.columns.iter().all(|c| shape.equalities.contains(&c.field))
+        }) {
+            notes.push(format!(
+                "{model_name}: ({described}) at {at}: at most one row matches, {} is unique and already indexes it",
+                unique.what
+            ));
+            continue;
+        }
         if let Some(index) =
-            existing.iter().find(|index| shapes::serves(index, &candidate.columns, candidate.equalities))
+            existing.iter().find(|index| shapes::serves(&index.columns, &candidate.columns, candidate.equalities))
         {
-            let by = index.iter().map(Column::spelled).collect::<Vec<_>>().join(", ");
-            notes.push(format!("{model_name}: ({described}) at {at} is served by the index on ({by})"));
+            notes.push(format!("{model_name}: ({described}) at {at} is already covered by {}", index.what));
             continue;
         }
         match candidates.iter_mut().find(|c| c.columns == candidate.columns && c.equalities == candidate.equalities) {
@@ -409,9 +484,8 @@ fn decide(model_name: &str, facts: &ModelFacts, queries: &[&Query]) -> Decision 
             None => candidates.push(candidate),
         }
     }
-    let mut proposals = merge(candidates);
-    let left_out = proposals.split_off(proposals.len().min(MAX_PER_MODEL));
-    Decision { proposals, left_out, notes }
+    let proposals = merge(candidates);
+    Decision { proposals, left_out: Vec::new(), earlier: Vec::new(), existing, notes }
 }
 
 /// Notes the lookups of a query that no index on this table serves: unsuitable columns, ORs,
@@ -487,6 +561,16 @@ fn index_for(
     let mut columns: Vec<Column> = equalities.iter().map(|f| Column { field: (*f).clone(), desc: false }).collect();
     let equalities = columns.len();
     columns.extend(tail);
+    if let ([only], 1) = (columns.as_slice(), equalities)
+        && let Some(values) = facts.field(&only.field).and_then(|f| f.choices).filter(|&n| n <= MAX_FEW_CHOICES)
+    {
+        notes.push(format!(
+            "{model_name}: `{}` at {at} is queried alone and has {values} choices: an index on so few values \
+             narrows little (the planner would scan the table anyway) and costs every write",
+            only.field
+        ));
+        return None;
+    }
     (!columns.is_empty()).then(|| Proposal { columns, equalities, sites: vec![at.clone()], trimmed })
 }
 
@@ -548,7 +632,16 @@ mod tests {
     use crate::facts::indexes::queries::Step;
 
     fn field(name: &str, kind: FieldKind, indexed: bool) -> Field {
-        Field { name: name.into(), kind, indexed, unique: false, primary: false, boolean: false, wide: false }
+        Field {
+            name: name.into(),
+            kind,
+            indexed,
+            unique: false,
+            primary: false,
+            boolean: false,
+            wide: false,
+            choices: None,
+        }
     }
 
     fn facts() -> ModelFacts {
@@ -598,7 +691,8 @@ mod tests {
         assert_eq!(shown, [vec!["conversation", "-created_at"], vec!["created_at"]]);
         assert_eq!(d.proposals[0].sites.len(), 2);
         assert!(d.notes.iter().any(|n| n.contains("through a relation")), "{:?}", d.notes);
-        assert!(d.notes.iter().any(|n| n.contains("(conversation) at chat/views.py:12 is served")), "{:?}", d.notes);
+        let covered = "(conversation) at chat/views.py:12 is already covered by the ForeignKey `conversation`";
+        assert!(d.notes.iter().any(|n| n.contains(covered)), "{:?}", d.notes);
     }
 
     #[test]
@@ -622,7 +716,8 @@ mod tests {
     #[test]
     fn existing_leading_columns_cover() {
         let mut facts = facts();
-        facts.existing = vec![vec!["status".into(), "created_at".into(), "id".into()]];
+        facts.existing =
+            vec![(vec!["status".into(), "created_at".into(), "id".into()], "Meta.indexes Index".into(), false)];
         let q1 = query(3, &[("filter", &["status"], &[]), ("order_by", &[], &["-created_at"])]);
         let q2 = query(4, &[("filter", &["status__in"], &[]), ("exists", &[], &[])]);
         let d = decide("Message", &facts, &[&q1, &q2]);
@@ -640,6 +735,7 @@ mod tests {
             primary: false,
             boolean: true,
             wide: false,
+            choices: None,
         });
         let alone = query(3, &[("filter", &["is_read"], &[]), ("count", &[], &[])]);
         let trailing = query(4, &[("filter", &["conversation", "is_read"], &[]), ("update", &[], &[])]);
@@ -681,9 +777,24 @@ mod tests {
         }
         let q = |line, key: &'static [&'static str]| query(line, &[("filter", key, &[]), ("count", &[], &[])]);
         let (a, b, c, d, d2) = (q(1, &["a"]), q(2, &["b"]), q(3, &["c"]), q(4, &["d"]), q(5, &["d"]));
-        let decision = decide("Message", &facts, &[&a, &b, &c, &d, &d2]);
+        let mut decision = decide("Message", &facts, &[&a, &b, &c, &d, &d2]);
+        let mut model = crate::facts::indexes::models::read_classes(&crate::lang::python::parse(std::sync::Arc::new(
+            crate::text::source::SourceFile::from_text("m.py", "class Message(Model):\n    class Meta:\n        indexes = [Index(fields=['x'], name='message_x_idx')]\n"),
+        )).unwrap())
+        .remove(0);
+        let history = History {
+            dir: "chat/migrations".into(),
+            leaf: "0002_add_message_x_idx".into(),
+            names: Default::default(),
+            ours: [("message_x_idx".to_owned(), "0002_add_message_x_idx".to_owned())].into(),
+        };
+        cap(&mut decision, &model, &history);
         let shown: Vec<Vec<String>> = decision.proposals.iter().map(spelled).collect();
-        assert_eq!(shown, [vec!["d"], vec!["a"], vec!["b"]]);
-        assert_eq!(decision.left_out.iter().map(spelled).collect::<Vec<_>>(), [vec!["c"]]);
+        assert_eq!(shown, [vec!["d"], vec!["a"]], "one of the three was added by an earlier run");
+        assert_eq!(decision.left_out.iter().map(spelled).collect::<Vec<_>>(), [vec!["b"], vec!["c"]]);
+        assert_eq!(decision.earlier, ["message_x_idx (0002_add_message_x_idx)"]);
+        model.meta = None;
+        cap(&mut decision, &model, &history);
+        assert_eq!(decision.proposals.len(), 2, "nothing earlier: room for three, two left");
     }
 }

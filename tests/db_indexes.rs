@@ -92,6 +92,29 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "post_author_score_idx" ON "feed_post" ("author", "score" DESC);"#,
             ],
         ),
+        "cap-across-runs" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "issue_projec_state_created_idx" ON "tracker_issue" ("project_id", "state", "created" DESC);"#,
+                r#"CREATE INDEX "issue_assignee_due_idx" ON "tracker_issue" ("assignee", "due");"#,
+                r#"CREATE INDEX "issue_priority_created_idx" ON "tracker_issue" ("priority", "created" DESC);"#,
+            ],
+        ),
+        "low-cardinality" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "alert_channel_idx" ON "alerts_alert" ("channel");"#,
+                r#"CREATE INDEX "alert_severity_created_idx" ON "alerts_alert" ("severity", "created" DESC);"#,
+            ],
+        ),
+        "other-app-model" => (
+            "config.settings",
+            &[r#"CREATE INDEX "invoice_customer_issued_idx" ON "billing_invoice" ("customer_ref", "issued" DESC);"#],
+        ),
+        "mysql-production" => (
+            "config.test_settings",
+            &[r#"CREATE INDEX "order_status_placed_idx" ON "shop_order" ("status", "placed" DESC);"#],
+        ),
         _ => return None,
     })
 }
@@ -225,36 +248,43 @@ impl Drop for Cluster {
     }
 }
 
+/// Production on PostgreSQL: the migration builds the index concurrently there and plainly
+/// elsewhere. `postgres-with-sqlite-tests` runs the very same migration on SQLite (its test
+/// settings, in `fixture_cases_pass_real_django`) and here on PostgreSQL; both cases show `CREATE
+/// INDEX CONCURRENTLY` in `sqlmigrate`, migrate forwards (outside a transaction) and back.
 #[test]
 fn postgres_gets_create_index_concurrently() {
-    let case = common::cases("db-indexes").into_iter().find(|c| c.name == "postgres-concurrently").unwrap();
-    let applied = case.check();
-    let migrations = created_migrations(&applied.diff);
-    assert_eq!(migrations.len(), 1, "{migrations:?}");
-    let (app, migration) = &migrations[0];
-    let root = applied.root();
     let cluster = Cluster::start();
     let env = cluster.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let check = manage(root, &["makemigrations", "--check", "--dry-run"], &env);
-    assert!(check.status.success() && text(&check).contains("No changes detected"), "{}", text(&check));
-    let shown = manage(root, &["sqlmigrate", app, migration], &env);
-    assert!(shown.status.success(), "sqlmigrate: {}", text(&shown));
-    let expected = r#"CREATE INDEX CONCURRENTLY "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#;
-    assert!(text(&shown).contains(expected), "sqlmigrate:\n{}", text(&shown));
-    // The non-atomic migration really runs: CONCURRENTLY outside a transaction.
-    let migrate = manage(root, &["migrate", "--noinput"], &env);
-    assert!(migrate.status.success(), "migrate: {}", text(&migrate));
-    let indexes = manage(
-        root,
-        &[
-            "shell",
-            "-c",
-            "from django.db import connection; c = connection.cursor(); c.execute(\"select indexdef from pg_indexes where indexname = 'message_conversati_created_idx'\"); print(c.fetchone()[0])",
-        ],
-        &env,
-    );
-    assert!(text(&indexes).contains("(conversation_id, created_at DESC)"), "{}", text(&indexes));
+    for name in ["postgres-concurrently", "postgres-with-sqlite-tests"] {
+        let case = common::cases("db-indexes").into_iter().find(|c| c.name == name).unwrap();
+        let applied = case.check();
+        let migrations = created_migrations(&applied.diff);
+        assert_eq!(migrations.len(), 1, "{name}: {migrations:?}");
+        let (app, migration) = &migrations[0];
+        let root = applied.root();
+        let settings = "--settings=config.settings";
+        let check = manage(root, &["makemigrations", "--check", "--dry-run", settings], &env);
+        assert!(check.status.success() && text(&check).contains("No changes detected"), "{name}: {}", text(&check));
+        let shown = manage(root, &["sqlmigrate", app, migration, settings], &env);
+        assert!(shown.status.success(), "{name}: sqlmigrate: {}", text(&shown));
+        let expected = r#"CREATE INDEX CONCURRENTLY "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#;
+        assert!(text(&shown).contains(expected), "{name}: sqlmigrate:\n{}", text(&shown));
+        // The non-atomic migration really runs: CONCURRENTLY outside a transaction.
+        let migrate = manage(root, &["migrate", "--noinput", settings], &env);
+        assert!(migrate.status.success(), "{name}: migrate: {}", text(&migrate));
+        let query = "from django.db import connection; c = connection.cursor(); c.execute(\"select indexdef from pg_indexes where indexname = 'message_conversati_created_idx'\"); print(c.fetchone())";
+        let indexes = manage(root, &["shell", settings, "-c", query], &env);
+        assert!(text(&indexes).contains("(conversation_id, created_at DESC)"), "{name}: {}", text(&indexes));
+        // And back: DROP INDEX CONCURRENTLY, leaving the database as it was for the next case.
+        let back = manage(root, &["migrate", "--noinput", settings, app, "0001"], &env);
+        assert!(back.status.success(), "{name}: migrate back: {}", text(&back));
+        let gone = manage(root, &["shell", settings, "-c", query], &env);
+        assert!(text(&gone).trim_end().ends_with("None"), "{name}: {}", text(&gone));
+        let zero = manage(root, &["migrate", "--noinput", settings, app, "zero"], &env);
+        assert!(zero.status.success(), "{name}: migrate zero: {}", text(&zero));
+    }
 }
 
 /// An OR as a query's only filter proposes nothing, and the app's answer says why.
@@ -275,4 +305,79 @@ fn an_or_alone_is_named_in_the_reason() {
         .collect();
     let expected = "`email` | `region` at crm/views.py:7 is an OR: no composite index serves it";
     assert!(reasons.iter().any(|r| r.contains(expected)), "{outcomes:?}");
+}
+
+/// Times the patch's own planning (no engine, no self-check) on the tree named by
+/// `SCALEPATCH_INDEXES_TREE`: `bench/indexes.sh` reports the whole command, this says how much of
+/// it is the patch. `cargo test --release --test db_indexes -- --ignored plan_time`.
+#[test]
+#[ignore]
+fn plan_time() {
+    use scalepatch::engine::patch::Patch;
+    let tree = std::env::var("SCALEPATCH_INDEXES_TREE").expect("SCALEPATCH_INDEXES_TREE names a tree");
+    let config = scalepatch::project::config::Config::default();
+    let start = std::time::Instant::now();
+    let project = scalepatch::project::Project::open(Path::new(&tree), config).unwrap();
+    let outcomes = scalepatch::patches::db_indexes::DbIndexes.plan(&project);
+    eprintln!("db-indexes planned {} outcomes in {:.2?}", outcomes.len(), start.elapsed());
+}
+
+/// The words of every outcome of a case's plan: ok/skipped reasons, and each change's why and
+/// assumptions.
+fn plan_words(name: &str) -> String {
+    use scalepatch::engine::outcome::Outcome;
+    let case = common::cases("db-indexes").into_iter().find(|c| c.name == name).unwrap();
+    let copy = case.copy();
+    let (outcomes, _, _) = case.plan(copy.path());
+    let words: Vec<String> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Change(change) => format!("{} {}", change.why, change.assumptions.join(" ")),
+            other => other.describe(),
+        })
+        .collect();
+    words.join("\n")
+}
+
+/// Every candidate a reader might expect names what covers it (each kind of existing index).
+#[test]
+fn covered_candidates_name_what_covers_them() {
+    let words = plan_words("redundant-covered");
+    for covered in [
+        "(workspace, slug, -created) at workspaces/views.py:7: at most one row matches, unique_together (workspace, slug)",
+        "(code, region) at workspaces/views.py:11: at most one row matches, Meta.constraints UniqueConstraint \"membership_code_region_uniq\"",
+        "(code) at workspaces/views.py:15 is already covered by Meta.constraints UniqueConstraint \"membership_code_region_uniq\" (code, region)",
+        "(role, -created) at workspaces/views.py:19 is already covered by Meta.indexes Index \"membership_role_created_idx\"",
+        "(workspace) at workspaces/views.py:23 is already covered by unique_together (workspace, slug)",
+        "(ref) at workspaces/views.py:27 is already covered by `ref` (db_index=True)",
+        "(external_id) at workspaces/views.py:31: `external_id` is unique",
+        "(id, -created) at workspaces/views.py:35: `id` is unique",
+    ] {
+        assert!(words.contains(covered), "missing {covered:?} in:\n{words}");
+    }
+}
+
+/// A field with few values queried alone gets no index, and the why says so; with an order
+/// column after it, it leads a composite.
+#[test]
+fn few_values_alone_get_no_index() {
+    let words = plan_words("low-cardinality");
+    for why in [
+        "`severity` at alerts/views.py:5 is queried alone and has 3 choices",
+        "`acknowledged` at alerts/views.py:9 is a boolean",
+        "`kind` at alerts/views.py:13 is queried alone and has 2 choices",
+        "Compared with the existing indexes: Alert: the primary key `id`",
+    ] {
+        assert!(words.contains(why), "missing {why:?} in:\n{words}");
+    }
+}
+
+/// Production on MySQL (test settings on SQLite): plain AddIndex, and the assumption says why.
+#[test]
+fn mysql_production_gets_plain_add_index() {
+    let words = plan_words("mysql-production");
+    let expected = "production's database engines: mysql (config/settings.py:14)";
+    assert!(words.contains(expected), "{words}");
+    assert!(words.contains("not loaded by production: sqlite3 (config/test_settings.py:5)"), "{words}");
+    assert!(words.contains("MySQL's InnoDB builds a secondary index online"), "{words}");
 }

@@ -1,85 +1,103 @@
-//! Whether the migration may use `AddIndexConcurrently` (PostgreSQL only, and it needs psycopg
-//! to import): the engines come from [`crate::facts::django::engines`] (every settings module, test
-//! settings included); what is local is the requirement-file search for psycopg and the decision
-//! with its explanation.
+//! How the new indexes are built, decided by the database production runs: the engines come from
+//! [`crate::facts::django::engines`], kept when they are in a settings module production loads
+//! ([`Production`]); test settings and modules production never loads do not decide it.
+//!
+//! PostgreSQL (or an engine nobody can know statically, such as a `dj_database_url` call with no
+//! literal URL) gets a non-atomic migration that builds each index with `CREATE INDEX
+//! CONCURRENTLY` on PostgreSQL, so the table's writes go on while it builds, and with a plain
+//! `CREATE INDEX` on any other database (a test run on SQLite); the choice is made by the
+//! connection's vendor when the migration runs, and the migration state is the same either way.
+//! Only when every engine production may use is known and none is PostgreSQL is it a plain
+//! `AddIndex`: MySQL's InnoDB builds secondary indexes online already.
 
-use std::path::PathBuf;
-
-use crate::facts::django::engines;
+use crate::facts::django::engines::{self, UNKNOWN};
+use crate::facts::django::production::{Loads, Production};
 use crate::facts::django::settings::Settings;
 use crate::project::Project;
 use crate::text::location::Location;
 
-/// What the settings say about the databases.
-#[derive(Debug, Clone, Default)]
+/// How a migration builds its indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// `CREATE INDEX CONCURRENTLY` on PostgreSQL, a plain `CREATE INDEX` elsewhere, chosen by
+    /// `schema_editor.connection.vendor` when the migration runs (`atomic = False`).
+    ConcurrentlyOnPostgres,
+    /// `migrations.AddIndex`.
+    Plain,
+}
+
+/// What the settings production loads say about its databases.
+#[derive(Debug, Clone)]
 pub struct Databases {
-    /// Every engine found, with where: `postgresql`, `sqlite3`, ... or `unknown`.
-    pub engines: Vec<(String, Location)>,
-    /// Where psycopg (or psycopg2) is required, if anywhere.
-    pub psycopg: Option<Location>,
+    /// The engines production may use, with where: `postgresql`, `sqlite3`, ... or `unknown`.
+    pub production: Vec<(String, Location)>,
+    /// Engines of settings modules production does not load (test settings), for the why.
+    pub elsewhere: Vec<(String, Location)>,
+    /// Which settings module production loads, and why.
+    pub loaded: String,
 }
 
 impl Databases {
-    /// PostgreSQL for every configured database, and psycopg installed.
-    pub fn concurrent_ok(&self) -> bool {
-        self.psycopg.is_some() && self.all_postgres()
+    pub fn build(&self) -> Build {
+        let known_and_not_postgres = !self.production.is_empty()
+            && self.production.iter().all(|(engine, _)| engine != UNKNOWN && !is_postgres(engine));
+        if known_and_not_postgres { Build::Plain } else { Build::ConcurrentlyOnPostgres }
     }
 
-    pub fn all_postgres(&self) -> bool {
-        !self.engines.is_empty() && self.engines.iter().all(|(engine, _)| is_postgres(engine))
-    }
-
-    /// One line for the change's assumptions.
+    /// One line for the change's assumptions: the engines, which production loads, the choice.
     pub fn explain(&self) -> String {
-        let engines = if self.engines.is_empty() {
-            "no DATABASES engine found in the settings".to_owned()
+        let list = |engines: &[(String, Location)]| -> String {
+            engines.iter().map(|(e, at)| format!("{e} ({at})")).collect::<Vec<_>>().join(", ")
+        };
+        let production = if self.production.is_empty() {
+            "no DATABASES engine found in the settings production loads".to_owned()
         } else {
-            let list: Vec<String> = self.engines.iter().map(|(e, at)| format!("{e} ({at})")).collect();
-            format!("database engines in the settings: {}", list.join(", "))
+            format!("production's database engines: {}", list(&self.production))
         };
-        let psycopg = match &self.psycopg {
-            Some(at) => format!("psycopg required in {at}"),
-            None => "psycopg not found in the requirements".to_owned(),
-        };
-        let choice = if self.concurrent_ok() {
-            "AddIndexConcurrently (atomic = False): every database is PostgreSQL".to_owned()
+        let elsewhere = if self.elsewhere.is_empty() {
+            String::new()
         } else {
-            "AddIndex: AddIndexConcurrently needs PostgreSQL for every database (test settings included) and psycopg"
-                .to_owned()
+            format!("; not loaded by production: {}", list(&self.elsewhere))
         };
-        format!("{engines}; {psycopg}; so {choice}")
+        let mysql = self.production.iter().any(|(e, _)| e.starts_with("mysql"));
+        let choice = match self.build() {
+            Build::ConcurrentlyOnPostgres => "so the migration (atomic = False) builds each index with CREATE INDEX \
+                CONCURRENTLY on PostgreSQL, which does not block the table's writes while it builds, and with a plain \
+                CREATE INDEX on any other database (a test run on SQLite), chosen by the connection's vendor when it runs"
+                .to_owned(),
+            Build::Plain if mysql => "so AddIndex: MySQL's InnoDB builds a secondary index online (in place, writes \
+                go on), and AddIndexConcurrently is PostgreSQL-only"
+                .to_owned(),
+            Build::Plain => "so AddIndex: no PostgreSQL in production, and AddIndexConcurrently is PostgreSQL-only"
+                .to_owned(),
+        };
+        format!("{} ({}){elsewhere}; {choice}", production, self.loaded)
     }
 }
 
 fn is_postgres(engine: &str) -> bool {
-    matches!(engine, "postgresql" | "postgresql_psycopg2" | "postgis" | "postgres" | "pgsql")
+    matches!(
+        engine,
+        "postgresql" | "postgresql_psycopg2" | "postgis" | "postgres" | "pgsql" | "timescale" | "timescalegis"
+    )
 }
 
-/// Reads the engines of every settings module and looks for psycopg in the requirements.
-///
-/// The psycopg search stays a byte search of its own rather than [`crate::facts::versions`]: it needs no
-/// version, only that some file installs a driver, and it also reads `setup.py` / `setup.cfg`,
-/// which the version reader does not; switching would change which projects get
-/// `AddIndexConcurrently`.
+/// The engines of the settings modules production loads (all of them when production's module
+/// is unknown), and the others.
 pub fn read(project: &Project) -> Databases {
-    let mut databases = Databases { engines: engines::engines(&Settings::of(project)), psycopg: None };
-    let requirement_files: Vec<PathBuf> = project
-        .files_where(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-            (name.starts_with("requirements") && name.ends_with(".txt"))
-                || (name.ends_with(".txt") && p.components().any(|c| c.as_os_str() == "requirements"))
-                || matches!(
-                    name.as_str(),
-                    "pyproject.toml" | "pipfile" | "setup.py" | "setup.cfg" | "poetry.lock" | "uv.lock"
-                )
-        })
-        .cloned()
-        .collect();
-    if let Some(path) = project.files_containing(&requirement_files, "psycopg").first()
-        && let Ok(source) = project.read(path)
-    {
-        let line = source.text.find("psycopg").map_or(0, |offset| source.line_of(offset));
-        databases.psycopg = Some(Location::new(path, line));
+    let settings = Settings::of(project);
+    let production = Production::of(project);
+    let (mut yes, mut unknown, mut no) = (Vec::new(), Vec::new(), Vec::new());
+    for (engine, at) in engines::engines(&settings) {
+        let module = settings.modules.iter().find(|m| m.path() == at.path.as_path());
+        match module.map(|m| production.loads(&settings, m)) {
+            Some(Loads::Yes(_)) => yes.push((engine, at)),
+            Some(Loads::No) => no.push((engine, at)),
+            Some(Loads::Unknown(_)) | None => unknown.push((engine, at)),
+        }
     }
-    databases
+    // Known modules decide; the unknown ones only when production's own say nothing.
+    let (production_engines, mut elsewhere) = if yes.is_empty() { (unknown, Vec::new()) } else { (yes, unknown) };
+    elsewhere.extend(no);
+    Databases { production: production_engines, elsewhere, loaded: production.describe() }
 }

@@ -12,6 +12,7 @@ pub mod apps;
 pub mod databases;
 pub mod migrations;
 pub mod models;
+pub mod names;
 pub mod py;
 pub mod queries;
 pub mod render;
@@ -54,6 +55,11 @@ pub struct Analysis {
     pub facts: Vec<ModelFacts>,
     /// Per model: the queries on it found in production code (test modules left out).
     pub queries: Vec<Vec<queries::Query>>,
+    /// Per app: its models, indices into [`Analysis::models`].
+    pub by_app: Vec<Vec<usize>>,
+    /// Queries on a name that is not surely a model of the project (another app's model, a name
+    /// several apps define that the file does not import), with why: said, never guessed.
+    pub unresolved: Vec<names::Unresolved>,
     /// Apps whose models could not be read: nothing is planned for them.
     pub broken_apps: BTreeSet<usize>,
     /// Where each app's migrations live.
@@ -79,12 +85,18 @@ pub fn analyse(project: &Project) -> Option<Analysis> {
         .collect();
     let production_files: Vec<PathBuf> = python_files.iter().filter(|p| !is_test_module(p)).cloned().collect();
     let mut queries: Vec<Vec<queries::Query>> = models.iter().map(|_| Vec::new()).collect();
-    for query in mine_queries(project, &production_files, &models, &mut problems) {
+    let (mined, unresolved) = mine_queries(project, &production_files, &models, &mut problems);
+    for query in mined {
         queries[query.model].push(query);
     }
-    let facts = (0..models.len()).map(|i| facts_of(&models, i)).collect();
+    let abstracts = Abstracts::of(&models);
+    let facts = (0..models.len()).map(|i| facts_of(&models, &abstracts, i)).collect();
     let migrations = migrations::Layout::read(project, &python_files);
-    Some(Analysis { apps, models, facts, queries, broken_apps, migrations, problems })
+    let mut by_app: Vec<Vec<usize>> = apps.iter().map(|_| Vec::new()).collect();
+    for (i, model) in models.iter().enumerate() {
+        by_app[model.app].push(i);
+    }
+    Some(Analysis { apps, models, by_app, facts, queries, unresolved, broken_apps, migrations, problems })
 }
 
 /// The classes of one models file, or the error outcome that stops its app.
@@ -165,14 +177,31 @@ fn read_models(project: &Project, apps: &[App], outcomes: &mut Vec<Problem>) -> 
     (models, broken)
 }
 
+/// The project's abstract models by class name: bases are looked up here, not by scanning
+/// every model for every base.
+pub struct Abstracts<'m>(HashMap<&'m str, usize>);
+
+impl<'m> Abstracts<'m> {
+    pub fn of(models: &'m [Model]) -> Abstracts<'m> {
+        let mut map = HashMap::new();
+        for (i, model) in models.iter().enumerate().filter(|(_, m)| m.is_abstract) {
+            map.entry(model.class.name.as_str()).or_insert(i);
+        }
+        Abstracts(map)
+    }
+
+    fn get(&self, base: &str) -> Option<usize> {
+        self.0.get(py::last_segment(base)).copied()
+    }
+}
+
 /// Abstract bases of the project that `index` inherits from (nearest first).
-fn abstract_bases(models: &[Model], index: usize) -> Vec<usize> {
+fn abstract_bases(models: &[Model], abstracts: &Abstracts, index: usize) -> Vec<usize> {
     let mut found = Vec::new();
     let mut queue = vec![index];
     while let Some(current) = queue.pop() {
         for base in &models[current].class.bases {
-            let name = py::last_segment(base);
-            if let Some(b) = models.iter().position(|m| m.is_abstract && m.class.name == name)
+            if let Some(b) = abstracts.get(base)
                 && !found.contains(&b)
             {
                 found.push(b);
@@ -185,19 +214,19 @@ fn abstract_bases(models: &[Model], index: usize) -> Vec<usize> {
 
 /// The abstract base whose Meta the model inherits when it declares none: the written base
 /// expression, and whether that Meta has indexes.
-pub fn inherited_meta(models: &[Model], index: usize) -> Option<(&str, bool)> {
+pub fn inherited_meta<'m>(models: &'m [Model], abstracts: &Abstracts, index: usize) -> Option<(&'m str, bool)> {
     let model = &models[index].class;
     model.bases.iter().find_map(|base| {
-        let b = models.iter().find(|m| m.is_abstract && m.class.name == py::last_segment(base))?;
+        let b = &models[abstracts.get(base)?];
         let meta = b.class.meta.as_ref()?;
         Some((base.as_str(), !meta.indexes.is_empty() || meta.indexes_list.is_some()))
     })
 }
 
 /// Fields, default ordering and existing indexes of a model, abstract bases merged in.
-fn facts_of(models: &[Model], index: usize) -> ModelFacts {
+fn facts_of(models: &[Model], abstracts: &Abstracts, index: usize) -> ModelFacts {
     let model = &models[index].class;
-    let bases = abstract_bases(models, index);
+    let bases = abstract_bases(models, abstracts, index);
     let mut fields = model.fields.clone();
     for &b in &bases {
         for field in &models[b].class.fields {
@@ -224,9 +253,9 @@ fn facts_of(models: &[Model], index: usize) -> ModelFacts {
     };
     let ordering = pick(&|m| m.ordering.clone());
     let get_latest_by = pick(&|m| m.get_latest_by.clone());
-    let mut existing: Vec<Vec<String>> = Vec::new();
+    let mut existing: Vec<(Vec<String>, String, bool)> = Vec::new();
     for meta in meta.iter().chain(parent.iter()) {
-        existing.extend(meta.indexes.iter().map(|i| i.fields.clone()));
+        existing.extend(meta.indexes.iter().map(|i| (i.fields.clone(), i.what.clone(), i.unique)));
     }
     ModelFacts { fields, ordering, get_latest_by, existing }
 }
@@ -298,30 +327,26 @@ fn mine_queries(
     python_files: &[PathBuf],
     models: &[Model],
     outcomes: &mut Vec<Problem>,
-) -> Vec<queries::Query> {
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut managers = HashMap::new();
-    let mut manager_attrs = Vec::new();
+) -> (Vec<queries::Query>, Vec<names::Unresolved>) {
+    let python_root = apps::python_root(project);
+    let mut names = names::Names::default();
     for (i, model) in models.iter().enumerate() {
-        let queryable = model.is_model && !model.is_abstract;
-        if queryable {
-            by_name.entry(model.class.name.as_str()).or_default().push(i);
+        if model.has_table() {
+            let file = model.class.file.as_path();
+            let dir = file.parent().unwrap_or(Path::new(""));
+            // The app folder of a model in a models/ package is one level up.
+            let app_dir =
+                if dir.file_name().is_some_and(|n| n == "models") { dir.parent().unwrap_or(dir) } else { dir };
+            names.add_model(i, &model.class.name, file, app_dir, &python_root);
             for (_, manager) in &model.class.managers {
-                managers.insert(manager.as_str(), i);
+                names.managers.insert(manager.as_str(), i);
             }
         }
-        manager_attrs.push(model.class.managers.iter().map(|(attr, _)| attr.clone()).collect());
+        names.manager_attrs.push(model.class.managers.iter().map(|(attr, _)| attr.clone()).collect());
     }
-    let app_dirs: Vec<&Path> = models.iter().map(|m| m.class.file.parent().unwrap_or(Path::new(""))).collect();
-    // The app folder of a model in a models/ package is one level up.
-    let app_dirs: Vec<&Path> = app_dirs
-        .into_iter()
-        .map(|dir| if dir.file_name().is_some_and(|n| n == "models") { dir.parent().unwrap_or(dir) } else { dir })
-        .collect();
-    let model_files: Vec<&Path> = models.iter().map(|m| m.class.file.as_path()).collect();
-    let names = queries::Names { models: by_name, managers, manager_attrs, app_dirs, model_files };
     let needles = Needles::new(models);
-    let results: Vec<Result<Vec<queries::Query>, Box<Problem>>> = project
+    type Mined = (Vec<queries::Query>, Vec<names::Unresolved>);
+    let results: Vec<Result<Mined, Box<Problem>>> = project
         .files_matching(python_files, |bytes| needles.found_in(bytes))
         .par_iter()
         .map(|path| {
@@ -337,12 +362,15 @@ fn mine_queries(
             Ok(queries::mine(&file, &names))
         })
         .collect();
-    let mut all = Vec::new();
+    let (mut all, mut unresolved) = (Vec::new(), Vec::new());
     for result in results {
         match result {
-            Ok(found) => all.extend(found),
+            Ok((found, skipped)) => {
+                all.extend(found);
+                unresolved.extend(skipped);
+            }
             Err(warning) => outcomes.push(*warning),
         }
     }
-    all
+    (all, unresolved)
 }

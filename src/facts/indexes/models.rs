@@ -2,6 +2,7 @@
 //! (ordering, indexes and everything else that creates an index), and the byte positions the
 //! renderer needs to add `Meta.indexes` in the file's own style.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -40,6 +41,9 @@ pub struct Field {
     /// A CharField with `max_length` over 255: long keys make every entry of a composite index
     /// wide (and PostgreSQL refuses B-tree entries over about 2.7 kB).
     pub wide: bool,
+    /// How many values its `choices` allow, when they are written where they can be counted (a
+    /// list literal, a module constant, a `TextChoices`/`IntegerChoices` class of the file).
+    pub choices: Option<usize>,
 }
 
 impl Field {
@@ -53,6 +57,7 @@ impl Field {
             primary: true,
             boolean: false,
             wide: false,
+            choices: None,
         }
     }
 }
@@ -62,6 +67,10 @@ impl Field {
 pub struct ExistingIndex {
     pub fields: Vec<String>,
     pub name: Option<String>,
+    /// What declares it, for the notes: `Meta.indexes "order_a_idx"`, `unique_together`, ...
+    pub what: String,
+    /// A unique constraint: equal values in all its columns match at most one row.
+    pub unique: bool,
 }
 
 /// A list (or tuple) literal that new items can be appended to.
@@ -143,14 +152,51 @@ const AUTO: &[&str] = &["AutoField", "BigAutoField", "SmallAutoField"];
 
 /// Every top-level class of a parsed models file.
 pub fn read_classes(file: &PyFile) -> Vec<ModelClass> {
+    let choices = choice_counts(file);
     python::named_children(file.root())
         .into_iter()
         .filter_map(py::class_definition)
-        .map(|class| read_class(file, class))
+        .map(|class| read_class(file, class, &choices))
         .collect()
 }
 
-fn read_class(py_file: &PyFile, class: Node) -> ModelClass {
+/// How many values each countable set of choices of the file has: module constants holding a
+/// list or tuple (`STATUS_CHOICES`), and enumeration classes (`class Status(models.TextChoices)`,
+/// at module level or inside a model) by the number of their members.
+fn choice_counts(file: &PyFile) -> HashMap<String, usize> {
+    let src = file.source.text.as_str();
+    let mut counts = HashMap::new();
+    let mut classes: Vec<Node> = Vec::new();
+    for statement in python::named_children(file.root()) {
+        if let Some((name, value)) = py::named_assignment(statement, src)
+            && matches!(value.kind(), "list" | "tuple")
+        {
+            counts.insert(name, python::named_children(value).len());
+        }
+        if let Some(class) = py::class_definition(statement) {
+            classes.push(class);
+            let body = class.child_by_field_name("body");
+            classes.extend(body.into_iter().flat_map(python::named_children).filter_map(py::class_definition));
+        }
+    }
+    for class in classes {
+        let enumeration = class_bases(class, src).iter().any(|b| b.ends_with("Choices") || b.ends_with("Enum"));
+        let (Some(name), Some(body), true) =
+            (class.child_by_field_name("name"), class.child_by_field_name("body"), enumeration)
+        else {
+            continue;
+        };
+        let members = python::named_children(body)
+            .into_iter()
+            .filter_map(|s| py::named_assignment(s, src))
+            .filter(|(member, _)| !member.starts_with('_'))
+            .count();
+        counts.insert(format!("{}.choices", file.text(name)), members);
+    }
+    counts
+}
+
+fn read_class(py_file: &PyFile, class: Node, choices: &HashMap<String, usize>) -> ModelClass {
     let (file, src) = (&*py_file.source, py_file.source.text.as_str());
     let name = class.child_by_field_name("name").map(|n| py_file.text(n).to_owned()).unwrap_or_default();
     let bases = class_bases(class, src);
@@ -172,7 +218,7 @@ fn read_class(py_file: &PyFile, class: Node) -> ModelClass {
                 && let Some(function) = value.child_by_field_name("function").and_then(|f| python::dotted_name(f, src))
             {
                 let class_name = py::last_segment(&function).to_owned();
-                if let Some(field) = read_field(&attr, &class_name, value, src) {
+                if let Some(field) = read_field(&attr, &class_name, value, src, choices) {
                     fields.push(field);
                 } else if (class_name.ends_with("Manager") && class_name != "Manager")
                     || function.ends_with(".as_manager")
@@ -224,7 +270,7 @@ fn class_bases(class: Node, src: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn read_field(name: &str, class_name: &str, call: Node, src: &str) -> Option<Field> {
+fn read_field(name: &str, class_name: &str, call: Node, src: &str, choices: &HashMap<String, usize>) -> Option<Field> {
     let kind = if RELATIONS.contains(&class_name) {
         FieldKind::Relation
     } else if NOT_BTREE.contains(&class_name) {
@@ -248,7 +294,11 @@ fn read_field(name: &str, class_name: &str, call: Node, src: &str) -> Option<Fie
         && kwargs.iter().any(|(k, v)| {
             k == "max_length" && src[v.byte_range()].replace('_', "").parse::<u64>().is_ok_and(|n| n > 255)
         });
-    Some(Field { name: name.to_owned(), kind, indexed, unique, primary, boolean, wide })
+    let choices = kwargs.iter().find(|(k, _)| k == "choices").and_then(|(_, value)| match value.kind() {
+        "list" | "tuple" => Some(python::named_children(*value).len()),
+        _ => choices.get(&src[value.byte_range()]).copied(),
+    });
+    Some(Field { name: name.to_owned(), kind, indexed, unique, primary, boolean, wide, choices })
 }
 
 fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {
@@ -279,19 +329,26 @@ fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {
             }
             "indexes" => match value.kind() {
                 "list" | "tuple" => {
-                    meta.indexes.extend(read_index_calls(value, src));
+                    meta.indexes.extend(read_index_calls(value, src, "Meta.indexes"));
                     meta.indexes_list = Some(list_site(file, value));
                 }
                 _ => meta.indexes_opaque = true,
             },
-            "constraints" => meta.indexes.extend(read_index_calls(value, src)),
+            "constraints" => meta.indexes.extend(read_index_calls(value, src, "Meta.constraints")),
             "unique_together" | "index_together" => {
+                let unique = name == "unique_together";
+                let index = |fields: Vec<String>| ExistingIndex {
+                    what: format!("{name} ({})", fields.join(", ")),
+                    fields,
+                    name: None,
+                    unique,
+                };
                 if let Some(single) = py::string_list(value, src) {
-                    meta.indexes.push(ExistingIndex { fields: single, name: None });
+                    meta.indexes.push(index(single));
                 } else if matches!(value.kind(), "list" | "tuple") {
                     for item in python::named_children(value) {
                         if let Some(fields) = py::string_list(item, src) {
-                            meta.indexes.push(ExistingIndex { fields, name: None });
+                            meta.indexes.push(index(fields));
                         }
                     }
                 }
@@ -304,7 +361,7 @@ fn read_meta(file: &SourceFile, src: &str, class: Node) -> Meta {
 
 /// `models.Index(fields=[...])` and `UniqueConstraint(fields=[...])` items of a list literal.
 /// Conditional (partial) unique constraints and expression indexes serve only some queries: left out.
-fn read_index_calls(list: Node, src: &str) -> Vec<ExistingIndex> {
+fn read_index_calls(list: Node, src: &str, option: &str) -> Vec<ExistingIndex> {
     if !matches!(list.kind(), "list" | "tuple") {
         return Vec::new();
     }
@@ -328,7 +385,11 @@ fn read_index_calls(list: Node, src: &str) -> Vec<ExistingIndex> {
         let fields = argument("fields").and_then(|v| py::string_list(v, src));
         let name = argument("name").and_then(|v| python::string_value(v, src));
         if let Some(fields) = fields {
-            found.push(ExistingIndex { fields, name });
+            let what = match &name {
+                Some(name) => format!("{option} {class_name} \"{name}\" ({})", fields.join(", ")),
+                None => format!("{option} {class_name} ({})", fields.join(", ")),
+            };
+            found.push(ExistingIndex { fields, name, what, unique: class_name == "UniqueConstraint" });
         }
     }
     found

@@ -8,11 +8,13 @@
 //! that a model uses. Only the method names and the lookup keys are kept; their meaning for
 //! indexes is decided by the proposals, which know the model's fields.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 
 use tree_sitter::Node;
 
+use super::names::{Imports, Names, Unresolved, imports};
 use crate::lang::python::{self, PyFile};
 use crate::text::location::Location;
 
@@ -36,20 +38,6 @@ pub struct Query {
     pub model: usize,
     pub location: Location,
     pub steps: Vec<Step>,
-}
-
-/// What the miner needs to know about the project's models.
-pub struct Names<'a> {
-    /// Model class name -> model indices (several apps may reuse a name).
-    pub models: HashMap<&'a str, Vec<usize>>,
-    /// Manager or queryset class name -> model index.
-    pub managers: HashMap<&'a str, usize>,
-    /// Manager attribute names per model (`objects` and the declared ones).
-    pub manager_attrs: Vec<Vec<String>>,
-    /// The app folder of each model, to prefer the local model when a name is ambiguous.
-    pub app_dirs: Vec<&'a Path>,
-    /// The file each model is defined in, to follow a file's imports when a name is ambiguous.
-    pub model_files: Vec<&'a Path>,
 }
 
 /// Methods that make a chain a query (evaluated against the table).
@@ -127,7 +115,13 @@ struct Miner<'a, 'n> {
     queries: Vec<Query>,
     extended: Vec<bool>,
     /// `from <module> import <Name>`: name -> the module as a relative path (`chat/models`).
-    imports: HashMap<String, std::path::PathBuf>,
+    imports: Imports,
+    /// The line of the chain being resolved, and the name in it that could not be tied to one
+    /// model (read by [`Miner::query_of`]).
+    current_line: std::cell::Cell<usize>,
+    unresolved: RefCell<Option<Unresolved>>,
+    /// Queries on names that are not (or not surely) models of the project.
+    pub(crate) skipped: Vec<Unresolved>,
     /// The conditional blocks enclosing the node being visited, outermost first.
     branches: Vec<usize>,
     /// The last chain-top call resolved (node id, model, steps, binding), which an assignment
@@ -153,7 +147,7 @@ struct Context<'t> {
 }
 
 /// The queries of one parsed Python file.
-pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
+pub fn mine(file: &PyFile, names: &Names) -> (Vec<Query>, Vec<Unresolved>) {
     let (src, path, root) = (file.source.text.as_str(), file.source.path.as_path(), file.root());
     let imports = imports(file);
     let mut miner = Miner {
@@ -165,6 +159,9 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
         queries: Vec::new(),
         extended: Vec::new(),
         imports,
+        current_line: std::cell::Cell::new(0),
+        unresolved: RefCell::new(None),
+        skipped: Vec::new(),
         branches: Vec::new(),
         last_chain: None,
         query_at: HashMap::new(),
@@ -173,13 +170,14 @@ pub fn mine(file: &PyFile, names: &Names) -> Vec<Query> {
     let mut cursor = root.walk();
     miner.visit(&mut cursor, Context { scope: root.id(), class: None }, [None, None]);
     let extended = std::mem::take(&mut miner.extended);
-    miner
+    let queries = miner
         .queries
         .into_iter()
         .enumerate()
         .filter(|(i, _)| !extended.get(*i).copied().unwrap_or(false))
         .map(|(_, q)| q)
-        .collect()
+        .collect();
+    (queries, miner.skipped)
 }
 
 impl<'t> Miner<'_, '_> {
@@ -277,9 +275,21 @@ impl<'t> Miner<'_, '_> {
 
     /// The query a chain-top call runs, with the view class whose `queryset` it starts from.
     fn query_of(&mut self, call: Node<'t>, context: Context<'t>) -> Option<(Query, Option<usize>)> {
+        self.current_line.set(self.file.source.line_of(call.start_byte()));
         let resolved = self.resolve_chain(call, context);
         self.last_chain = Some((call.id(), resolved.clone()));
-        let (model, steps, from) = resolved?;
+        let unresolved = self.unresolved.take();
+        let Some((model, steps, from)) = resolved else {
+            // A query on a name that is not surely one of the project's models is said, not guessed.
+            if let Some(unresolved) = unresolved
+                && chain_methods(call, self.src)
+                    .iter()
+                    .any(|m| QUERY_METHODS.contains(m) || SHORTCUTS.iter().any(|(name, _)| name == m))
+            {
+                self.skipped.push(unresolved);
+            }
+            return None;
+        };
         if !steps.iter().any(|s| QUERY_METHODS.contains(&s.method.as_str())) {
             return None;
         }
@@ -563,48 +573,41 @@ impl<'t> Miner<'_, '_> {
         Some((binding.model, binding.steps.clone(), Some(index)))
     }
 
-    /// The model a class name means in this file: the only one of that name, else the one the
-    /// file imports it from, else the one of the app the file belongs to.
+    /// The model a class name means in this file ([`Names::resolve`]); a name that is not surely
+    /// one is recorded as unresolved, for the query that uses it.
     fn model_named(&self, name: &str) -> Option<usize> {
-        match self.names.models.get(name)?.as_slice() {
-            [only] => Some(*only),
-            several => {
-                let imported = self.imports.get(name).and_then(|module| {
-                    several.iter().copied().find(|&m| {
-                        let file = self.names.model_files[m];
-                        file.with_extension("").ends_with(module)
-                            || file.parent().is_some_and(|dir| dir.ends_with(module))
-                    })
-                });
-                imported.or_else(|| several.iter().copied().find(|&m| self.path.starts_with(self.names.app_dirs[m])))
+        match self.names.resolve(name, &self.imports, self.path)? {
+            Ok(model) => Some(model),
+            Err(why) => {
+                *self.unresolved.borrow_mut() = Some(Unresolved { name: name.to_owned(), location: self.here(), why });
+                None
             }
         }
+    }
+
+    /// Where the chain being resolved is, for an unresolved name.
+    fn here(&self) -> Location {
+        Location::new(self.path, self.current_line.get())
     }
 }
 
-/// The names a file imports with `from <module> import <Name>`, each with its module as a path
-/// (relative imports resolved against the file's folder).
-fn imports(file: &PyFile) -> HashMap<String, std::path::PathBuf> {
-    let path = &file.source.path;
-    let mut found = HashMap::new();
-    for statement in python::named_children(file.root()) {
-        if statement.kind() != "import_from_statement" {
-            continue;
-        }
-        let Some(module) = statement.child_by_field_name("module_name") else { continue };
-        let module_path = python::module_path(path, file.text(module));
-        let mut cursor = statement.walk();
-        for name in statement.children_by_field_name("name", &mut cursor) {
-            let imported = match name.kind() {
-                "aliased_import" => name.child_by_field_name("alias").map(|a| file.text(a)),
-                _ => Some(file.text(name)),
-            };
-            if let Some(imported) = imported {
-                found.insert(imported.to_owned(), module_path.clone());
+/// The method names of a chain, outermost last (`filter`, `order_by` of `X.objects.filter().order_by()`).
+fn chain_methods<'s>(mut node: Node, src: &'s str) -> Vec<&'s str> {
+    let mut methods = Vec::new();
+    while node.kind() == "call" {
+        let Some(function) = node.child_by_field_name("function") else { break };
+        if let Some(attribute) = function.child_by_field_name("attribute").filter(|_| function.kind() == "attribute") {
+            methods.push(&src[attribute.byte_range()]);
+            match function.child_by_field_name("object") {
+                Some(object) => node = object,
+                None => break,
             }
+        } else {
+            methods.push(super::py::last_segment(&src[function.byte_range()]));
+            break;
         }
     }
-    found
+    methods
 }
 
 /// The first argument of a `get_object_or_404` / `get_list_or_404` call.
@@ -629,13 +632,13 @@ mod tests {
     use super::*;
 
     fn names() -> Names<'static> {
-        Names {
-            models: HashMap::from([("Message", vec![0])]),
+        let mut names = Names {
             managers: HashMap::from([("MessageQuerySet", 0)]),
             manager_attrs: vec![vec!["objects".into()]],
-            app_dirs: vec![Path::new("chat")],
-            model_files: vec![Path::new("chat/models.py")],
-        }
+            ..Names::default()
+        };
+        names.add_model(0, "Message", Path::new("chat/models.py"), Path::new("chat"), Path::new(""));
+        names
     }
 
     fn parse(path: &str, src: &str) -> PyFile {
@@ -643,7 +646,7 @@ mod tests {
     }
 
     fn run(src: &str) -> Vec<Query> {
-        mine(&parse("chat/views.py", src), &names())
+        mine(&parse("chat/views.py", src), &names()).0
     }
 
     #[test]
@@ -736,18 +739,44 @@ mod tests {
 
     #[test]
     fn ambiguous_names_follow_the_imports() {
-        let names = Names {
-            models: HashMap::from([("Item", vec![0, 1])]),
-            managers: HashMap::new(),
-            manager_attrs: vec![vec![], vec![]],
-            app_dirs: vec![Path::new("shop"), Path::new("blog")],
-            model_files: vec![Path::new("shop/models.py"), Path::new("blog/models/item.py")],
+        let mut names = Names { manager_attrs: vec![vec![], vec![], vec![]], ..Names::default() };
+        names.add_model(0, "Item", Path::new("shop/models.py"), Path::new("shop"), Path::new(""));
+        names.add_model(1, "Item", Path::new("blog/models/item.py"), Path::new("blog"), Path::new(""));
+        names.add_model(2, "Group", Path::new("src/teams/models.py"), Path::new("src/teams"), Path::new("src"));
+        let run = |path: &str, src: &str| {
+            let (queries, skipped) = mine(&parse(path, src), &names);
+            let why: Vec<String> = skipped.iter().map(|s| format!("{}: {}", s.location, s.why)).collect();
+            (queries.iter().map(|q| q.model).collect::<Vec<_>>(), why)
         };
-        let run = |path: &str, src: &str| mine(&parse(path, src), &names).iter().map(|q| q.model).collect::<Vec<_>>();
-        assert_eq!(run("reports/views.py", "from blog.models import Item\nItem.objects.filter(a=1)\n"), [1]);
-        assert_eq!(run("reports/views.py", "from shop.models import Item\nItem.objects.get(a=1)\n"), [0]);
-        assert_eq!(run("shop/api/views.py", "from ..models import Item\nItem.objects.filter(a=1)\n"), [0]);
-        assert_eq!(run("shop/views.py", "Item.objects.filter(a=1)\n"), [0]);
-        assert_eq!(run("other/views.py", "Item.objects.filter(a=1)\n"), Vec::<usize>::new());
+        let none = Vec::<String>::new();
+        assert_eq!(
+            run("reports/views.py", "from blog.models import Item\nItem.objects.filter(a=1)\n"),
+            (vec![1], none.clone())
+        );
+        assert_eq!(
+            run("reports/views.py", "from shop.models import Item\nItem.objects.get(a=1)\n"),
+            (vec![0], none.clone())
+        );
+        assert_eq!(
+            run("shop/api/views.py", "from ..models import Item\nItem.objects.filter(a=1)\n"),
+            (vec![0], none.clone())
+        );
+        assert_eq!(run("shop/views.py", "Item.objects.filter(a=1)\n"), (vec![0], none.clone()));
+        assert_eq!(
+            run("other/views.py", "from shop.models import *\nItem.objects.filter(a=1)\n"),
+            (vec![0], none.clone())
+        );
+        let (found, why) = run("other/views.py", "Item.objects.filter(a=1)\n");
+        assert!(found.is_empty() && why[0].contains("other/views.py:1: `Item` is defined by 2 apps"), "{why:?}");
+        // Another app's model of the same name: django.contrib.auth's Group is not the project's.
+        let auth = "from django.contrib.auth.models import Group\n\ndef f(n):\n    return Group.objects.filter(name=n).first()\n";
+        let (found, why) = run("src/teams/views.py", auth);
+        assert!(found.is_empty(), "{found:?}");
+        assert!(
+            why[0].contains("views.py:4: `Group` is imported from `django.contrib.auth.models`, outside"),
+            "{why:?}"
+        );
+        assert_eq!(run("src/teams/views.py", "from teams.models import Group\nGroup.objects.get(a=1)\n").0, [2]);
+        assert_eq!(run("src/teams/views.py", "from .models import Group\nGroup.objects.create(a=1)\n"), (vec![], none));
     }
 }

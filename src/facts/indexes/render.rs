@@ -3,8 +3,9 @@
 //! the new migration that depends on the app's current leaf. Both halves carry the same explicit
 //! index names, so Django's autodetector sees the models and the migrations agree.
 
-use std::collections::BTreeSet;
+use std::collections::{HashMap, HashSet};
 
+use super::databases::Build;
 use super::models::{ListSite, ModelClass};
 use super::shapes::Column;
 use crate::text::edit::Edit;
@@ -20,16 +21,41 @@ pub struct NewIndex {
     pub columns: Vec<Column>,
 }
 
+/// Index names unique across the project (index names are unique per database): every explicit
+/// name already written, and where the numbering of each model-and-columns name goes on, so that a
+/// thousand apps with the same model and query cost one try each, not a thousand.
+#[derive(Default)]
+pub struct Namer {
+    taken: HashSet<String>,
+    next_suffix: HashMap<String, usize>,
+}
+
+impl Namer {
+    pub fn new(taken: impl IntoIterator<Item = String>) -> Namer {
+        Namer { taken: taken.into_iter().collect(), next_suffix: HashMap::new() }
+    }
+
+    /// A new name for an index of `model` on `columns` (see [`index_name`]), now taken.
+    pub fn name(&mut self, model: &str, columns: &[Column]) -> String {
+        let key = format!("{model}\n{}", columns.iter().map(Column::spelled).collect::<Vec<_>>().join(","));
+        let from = self.next_suffix.get(&key).copied().unwrap_or(1);
+        let (name, suffix) = index_name(model, columns, from, &self.taken);
+        self.next_suffix.insert(key, suffix + 1);
+        self.taken.insert(name.clone());
+        name
+    }
+}
+
 /// A readable name `<model>_<columns>_idx`, shortened to 30 characters by trimming the longest
-/// words first, `[a-z][a-z0-9_]*`, and not in `taken` (every explicit index name of the project,
-/// all apps: index names are unique per database; a number is added when needed).
-pub fn index_name(model: &str, columns: &[Column], taken: &BTreeSet<String>) -> String {
+/// words first, `[a-z][a-z0-9_]*`, and not in `taken` (a number from `from` on is added when
+/// needed); with the number used.
+fn index_name(model: &str, columns: &[Column], from: usize, taken: &HashSet<String>) -> (String, usize) {
     let clean = |word: &str| -> String {
         word.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
     };
     let mut words: Vec<String> = vec![clean(model)];
     words.extend(columns.iter().map(|c| clean(&c.field)));
-    for suffix in 1.. {
+    for suffix in from.. {
         let tail = if suffix == 1 { "idx".to_owned() } else { format!("{suffix}_idx") };
         let mut words = words.clone();
         let length = |words: &[String]| words.iter().map(|w| w.len() + 1).sum::<usize>() + tail.len();
@@ -59,7 +85,7 @@ pub fn index_name(model: &str, columns: &[Column], taken: &BTreeSet<String>) -> 
             name.truncate(MAX_NAME);
         }
         if !taken.contains(&name) {
-            return name;
+            return (name, suffix);
         }
     }
     unreachable!("some suffix is free")
@@ -188,39 +214,74 @@ pub struct ModelIndexes {
     pub indexes: Vec<NewIndex>,
 }
 
-/// The text of the new migration module.
+/// The text of the new migration module. [`Build::ConcurrentlyOnPostgres`] keeps plain
+/// `AddIndex` operations (the state `makemigrations` compares, and what `squashmigrations` copies)
+/// and swaps them for `AddIndexConcurrently` while the migration runs on PostgreSQL: that import
+/// needs psycopg, so it happens only there, and SQLite test runs apply the same file plainly.
 pub fn migration(
     app_label: &str,
     leaf: &str,
     models: &[ModelIndexes],
-    concurrent: bool,
+    build: Build,
     quote: char,
     header: &str,
 ) -> String {
     let q = quote;
-    let mut text = format!("# {header}\n\n");
+    let concurrent = build == Build::ConcurrentlyOnPostgres;
+    let mut text = format!("{header}\n\n");
     if concurrent {
-        text.push_str("from django.contrib.postgres.operations import AddIndexConcurrently\n");
+        text.push_str("import contextlib\n\n");
     }
     text.push_str("from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n");
     if concurrent {
-        text.push_str("    # CREATE INDEX CONCURRENTLY cannot run inside a transaction.\n    atomic = False\n\n");
+        text.push_str(
+            "    # On PostgreSQL the indexes are built with CREATE INDEX CONCURRENTLY, which does not block\n    \
+             # the table's writes while it builds and cannot run in a transaction; on other databases\n    \
+             # (a test run on SQLite) with a plain CREATE INDEX. The migration state is the same.\n    \
+             atomic = False\n\n",
+        );
     }
     text.push_str(&format!("    dependencies = [\n        ({q}{app_label}{q}, {q}{leaf}{q}),\n    ]\n\n"));
     text.push_str("    operations = [\n");
-    let operation = if concurrent { "AddIndexConcurrently" } else { "migrations.AddIndex" };
     for model in models {
         for index in &model.indexes {
             text.push_str(&format!(
-                "        {operation}(\n            model_name={q}{}{q},\n            index={},\n        ),\n",
+                "        migrations.AddIndex(\n            model_name={q}{}{q},\n            index={},\n        ),\n",
                 model.model_name,
                 index_expression("models.Index", index, q)
             ));
         }
     }
     text.push_str("    ]\n");
+    if concurrent {
+        text.push_str(&CONCURRENTLY_ON_POSTGRES.replace('"', &q.to_string()));
+    }
     text
 }
+
+/// The methods of a [`Build::ConcurrentlyOnPostgres`] migration: the vendor is known only when
+/// the migration runs (`migrate`, `sqlmigrate`), from the connection its schema editor uses.
+const CONCURRENTLY_ON_POSTGRES: &str = r#"
+    def apply(self, project_state, schema_editor, collect_sql=False):
+        with self._concurrently_on_postgresql(schema_editor):
+            return super().apply(project_state, schema_editor, collect_sql)
+
+    def unapply(self, project_state, schema_editor, collect_sql=False):
+        with self._concurrently_on_postgresql(schema_editor):
+            return super().unapply(project_state, schema_editor, collect_sql)
+
+    @contextlib.contextmanager
+    def _concurrently_on_postgresql(self, schema_editor):
+        plain = self.operations
+        if schema_editor.connection.vendor == "postgresql":
+            from django.contrib.postgres.operations import AddIndexConcurrently
+
+            self.operations = [AddIndexConcurrently(op.model_name, op.index) for op in plain]
+        try:
+            yield
+        finally:
+            self.operations = plain
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -238,14 +299,14 @@ mod tests {
 
     #[test]
     fn names_fit_and_stay_unique() {
-        let taken = BTreeSet::new();
-        let name = index_name("Message", &cols(&["conversation", "-created_at"]), &taken);
+        let mut namer = Namer::default();
+        let name = namer.name("Message", &cols(&["conversation", "-created_at"]));
         assert!(name.len() <= MAX_NAME, "{name}");
         assert_eq!(name, "message_conversati_created_idx");
-        assert_eq!(index_name("Order", &cols(&["status"]), &taken), "order_status_idx");
-        let taken = BTreeSet::from(["order_status_idx".to_owned()]);
-        assert_eq!(index_name("Order", &cols(&["status"]), &taken), "order_status_2_idx");
-        let long = index_name("AnotherVeryVeryLongModelName", &cols(&["a", "b", "c"]), &taken);
+        let mut namer = Namer::new(["order_status_idx".to_owned()]);
+        assert_eq!(namer.name("Order", &cols(&["status"])), "order_status_2_idx");
+        assert_eq!(namer.name("Order", &cols(&["status"])), "order_status_3_idx");
+        let long = namer.name("AnotherVeryVeryLongModelName", &cols(&["a", "b", "c"]));
         assert!(long.len() <= MAX_NAME && long.starts_with('a'), "{long}");
     }
 

@@ -36,8 +36,9 @@ pub struct ModelFacts {
     pub fields: Vec<Field>,
     pub ordering: Option<Vec<String>>,
     pub get_latest_by: Option<Vec<String>>,
-    /// Existing indexes, unique constraints and together-sets, as spelled (`-created_at`).
-    pub existing: Vec<Vec<String>>,
+    /// Existing indexes, unique constraints and together-sets, as spelled (`-created_at`), each
+    /// with what declares it and whether it is unique.
+    pub existing: Vec<(Vec<String>, String, bool)>,
 }
 
 impl ModelFacts {
@@ -56,13 +57,16 @@ impl ModelFacts {
         })
     }
 
-    /// Every existing index as columns, the single-column ones of indexed fields included.
-    pub fn indexes(&self) -> Vec<Vec<Column>> {
-        let mut all: Vec<Vec<Column>> = self
+    /// Every existing index as columns with what declares it, the single-column ones of indexed
+    /// fields included.
+    pub fn indexes(&self) -> Vec<Existing> {
+        let mut all: Vec<Existing> = self
             .existing
             .iter()
-            .map(|fields| {
-                fields
+            .map(|(fields, what, unique)| Existing {
+                what: what.clone(),
+                unique: *unique,
+                columns: fields
                     .iter()
                     .map(|f| {
                         let mut column = Column::parse(f);
@@ -71,13 +75,38 @@ impl ModelFacts {
                         }
                         column
                     })
-                    .collect()
+                    .collect(),
             })
             .collect();
-        all.extend(
-            self.fields.iter().filter(|f| f.indexed).map(|f| vec![Column { field: f.name.clone(), desc: false }]),
-        );
+        all.extend(self.fields.iter().filter(|f| f.indexed).map(|f| Existing {
+            columns: vec![Column { field: f.name.clone(), desc: false }],
+            what: field_index(f),
+            unique: f.unique,
+        }));
         all
+    }
+}
+
+/// An index the table has, and what declares it.
+#[derive(Debug, Clone)]
+pub struct Existing {
+    pub columns: Vec<Column>,
+    pub what: String,
+    /// Equal values in all its columns match at most one row.
+    pub unique: bool,
+}
+
+/// What gives an indexed field its index, in the words of its declaration.
+fn field_index(field: &Field) -> String {
+    let name = &field.name;
+    if field.primary {
+        format!("the primary key `{name}`")
+    } else if field.kind == FieldKind::Relation && !field.unique {
+        format!("the ForeignKey `{name}` (Django indexes it)")
+    } else if field.unique {
+        format!("`{name}` (unique)")
+    } else {
+        format!("`{name}` (db_index=True)")
     }
 }
 
