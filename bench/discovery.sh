@@ -63,8 +63,9 @@ hyperfine --shell=none --warmup 3 --runs "$RUNS" --export-markdown "$table" \
 
 memory_gib=$(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-# bench/large_file.sh keeps its own section of the results; carry it over.
+# bench/large_file.sh and bench/indexes.sh keep their own sections of the results; carry them over.
 large_file=$(sed -n '/<!-- large-file:start -->/,/<!-- large-file:end -->/p' "$RESULTS" 2>/dev/null || true)
+indexes=$(sed -n '/<!-- indexes:start -->/,/<!-- indexes:end -->/p' "$RESULTS" 2>/dev/null || true)
 {
     echo "# Discovery benchmark"
     echo
@@ -80,6 +81,7 @@ large_file=$(sed -n '/<!-- large-file:start -->/,/<!-- large-file:end -->/p' "$R
     echo
     cat "$table"
     [[ -z $large_file ]] || printf '\n%s\n' "$large_file"
+    [[ -z $indexes ]] || printf '\n%s\n' "$indexes"
 } >"$RESULTS"
 echo "==> wrote $RESULTS"
 cat "$RESULTS"

@@ -21,7 +21,7 @@ pub mod budget;
 pub mod gunicorn;
 pub mod syntax;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use crate::engine::outcome::{Change, Location, Outcome};
@@ -95,27 +95,23 @@ pub fn check(project: &Project, reports: &mut [PatchReport]) {
 /// The plan's changes as review units, in plan order.
 fn units(reports: &[PatchReport]) -> Vec<Unit> {
     let mut units: Vec<Unit> = Vec::new();
-    let mut keys: Vec<(usize, String)> = Vec::new();
+    // A map, not a scan: db-indexes plans thousands of changes on a large codebase.
+    let mut by_key: HashMap<(usize, String), usize> = HashMap::new();
     for (report_index, report) in reports.iter().enumerate() {
         for (outcome_index, outcome) in report.outcomes.iter().enumerate() {
             let Outcome::Change(change) = outcome else { continue };
             let key =
                 change.together.clone().unwrap_or_else(|| format!("{}\n{}", change.summary, change.verify.join("\n")));
-            let found = keys.iter().position(|k| *k == (report_index, key.clone()));
-            let unit = match found {
-                Some(unit) => unit,
-                None => {
-                    keys.push((report_index, key));
-                    units.push(Unit {
-                        report: report_index,
-                        outcomes: Vec::new(),
-                        changes: Vec::new(),
-                        patch: report.patch,
-                        checked_by: report.patch.info().checked_by,
-                    });
-                    units.len() - 1
-                }
-            };
+            let unit = *by_key.entry((report_index, key)).or_insert_with(|| {
+                units.push(Unit {
+                    report: report_index,
+                    outcomes: Vec::new(),
+                    changes: Vec::new(),
+                    patch: report.patch,
+                    checked_by: report.patch.info().checked_by,
+                });
+                units.len() - 1
+            });
             units[unit].outcomes.push(outcome_index);
             units[unit].changes.push(change.clone());
         }
@@ -136,9 +132,19 @@ fn check_syntax(project: &Project, units: &[Unit], verdicts: &mut Verdicts) {
             }
         }
     }
+    // Each unit's files passed alone; a file only one unit edits reads the same with the whole
+    // plan, so only the files several units edit are parsed again, combined.
     let offered: Vec<usize> = (0..units.len()).filter(|&u| verdicts.offered(u)).collect();
-    let changes = budget::changes_of(units, &offered);
-    for (what, path) in reparse_all(project, &changes) {
+    let mut editors: HashMap<&PathBuf, usize> = HashMap::new();
+    for &unit in &offered {
+        let paths: BTreeSet<&PathBuf> = units[unit].changes.iter().map(|c| &c.path).collect();
+        for path in paths {
+            *editors.entry(path).or_default() += 1;
+        }
+    }
+    let shared: Vec<&Change> =
+        budget::changes_of(units, &offered).into_iter().filter(|c| editors[&c.path] > 1).collect();
+    for (what, path) in reparse_all(project, &shared) {
         let Err(why) = what else { continue };
         for &unit in offered.iter().filter(|&&u| units[u].changes.iter().any(|c| c.path == path)) {
             verdicts.fail(unit, format!("with the other changes of the plan, {why}"));

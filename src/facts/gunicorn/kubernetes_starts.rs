@@ -43,7 +43,8 @@ pub(super) fn kubernetes_starts(
             }
             continue;
         }
-        let relevant = names_server(out.programs, &file.text) || GUNICORN_VARIABLES.iter().any(|name| file.text.contains(name));
+        let relevant =
+            names_server(out.programs, &file.text) || GUNICORN_VARIABLES.iter().any(|name| file.text.contains(name));
         let containers = match kubernetes::containers(&file.text) {
             Ok(containers) => containers,
             Err(_) if !relevant => continue,
