@@ -33,10 +33,13 @@ pub fn list(project: &Project, format: Format, quiet: bool) -> Result<i32> {
     }
     if format == Format::Text {
         let mut out = anstream::stdout().lock();
+        // Columns as wide as their longest entry (`Celery` is wider than `QW1`).
+        let quick_win_width = plan.reports.iter().map(|r| r.patch.quick_win().len()).max().unwrap_or(0);
         for report in &plan.reports {
             let patch = report.patch;
             let phase = if patch.in_phase_1() { "phase 1" } else { "optional" };
-            writeln!(out, "{:<27} {:<4} {:<8} {}", patch.id(), patch.quick_win(), phase, patch.title())?;
+            let (id, quick_win, title) = (patch.id(), patch.quick_win(), patch.title());
+            writeln!(out, "{id:<27} {quick_win:<quick_win_width$} {phase:<8} {title}")?;
             for outcome in report
                 .outcomes
                 .iter()

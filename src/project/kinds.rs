@@ -5,8 +5,25 @@
 use std::path::{Component, Path, PathBuf};
 
 /// The file name of `path` (`""` when it has none or it is not UTF-8).
+///
+/// Called for every file by every name predicate, so the common case (a relative path ending in a
+/// plain name, as discovery lists them) is a byte search for the last `/`, not `Path::file_name`'s
+/// component parsing and a UTF-8 check of the whole path; anything else goes through
+/// `Path::file_name`.
 pub fn name_of(path: &Path) -> &str {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let name = &bytes[memchr::memrchr(b'/', bytes).map_or(0, |slash| slash + 1)..];
+    if !name.is_empty() && name != b"." && name != b".." {
+        return std::str::from_utf8(name).unwrap_or("");
+    }
     path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// A Python source file (`*.py`), by its name: what `path.extension() == "py"` says, through
+/// [`name_of`]'s fast path (it runs over every file of the project).
+pub fn is_python(path: &Path) -> bool {
+    let name = name_of(path);
+    name.len() > ".py".len() && name.ends_with(".py")
 }
 
 /// A Dockerfile: `Dockerfile`, `Containerfile`, `Dockerfile.prod`, `Dockerfile-prod`,
@@ -88,6 +105,33 @@ pub fn normalize(path: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path answers what `Path::file_name` answers, for every shape a path may take.
+    #[test]
+    fn name_of_agrees_with_file_name() {
+        for path in [
+            "Dockerfile",
+            "a/b/Procfile",
+            "a/b/",
+            "a/.",
+            "a/..",
+            "..",
+            "/",
+            "",
+            "./x",
+            "a//b",
+            "/abs/compose.yml",
+            "é/ü.py",
+            ".py",
+            "a/.py",
+            "a.b.py",
+            "py",
+        ] {
+            let path = Path::new(path);
+            assert_eq!(name_of(path), path.file_name().and_then(|n| n.to_str()).unwrap_or(""), "{path:?}");
+            assert_eq!(is_python(path), path.extension().is_some_and(|e| e == "py"), "{path:?}");
+        }
+    }
 
     #[test]
     fn dockerfiles_by_every_common_name() {

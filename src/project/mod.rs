@@ -226,14 +226,21 @@ impl Project {
         let mut sources = self.sources.read().expect("source cache poisoned").clone();
         let mut files = self.files.clone();
         for file in after {
-            if !self.has_file(&file.path) {
-                files.push(file.path.clone());
+            // Kept sorted by inserting in place: sorting the whole list again compares every path
+            // component by component, for every overlay the self-check builds.
+            if let Err(at) = files.binary_search(&file.path) {
+                files.insert(at, file.path.clone());
             }
             sources.insert(file.path.clone(), Ok(Arc::new(file)));
         }
-        let mut overlay = Project::with_files(self.root.clone(), files, self.config.clone());
-        overlay.sources = RwLock::new(sources);
-        overlay
+        Project {
+            root: self.root.clone(),
+            files,
+            config: self.config.clone(),
+            sources: RwLock::new(sources),
+            memos: Mutex::new(HashMap::new()),
+            by_name: std::sync::OnceLock::new(),
+        }
     }
 
     /// The absolute path of a project file.

@@ -79,7 +79,7 @@ impl AppConfigs {
             .flat_map(|name| Production::suffixes(&name))
             .collect();
         let candidates: Vec<PathBuf> = if apps.iter().any(Option::is_none) {
-            project.files_where(|p| p.extension().is_some_and(|e| e == "py")).cloned().collect()
+            project.files_where(crate::project::kinds::is_python).cloned().collect()
         } else {
             files_ending_with(project, &suffixes)
         };
@@ -384,15 +384,11 @@ pub fn module_file(project: &Project, path: &Path) -> Option<PathBuf> {
     files_ending_with(project, &[path.with_extension("py"), path.join("__init__.py")]).into_iter().next()
 }
 
-/// The project files whose path ends with one of `suffixes`, compared by file name first: a
-/// project may hold tens of thousands of files, and a whole-path comparison for each is what
-/// costs.
+/// The project files whose path ends with one of `suffixes`, in path order.
 fn files_ending_with(project: &Project, suffixes: &[PathBuf]) -> Vec<PathBuf> {
-    let names: std::collections::HashSet<&std::ffi::OsStr> = suffixes.iter().filter_map(|s| s.file_name()).collect();
-    project
-        .files_where(|p| p.file_name().is_some_and(|n| names.contains(n)) && suffixes.iter().any(|s| p.ends_with(s)))
-        .cloned()
-        .collect()
+    let found: std::collections::BTreeSet<&PathBuf> =
+        suffixes.iter().flat_map(|suffix| project.files_ending_with(suffix)).collect();
+    found.into_iter().cloned().collect()
 }
 
 /// A project Python file, parsed (`None` when it cannot be read or does not parse).

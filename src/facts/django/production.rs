@@ -156,7 +156,7 @@ fn find(project: &Project) -> Production {
     if production.loaded.is_empty() {
         production.assumed = true;
         for file in ["wsgi.py", "asgi.py", "manage.py"] {
-            for path in project.files_where(|p| kinds::name_of(p) == file) {
+            for path in project.files_named(file) {
                 if let Some(found) = file_default(project, path) {
                     let why = format!("no server start names it: the default in {}", found.at);
                     add(&mut production.loaded, found.name, why);
@@ -317,9 +317,7 @@ fn copies(project: &Project) -> Vec<(PathBuf, PathBuf, Location)> {
 fn copy_source(project: &Project, dockerfile: &Path, source: &str) -> Option<PathBuf> {
     let source = source.trim_start_matches("./");
     let context = dockerfile.parent().unwrap_or(Path::new(""));
-    [context.join(source), PathBuf::from(source)]
-        .into_iter()
-        .find(|candidate| project.files_where(|p| p == candidate).next().is_some())
+    [context.join(source), PathBuf::from(source)].into_iter().find(|candidate| project.has_file(candidate))
 }
 
 #[cfg(test)]

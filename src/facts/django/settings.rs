@@ -22,6 +22,7 @@ use crate::facts::problem::Problem;
 use crate::lang::python::{self, Assignment, PyFile, Scope};
 use crate::lang::template;
 use crate::project::Project;
+use crate::project::kinds::is_python;
 use crate::text::location::Location;
 
 /// The names whose presence makes a settings module worth parsing.
@@ -438,11 +439,6 @@ fn settings_reason(path: &Path, declared: &HashSet<&Path>) -> Option<String> {
         return Some("a module of a settings package".to_owned());
     }
     None
-}
-
-/// A Python source file, by its extension.
-fn is_python(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "py")
 }
 
 /// Files that may set `DJANGO_SETTINGS_MODULE`, by name.

@@ -397,7 +397,7 @@ fn find_config(project: &Project, inv: &Invocation, reference: Option<&str>) -> 
 
 /// The one project file whose path ends with `suffix` (none when ambiguous).
 fn unique_suffix(project: &Project, suffix: &str) -> Option<PathBuf> {
-    let mut found = project.files_where(|p| p.ends_with(suffix));
+    let mut found = project.files_ending_with(Path::new(suffix));
     let first = found.next()?.clone();
     found.next().is_none().then_some(first)
 }

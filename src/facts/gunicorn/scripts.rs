@@ -225,7 +225,8 @@ fn script_path(project: &Project, launcher: &Path, text: &str) -> Option<PathBuf
         let parts: Vec<&str> = relative.trim_start_matches('/').split('/').collect();
         (0..parts.len()).find_map(|skip| {
             let tail = parts[skip..].join("/");
-            let mut matches = project.files_where(|p| p.ends_with(&tail));
+            let tail = PathBuf::from(tail);
+            let mut matches = project.files_ending_with(&tail);
             let first = matches.next()?.clone();
             matches.next().is_none().then_some(first)
         })

@@ -34,7 +34,7 @@ pub fn python_root(project: &Project) -> PathBuf {
 pub fn find_apps(project: &Project) -> Vec<App> {
     let root = python_root(project);
     let mut apps: Vec<App> = Vec::new();
-    for path in project.files_where(|p| p.extension().is_some_and(|e| e == "py")) {
+    for path in project.files_where(crate::project::kinds::is_python) {
         let in_migrations = path.components().any(|c| c.as_os_str() == "migrations");
         if in_migrations {
             continue;
