@@ -144,4 +144,47 @@ mod tests {
         let planned = proposals[1].change.assumptions.len();
         assert_eq!(switch.assumptions.len(), planned, "{:#?}", switch.assumptions);
     }
+
+    /// Two changes, the second true only with the first: its self-check fails without it.
+    struct Pair;
+    static PAIR: crate::engine::patch::PatchInfo = crate::engine::patch::PatchInfo {
+        id: "pair",
+        quick_win: "QW0",
+        why_prefix: "QW0",
+        title: "a change that needs another",
+        phase_1: false,
+        verify: &[],
+        checked_by: crate::engine::patch::RealTool::Gunicorn,
+    };
+    impl Patch for Pair {
+        fn info(&self) -> &'static crate::engine::patch::PatchInfo {
+            &PAIR
+        }
+        fn plan(&self, _: &Project) -> Vec<Outcome> {
+            let first = Change::create("pair", "a.txt", "a\n").summary("create a.txt");
+            let second = Change::create("pair", "b.txt", "b\n").summary("create b.txt");
+            vec![Outcome::Change(first), Outcome::Change(second)]
+        }
+        fn self_check(&self, _: &Project, after: &Project, change: &Change) -> Result<Option<String>, String> {
+            match change.path.to_str() {
+                Some("b.txt") if !after.has_file(std::path::Path::new("a.txt")) => Err("b.txt needs a.txt".into()),
+                _ => Ok(None),
+            }
+        }
+    }
+
+    #[test]
+    fn a_change_the_recheck_no_longer_offers_is_skipped_with_the_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        let project = Project::open(tmp.path(), crate::project::config::Config::default()).unwrap();
+        let plan = crate::engine::plan::Plan::build(&project, &[&Pair]);
+        let changes: Vec<&Change> = plan.changes().collect();
+        assert_eq!(changes.len(), 2, "both offered with the whole plan");
+        let proposals: Vec<Proposal<'_>> =
+            changes.into_iter().map(|change| Proposal { patch: &Pair, change }).collect();
+        let again = recheck(&project, &proposals, &HashSet::from([0]));
+        let Some(Rechecked::Skipped(why)) = &again[1] else { panic!("{again:?}") };
+        assert!(why.starts_with("skipped: b.txt") && why.contains("b.txt needs a.txt"), "{why}");
+        assert!(matches!(recheck(&project, &proposals, &HashSet::new())[1], Some(Rechecked::Offered(_))));
+    }
 }
