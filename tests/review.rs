@@ -256,3 +256,39 @@ fn diff_is_coloured_on_a_terminal_unless_no_color() {
         assert_eq!(output.contains("\x1b[32m+"), want_colour, "NO_COLOR={no_color}: {output:?}");
     }
 }
+
+/// The text shown, with the wrapping undone (one space between words).
+fn words(shown: &str) -> String {
+    shown.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_rejection_recomputes_what_the_changes_still_to_come_assume() {
+    // fixtures/budget/mysql-replicas: 7 replicas x 5 workers x 4 threads = 140 of MySQL's 151
+    // for the whole plan. Once the worker count is left out, the thread switch is checked again
+    // without it: 3 workers, 84 of 151 (`gunicorn --print-config` on this tree is in tests/budget.rs).
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path();
+    common::copy_tree(&common::repo_root().join("fixtures/budget/mysql-replicas/before"), root);
+    let mut session = review_of(root, "gunicorn-workers,gunicorn-worker-class", false);
+    let first = words(&session.exp_string(PROMPT).unwrap());
+    assert!(first.contains("workers 3 -> 5"), "{first}");
+    assert!(
+        first.contains("x 5 worker(s) x 4 thread(s)") && first.contains("= 140 of MySQL/MariaDB max_connections 151"),
+        "{first}"
+    );
+    press(&mut session, "n");
+
+    let second = words(&session.exp_string(PROMPT).unwrap());
+    assert!(second.contains("worker class sync -> gthread with 4 threads"), "{second}");
+    assert!(
+        second.contains("x 3 worker(s) x 4 thread(s)") && second.contains("= 84 of MySQL/MariaDB max_connections 151"),
+        "the budget without the rejected worker count: {second}"
+    );
+    assert!(!second.contains("= 140 of"), "the whole plan's budget is gone: {second}");
+    press(&mut session, "y");
+    session.exp_string("undo with").unwrap();
+    assert_eq!(exit_code(&mut session), 0);
+    let compose = std::fs::read_to_string(root.join("docker-compose.yml")).unwrap();
+    assert!(compose.contains("--workers 3") && compose.contains("gthread"), "{compose}");
+}

@@ -5,6 +5,7 @@
 //! time in raw mode, which is always left again (Ctrl-C included: it quits, exit 130, with the
 //! terminal as it was). Long text wraps to the terminal's width.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use dialoguer::console::{Key, Term};
 use owo_colors::OwoColorize;
 
 use crate::engine::outcome::Change;
-use crate::engine::review::{Proposal, Reviewer, Verdict, units};
+use crate::engine::review::{Proposal, Rechecked, Reviewer, Verdict, recheck, units};
 use crate::project::Project;
 use crate::text::update::FileUpdate;
 
@@ -93,6 +94,17 @@ impl Interactive {
         };
         write!(out, "{diff}")?;
         out.flush()?;
+        Ok(())
+    }
+
+    /// A change the self-check no longer offers once others were rejected: said, not asked.
+    fn say_skipped(&self, proposal: &Proposal<'_>, why: &str, place: (usize, usize)) -> Result<()> {
+        let patch = proposal.patch;
+        let mut err = std::io::stderr().lock();
+        writeln!(err)?;
+        writeln!(err, "[{}/{}] {} {}: {}", place.0, place.1, patch.quick_win(), patch.id(), patch.title())?;
+        let text = format!("{why} (re-checked without the changes you left out)");
+        write!(err, "{}", wrap(&text, self.width(), "  ", "    "))?;
         Ok(())
     }
 
@@ -226,37 +238,71 @@ impl Reviewer for Interactive {
     fn review(&mut self, project: &Project, proposals: &[Proposal<'_>]) -> Result<Verdict> {
         let _interrupt = QuitOnInterrupt::install();
         let mut accepted: Vec<usize> = Vec::new();
-        let mut skipped_patches: Vec<&str> = Vec::new();
+        let mut rejected: HashSet<usize> = HashSet::new();
+        // The self-check again after each rejection: what the changes still to come assume.
+        let mut rechecked: Option<Vec<Option<Rechecked>>> = None;
         let mut accept_rest = false;
         let units = units(proposals);
         for (position, unit) in units.iter().enumerate() {
             let patch = proposals[unit[0]].patch.id();
+            if rejected.contains(&unit[0]) {
+                continue;
+            }
+            let (offered, skipped) = current(proposals, rechecked.as_deref(), unit);
+            if let Some(why) = skipped {
+                rejected.extend(unit);
+                self.say_skipped(&proposals[unit[0]], &why, (position + 1, units.len()))?;
+                continue;
+            }
             if accept_rest {
                 accepted.extend(unit);
                 continue;
             }
-            if skipped_patches.contains(&patch) {
-                continue;
-            }
             let on_top: Vec<&Change> = accepted.iter().map(|&i| proposals[i].change).collect();
-            for &index in unit {
-                self.show(project, &proposals[index], &on_top, (position + 1, units.len()))?;
+            for (&index, change) in unit.iter().zip(&offered) {
+                let shown = Proposal { patch: proposals[index].patch, change };
+                self.show(project, &shown, &on_top, (position + 1, units.len()))?;
             }
+            let rejections = rejected.len();
             match self.ask()? {
                 Choice::Yes => accepted.extend(unit),
-                Choice::No => {}
+                Choice::No => rejected.extend(unit),
                 Choice::AllRemaining => {
                     accepted.extend(unit);
                     accept_rest = true;
                 }
-                Choice::SkipPatch => skipped_patches.push(patch),
+                Choice::SkipPatch => {
+                    let rest = units[position..].iter().filter(|u| proposals[u[0]].patch.id() == patch);
+                    rejected.extend(rest.flatten());
+                }
                 Choice::Done => break,
                 Choice::Quit => return Ok(Verdict::Quit),
+            }
+            if rejected.len() > rejections && position + 1 < units.len() {
+                rechecked = Some(recheck(project, proposals, &rejected));
             }
         }
         accepted.sort_unstable();
         Ok(Verdict::Apply(accepted))
     }
+}
+
+/// A unit's changes as they stand now: as planned until a rejection, then as re-checked without
+/// the rejected changes; with the self-check's reason when it is no longer offered.
+fn current(
+    proposals: &[Proposal<'_>],
+    rechecked: Option<&[Option<Rechecked>]>,
+    unit: &[usize],
+) -> (Vec<Change>, Option<String>) {
+    let mut changes = Vec::new();
+    for &index in unit {
+        match rechecked.and_then(|all| all[index].as_ref()) {
+            Some(Rechecked::Skipped(why)) => return (Vec::new(), Some(why.clone())),
+            Some(Rechecked::Offered(change)) => changes.push(change.clone()),
+            None => changes.push(proposals[index].change.clone()),
+        }
+    }
+    (changes, None)
 }
 
 #[cfg(test)]

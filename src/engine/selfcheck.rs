@@ -30,6 +30,10 @@ use crate::engine::plan::{PatchReport, file_updates};
 use crate::project::Project;
 use crate::text::source::SourceFile;
 
+/// What starts every assumption line the self-check adds to a change: lines with it are the
+/// self-check's, recomputed when the review re-runs it ([`crate::engine::review::recheck`]).
+pub const NOTE_PREFIX: &str = "self-check: ";
+
 /// Changes reviewed as one, and where their outcomes sit in the plan.
 pub struct Unit {
     report: usize,
@@ -188,7 +192,7 @@ fn record(reports: &mut [PatchReport], units: &[Unit], verdicts: Verdicts) {
                 }
                 None => {
                     let notes = verdicts.notes.get(&index).into_iter().flatten();
-                    change.assumptions.extend(notes.map(|note| format!("self-check: {note}")));
+                    change.assumptions.extend(notes.map(|note| format!("{NOTE_PREFIX}{note}")));
                 }
             }
         }
