@@ -9,9 +9,7 @@ use crate::engine::patch::{Patch, PatchInfo};
 use crate::lang::python;
 use crate::project::Project;
 use crate::text::edit::{Edit, apply_edits};
-use crate::text::source::SourceFile;
 pub use crate::text::update::FileUpdate;
-use std::sync::Arc;
 
 /// One patch's answers.
 pub struct PatchReport {
@@ -278,7 +276,7 @@ pub fn file_update(project: &Project, changes: &[&Change]) -> Result<FileUpdate,
         })
         .collect();
     let after = apply_edits(&before.text, &edits)?;
-    if is_python(&path) && python::parse(before.clone()).is_ok() {
+    if is_python(&path) && python::check(&path, &before.text).is_ok() {
         check_python(&path, &after)?;
     }
     Ok(FileUpdate { path, before: Some(before), after, patches })
@@ -290,7 +288,7 @@ pub fn file_update(project: &Project, changes: &[&Change]) -> Result<FileUpdate,
 /// not pass (an unrendered template, edited outside its tags) is not held to it.
 fn check_python(path: &Path, after: &str) -> Result<(), CombineError> {
     if is_python(path) {
-        python::parse(Arc::new(SourceFile::from_text(path, after)))?;
+        python::check(path, after)?;
     }
     Ok(())
 }

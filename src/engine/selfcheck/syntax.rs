@@ -3,11 +3,9 @@
 //! a file of another dialect) is not held to it; a created file is.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::lang::{compose, dockerfile, nginx, python};
 use crate::project::kinds;
-use crate::text::source::SourceFile;
 
 /// The language a file is re-read in, by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +50,7 @@ impl Language {
     /// `Err` with the parser's own words.
     fn parse(self, path: &Path, text: &str) -> Result<(), String> {
         match self {
-            Language::Python => {
-                python::parse(Arc::new(SourceFile::from_text(path, text))).map(|_| ()).map_err(|err| err.to_string())
-            }
+            Language::Python => python::check(path, text).map_err(|err| err.to_string()),
             Language::Yaml => {
                 compose::parse_yaml(text).map(|_| ()).map_err(|line| format!("YAML syntax error at line {line}"))
             }

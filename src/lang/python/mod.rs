@@ -37,6 +37,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use tree_sitter::{Node, Parser, Tree};
@@ -108,6 +109,27 @@ fn parsed(source: &SourceFile) -> Result<Tree, Refusal> {
     verdict
 }
 
+/// Whether CPython would accept `text` (the file `path`), without keeping a tree: what the plan
+/// and the self-check ask of every text they write, several times each. Only the verdicts are
+/// kept (by text hash, a few bytes each), so every edited file of a plan with thousands of them
+/// is parsed once per distinct text, whatever the size of the tree cache.
+pub fn check(path: &Path, text: &str) -> Result<(), SyntaxError> {
+    let hash = crate::text::source::hash_bytes(text.as_bytes());
+    let known = CHECKED.lock().expect("check cache poisoned").get(&hash).cloned();
+    let verdict = known.unwrap_or_else(|| {
+        let verdict = parse_text(text).map(|_| ()).err();
+        CHECKED.lock().expect("check cache poisoned").insert(hash, verdict.clone());
+        verdict
+    });
+    match verdict {
+        None => Ok(()),
+        Some(Refusal { line, detail }) => Err(SyntaxError { location: Location::new(path, line), detail }),
+    }
+}
+
+/// [`check`]'s verdicts: `None` for a text CPython accepts.
+static CHECKED: LazyLock<Mutex<HashMap<String, Option<Refusal>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
 fn parse_text(text: &str) -> Result<Tree, Refusal> {
     let mut parser = Parser::new();
     parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("tree-sitter-python matches the runtime ABI");
@@ -159,7 +181,6 @@ impl PyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     use crate::text::edit::apply_edits;
 
