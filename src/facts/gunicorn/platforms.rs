@@ -358,7 +358,9 @@ fn push_command(
     runner: &Runner,
     docker: Option<&ParsedDockerfile>,
 ) {
-    let Some(found) = command.commands.iter().find_map(|words| out.programs.find(words)) else { return };
+    let Some(found) = command.commands.iter().find_map(|words| out.programs.find(words)) else {
+        return run_script(out, &file.path, command, runner, docker);
+    };
     let mut inv: Invocation = invocation_from(found, file, command.line, origin, ArgStyle::Shell);
     if let Some(docker) = docker {
         inv.env = dockerfile_env(docker);
@@ -374,6 +376,47 @@ fn push_command(
     inv.platform_cpus = runner.cpus.clone();
     inv.replicas = runner.replicas.clone();
     out.invocations.push(inv);
+}
+
+/// A platform command that runs a project script (`startCommand: ./bin/start.sh`, `entrypoint:
+/// bash start.sh`): the starts in the script get what the platform gives the command, as a
+/// Procfile line's script does (the image's `ENV` when it runs in one, then the platform's
+/// variables, CPUs and instances). Starts a Dockerfile, compose service or launcher already
+/// runs keep their own.
+fn run_script(
+    out: &mut Discovery,
+    platform_file: &Path,
+    command: &PlatformCommand,
+    runner: &Runner,
+    docker: Option<&ParsedDockerfile>,
+) {
+    let base = platform_file.parent().unwrap_or(Path::new(""));
+    let names = |script: &Path| {
+        command.words.iter().any(|word| {
+            let written = word.text.trim_start_matches("./");
+            let path_like = written.contains('/') || written.ends_with(".sh");
+            path_like
+                && (kinds::normalize(&base.join(written)).as_deref() == Some(script)
+                    || (written.starts_with('/') && Path::new(written).ends_with(script)))
+        })
+    };
+    let unclaimed = |inv: &Invocation| {
+        inv.origin == Origin::Script
+            && inv.platform.is_none()
+            && inv.service.is_none()
+            && inv.dockerfile.is_none()
+            && inv.cpu_limit.is_none()
+    };
+    for inv in out.invocations.iter_mut().filter(|inv| unclaimed(inv) && names(&inv.path)) {
+        if let Some(docker) = docker {
+            inv.env.splice(0..0, dockerfile_env(docker));
+            inv.dockerfile = image_command_hook(docker);
+        }
+        inv.env.extend(runner.env.iter().cloned());
+        inv.platform = Some((runner.platform, runner.at.clone()));
+        inv.platform_cpus = runner.cpus.clone();
+        inv.replicas = runner.replicas.clone();
+    }
 }
 
 /// The platform runs the image's own command: the starts of that Dockerfile (its CMD, and the
