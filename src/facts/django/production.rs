@@ -415,6 +415,32 @@ mod tests {
         assert_eq!(production.copied_to(Path::new("app/settings/config.py")), Some(&PathBuf::from("docker/config.py")));
     }
 
+    /// A module that is only wsgi.py's default, with an environment source scalepatch cannot read.
+    fn unseen_default(files: &[(&str, &str)]) -> Production {
+        let wsgi =
+            ("proj/wsgi.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings.dev')\n");
+        let (_dir, project) = crate::project::test_project(&[files, &[wsgi]].concat());
+        let production = find(&project);
+        assert_eq!(production.loaded.len(), 1, "{production:?}");
+        assert_eq!(production.loaded[0].name, "proj.settings.dev");
+        assert!(production.assumed);
+        production
+    }
+
+    #[test]
+    fn default_with_an_unseen_environment_is_assumed() {
+        let unit = "[Service]\nEnvironmentFile=/etc/proj/env\nExecStart=/srv/venv/bin/gunicorn proj.wsgi\n";
+        let production = unseen_default(&[("deploy/proj.service", unit)]);
+        assert!(
+            production.describe().contains("may be set in EnvironmentFile=/etc/proj/env (deploy/proj.service:2)"),
+            "{}",
+            production.describe()
+        );
+        let render = "services:\n  - type: web\n    name: proj\n    runtime: python\n    startCommand: gunicorn proj.wsgi\n    envVars:\n      - key: DJANGO_SETTINGS_MODULE\n        sync: false\n";
+        let production = unseen_default(&[("render.yaml", render)]);
+        assert!(production.unseen[0].contains("its value is set on Render"), "{:?}", production.unseen);
+    }
+
     #[test]
     fn app_modules_and_env_flags() {
         assert_eq!(app_module("config.wsgi:application").as_deref(), Some("config.wsgi"));

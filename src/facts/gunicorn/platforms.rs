@@ -163,7 +163,7 @@ fn render_starts(docker: &Dockerfiles, file: &Arc<SourceFile>, out: &mut Discove
     for service in &services {
         let what = format!("envVars of service {} in {}", service.name, path.display());
         let mut env = env_vars(&service.env, path, &what);
-        env.extend(unknown_web_concurrency(service, path));
+        env.extend(unknown_env(service, path));
         let runner = Runner {
             platform: Platform::Render,
             at: Location::new(path.clone(), service.line),
@@ -193,24 +193,30 @@ fn render_dockerfile<'d>(docker: &'d Dockerfiles, service: &RenderService) -> Op
         .map_or_else(|| docker.at(relative), |found| docker.list.iter().find(|d| d.path == found))
 }
 
-/// `WEB_CONCURRENCY` set on Render (`sync: false`, `fromGroup` of another file, a generated
-/// value): gunicorn reads it, but its value is not in the file. It stands as a value decided at
-/// runtime, so that no count is added over it and none is reported as certain.
-fn unknown_web_concurrency(service: &RenderService, path: &Path) -> Option<EnvVar> {
-    let (key, why, line) = service.unknown_env.iter().find(|(key, _, _)| key == "WEB_CONCURRENCY")?;
-    let text = format!("${key}");
-    let var = crate::lang::shell::VarRef { name: key.clone(), text_range: 0..text.len(), has_default: false };
-    Some(EnvVar {
-        key: key.clone(),
-        value: Word { text, offsets: Vec::new(), span: 0..0, vars: vec![var] },
-        path: path.to_owned(),
-        line: *line,
-        what: format!(
-            "envVars of service {} in {}, {why}: its value is set on Render, not in the file",
-            service.name,
-            path.display()
-        ),
-    })
+/// `WEB_CONCURRENCY` or `DJANGO_SETTINGS_MODULE` set on Render (`sync: false`, `fromGroup` of
+/// another file, a generated value): gunicorn or Django reads it, but its value is not in the
+/// file. It stands as a value decided at runtime, so that no count is added over it and none is
+/// reported as certain, and production's settings module is not asserted from wsgi.py's default.
+fn unknown_env(service: &RenderService, path: &Path) -> Vec<EnvVar> {
+    let wanted = |key: &str| matches!(key, "WEB_CONCURRENCY" | "DJANGO_SETTINGS_MODULE");
+    let unknown = service.unknown_env.iter().filter(|(key, _, _)| wanted(key));
+    unknown
+        .map(|(key, why, line)| {
+            let text = format!("${key}");
+            let var = crate::lang::shell::VarRef { name: key.clone(), text_range: 0..text.len(), has_default: false };
+            EnvVar {
+                key: key.clone(),
+                value: Word { text, offsets: Vec::new(), span: 0..0, vars: vec![var] },
+                path: path.to_owned(),
+                line: *line,
+                what: format!(
+                    "envVars of service {} in {}, {why}: its value is set on Render, not in the file",
+                    service.name,
+                    path.display()
+                ),
+            }
+        })
+        .collect()
 }
 
 /// `scaling.maxInstances` (autoscaling: the most it runs; it wins over `numInstances`), else
