@@ -54,8 +54,12 @@ struct Runner {
 /// command (`fly.toml` without `[processes]`) says nothing about gunicorn.
 pub(super) fn platform_starts(project: &Project, dockerfiles: &[ParsedDockerfile], out: &mut Discovery) {
     let app_yaml = |p: &Path| matches!(name_of(p), "app.yaml" | "app.yml");
-    let candidates: Vec<&PathBuf> = project.files_where(app_yaml).collect();
-    let app_engine = mentioning_servers(project, out.programs, candidates);
+    // An app.yaml is App Engine's to read when its entrypoint names a server, or runs a script
+    // (`entrypoint: bash start.sh`) whose starts then get the instance's facts.
+    let candidates: Vec<PathBuf> = project.files_where(app_yaml).cloned().collect();
+    let mut app_engine = project.files_containing(&candidates, "entrypoint:");
+    let named = candidates.iter().filter(|p| !app_engine.contains(p)).collect();
+    app_engine.extend(mentioning_servers(project, out.programs, named));
     // An app.json is Heroku's when a Procfile or heroku.yml sits beside it.
     let heroku_app = |p: &Path| {
         let folder = p.parent().unwrap_or(Path::new(""));
