@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::facts::django::settings::{Settings, SettingsModule};
+use crate::facts::gunicorn::discovery::Invocation;
 use crate::facts::gunicorn::{self, start::StartKind};
 use crate::lang::dockerfile;
 use crate::project::{Project, kinds};
@@ -32,6 +33,10 @@ pub struct Production {
     pub assumed: bool,
     /// Files a Dockerfile copies over a module path: (destination as written, source in the project, where).
     pub copies: Vec<(PathBuf, PathBuf, Location)>,
+    /// Environment sources outside the project (or values known only at run time) that may set
+    /// `DJANGO_SETTINGS_MODULE` for a start whose module is only its wsgi.py default: while any
+    /// is, no module is ruled out as "not loaded by production".
+    pub unseen: Vec<String>,
 }
 
 /// One settings module production loads.
@@ -89,13 +94,14 @@ impl Production {
         let runs_it: Vec<&'s SettingsModule> = settings.modules.iter().filter(|m| settings.sees(m, module)).collect();
         let tops: Vec<Vec<&'s SettingsModule>> =
             self.loaded.iter().map(|l| settings.modules.iter().filter(|m| m.is_named(&l.name)).collect()).collect();
-        let known = !tops.is_empty() && tops.iter().all(|found| !found.is_empty());
+        let known = !tops.is_empty() && tops.iter().all(|found| !found.is_empty()) && self.unseen.is_empty();
         let loading: Vec<&'s SettingsModule> =
             tops.into_iter().flatten().filter(|top| runs_it.iter().any(|m| std::ptr::eq(*m, *top))).collect();
         match (known, loading.is_empty()) {
-            (_, false) => Loads::Yes(loading),
+            // A module only assumed (an unseen source may name another) is not asserted either way.
+            (_, false) if self.unseen.is_empty() => Loads::Yes(loading),
             (true, true) => Loads::No,
-            (false, true) => Loads::Unknown(runs_it),
+            _ => Loads::Unknown(runs_it),
         }
     }
 
@@ -128,26 +134,12 @@ fn find(project: &Project) -> Production {
         if matches!(start.kind, StartKind::Development) {
             continue;
         }
-        let inv = &start.invocation;
-        let at = format!("the {} at {}", inv.origin.describe(), inv.location());
-        let app = inv.args.iter().find_map(|w| app_module(&w.text));
-        let forced_or_default = app.as_deref().and_then(|m| module_default(project, m));
-        let from_env = inv.env_var("DJANGO_SETTINGS_MODULE").filter(|var| !var.value.is_dynamic()).map(|var| {
-            let place = format!("{}:{}", var.path.display(), var.line);
-            (var.value.text.clone(), format!("DJANGO_SETTINGS_MODULE set by {} ({place}) for {at}", var.what))
-        });
-        let from_flag = env_flag(inv.args.iter().map(|w| w.text.as_str()))
-            .map(|name| (name, format!("--env DJANGO_SETTINGS_MODULE on {at}")));
-        let chosen = match forced_or_default {
-            Some(Default { forced: true, name, at: place }) => {
-                Some((name, format!("{place} sets os.environ[\"DJANGO_SETTINGS_MODULE\"] for {at}")))
+        if let Some(chosen) = start_module(project, &start.invocation) {
+            if let Some(source) = chosen.unseen {
+                production.assumed = true;
+                production.unseen.push(source);
             }
-            other => from_flag.or(from_env).or_else(|| {
-                other.map(|d| (d.name, format!("the default in {} for {at} (nothing sets the variable)", d.at)))
-            }),
-        };
-        if let Some((name, why)) = chosen {
-            add(&mut production.loaded, name, why);
+            add(&mut production.loaded, chosen.name, chosen.why);
         }
     }
     for (name, why) in settings_flags(project) {
@@ -168,6 +160,59 @@ fn find(project: &Project) -> Production {
         }
     }
     production
+}
+
+/// The settings module one server start loads, and why; `unseen` names the environment source
+/// outside the project that may set `DJANGO_SETTINGS_MODULE` when the module is only the
+/// wsgi.py / asgi.py default.
+struct Chosen {
+    name: String,
+    why: String,
+    unseen: Option<String>,
+}
+
+/// `os.environ[...] = ...` in the app module, else `--env DJANGO_SETTINGS_MODULE`, else the
+/// process's environment, else the app module's default. The default is only an assumption when
+/// the environment has a source scalepatch cannot read (`EnvironmentFile=/etc/app/env`, a
+/// Kubernetes Secret) or sets the variable to a value known only at run time (`${SETTINGS}`):
+/// production may set another module there.
+fn start_module(project: &Project, inv: &Invocation) -> Option<Chosen> {
+    let at = format!("the {} at {}", inv.origin.describe(), inv.location());
+    let app = inv.args.iter().find_map(|w| app_module(&w.text));
+    let forced_or_default = app.as_deref().and_then(|m| module_default(project, m));
+    let variable = inv.env_var("DJANGO_SETTINGS_MODULE");
+    let from_env = variable.filter(|var| !var.value.is_dynamic()).map(|var| {
+        let place = format!("{}:{}", var.path.display(), var.line);
+        (var.value.text.clone(), format!("DJANGO_SETTINGS_MODULE set by {} ({place}) for {at}", var.what))
+    });
+    let from_flag = env_flag(inv.args.iter().map(|w| w.text.as_str()))
+        .map(|name| (name, format!("--env DJANGO_SETTINGS_MODULE on {at}")));
+    let known = |(name, why)| Chosen { name, why, unseen: None };
+    match forced_or_default {
+        Some(Default { forced: true, name, at: place }) => {
+            Some(known((name, format!("{place} sets os.environ[\"DJANGO_SETTINGS_MODULE\"] for {at}"))))
+        }
+        other => from_flag.or(from_env).map(known).or_else(|| {
+            let default = other?;
+            let unseen = match variable {
+                Some(var) => Some(format!(
+                    "{} ({}:{}), as {}, known only at run time",
+                    var.what,
+                    var.path.display(),
+                    var.line,
+                    var.value.text
+                )),
+                None => inv.unseen_env.first().cloned(),
+            };
+            let why = match &unseen {
+                Some(source) => {
+                    format!("the default in {} for {at}; DJANGO_SETTINGS_MODULE may be set in {source}", default.at)
+                }
+                None => format!("the default in {} for {at} (nothing sets the variable)", default.at),
+            };
+            Some(Chosen { name: default.name, why, unseen })
+        }),
+    }
 }
 
 fn add(loaded: &mut Vec<Loaded>, name: String, why: String) {
@@ -366,6 +411,32 @@ mod tests {
             Some(&PathBuf::from("deploy/settings_prod.py"))
         );
         assert_eq!(production.copied_to(Path::new("app/settings/config.py")), Some(&PathBuf::from("docker/config.py")));
+    }
+
+    /// A module that is only wsgi.py's default, with an environment source scalepatch cannot read.
+    fn unseen_default(files: &[(&str, &str)]) -> Production {
+        let wsgi =
+            ("proj/wsgi.py", "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings.dev')\n");
+        let (_dir, project) = crate::project::test_project(&[files, &[wsgi]].concat());
+        let production = find(&project);
+        assert_eq!(production.loaded.len(), 1, "{production:?}");
+        assert_eq!(production.loaded[0].name, "proj.settings.dev");
+        assert!(production.assumed);
+        production
+    }
+
+    #[test]
+    fn default_with_an_unseen_environment_is_assumed() {
+        let unit = "[Service]\nEnvironmentFile=/etc/proj/env\nExecStart=/srv/venv/bin/gunicorn proj.wsgi\n";
+        let production = unseen_default(&[("deploy/proj.service", unit)]);
+        assert!(
+            production.describe().contains("may be set in EnvironmentFile=/etc/proj/env (deploy/proj.service:2)"),
+            "{}",
+            production.describe()
+        );
+        let render = "services:\n  - type: web\n    name: proj\n    runtime: python\n    startCommand: gunicorn proj.wsgi\n    envVars:\n      - key: DJANGO_SETTINGS_MODULE\n        sync: false\n";
+        let production = unseen_default(&[("render.yaml", render)]);
+        assert!(production.unseen[0].contains("its value is set on Render"), "{:?}", production.unseen);
     }
 
     #[test]

@@ -241,7 +241,7 @@ fn is_root_yaml(path: &Path) -> bool {
     path.parent().is_none_or(|p| p.as_os_str().is_empty()) && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
-fn is_launcher_config(path: &Path) -> bool {
+pub(super) fn is_launcher_config(path: &Path) -> bool {
     let name = launcher_name(path);
     name.ends_with(".service") || ((name.ends_with(".conf") || name.ends_with(".ini")) && !name.starts_with("nginx"))
 }
@@ -249,7 +249,7 @@ fn is_launcher_config(path: &Path) -> bool {
 /// A launcher file's name without a template suffix: `gunicorn.service.j2` (Ansible),
 /// `supervisord.conf.tmpl`, `app.service.template` (envsubst) are read as the file they render;
 /// only their literal text is edited, and a value inside a template expression is reported as one.
-fn launcher_name(path: &Path) -> &str {
+pub(super) fn launcher_name(path: &Path) -> &str {
     let name = name_of(path);
     [".j2", ".jinja", ".jinja2", ".tmpl", ".template"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name)
 }

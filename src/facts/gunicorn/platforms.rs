@@ -54,8 +54,12 @@ struct Runner {
 /// command (`fly.toml` without `[processes]`) says nothing about gunicorn.
 pub(super) fn platform_starts(project: &Project, dockerfiles: &[ParsedDockerfile], out: &mut Discovery) {
     let app_yaml = |p: &Path| matches!(name_of(p), "app.yaml" | "app.yml");
-    let candidates: Vec<&PathBuf> = project.files_where(app_yaml).collect();
-    let app_engine = mentioning_servers(project, out.programs, candidates);
+    // An app.yaml is App Engine's to read when its entrypoint names a server, or runs a script
+    // (`entrypoint: bash start.sh`) whose starts then get the instance's facts.
+    let candidates: Vec<PathBuf> = project.files_where(app_yaml).cloned().collect();
+    let mut app_engine = project.files_containing(&candidates, "entrypoint:");
+    let named = candidates.iter().filter(|p| !app_engine.contains(p)).collect();
+    app_engine.extend(mentioning_servers(project, out.programs, named));
     // An app.json is Heroku's when a Procfile or heroku.yml sits beside it.
     let heroku_app = |p: &Path| {
         let folder = p.parent().unwrap_or(Path::new(""));
@@ -163,7 +167,7 @@ fn render_starts(docker: &Dockerfiles, file: &Arc<SourceFile>, out: &mut Discove
     for service in &services {
         let what = format!("envVars of service {} in {}", service.name, path.display());
         let mut env = env_vars(&service.env, path, &what);
-        env.extend(unknown_web_concurrency(service, path));
+        env.extend(unknown_env(service, path));
         let runner = Runner {
             platform: Platform::Render,
             at: Location::new(path.clone(), service.line),
@@ -193,24 +197,30 @@ fn render_dockerfile<'d>(docker: &'d Dockerfiles, service: &RenderService) -> Op
         .map_or_else(|| docker.at(relative), |found| docker.list.iter().find(|d| d.path == found))
 }
 
-/// `WEB_CONCURRENCY` set on Render (`sync: false`, `fromGroup` of another file, a generated
-/// value): gunicorn reads it, but its value is not in the file. It stands as a value decided at
-/// runtime, so that no count is added over it and none is reported as certain.
-fn unknown_web_concurrency(service: &RenderService, path: &Path) -> Option<EnvVar> {
-    let (key, why, line) = service.unknown_env.iter().find(|(key, _, _)| key == "WEB_CONCURRENCY")?;
-    let text = format!("${key}");
-    let var = crate::lang::shell::VarRef { name: key.clone(), text_range: 0..text.len(), has_default: false };
-    Some(EnvVar {
-        key: key.clone(),
-        value: Word { text, offsets: Vec::new(), span: 0..0, vars: vec![var] },
-        path: path.to_owned(),
-        line: *line,
-        what: format!(
-            "envVars of service {} in {}, {why}: its value is set on Render, not in the file",
-            service.name,
-            path.display()
-        ),
-    })
+/// `WEB_CONCURRENCY` or `DJANGO_SETTINGS_MODULE` set on Render (`sync: false`, `fromGroup` of
+/// another file, a generated value): gunicorn or Django reads it, but its value is not in the
+/// file. It stands as a value decided at runtime, so that no count is added over it and none is
+/// reported as certain, and production's settings module is not asserted from wsgi.py's default.
+fn unknown_env(service: &RenderService, path: &Path) -> Vec<EnvVar> {
+    let wanted = |key: &str| matches!(key, "WEB_CONCURRENCY" | "DJANGO_SETTINGS_MODULE");
+    let unknown = service.unknown_env.iter().filter(|(key, _, _)| wanted(key));
+    unknown
+        .map(|(key, why, line)| {
+            let text = format!("${key}");
+            let var = crate::lang::shell::VarRef { name: key.clone(), text_range: 0..text.len(), has_default: false };
+            EnvVar {
+                key: key.clone(),
+                value: Word { text, offsets: Vec::new(), span: 0..0, vars: vec![var] },
+                path: path.to_owned(),
+                line: *line,
+                what: format!(
+                    "envVars of service {} in {}, {why}: its value is set on Render, not in the file",
+                    service.name,
+                    path.display()
+                ),
+            }
+        })
+        .collect()
 }
 
 /// `scaling.maxInstances` (autoscaling: the most it runs; it wins over `numInstances`), else
@@ -358,7 +368,9 @@ fn push_command(
     runner: &Runner,
     docker: Option<&ParsedDockerfile>,
 ) {
-    let Some(found) = command.commands.iter().find_map(|words| out.programs.find(words)) else { return };
+    let Some(found) = command.commands.iter().find_map(|words| out.programs.find(words)) else {
+        return run_script(out, &file.path, command, runner, docker);
+    };
     let mut inv: Invocation = invocation_from(found, file, command.line, origin, ArgStyle::Shell);
     if let Some(docker) = docker {
         inv.env = dockerfile_env(docker);
@@ -374,6 +386,47 @@ fn push_command(
     inv.platform_cpus = runner.cpus.clone();
     inv.replicas = runner.replicas.clone();
     out.invocations.push(inv);
+}
+
+/// A platform command that runs a project script (`startCommand: ./bin/start.sh`, `entrypoint:
+/// bash start.sh`): the starts in the script get what the platform gives the command, as a
+/// Procfile line's script does (the image's `ENV` when it runs in one, then the platform's
+/// variables, CPUs and instances). Starts a Dockerfile, compose service or launcher already
+/// runs keep their own.
+fn run_script(
+    out: &mut Discovery,
+    platform_file: &Path,
+    command: &PlatformCommand,
+    runner: &Runner,
+    docker: Option<&ParsedDockerfile>,
+) {
+    let base = platform_file.parent().unwrap_or(Path::new(""));
+    let names = |script: &Path| {
+        command.words.iter().any(|word| {
+            let written = word.text.trim_start_matches("./");
+            let path_like = written.contains('/') || written.ends_with(".sh");
+            path_like
+                && (kinds::normalize(&base.join(written)).as_deref() == Some(script)
+                    || (written.starts_with('/') && Path::new(written).ends_with(script)))
+        })
+    };
+    let unclaimed = |inv: &Invocation| {
+        inv.origin == Origin::Script
+            && inv.platform.is_none()
+            && inv.service.is_none()
+            && inv.dockerfile.is_none()
+            && inv.cpu_limit.is_none()
+    };
+    for inv in out.invocations.iter_mut().filter(|inv| unclaimed(inv) && names(&inv.path)) {
+        if let Some(docker) = docker {
+            inv.env.splice(0..0, dockerfile_env(docker));
+            inv.dockerfile = image_command_hook(docker);
+        }
+        inv.env.extend(runner.env.iter().cloned());
+        inv.platform = Some((runner.platform, runner.at.clone()));
+        inv.platform_cpus = runner.cpus.clone();
+        inv.replicas = runner.replicas.clone();
+    }
 }
 
 /// The platform runs the image's own command: the starts of that Dockerfile (its CMD, and the

@@ -8,11 +8,14 @@ use std::sync::Arc;
 
 use super::discovery::{
     ArgStyle, Deployment, Discovery, DockerfileHook, EnvVar, Origin, ParsedDockerfile, Platform, built_dockerfile,
-    dockerfile_env, hook, image_command_hook, invocation_from, service_env, service_running_image,
+    dockerfile_env, hook, image_command_hook, invocation_from, is_launcher_config, launcher_name, read, service_env,
+    service_running_image,
 };
+use super::launcher_env;
 use crate::facts::problem::Problem;
 use crate::lang::compose::{self, ComposeCommand};
 use crate::lang::dockerfile::{self, CommandForm};
+use crate::lang::launchers;
 use crate::lang::shell::{self, Word};
 use crate::project::Project;
 use crate::project::kinds::{self, name_of};
@@ -58,20 +61,25 @@ pub fn unread_gunicorn_starts(project: &Project) -> Vec<(Location, String)> {
     found
 }
 
-/// What runs a script: the Dockerfile or compose service whose command names it. Its
-/// environment applies to the starts in the script.
-/// What runs a script: the Dockerfile, compose service or Procfile line whose command names it.
-/// Its environment, and the container or platform it runs on, apply to the starts in the script.
+/// What runs a script: the Dockerfile, compose service, Procfile line, supervisord program or
+/// systemd unit whose command names it. Its environment, and the container or platform it runs
+/// on, apply to the starts in the script. (A platform file's command that runs a script is
+/// attached afterwards, by `platforms`.)
 #[derive(Default)]
 pub(super) struct ScriptRunner {
     env: Vec<EnvVar>,
     dockerfile: Option<DockerfileHook>,
     service: Option<(PathBuf, String)>,
     platform: Option<(Platform, Location)>,
+    /// Sources of the launcher's environment outside the project (`EnvironmentFile=/etc/..`).
+    unseen_env: Vec<String>,
+    /// The launcher's working directory, mapped into the project.
+    working_dirs: Vec<PathBuf>,
 }
 
 /// The first Dockerfile ENTRYPOINT / CMD that names the script, else the first compose service
-/// whose command does (`command: /start`), else the first Procfile line (`web: bin/start-web`).
+/// whose command does (`command: /start`), else the first Procfile line (`web: bin/start-web`),
+/// else the first supervisord `command=` / systemd `ExecStart=`.
 pub(super) fn script_runner(
     project: &Project,
     path: &Path,
@@ -83,7 +91,34 @@ pub(super) fn script_runner(
     dockerfile_runner(project, deployment, &mentions, errors)
         .or_else(|| compose_runner(project, deployment, &mentions, errors))
         .or_else(|| procfile_runner(deployment, &mentions))
+        .or_else(|| launcher_runner(project, script_name, &mentions, errors))
         .unwrap_or_default()
+}
+
+/// A supervisord program or systemd unit whose command runs the script: its `environment=` /
+/// `Environment=` / `EnvironmentFile=` (with the sources outside the project, which may set
+/// anything) and its working directory apply to the starts inside, as to a start it names itself.
+fn launcher_runner(
+    project: &Project,
+    script_name: &str,
+    mentions: &dyn Fn(&[Word]) -> bool,
+    errors: &mut Vec<Problem>,
+) -> Option<ScriptRunner> {
+    let configs: Vec<PathBuf> = project.files_where(is_launcher_config).cloned().collect();
+    for path in project.files_containing(&configs, script_name) {
+        let Some(file) = read(project, &path, errors) else { continue };
+        let commands = if launcher_name(&path).ends_with(".service") {
+            launchers::systemd(&file.text)
+        } else {
+            launchers::supervisord(&file.text)
+        };
+        if let Some(command) = commands.iter().find(|c| mentions(&c.words)) {
+            let (env, unseen_env) = launcher_env::launcher_env(project, &path, command, errors);
+            let working_dirs = launcher_env::working_dirs(command.directory.as_deref());
+            return Some(ScriptRunner { env, unseen_env, working_dirs, ..ScriptRunner::default() });
+        }
+    }
+    None
 }
 
 fn dockerfile_runner(
@@ -211,7 +246,7 @@ pub(super) fn named_scripts(project: &Project, deployment: &Deployment) -> Vec<P
 
 /// The project file a command word names: relative to the launcher's folder or the project
 /// root, or an absolute path in the image whose tail is one project file.
-fn script_path(project: &Project, launcher: &Path, text: &str) -> Option<PathBuf> {
+pub(super) fn script_path(project: &Project, launcher: &Path, text: &str) -> Option<PathBuf> {
     if !text.contains('/') && !text.ends_with(".sh") {
         return None;
     }
@@ -257,6 +292,8 @@ pub(super) fn script_starts(file: &Arc<SourceFile>, runner: &ScriptRunner, out: 
         inv.dockerfile = runner.dockerfile.clone();
         inv.service = runner.service.clone();
         inv.platform = runner.platform.clone();
+        inv.unseen_env = runner.unseen_env.clone();
+        inv.working_dirs = runner.working_dirs.clone();
         inv.script_vars = vars.clone();
         out.invocations.push(inv);
     }
