@@ -235,9 +235,9 @@ fn too_large_dependency_files(project: &Project) -> Vec<crate::project::InputErr
 }
 
 fn is_requirements_file(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let in_requirements_dir = path.parent().and_then(|p| p.file_name()).is_some_and(|d| d == "requirements");
-    (name.starts_with("requirements") || in_requirements_dir) && (name.ends_with(".txt") || name.ends_with(".in"))
+    let name = crate::project::kinds::name_of(path);
+    (name.ends_with(".txt") || name.ends_with(".in"))
+        && (name.starts_with("requirements") || crate::project::kinds::folder_name(path) == "requirements")
 }
 
 /// `Django[argon2]>=4.2,<5 ; python_version >= "3.10"  # comment` -> ("Django", ">=4.2,<5").

@@ -19,6 +19,16 @@ pub fn name_of(path: &Path) -> &str {
     path.file_name().and_then(|n| n.to_str()).unwrap_or("")
 }
 
+/// The name of the folder that holds `path` (`""` at the root), by the same byte search as
+/// [`name_of`].
+pub fn folder_name(path: &Path) -> &str {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    match memchr::memrchr(b'/', bytes) {
+        Some(slash) => name_of(Path::new(std::str::from_utf8(&bytes[..slash]).unwrap_or(""))),
+        None => "",
+    }
+}
+
 /// A Python source file (`*.py`), by its name: what `path.extension() == "py"` says, through
 /// [`name_of`]'s fast path (it runs over every file of the project).
 pub fn is_python(path: &Path) -> bool {
@@ -130,6 +140,12 @@ mod tests {
             let path = Path::new(path);
             assert_eq!(name_of(path), path.file_name().and_then(|n| n.to_str()).unwrap_or(""), "{path:?}");
             assert_eq!(is_python(path), path.extension().is_some_and(|e| e == "py"), "{path:?}");
+            let folder = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+            // Discovered files end in a plain name; `a/.`, `a/..` and `a/b/` are not files.
+            let text = path.to_string_lossy();
+            if !text.ends_with('/') && !text.ends_with("/.") && !text.ends_with("..") && text != "." {
+                assert_eq!(folder_name(path), folder, "{path:?}");
+            }
         }
     }
 

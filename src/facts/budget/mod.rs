@@ -437,7 +437,7 @@ fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
 fn compose_combinations(project: &Project) -> Vec<Vec<PathBuf>> {
     let candidates: Vec<PathBuf> = project
         .files_where(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let name = crate::project::kinds::name_of(path);
             matches!(name, "Makefile" | "makefile" | "justfile" | "Justfile")
                 || [".sh", ".md", ".mk", ".yml", ".yaml", ".rst", ".txt"].iter().any(|ext| name.ends_with(ext))
         })

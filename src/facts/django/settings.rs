@@ -443,7 +443,7 @@ fn settings_reason(path: &Path, declared: &HashSet<&Path>) -> Option<String> {
 
 /// Files that may set `DJANGO_SETTINGS_MODULE`, by name.
 fn may_declare_settings(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = crate::project::kinds::name_of(path);
     matches!(
         name,
         "manage.py" | "wsgi.py" | "asgi.py" | "celery.py" | "pytest.ini" | "tox.ini" | "setup.cfg" | "Procfile"

@@ -238,7 +238,7 @@ pub struct ContainerCpu {
 /// (`production.yml`, `local.yml`, as cookiecutter-django did).
 fn is_root_yaml(path: &Path) -> bool {
     let name = name_of(path);
-    path.parent().is_none_or(|p| p.as_os_str().is_empty()) && (name.ends_with(".yml") || name.ends_with(".yaml"))
+    (name.ends_with(".yml") || name.ends_with(".yaml")) && !path.as_os_str().as_encoded_bytes().contains(&b'/')
 }
 
 pub(super) fn is_launcher_config(path: &Path) -> bool {

@@ -65,7 +65,7 @@ pub struct ConfigMap {
 
 /// Whether a file is a candidate manifest by name (YAML, not a compose file).
 pub fn is_candidate(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = crate::project::kinds::name_of(path);
     (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_compose_name(path)
 }
 

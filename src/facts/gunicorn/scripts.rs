@@ -32,7 +32,7 @@ pub(super) fn is_script(path: &Path) -> bool {
     if name.contains('.') {
         return false;
     }
-    let in_bin = path.parent().is_some_and(|p| matches!(name_of(p), "bin" | "scripts" | "docker" | "deploy"));
+    let in_bin = matches!(crate::project::kinds::folder_name(path), "bin" | "scripts" | "docker" | "deploy");
     in_bin || ["entrypoint", "start", "run", "boot", "serve", "launch"].iter().any(|word| name.contains(word))
 }
 
