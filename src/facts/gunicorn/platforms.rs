@@ -305,7 +305,7 @@ fn heroku_yml_starts(docker: &Dockerfiles, file: &Arc<SourceFile>, out: &mut Dis
 
 /// The stage a heroku.yml builds from `dockerfile` (`target:`), for discovery's choice of stage.
 pub(super) fn heroku_target(project: &Project, dockerfile: &Path) -> Option<String> {
-    project.files_where(|p| name_of(p) == "heroku.yml").find_map(|path| {
+    project.files_named("heroku.yml").find_map(|path| {
         let file = project.read(path).ok()?;
         let heroku = platform::heroku_yml(&file.text).ok()?;
         let base = path.parent().unwrap_or(Path::new(""));

@@ -82,12 +82,16 @@ pub(super) fn build(project: &Project) -> Model {
 /// Whether a path is worth reading as nginx configuration, and whether the path alone says so
 /// (`strong`: then its content decides, and a parse error is reported rather than the file
 /// being ignored).
+///
+/// It runs over every file of the project, so the path is lower-cased once and split on `/`
+/// (discovery lists relative paths with `/` separators), rather than through `Path` components.
 fn candidate(path: &Path) -> Option<bool> {
-    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-    let dir_named = |wanted: &dyn Fn(&str) -> bool| {
-        path.parent()
-            .is_some_and(|dir| dir.components().any(|c| wanted(&c.as_os_str().to_string_lossy().to_ascii_lowercase())))
-    };
+    let lower = path.to_string_lossy().to_ascii_lowercase();
+    let (folders, name) = lower.rsplit_once('/').unwrap_or(("", lower.as_str()));
+    if name.is_empty() || name == "." || name == ".." {
+        return None;
+    }
+    let dir_named = |wanted: &dyn Fn(&str) -> bool| folders.split('/').any(wanted);
     let conf_like = name.ends_with(".conf") || name.ends_with(".conf.template") || name.ends_with(".nginx");
     // Debian's sites-enabled/sites-available hold files without an extension (`default`, `app`).
     if dir_named(&|c| c == "sites-enabled" || c == "sites-available") && !name.starts_with('.') {
