@@ -6,6 +6,7 @@
 //! `EnvironmentFile=` / `WorkingDirectory=`).
 
 use super::shell::{self, VarRef, Word};
+use crate::text::location::line_at;
 
 /// A command line found in a launcher file.
 #[derive(Debug, Clone)]
@@ -118,7 +119,7 @@ fn ini_sections(text: &str) -> Vec<(String, Vec<IniEntry>)> {
             i += 1;
         }
         let key = content[..eq].trim().to_owned();
-        entries.push(IniEntry { key, range: start + eq + 1..end, line: text[..start].matches('\n').count() + 1 });
+        entries.push(IniEntry { key, range: start + eq + 1..end, line: line_at(text, start) });
     }
     sections
 }
@@ -204,7 +205,7 @@ fn supervisor_environment(text: &str, range: std::ops::Range<usize>, what: &str)
             span: value.clone(),
             vars: Vec::new(),
         };
-        let line = text[..key.start].matches('\n').count() + 1;
+        let line = line_at(text, key.start);
         env.push(LaunchEnv {
             key: text[key.clone()].to_owned(),
             value: with_env_refs(value),

@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use super::compose::{self, get, parse_yaml, root_mapping, scalar};
 use super::shell::{self, Word};
+use crate::text::location::line_at;
 
 mod heroku;
 mod railway;
@@ -122,20 +123,20 @@ pub struct FlyVm {
 /// Reads a `fly.toml`; `Err(line)` names the line of a TOML syntax error.
 pub fn fly(text: &str) -> Result<Fly, usize> {
     let document =
-        toml_edit::Document::parse(text).map_err(|err| err.span().map_or(1, |span| line_of(text, span.start)))?;
+        toml_edit::Document::parse(text).map_err(|err| err.span().map_or(1, |span| line_at(text, span.start)))?;
     let root = document.as_table();
     let mut fly = Fly::default();
     if let Some(processes) = root.get("processes").and_then(|item| item.as_table_like()) {
         for (name, item) in processes.iter() {
             let Some(value) = item.as_value().and_then(|value| string_word(text, value)) else { continue };
-            let line = item.span().map_or(1, |span| line_of(text, span.start));
+            let line = item.span().map_or(1, |span| line_at(text, span.start));
             fly.processes.push(PlatformCommand::of(name, &value, line));
         }
     }
     if let Some(env) = root.get("env").and_then(|item| item.as_table_like()) {
         for (key, item) in env.iter() {
             let Some(value) = item.as_value().and_then(|value| string_word(text, value)) else { continue };
-            let line = item.span().map_or(1, |span| line_of(text, span.start));
+            let line = item.span().map_or(1, |span| line_at(text, span.start));
             fly.env.push(EnvValue { key: key.to_owned(), value, line });
         }
     }
@@ -153,7 +154,7 @@ pub fn fly(text: &str) -> Result<Fly, usize> {
             let item = vm.get(key)?;
             let value = item.as_value()?;
             let text_value = value.as_str().map(str::to_owned).or_else(|| value.as_integer().map(|n| n.to_string()))?;
-            Some(Setting { value: text_value, line: item.span().map_or(1, |span| line_of(text, span.start)) })
+            Some(Setting { value: text_value, line: item.span().map_or(1, |span| line_at(text, span.start)) })
         };
         let processes = vm
             .get("processes")
@@ -217,10 +218,6 @@ fn string_word(text: &str, value: &toml_edit::Value) -> Option<Word> {
     }
     let content = span.start + 1..span.end - 1;
     Some(Word { text: text[content.clone()].to_owned(), offsets: content.collect(), span, vars: Vec::new() })
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub fn first_tag_line(text: &str) -> Option<usize> {
             text[at + open.len()..].contains(close).then_some(at)
         })
         .min()?;
-    Some(text[..start].matches('\n').count() + 1)
+    Some(crate::text::location::line_at(text, start))
 }
 
 /// The skip message for a file in `language` that only parses once rendered.

@@ -566,7 +566,7 @@ fn attach_service_replicas(out: &mut Discovery) {
 /// The 1-based line of the first server name in a text.
 pub(super) fn server_line(programs: Programs, text: &str) -> Option<usize> {
     let at = programs.names().iter().filter_map(|name| text.find(name)).min()?;
-    Some(text[..at].matches('\n').count() + 1)
+    Some(crate::text::location::line_at(text, at))
 }
 
 /// Whether a text names one of the servers.

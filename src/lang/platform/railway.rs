@@ -4,8 +4,9 @@
 //! and `build.builder` / `build.dockerfilePath` (docs.railway.com/reference/config-as-code:
 //! "Railway will always build with a Dockerfile if it finds one").
 
-use super::{PlatformCommand, Setting, command_at, line_of, setting, string_word};
+use super::{PlatformCommand, Setting, command_at, setting, string_word};
 use crate::lang::compose::{get, pairs, parse_yaml, root_mapping};
+use crate::text::location::line_at;
 
 /// What a Railway config file says about the one service it configures.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +23,7 @@ pub struct Railway {
 /// Reads a `railway.toml`; `Err(line)` names the line of a TOML syntax error.
 pub fn railway_toml(text: &str) -> Result<Railway, usize> {
     let document =
-        toml_edit::Document::parse(text).map_err(|err| err.span().map_or(1, |span| line_of(text, span.start)))?;
+        toml_edit::Document::parse(text).map_err(|err| err.span().map_or(1, |span| line_at(text, span.start)))?;
     let root = document.as_table();
     let mut railway = Railway::default();
     let section = |name: &str| root.get(name).and_then(|item| item.as_table_like());
@@ -34,11 +35,11 @@ pub fn railway_toml(text: &str) -> Result<Railway, usize> {
     if let Some(item) = deploy.get("startCommand")
         && let Some(value) = item.as_value().and_then(|value| string_word(text, value))
     {
-        let line = item.span().map_or(1, |span| line_of(text, span.start));
+        let line = item.span().map_or(1, |span| line_at(text, span.start));
         railway.start = Some(PlatformCommand::of("startCommand", &value, line));
     }
     let count = |item: &toml_edit::Item| item.as_integer().and_then(|n| u32::try_from(n).ok());
-    let place = |item: &toml_edit::Item| item.span().map_or(1, |span| line_of(text, span.start));
+    let place = |item: &toml_edit::Item| item.span().map_or(1, |span| line_at(text, span.start));
     if let Some(item) = deploy.get("numReplicas")
         && let Some(n) = count(item)
     {
