@@ -50,6 +50,13 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "post_published_at_idx" ON "blog_post" ("published_at");"#,
             ],
         ),
+        "models-package-models-module" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "post_status_published_at_idx" ON "blog_post" ("status", "published_at" DESC);"#,
+                r#"CREATE INDEX "post_published_at_idx" ON "blog_post" ("published_at");"#,
+            ],
+        ),
         "squashed-history" => (
             "config.settings",
             &[

@@ -1,6 +1,7 @@
 //! Django apps of the project: folders holding a `models.py` or a `models/` package, with their
 //! label (from `apps.py` when it sets one) and their dotted module path.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::py;
@@ -34,27 +35,35 @@ pub fn python_root(project: &Project) -> PathBuf {
 pub fn find_apps(project: &Project) -> Vec<App> {
     let root = python_root(project);
     let mut apps: Vec<App> = Vec::new();
+    // Apps by folder: a map, not a scan of the apps found so far for each file.
+    let mut by_dir: HashMap<PathBuf, usize> = HashMap::new();
     for path in project.files_where(crate::project::kinds::is_python) {
         let in_migrations = path.components().any(|c| c.as_os_str() == "migrations");
         if in_migrations {
             continue;
         }
         let Some(parent) = path.parent() else { continue };
-        let app_dir = if path.file_name().is_some_and(|n| n == "models.py") {
-            parent.to_path_buf()
-        } else if parent.file_name().is_some_and(|n| n == "models") && project.has_file(&parent.join("__init__.py")) {
-            parent.parent().unwrap_or(Path::new("")).to_path_buf()
-        } else {
-            continue;
-        };
-        match apps.iter_mut().find(|app| app.dir == app_dir) {
-            Some(app) => app.model_files.push(path.clone()),
-            None => apps.push(App {
-                label: String::new(),
-                module: module_of(&root, &app_dir),
-                dir: app_dir,
-                model_files: vec![path.clone()],
-            }),
+        // A module of a `models/` package belongs to the app above it, a `models/models.py`
+        // (netbox's extras) included: that folder is not an app of its own.
+        let app_dir =
+            if parent.file_name().is_some_and(|n| n == "models") && project.has_file(&parent.join("__init__.py")) {
+                parent.parent().unwrap_or(Path::new("")).to_path_buf()
+            } else if path.file_name().is_some_and(|n| n == "models.py") {
+                parent.to_path_buf()
+            } else {
+                continue;
+            };
+        match by_dir.get(&app_dir) {
+            Some(&index) => apps[index].model_files.push(path.clone()),
+            None => {
+                by_dir.insert(app_dir.clone(), apps.len());
+                apps.push(App {
+                    label: String::new(),
+                    module: module_of(&root, &app_dir),
+                    dir: app_dir,
+                    model_files: vec![path.clone()],
+                });
+            }
         }
     }
     for app in &mut apps {
