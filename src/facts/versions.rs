@@ -198,7 +198,7 @@ fn read_versions(project: &Project) -> Versions {
             }
         }
     }
-    for path in project.files_where(is_requirements_file) {
+    for path in project.files_of(is_requirements_file).iter() {
         for (name, found) in read_requirements(project, path, &mut Vec::new()) {
             record(&name, found);
         }
@@ -226,7 +226,8 @@ fn too_large_dependency_files(project: &Project) -> Vec<crate::project::InputErr
             || ["poetry.lock", "uv.lock", "Pipfile.lock", "pyproject.toml", "Pipfile"].contains(&name)
     };
     project
-        .files_where(is_dependency_file)
+        .files_of(is_dependency_file)
+        .iter()
         .filter_map(|path| match project.read(path) {
             Err(err @ crate::project::InputError::TooLarge { .. }) => Some(err),
             _ => None,

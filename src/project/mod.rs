@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod kinds;
+pub mod listing;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -93,7 +94,9 @@ pub struct Project {
     /// Positions in `files` by file name, built on first use: lookups by name or module path
     /// suffix (`proj/settings/prod.py`) then cost one hash, not a pass over every file (on a
     /// 20,000-file tree, `Path::ends_with` over all files per settings module dominated a plan).
-    by_name: std::sync::OnceLock<HashMap<OsString, Vec<usize>>>,
+    by_name: std::sync::OnceLock<Arc<HashMap<OsString, Vec<usize>>>>,
+    /// The files of each kind asked for ([`Project::files_of`]).
+    kinds: listing::Kinds,
 }
 
 impl Project {
@@ -107,7 +110,7 @@ impl Project {
 
     /// A project over an explicit list of files (relative to `root`).
     pub fn with_files(root: PathBuf, mut files: Vec<PathBuf>, config: Config) -> Project {
-        files.sort();
+        listing::sort(&mut files);
         Project {
             root,
             files,
@@ -115,6 +118,7 @@ impl Project {
             sources: RwLock::new(HashMap::new()),
             memos: Mutex::new(HashMap::new()),
             by_name: std::sync::OnceLock::new(),
+            kinds: listing::Kinds::default(),
         }
     }
 
@@ -133,7 +137,19 @@ impl Project {
         &self.files
     }
 
-    /// Files whose path satisfies `wanted` (checked on the path alone: nothing is read).
+    /// The files of a kind (`is_python`, `is_dockerfile`: a test of the path alone), sorted;
+    /// listed once per project (and carried over to its overlays), however many analyses ask.
+    pub fn files_of(&self, kind: listing::Kind) -> Arc<[PathBuf]> {
+        self.kinds.of(kind, &self.files)
+    }
+
+    /// The files under the folder `dir` (every file for `""`), sorted.
+    pub fn files_under(&self, dir: &Path) -> &[PathBuf] {
+        listing::under(&self.files, dir)
+    }
+
+    /// Files whose path satisfies `wanted` (checked on the path alone: nothing is read). Prefer
+    /// [`Project::files_of`] for a test that captures nothing: it lists once.
     pub fn files_where<'a>(&'a self, wanted: impl Fn(&Path) -> bool + 'a) -> impl Iterator<Item = &'a PathBuf> + 'a {
         self.files.iter().filter(move |path| wanted(path))
     }
@@ -151,7 +167,7 @@ impl Project {
                     by_name.entry(name.to_owned()).or_default().push(index);
                 }
             }
-            by_name
+            Arc::new(by_name)
         });
         by_name.get(name).into_iter().flatten().map(|&index| &self.files[index])
     }
@@ -160,7 +176,7 @@ impl Project {
     /// `src/proj/settings.py`, not `src/myproj/settings.py`), sorted.
     pub fn files_ending_with<'a>(&'a self, suffix: &'a Path) -> impl Iterator<Item = &'a PathBuf> + 'a {
         let name = suffix.file_name().unwrap_or_default();
-        self.files_with_name(name).filter(move |path| path.ends_with(suffix))
+        self.files_with_name(name).filter(move |path| listing::ends_with(path, suffix))
     }
 
     /// Among `candidates`, the files whose bytes contain `needle`: the cheap test that decides
@@ -225,11 +241,13 @@ impl Project {
     pub fn overlay(&self, after: impl IntoIterator<Item = SourceFile>) -> Project {
         let mut sources = self.sources.read().expect("source cache poisoned").clone();
         let mut files = self.files.clone();
+        let mut created = Vec::new();
         for file in after {
             // Kept sorted by inserting in place: sorting the whole list again compares every path
             // component by component, for every overlay the self-check builds.
             if let Err(at) = files.binary_search(&file.path) {
                 files.insert(at, file.path.clone());
+                created.push(file.path.clone());
             }
             sources.insert(file.path.clone(), Ok(Arc::new(file)));
         }
@@ -239,7 +257,12 @@ impl Project {
             config: self.config.clone(),
             sources: RwLock::new(sources),
             memos: Mutex::new(HashMap::new()),
-            by_name: std::sync::OnceLock::new(),
+            // Positions stay right when no file was created (edits only, the usual plan).
+            by_name: match self.by_name.get() {
+                Some(by_name) if created.is_empty() => std::sync::OnceLock::from(by_name.clone()),
+                _ => std::sync::OnceLock::new(),
+            },
+            kinds: self.kinds.with_created(&created),
         }
     }
 
@@ -287,7 +310,7 @@ pub fn discover(root: &Path) -> Vec<PathBuf> {
             })
         });
     let mut files = files.into_inner().expect("file list poisoned");
-    files.sort();
+    listing::sort(&mut files);
     files
 }
 

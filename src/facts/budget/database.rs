@@ -5,13 +5,14 @@
 //! MySQL database is wrong twice (the server and the number), so an engine that cannot be read
 //! is said to be unknown, and the default it falls back to is named as assumed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::facts::celery;
 use crate::facts::django::{engines, settings::Settings};
 use crate::project::Project;
 use crate::project::config::Sourced;
 use crate::project::kinds;
+use crate::project::listing::Kind;
 
 /// PostgreSQL's default `max_connections`.
 pub const POSTGRES_DEFAULT_MAX_CONNECTIONS: u32 = 100;
@@ -121,7 +122,7 @@ fn unknown_why(settings: &Settings, found: &[(String, crate::text::location::Loc
 /// The first compose service whose image is a database server (`postgres:16-alpine`,
 /// `postgis/postgis`, `mysql:8`, `mariadb:11`, `bitnami/mysql`), with where.
 fn compose_image(project: &Project) -> Option<Database> {
-    let candidates: Vec<PathBuf> = project.files_where(kinds::is_yaml).cloned().collect();
+    let candidates: Vec<PathBuf> = project.files_of(kinds::is_yaml).to_vec();
     for path in project.files_containing(&candidates, "image") {
         let Ok(file) = project.read(&path) else { continue };
         if !kinds::is_compose(&path, &file.text) {
@@ -150,17 +151,15 @@ fn compose_image(project: &Project) -> Option<Database> {
 /// preferring the files of `deployment` (each deployment may run its own database); else the
 /// server's default.
 pub fn max_connections(project: &Project, server: Server, deployment: &[PathBuf]) -> Sourced<u32> {
-    let server_file = |path: &Path| {
-        let name = kinds::name_of(path);
-        match server {
-            Server::MySql => name.ends_with(".cnf"),
-            _ => name == "postgresql.conf",
-        }
+    let server_file: Kind = match server {
+        Server::MySql => |path| kinds::name_of(path).ends_with(".cnf"),
+        _ => |path| kinds::name_of(path) == "postgresql.conf",
     };
-    let candidates: Vec<PathBuf> = project
-        .files_where(|path| celery::launch_file(path) || server_file(path) || kinds::is_yaml(path))
-        .cloned()
-        .collect();
+    let launch_or_yaml = project.files_of(|path| celery::launch_file(path) || kinds::is_yaml(path));
+    let server_files = project.files_of(server_file);
+    let mut candidates: Vec<PathBuf> = launch_or_yaml.iter().chain(server_files.iter()).cloned().collect();
+    crate::project::listing::sort(&mut candidates);
+    candidates.dedup();
     let mut found = Vec::new();
     for path in project.files_matching(&candidates, |bytes| {
         memchr::memmem::find(bytes, b"max_connections").is_some()

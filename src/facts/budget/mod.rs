@@ -436,13 +436,12 @@ fn celery_workers(project: &Project) -> Vec<(CeleryWorker, Option<String>)> {
 /// workflows: each such list (of files the project has) is one deployment.
 fn compose_combinations(project: &Project) -> Vec<Vec<PathBuf>> {
     let candidates: Vec<PathBuf> = project
-        .files_where(|path| {
+        .files_of(|path| {
             let name = crate::project::kinds::name_of(path);
             matches!(name, "Makefile" | "makefile" | "justfile" | "Justfile")
                 || [".sh", ".md", ".mk", ".yml", ".yaml", ".rst", ".txt"].iter().any(|ext| name.ends_with(ext))
         })
-        .cloned()
-        .collect();
+        .to_vec();
     let known: std::collections::HashSet<&PathBuf> = project.files().iter().collect();
     let mut found: Vec<Vec<PathBuf>> = Vec::new();
     for path in project.files_containing(&candidates, "compose") {

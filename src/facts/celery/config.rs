@@ -79,7 +79,7 @@ impl AppConfigs {
             .flat_map(|name| Production::suffixes(&name))
             .collect();
         let candidates: Vec<PathBuf> = if apps.iter().any(Option::is_none) {
-            project.files_where(crate::project::kinds::is_python).cloned().collect()
+            project.files_of(crate::project::kinds::is_python).to_vec()
         } else {
             files_ending_with(project, &suffixes)
         };

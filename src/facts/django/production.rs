@@ -301,7 +301,7 @@ fn settings_flags(project: &Project) -> Vec<(String, String)> {
         kinds::is_dockerfile(p) || kinds::is_procfile(p) || kinds::is_compose_name(p) || name.ends_with(".sh")
     };
     let mut found = Vec::new();
-    for path in project.files_where(deployment) {
+    for path in project.files_of(deployment).iter() {
         if !project.file_matches(path, |b| memchr::memmem::find(b, b"--settings").is_some()) {
             continue;
         }
@@ -328,7 +328,7 @@ fn settings_flags(project: &Project) -> Vec<(String, String)> {
 /// settings/config.py`): the source is imported under the destination's module path.
 fn copies(project: &Project) -> Vec<(PathBuf, PathBuf, Location)> {
     let mut found = Vec::new();
-    for path in project.files_where(kinds::is_dockerfile) {
+    for path in project.files_of(kinds::is_dockerfile).iter() {
         let Ok(file) = project.read(path) else { continue };
         for instruction in dockerfile::parse(&file.text).instructions {
             let words: Vec<String> = crate::lang::shell::words(&file.text[instruction.args.clone()])

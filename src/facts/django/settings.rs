@@ -12,6 +12,7 @@
 //! patches.
 
 use std::collections::{BTreeSet, HashSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -187,9 +188,11 @@ fn find_settings(project: &Project) -> Settings {
     let declared = declared_settings_modules(project);
     let names = declared.iter().map(|(module, _)| module).chain(production.loaded.iter().map(|l| &l.name));
     let declared_suffixes: Vec<PathBuf> = names.flat_map(|module| Production::suffixes(module)).collect();
-    let python_files: Vec<&PathBuf> = project.files_where(is_python).collect();
-    let declared_files: HashSet<&Path> =
-        declared_suffixes.iter().flat_map(|suffix| project.files_ending_with(suffix)).map(PathBuf::as_path).collect();
+    let python_files = project.files_of(is_python);
+    let python_files: Vec<&PathBuf> = python_files.iter().collect();
+    // By the path's bytes: hashing a `Path` walks its components, for every Python file.
+    let declared_files: HashSet<&OsStr> =
+        declared_suffixes.iter().flat_map(|suffix| project.files_ending_with(suffix)).map(|p| p.as_os_str()).collect();
     // A declared module is read even when it does not mention a wanted name itself: it may
     // star-import the module that does (`prod.py`: `from .common import *`).
     let mut batch: Vec<Candidate> = python_files
@@ -285,7 +288,7 @@ pub fn glob_matches(pattern: &Path, path: &Path) -> bool {
         }
     }
     let (Some(folder), Some(name)) = (pattern.parent(), pattern.file_name()) else { return false };
-    path.parent().is_some_and(|p| p.ends_with(folder))
+    path.parent().is_some_and(|p| folder.as_os_str().is_empty() || crate::project::listing::ends_with(p, folder))
         && path.file_name().is_some_and(|n| matches(name.as_encoded_bytes(), n.as_encoded_bytes()))
 }
 
@@ -427,15 +430,16 @@ pub fn included_files(file: &PyFile, statement: Node, path: &Path) -> Vec<PathBu
 }
 
 /// Why `path` may be a settings module, or `None`.
-fn settings_reason(path: &Path, declared: &HashSet<&Path>) -> Option<String> {
-    if declared.contains(path) {
+fn settings_reason(path: &Path, declared: &HashSet<&OsStr>) -> Option<String> {
+    if declared.contains(path.as_os_str()) {
         return Some("named by DJANGO_SETTINGS_MODULE".to_owned());
     }
-    let stem = path.file_stem()?.to_str()?;
+    let name = crate::project::kinds::name_of(path);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
     if stem.contains("settings") {
         return Some("a settings module by name".to_owned());
     }
-    if path.parent().and_then(|p| p.file_name()).is_some_and(|d| d == "settings") {
+    if crate::project::kinds::folder_name(path) == "settings" {
         return Some("a module of a settings package".to_owned());
     }
     None
@@ -461,7 +465,7 @@ fn declared_settings_modules(project: &Project) -> Vec<(String, Location)> {
     // A handful of small files, read in sequence: this runs inside a memo (see [`parallel_map`]).
     let finder = memchr::memmem::Finder::new(b"DJANGO_SETTINGS_MODULE");
     let mut found = BTreeSet::new();
-    for path in project.files_where(may_declare_settings) {
+    for path in project.files_of(may_declare_settings).iter() {
         if !project.file_matches(path, |bytes| finder.find(bytes).is_some()) {
             continue;
         }

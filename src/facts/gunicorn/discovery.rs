@@ -337,7 +337,7 @@ pub fn discover_programs(project: &Project, programs: Programs) -> Discovery {
 
 /// Every Procfile's command lines.
 fn read_procfiles(project: &Project, out: &mut Discovery) -> Vec<(PathBuf, Vec<launchers::LaunchCommand>)> {
-    let paths: Vec<PathBuf> = project.files_where(is_procfile).cloned().collect();
+    let paths: Vec<PathBuf> = project.files_of(is_procfile).to_vec();
     paths
         .into_iter()
         .filter_map(|path| read(project, &path, &mut out.errors).map(|file| (path, launchers::procfile(&file.text))))
@@ -356,7 +356,8 @@ fn read_dockerfiles(project: &Project, composes: &[ParsedCompose], out: &mut Dis
         })
     };
     project
-        .files_where(is_dockerfile)
+        .files_of(is_dockerfile)
+        .iter()
         .filter_map(|path| read(project, path, &mut out.errors).map(|file| (path, file)))
         .map(|(path, file)| {
             let parsed = dockerfile::parse(&file.text);
@@ -377,7 +378,7 @@ fn built_path(compose: &Path, build: &compose::Build) -> Option<PathBuf> {
 /// unread (it may set anything for the starts it runs) and reported as skipped.
 fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
     let mut composes = Vec::new();
-    for path in project.files_where(|p| is_compose_name(p) || is_root_yaml(p)) {
+    for path in project.files_of(|p| is_compose_name(p) || is_root_yaml(p)).iter() {
         if !is_compose_name(path) && !project.file_matches(path, kinds::declares_services) {
             continue;
         }
@@ -514,8 +515,10 @@ pub(super) fn image_command_hook(docker: &ParsedDockerfile) -> Option<Dockerfile
 fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discovery) {
     let named = scripts::named_scripts(project, deployment);
     let is_script = |p: &Path| scripts::is_script(p) || named.iter().any(|n| n == p);
-    let candidates: Vec<&PathBuf> =
-        project.files_where(|p| is_procfile(p) || is_script(p) || is_launcher_config(p)).collect();
+    let by_kind = project.files_of(|p| is_procfile(p) || scripts::is_script(p) || is_launcher_config(p));
+    let mut candidates: Vec<&PathBuf> = by_kind.iter().chain(named.iter().filter(|n| project.has_file(n))).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
     for path in mentioning_servers(project, out.programs, candidates) {
         // A binary that happens to sit in bin/ is not a start script: no error for it.
         if matches!(project.read(&path), Err(crate::project::InputError::Binary { .. })) {

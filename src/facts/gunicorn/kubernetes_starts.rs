@@ -27,7 +27,7 @@ pub(super) fn kubernetes_starts(
     out: &mut Discovery,
 ) -> (Vec<ImageRunner>, Vec<kubernetes::ConfigMap>) {
     let mut image_runners = Vec::new();
-    let candidates: Vec<PathBuf> = project.files_where(kubernetes::is_candidate).cloned().collect();
+    let candidates: Vec<PathBuf> = project.files_of(kubernetes::is_candidate).to_vec();
     let config_maps = config_maps(project, &candidates);
     for path in project.files_containing(&candidates, "containers:") {
         // Manifests that do not name a server may still set its environment for an image's CMD.

@@ -56,7 +56,7 @@ pub(super) fn platform_starts(project: &Project, dockerfiles: &[ParsedDockerfile
     let app_yaml = |p: &Path| matches!(name_of(p), "app.yaml" | "app.yml");
     // An app.yaml is App Engine's to read when its entrypoint names a server, or runs a script
     // (`entrypoint: bash start.sh`) whose starts then get the instance's facts.
-    let candidates: Vec<PathBuf> = project.files_where(app_yaml).cloned().collect();
+    let candidates: Vec<PathBuf> = project.files_of(app_yaml).to_vec();
     let mut app_engine = project.files_containing(&candidates, "entrypoint:");
     let named = candidates.iter().filter(|p| !app_engine.contains(p)).collect();
     app_engine.extend(mentioning_servers(project, out.programs, named));

@@ -41,7 +41,7 @@ pub(super) fn is_script(path: &Path) -> bool {
 /// mentions gunicorn). Asked only when no start was found, so that the answer is "found, but not
 /// readable" with the place, not "no gunicorn command".
 pub fn unread_gunicorn_starts(project: &Project) -> Vec<(Location, String)> {
-    let scripts: Vec<PathBuf> = project.files_where(is_script).cloned().collect();
+    let scripts: Vec<PathBuf> = project.files_of(is_script).to_vec();
     let mut found = Vec::new();
     for path in project.files_containing(&scripts, "gunicorn") {
         let Ok(file) = project.read(&path) else { continue };
@@ -104,7 +104,7 @@ fn launcher_runner(
     mentions: &dyn Fn(&[Word]) -> bool,
     errors: &mut Vec<Problem>,
 ) -> Option<ScriptRunner> {
-    let configs: Vec<PathBuf> = project.files_where(is_launcher_config).cloned().collect();
+    let configs: Vec<PathBuf> = project.files_of(is_launcher_config).to_vec();
     for path in project.files_containing(&configs, script_name) {
         let Some(file) = read(project, &path, errors) else { continue };
         let commands = if launcher_name(&path).ends_with(".service") {

@@ -37,7 +37,7 @@ pub fn find_apps(project: &Project) -> Vec<App> {
     let mut apps: Vec<App> = Vec::new();
     // Apps by folder: a map, not a scan of the apps found so far for each file.
     let mut by_dir: HashMap<PathBuf, usize> = HashMap::new();
-    for path in project.files_where(crate::project::kinds::is_python) {
+    for path in project.files_of(crate::project::kinds::is_python).iter() {
         let in_migrations = path.components().any(|c| c.as_os_str() == "migrations");
         if in_migrations {
             continue;

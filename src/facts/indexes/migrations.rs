@@ -98,7 +98,7 @@ fn migration_modules(project: &Project, candidates: &[PathBuf]) -> BTreeMap<Stri
 /// the whole file list for each.
 fn modules_by_dir(project: &Project) -> BTreeMap<PathBuf, Vec<PathBuf>> {
     let mut by_dir: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
-    for path in project.files_where(crate::project::kinds::is_python) {
+    for path in project.files_of(crate::project::kinds::is_python).iter() {
         by_dir.entry(path.parent().unwrap_or(Path::new("")).to_path_buf()).or_default().push(path.clone());
     }
     by_dir

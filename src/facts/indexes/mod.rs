@@ -78,7 +78,9 @@ pub fn analyse(project: &Project) -> Option<Analysis> {
     let mut problems = Vec::new();
     let (models, broken_apps) = read_models(project, &apps, &mut problems);
     let python_files: Vec<PathBuf> = project
-        .files_where(|p| crate::project::kinds::is_python(p) && !p.components().any(|c| c.as_os_str() == "migrations"))
+        .files_of(crate::project::kinds::is_python)
+        .iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "migrations"))
         .cloned()
         .collect();
     let production_files: Vec<PathBuf> = python_files.iter().filter(|p| !is_test_module(p)).cloned().collect();

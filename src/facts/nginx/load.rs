@@ -290,8 +290,10 @@ fn include_globs(files: &[NginxFile]) -> Vec<globset::GlobMatcher> {
 fn mounted_files(project: &Project, mounts: &[Mount]) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = mounts
         .iter()
-        .flat_map(|m| {
-            project.files().iter().filter(move |f| if m.dir { f.starts_with(&m.project) } else { **f == m.project })
+        .flat_map(|mount| {
+            let under = project.files_under(&mount.project);
+            // A file sorts before the files of a folder of the same name.
+            if mount.dir { under } else { under.get(..1).filter(|first| first[0] == mount.project).unwrap_or_default() }
         })
         .cloned()
         .collect();

@@ -40,19 +40,17 @@ pub fn shown(mounts: &[Mount]) -> Vec<Mount> {
 /// The mounts found in the project's Dockerfiles and compose files.
 pub fn find(project: &Project) -> Vec<Mount> {
     let mut mounts = Vec::new();
-    for path in project.files_where(is_dockerfile) {
+    for path in project.files_of(is_dockerfile).iter() {
         if let Ok(file) = project.read(path) {
             mounts.extend(dockerfile_mounts(project, path, &file.text));
         }
     }
     // Compose files by name, and those named for their environment (`production.yml`) at the
     // root, known by their top-level `services:`.
-    let compose = project.files_where(|path| {
-        is_compose_name(path)
-            || (path.parent() == Some(Path::new("")) && is_yaml(path) && {
-                project.file_matches(path, declares_services)
-            })
-    });
+    let candidates =
+        project.files_of(|path| is_compose_name(path) || path.parent() == Some(Path::new("")) && is_yaml(path));
+    let compose =
+        candidates.iter().filter(|path| is_compose_name(path) || project.file_matches(path, declares_services));
     for path in compose {
         if let Ok(file) = project.read(path) {
             mounts.extend(compose_mounts(project, path, &file.text));
@@ -62,7 +60,7 @@ pub fn find(project: &Project) -> Vec<Mount> {
 }
 
 fn is_project_dir(project: &Project, dir: &Path) -> bool {
-    dir.as_os_str().is_empty() || project.files().iter().any(|f| f.starts_with(dir))
+    !project.files_under(dir).is_empty()
 }
 
 /// Resolves `source` (relative to `base`) to a project file or folder.
