@@ -32,7 +32,9 @@ if [ ! -x "$venv/bin/django-upgrade" ]; then
 fi
 
 # One generated tree: $1 apps under $2. Every app reuses the model names of the others (Item,
-# Order, Tag), as real monorepos do, so resolving a name by the file's imports matters.
+# Order, Tag), as real monorepos do, so resolving a name by the file's imports matters. Each
+# module's docstring names its app, so no two files have the same text: scalepatch parses a
+# text once per run, and identical files would not measure parsing every one of them.
 generate() {
     python3 - "$1" "$2" <<'PY'
 import os, sys
@@ -51,7 +53,8 @@ write("requirements.txt", "Django==5.2\npsycopg==3.2.3\n")
 write("apps/__init__.py", "")
 for n in names:
     write(f"apps/{n}/__init__.py", "")
-    write(f"apps/{n}/models.py", f'''from django.db import models
+    write(f"apps/{n}/models.py", f'''"""The models of {n}."""
+from django.db import models
 
 
 class Tag(models.Model):
@@ -74,7 +77,8 @@ class Order(models.Model):
     state = models.CharField(max_length=10)
     placed = models.DateTimeField()
 ''')
-    write(f"apps/{n}/views.py", f'''from django.shortcuts import get_object_or_404
+    write(f"apps/{n}/views.py", f'''"""The views of {n}."""
+from django.shortcuts import get_object_or_404
 
 from .models import Item, Order
 
@@ -110,11 +114,14 @@ class Migration(migrations.Migration):
 PY
 }
 
+generator_version=2
 for apps in 1000 4000; do
     tree="$work/tree-$apps"
-    if [ ! -f "$tree/manage.py" ]; then
+    # Generated again when the generator changes (the version in .generated).
+    if [ "$(cat "$tree/.generated" 2>/dev/null)" != "$generator_version" ]; then
         rm -rf "$tree"
         generate "$apps" "$tree"
+        echo "$generator_version" > "$tree/.generated"
     fi
 done
 

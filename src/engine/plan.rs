@@ -277,7 +277,7 @@ pub fn file_update(project: &Project, changes: &[&Change]) -> Result<FileUpdate,
         .collect();
     let after = apply_edits(&before.text, &edits)?;
     if is_python(&path) && python::check(&path, &before.text).is_ok() {
-        check_python(&path, &after)?;
+        python::check_edited(&before, &edits, &after)?;
     }
     Ok(FileUpdate { path, before: Some(before), after, patches })
 }

@@ -42,6 +42,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use tree_sitter::{Node, Parser, Tree};
 
+use crate::text::edit::Edit;
 use crate::text::location::Location;
 use crate::text::source::SourceFile;
 
@@ -112,10 +113,14 @@ fn parsed(source: &SourceFile) -> Result<Tree, Refusal> {
 /// Whether CPython would accept `text` (the file `path`), without keeping a tree: what the plan
 /// and the self-check ask of every text they write, several times each. Only the verdicts are
 /// kept (by text hash, a few bytes each), so every edited file of a plan with thousands of them
-/// is parsed once per distinct text, whatever the size of the tree cache.
+/// is parsed once per distinct text, whatever the size of the tree cache; a text an analysis
+/// already parsed (a file as read) answers from the tree cache.
 pub fn check(path: &Path, text: &str) -> Result<(), SyntaxError> {
     let hash = crate::text::source::hash_bytes(text.as_bytes());
-    let known = CHECKED.lock().expect("check cache poisoned").get(&hash).cloned();
+    let known = CHECKED.lock().expect("check cache poisoned").get(&hash).cloned().or_else(|| {
+        // A text an analysis parsed (a file as read, whose hash is its text's when it has no BOM).
+        PARSE_CACHE.lock().expect("parse cache poisoned").verdicts.get(&hash).map(|verdict| verdict.clone().err())
+    });
     let verdict = known.unwrap_or_else(|| {
         let verdict = parse_text(text).map(|_| ()).err();
         CHECKED.lock().expect("check cache poisoned").insert(hash, verdict.clone());
@@ -127,13 +132,46 @@ pub fn check(path: &Path, text: &str) -> Result<(), SyntaxError> {
     }
 }
 
+/// [`check`] for `after`, the text of `before` with `edits` applied. When the tree cache holds
+/// `before`'s tree, `after` is parsed incrementally from it: tree-sitter reuses every subtree the
+/// edits leave alone, so a plan that adds `Meta.indexes` to a thousand models files re-parses a
+/// few lines of each instead of each file whole. A problem found that way is confirmed by a full
+/// parse, so a refusal names what [`check`] names.
+pub fn check_edited(before: &SourceFile, edits: &[Edit], after: &str) -> Result<(), SyntaxError> {
+    let hash = crate::text::source::hash_bytes(after.as_bytes());
+    let known = CHECKED.lock().expect("check cache poisoned").contains_key(&hash);
+    let tree = PARSE_CACHE.lock().expect("parse cache poisoned").verdicts.get(&before.hash).cloned();
+    let (false, Some(Ok(mut tree))) = (known, tree) else { return check(&before.path, after) };
+    for edit in incremental::input_edits(&before.text, edits) {
+        tree.edit(&edit);
+    }
+    match with_parser(|parser| parser.parse(after, Some(&tree))) {
+        Some(tree) if first_problem(tree.root_node(), after).is_none() => {
+            CHECKED.lock().expect("check cache poisoned").insert(hash, None);
+            Ok(())
+        }
+        _ => check(&before.path, after),
+    }
+}
+
 /// [`check`]'s verdicts: `None` for a text CPython accepts.
 static CHECKED: LazyLock<Mutex<HashMap<String, Option<Refusal>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
+/// Runs `parse` with this thread's parser: a parser holds a few allocated stacks and buffers, made
+/// once per thread rather than once for each of the thousands of texts a plan may check.
+fn with_parser<T>(parse: impl FnOnce(&mut Parser) -> T) -> T {
+    thread_local! {
+        static PARSER: std::cell::RefCell<Parser> = std::cell::RefCell::new({
+            let mut parser = Parser::new();
+            parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("tree-sitter-python matches the runtime ABI");
+            parser
+        });
+    }
+    PARSER.with_borrow_mut(parse)
+}
+
 fn parse_text(text: &str) -> Result<Tree, Refusal> {
-    let mut parser = Parser::new();
-    parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("tree-sitter-python matches the runtime ABI");
-    let Some(tree) = parser.parse(text, None) else {
+    let Some(tree) = with_parser(|parser| parser.parse(text, None)) else {
         return Err(Refusal { line: 0, detail: "the parser gave up".to_owned() });
     };
     if let Some(problem) = first_problem(tree.root_node(), text) {
@@ -142,6 +180,7 @@ fn parse_text(text: &str) -> Result<Tree, Refusal> {
     Ok(tree)
 }
 
+mod incremental;
 mod read;
 mod syntax;
 mod tokens;
@@ -205,6 +244,24 @@ mod tests {
 
     fn py(text: &str) -> PyFile {
         parse(Arc::new(SourceFile::from_text("settings.py", text))).unwrap()
+    }
+
+    /// An edited text checked incrementally from its original's tree gets the verdict a full
+    /// check gives: accepted when valid, refused with the same line and words when not.
+    #[test]
+    fn edited_texts_get_the_full_checks_verdict() {
+        let text = "class Item(models.Model):\n    name = models.CharField()\n\n    class Meta:\n        ordering = ['name']\n";
+        let before = py(text).source;
+        let at = text.find("        ordering").unwrap();
+        let good = [Edit::insert(at, "        indexes = [models.Index(fields=['name'], name='item_name_idx')]\n")];
+        let after = apply_edits(text, &good).unwrap();
+        assert!(check_edited(&before, &good, &after).is_ok());
+        let bad = [Edit::insert(at, "        indexes = [models.Index(fields=['name']\n")];
+        let after = apply_edits(text, &bad).unwrap();
+        let refused = check_edited(&before, &bad, &after).unwrap_err();
+        let full = parse_text(&after).err().unwrap();
+        assert_eq!((refused.location.line, refused.detail), (full.line, full.detail));
+        assert_eq!(refused.location.path, Path::new("settings.py"));
     }
 
     fn add(text: &str, items: &[&str]) -> String {
