@@ -57,7 +57,13 @@ fn collect<'t>(file: &'t PyFile, node: Node<'t>, found: &mut Vec<(String, Node<'
     let text = &file.source.text;
     match node.kind() {
         "string" => {
-            if let Some(engine) = python::string_value(node, text).and_then(|value| engine_of(&value)) {
+            // Only a string that can name an engine is decoded: most strings of a settings
+            // module are neither a backend path nor a URL.
+            let raw = &text[node.byte_range()];
+            let may_name = raw.contains("backends.") || raw.contains("://");
+            if let Some(engine) =
+                may_name.then(|| python::string_value(node, text)).flatten().and_then(|v| engine_of(&v))
+            {
                 found.push((engine, node));
             }
             return;
