@@ -19,6 +19,26 @@ pub fn first_tag_line(text: &str) -> Option<usize> {
     Some(crate::text::location::line_at(text, start))
 }
 
+/// `text` with each template expression (`{{ .Values.x }}`, `{% if a %}`, `{# note #}`) replaced
+/// by one `_`: the literal text a renderer keeps, in which a word can be looked for without
+/// matching a values path or being glued to a generated name. An unclosed tag is left as is.
+pub fn literal_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, close)) = [("{{", "}}"), ("{%", "%}"), ("{#", "#}")]
+        .iter()
+        .filter_map(|(open, close)| Some((rest.find(open)?, *close)))
+        .min()
+    {
+        let Some(end) = rest[at + 2..].find(close).map(|i| at + 2 + i + close.len()) else { break };
+        out.push_str(&rest[..at]);
+        out.push('_');
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The skip message for a file in `language` that only parses once rendered.
 pub fn skip_reason(language: &str, line: usize) -> String {
     format!(
@@ -36,6 +56,14 @@ mod tests {
         assert_eq!(first_tag_line("a: 1\nb: {{ x }}\n{% if y %}\n"), Some(2));
         assert_eq!(first_tag_line("# x\n\n{%- if a == 'y' %}\nb\n{%- endif %}\n"), Some(3));
         assert_eq!(first_tag_line("{# note #}\n"), Some(1));
+    }
+
+    #[test]
+    fn literal_text_drops_expressions() {
+        assert_eq!(literal_text("{{- if .Values.django.uwsgi.enabled }}"), "_");
+        assert_eq!(literal_text("name: {{ $name }}-celery-beat # {# x #}"), "name: _-celery-beat # _");
+        assert_eq!(literal_text("{{ venv }}/bin/gunicorn app:wsgi"), "_/bin/gunicorn app:wsgi");
+        assert_eq!(literal_text("a {{ open"), "a {{ open");
     }
 
     #[test]

@@ -391,7 +391,7 @@ fn read_composes(project: &Project, out: &mut Discovery) -> Vec<ParsedCompose> {
             Err(line) => out.errors.push(match template::first_tag_line(&file.text) {
                 Some(tag) => {
                     out.unread_composes.push(Location::new(path.clone(), tag));
-                    if names_server(out.programs, &file.text) {
+                    if server_line(out.programs, &file.text).is_some() {
                         out.unread_server_templates.push(Location::new(path.clone(), tag));
                     }
                     Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
@@ -566,10 +566,63 @@ fn attach_service_replicas(out: &mut Discovery) {
     }
 }
 
-/// The 1-based line of the first server name in a text.
+/// The 1-based line where a YAML template (a Helm chart's manifest, a compose file with Jinja
+/// tags) starts a server: a server named as a command word in a `command:`, `args:` or
+/// `entrypoint:` value or block. A container named `uwsgi`, a label `component: celery` or a
+/// values path is not a start.
 pub(super) fn server_line(programs: Programs, text: &str) -> Option<usize> {
-    let at = programs.names().iter().filter_map(|name| text.find(name)).min()?;
-    Some(crate::text::location::line_at(text, at))
+    // The indentation of the `command:`/`args:`/`entrypoint:` key whose block the line is in.
+    let mut block: Option<usize> = None;
+    for (index, line) in text.lines().enumerate() {
+        let code = line.trim_start();
+        let indent = line.len() - code.len();
+        // A line of template logic alone (`{{- if .Values.x }}`) neither starts nor ends a block.
+        if code.is_empty() || template::literal_text(code).trim() == "_" {
+            continue;
+        }
+        if let Some(key_indent) = block {
+            if indent > key_indent || indent == key_indent && code.starts_with('-') {
+                if names_server_as_command(programs, code) {
+                    return Some(index + 1);
+                }
+                continue;
+            }
+            block = None;
+        }
+        // `- command:` opens a list item: the key sits two columns in.
+        let (entry, key_indent) = match code.strip_prefix("- ") {
+            Some(entry) => (entry.trim_start(), indent + (code.len() - entry.trim_start().len())),
+            None => (code, indent),
+        };
+        if let Some(value) = ["command:", "args:", "entrypoint:"].iter().find_map(|key| entry.strip_prefix(key)) {
+            if names_server_as_command(programs, value) {
+                return Some(index + 1);
+            }
+            block = Some(key_indent);
+        }
+    }
+    None
+}
+
+/// Whether a text of a command line names a server the way a command does (`gunicorn app.wsgi`,
+/// `["celery", "-A", "proj"]`, `/usr/local/bin/uwsgi`): outside template expressions (`{{ }}`,
+/// `{% %}`) and comments, as a word of its own. A values path (`.Values.django.uwsgi.enabled`),
+/// a resource name (`{{ $name }}-celery-beat`) or a script's name (`entrypoint-uwsgi.sh`) is not
+/// a start.
+fn names_server_as_command(programs: Programs, line: &str) -> bool {
+    let code = line.trim_start();
+    if code.starts_with('#') {
+        return false;
+    }
+    let literal = template::literal_text(code);
+    let before_ok =
+        |c: Option<char>| c.is_none_or(|c| matches!(c, ' ' | '\t' | '"' | '\'' | '[' | '=' | '/' | '(' | ','));
+    let after_ok = |c: Option<char>| c.is_none_or(|c| matches!(c, ' ' | '\t' | '"' | '\'' | ']' | ',' | ';' | ')'));
+    programs.names().iter().any(|name| {
+        literal.match_indices(name).any(|(at, _)| {
+            before_ok(literal[..at].chars().next_back()) && after_ok(literal[at + name.len()..].chars().next())
+        })
+    })
 }
 
 /// Whether a text names one of the servers.

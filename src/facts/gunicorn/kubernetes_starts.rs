@@ -51,7 +51,7 @@ pub(super) fn kubernetes_starts(
             Err(line) => {
                 out.errors.push(match template::first_tag_line(&file.text) {
                     Some(tag) => {
-                        if names_server(out.programs, &file.text) {
+                        if server_line(out.programs, &file.text).is_some() {
                             out.unread_server_templates.push(Location::new(path.clone(), tag));
                         }
                         Problem::template(Location::new(path.clone(), tag), template::skip_reason("YAML", tag))
