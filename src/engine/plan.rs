@@ -96,7 +96,8 @@ fn drop_repeated_warnings(reports: &mut [PatchReport]) {
 /// sharing one config file) is said once, and an empty answer becomes "not found".
 fn plan_patch(patch: &'static dyn Patch, project: &Project) -> Vec<Outcome> {
     let info = patch.info();
-    let mut outcomes: Vec<Outcome> = patch.plan(project).into_iter().map(|outcome| stamp(outcome, info)).collect();
+    let mut outcomes: Vec<Outcome> =
+        patch.plan(project).into_iter().map(|outcome| stamp(outcome, info)).map(not_in_template_folder).collect();
     drop_repeated_outcomes(&mut outcomes);
     drop_repeated_edits(&mut outcomes);
     if outcomes.is_empty() {
@@ -114,6 +115,25 @@ fn stamp(outcome: Outcome, info: &PatchInfo) -> Outcome {
         }
         other => other,
     }
+}
+
+/// A change to a file in a project template's folder (cookiecutter's `{{cookiecutter.project_slug}}/`,
+/// copier's `{{ project_name }}/`) is not offered: the folder is rendered into a new project before
+/// anything in it runs, so the edit would change every project generated later and no deployment
+/// now; the user runs scalepatch on a generated project.
+fn not_in_template_folder(outcome: Outcome) -> Outcome {
+    let Outcome::Change(change) = &outcome else { return outcome };
+    let Some(folder) = crate::project::kinds::template_folder(&change.path) else { return outcome };
+    let location = Some(Location::new(change.path.clone(), change.line));
+    Outcome::skipped(
+        location,
+        format!(
+            "{}: not offered: {} is a project template's folder, rendered into a new project before anything in it \
+             runs; run scalepatch on a generated project",
+            change.summary,
+            folder.display()
+        ),
+    )
 }
 
 /// The error a panicking patch becomes, so that the other patches still plan and nothing is

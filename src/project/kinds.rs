@@ -29,6 +29,15 @@ pub fn folder_name(path: &Path) -> &str {
     }
 }
 
+/// The project template folder `path` lies in, if any: a folder whose name is a template
+/// expression (cookiecutter's `{{cookiecutter.project_slug}}`, copier's `{{ project_name }}`), which
+/// is rendered into a new project before anything in it runs.
+pub fn template_folder(path: &Path) -> Option<&Path> {
+    path.parent()?.ancestors().find(|dir| {
+        dir.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.contains("{{") && name.contains("}}"))
+    })
+}
+
 /// A Python source file (`*.py`), by its name: what `path.extension() == "py"` says, through
 /// [`name_of`]'s fast path (it runs over every file of the project).
 pub fn is_python(path: &Path) -> bool {

@@ -99,6 +99,11 @@ fn planned_servers(project: &Project, starts: &[Start], unread_composes: &[Locat
         .iter()
         .filter_map(|start| {
             let StartKind::Wsgi(wsgi) = &start.kind else { return None };
+            // A start in a project template's folder is never edited (see the engine's plan).
+            if crate::project::kinds::template_folder(&start.invocation.path).is_some() {
+                let location = start.location();
+                return Some(PlannedServer { location, workers: None, worker_class: None, threads: None });
+            }
             let after = after::after(project, &start.invocation, wsgi, unread_composes);
             Some(PlannedServer {
                 location: start.location(),
