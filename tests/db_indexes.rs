@@ -39,6 +39,13 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
             "config.settings",
             &[r#"CREATE INDEX "order_status_placed_at_idx" ON "shop_order" ("status", "placed_at" DESC);"#],
         ),
+        "model-modules-in-app-folders" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "invoice_customer_issued_at_idx" ON "shop_invoice" ("customer", "issued_at" DESC);"#,
+                r#"CREATE INDEX "order_status_placed_at_idx" ON "shop_order" ("status", "placed_at" DESC);"#,
+            ],
+        ),
         "existing-meta-indexes" => (
             "config.settings",
             &[r#"CREATE INDEX "order_customer_created_at_idx" ON "shop_order" ("customer_email", "created_at" DESC);"#],

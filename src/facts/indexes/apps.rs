@@ -66,12 +66,47 @@ pub fn find_apps(project: &Project) -> Vec<App> {
             }
         }
     }
+    let mut apps = fold_model_modules(project, apps);
     for app in &mut apps {
         app.model_files.sort();
         app.label = label_from_apps_py(project, &app.dir).unwrap_or_else(|| default_label(&app.dir));
     }
     apps.sort_by(|a, b| a.dir.cmp(&b.dir));
     apps
+}
+
+/// A folder with a `models.py` inside another app's folder, with neither an `apps.py` nor a
+/// `migrations/` of its own, is a module of that app, not an app: DefectDojo's
+/// `dojo/announcement/models.py` is re-exported by `dojo/models.py`, and its models migrate with
+/// `dojo`. Taken for apps, each such folder was "an app without migrations yet" and its models
+/// were never indexed.
+fn fold_model_modules(project: &Project, apps: Vec<App>) -> Vec<App> {
+    let own_app =
+        |dir: &Path| project.has_file(&dir.join("apps.py")) || !project.files_under(&dir.join("migrations")).is_empty();
+    let dirs: std::collections::HashSet<PathBuf> = apps.iter().map(|app| app.dir.clone()).collect();
+    let owner_of = |app: &App| -> Option<PathBuf> {
+        if own_app(&app.dir) {
+            return None;
+        }
+        app.dir.ancestors().skip(1).find(|dir| dirs.contains(*dir)).map(Path::to_path_buf)
+    };
+    let owners: Vec<Option<PathBuf>> = apps.iter().map(owner_of).collect();
+    let mut kept: Vec<App> = Vec::new();
+    let mut folded: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    for (app, owner) in apps.into_iter().zip(owners) {
+        match owner {
+            Some(owner) => folded.push((owner, app.model_files)),
+            None => kept.push(app),
+        }
+    }
+    for (owner, files) in folded {
+        // The owner may itself be folded into an app above it: follow the chain to a kept app.
+        let target = owner.ancestors().find_map(|dir| kept.iter().position(|app| app.dir == dir));
+        if let Some(index) = target {
+            kept[index].model_files.extend(files);
+        }
+    }
+    kept
 }
 
 /// The dotted module of `dir` relative to the Python root (`apps/chat` -> `apps.chat`).
