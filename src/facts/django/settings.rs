@@ -189,7 +189,6 @@ fn find_settings(project: &Project) -> Settings {
     let names = declared.iter().map(|(module, _)| module).chain(production.loaded.iter().map(|l| &l.name));
     let declared_suffixes: Vec<PathBuf> = names.flat_map(|module| Production::suffixes(module)).collect();
     let python_files = project.files_of(is_python);
-    let python_files: Vec<&PathBuf> = python_files.iter().collect();
     // By the path's bytes: hashing a `Path` walks its components, for every Python file.
     let declared_files: HashSet<&OsStr> =
         declared_suffixes.iter().flat_map(|suffix| project.files_ending_with(suffix)).map(|p| p.as_os_str()).collect();
@@ -200,7 +199,7 @@ fn find_settings(project: &Project) -> Settings {
         .filter_map(|path| {
             let why = settings_reason(path, &declared_files)?;
             let always = why.starts_with("named by");
-            Some(Candidate { path: (*path).clone(), why, always, imported_as: None })
+            Some(Candidate { path: path.clone(), why, always, imported_as: None })
         })
         .collect();
     // A declared module that a Dockerfile copies into place is the copied file.
@@ -254,15 +253,14 @@ fn find_settings(project: &Project) -> Settings {
 fn resolve_imports(
     project: &Project,
     imports: &[PathBuf],
-    python_files: &[&PathBuf],
+    python_files: &[PathBuf],
     production: &Production,
 ) -> Vec<PathBuf> {
     let mut resolved = Vec::new();
     for import in imports {
         let text = import.to_string_lossy();
         if text.contains('*') || text.contains('?') {
-            let mut matches: Vec<PathBuf> =
-                python_files.iter().filter(|p| glob_matches(import, p)).map(|p| (*p).clone()).collect();
+            let mut matches: Vec<PathBuf> = python_files.iter().filter(|p| glob_matches(import, p)).cloned().collect();
             matches.sort();
             resolved.extend(matches);
         } else if production.copied_to(import).is_some() {

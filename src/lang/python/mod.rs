@@ -116,7 +116,11 @@ fn parsed(source: &SourceFile) -> Result<Tree, Refusal> {
 /// is parsed once per distinct text, whatever the size of the tree cache; a text an analysis
 /// already parsed (a file as read) answers from the tree cache.
 pub fn check(path: &Path, text: &str) -> Result<(), SyntaxError> {
-    let hash = crate::text::source::hash_bytes(text.as_bytes());
+    check_hashed(path, text, crate::text::source::hash_bytes(text.as_bytes()))
+}
+
+/// [`check`] of a text whose hash the caller already computed.
+fn check_hashed(path: &Path, text: &str, hash: String) -> Result<(), SyntaxError> {
     let known = CHECKED.lock().expect("check cache poisoned").get(&hash).cloned().or_else(|| {
         // A text an analysis parsed (a file as read, whose hash is its text's when it has no BOM).
         PARSE_CACHE.lock().expect("parse cache poisoned").verdicts.get(&hash).map(|verdict| verdict.clone().err())
@@ -141,7 +145,7 @@ pub fn check_edited(before: &SourceFile, edits: &[Edit], after: &str) -> Result<
     let hash = crate::text::source::hash_bytes(after.as_bytes());
     let known = CHECKED.lock().expect("check cache poisoned").contains_key(&hash);
     let tree = PARSE_CACHE.lock().expect("parse cache poisoned").verdicts.get(&before.hash).cloned();
-    let (false, Some(Ok(mut tree))) = (known, tree) else { return check(&before.path, after) };
+    let (false, Some(Ok(mut tree))) = (known, tree) else { return check_hashed(&before.path, after, hash) };
     for edit in incremental::input_edits(&before.text, edits) {
         tree.edit(&edit);
     }
@@ -150,7 +154,7 @@ pub fn check_edited(before: &SourceFile, edits: &[Edit], after: &str) -> Result<
             CHECKED.lock().expect("check cache poisoned").insert(hash, None);
             Ok(())
         }
-        _ => check(&before.path, after),
+        _ => check_hashed(&before.path, after, hash),
     }
 }
 
