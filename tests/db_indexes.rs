@@ -20,6 +20,12 @@ fn expectations(case: &str) -> Option<(&'static str, &'static [&'static str])> {
                 r#"CREATE INDEX "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
             ],
         ),
+        "models-import-several-names" => (
+            "config.settings",
+            &[
+                r#"CREATE INDEX "message_conversati_created_idx" ON "chat_message" ("conversation_id", "created_at" DESC);"#,
+            ],
+        ),
         "abstract-base-meta" => (
             "config.settings",
             &[

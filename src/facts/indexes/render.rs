@@ -98,19 +98,66 @@ pub fn quote_of(text: &str) -> char {
     if single > double { '\'' } else { '"' }
 }
 
-/// How the models file names `Index`: `models.Index` or a bare imported `Index`.
-pub fn index_class(text: &str) -> Option<&'static str> {
-    let imports_bare = text.lines().any(|line| {
-        let line = line.trim_start();
-        line.starts_with("from django.db.models import") && line.split([',', ' ', '(', ')']).any(|w| w == "Index")
-    });
-    if text.contains("models.Index(") || text.contains("from django.db import models") {
-        Some("models.Index")
-    } else if imports_bare {
-        Some("Index")
-    } else {
-        None
+/// How the models file names `Index`: through the name it binds to Django's models module
+/// (`from django.db import IntegrityError, models`, `... import models as m`, GeoDjango's
+/// `from django.contrib.gis.db import models`), else a bare imported `Index` (`from
+/// django.db.models import Index as Idx` gives `Idx`). `None` when it binds neither.
+pub fn index_class(text: &str) -> Option<String> {
+    let mut bare = None;
+    for (module, name, bound) in from_imports(text) {
+        match (module, name) {
+            ("django.db" | "django.contrib.gis.db", "models") => return Some(format!("{bound}.Index")),
+            ("django.db.models" | "django.contrib.gis.db.models", "Index") => bare = bare.or(Some(bound.to_owned())),
+            _ => {}
+        }
     }
+    // A file that already writes `models.Index(` binds `models` to a module that has it.
+    bare.or_else(|| text.contains("models.Index(").then(|| "models.Index".to_owned()))
+}
+
+/// Each `(module, name, bound name)` of the file's `from <module> import ...` statements: one
+/// line, a parenthesised list over several lines, or `\` continuations; comments dropped.
+fn from_imports(text: &str) -> Vec<(&str, &str, &str)> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("from ") {
+        let line_start = rest[..at].rfind('\n').map_or(0, |i| i + 1);
+        let statement_start = rest[line_start..at].trim().is_empty();
+        let tail = &rest[at + "from ".len()..];
+        rest = tail;
+        if !statement_start {
+            continue;
+        }
+        let Some((module, names)) = tail.split_once(" import ") else { continue };
+        let module = module.trim();
+        if module.contains(char::is_whitespace) {
+            continue;
+        }
+        let names = names.trim_start();
+        let list = match names.strip_prefix('(') {
+            Some(open) => open.split(')').next().unwrap_or(""),
+            None => {
+                let mut end = 0;
+                for line in names.split_inclusive('\n') {
+                    end += line.len();
+                    if !line.trim_end().ends_with('\\') {
+                        break;
+                    }
+                }
+                &names[..end]
+            }
+        };
+        let uncommented = list.lines().map(|line| line.split('#').next().unwrap_or(""));
+        for item in uncommented.flat_map(|line| line.split(',')) {
+            let words: Vec<&str> = item.split_whitespace().filter(|w| *w != "\\").collect();
+            match words.as_slice() {
+                [name] => found.push((module, *name, *name)),
+                [name, "as", alias] => found.push((module, *name, *alias)),
+                _ => {}
+            }
+        }
+    }
+    found
 }
 
 /// `models.Index(fields=["conversation", "-created_at"], name="chat_message_conv_idx")`.
@@ -131,7 +178,7 @@ pub fn meta_edits(
     let unit = file.indent_unit();
     let quote = quote_of(&file.text);
     let class = index_class(&file.text).ok_or("the file imports neither `models` nor `Index` from django.db")?;
-    let expressions: Vec<String> = indexes.iter().map(|i| index_expression(class, i, quote)).collect();
+    let expressions: Vec<String> = indexes.iter().map(|i| index_expression(&class, i, quote)).collect();
     let list_body = |indent: &str, first: Option<String>| -> String {
         let mut text = format!("{indent}indexes = [{nl}");
         for item in first.into_iter().chain(expressions.iter().cloned()) {
@@ -308,6 +355,33 @@ mod tests {
         assert_eq!(namer.name("Order", &cols(&["status"])), "order_status_3_idx");
         let long = namer.name("AnotherVeryVeryLongModelName", &cols(&["a", "b", "c"]));
         assert!(long.len() <= MAX_NAME && long.starts_with('a'), "{long}");
+    }
+
+    /// The name bound to Django's models module or to `Index`, in the import forms real models
+    /// files use (takahe's `from django.db import IntegrityError, models, transaction`).
+    #[test]
+    fn index_class_follows_the_file_imports() {
+        let class = |src: &str| index_class(src);
+        assert_eq!(class("from django.db import models\n").as_deref(), Some("models.Index"));
+        assert_eq!(
+            class("from django.db import IntegrityError, models, transaction\n").as_deref(),
+            Some("models.Index")
+        );
+        assert_eq!(
+            class("from django.db import (\n    connection,  # raw SQL\n    models,\n)\n").as_deref(),
+            Some("models.Index")
+        );
+        assert_eq!(class("from django.db import models as m\n").as_deref(), Some("m.Index"));
+        assert_eq!(class("from django.contrib.gis.db import models\n").as_deref(), Some("models.Index"));
+        assert_eq!(class("from django.db import transaction, \\\n    models\n").as_deref(), Some("models.Index"));
+        assert_eq!(class("from django.db.models import Model, Index as Idx\n").as_deref(), Some("Idx"));
+        assert_eq!(
+            class("try:\n    from django.db import models\nexcept ImportError:\n    pass\n").as_deref(),
+            Some("models.Index")
+        );
+        assert_eq!(class("from django.db import transaction\n# from django.db import models\n"), None);
+        assert_eq!(class("x = 'from django.db import models'\n"), None);
+        assert_eq!(class("from myapp import models\n"), None);
     }
 
     fn apply(src: &str) -> String {

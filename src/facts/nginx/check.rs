@@ -433,12 +433,20 @@ impl Model {
         if !placing.is_empty() {
             let from =
                 |source: &String| Path::new(source.rsplit_once(':').map_or(source.as_str(), |(f, _)| f)).to_owned();
-            return placing.iter().map(from).all(|placer| dev_word(&placer).is_some()).then(|| {
-                format!(
+            if placing.iter().map(from).all(|placer| dev_word(&placer).is_some()) {
+                return Some(format!(
                     "{shown} is placed only by development or test files ({}): production does not load it",
                     placing.join(", ")
-                )
-            });
+                ));
+            }
+            // A config kept in the tests' folder is the test rig's, whoever mounts it (Kiwi TCMS's
+            // compose runs `tests/nginx-proxy/nginx.conf` in a service "used only for testing").
+            let folder = path.parent().and_then(test_word)?;
+            return Some(format!(
+                "{shown} is in the tests' folder (`{folder}`): a test rig's configuration (placed by {}), not \
+                 production's",
+                placing.join(", ")
+            ));
         }
         let folder = dev_word(path.parent()?)?;
         Some(format!(
@@ -471,12 +479,19 @@ impl Model {
     }
 }
 
+/// The folder of `path` named for tests (`tests`, `test`, `testing`), split at `/`.
+fn test_word(path: &Path) -> Option<String> {
+    path.iter()
+        .map(|part| part.to_string_lossy().to_ascii_lowercase())
+        .find(|word| matches!(word.as_str(), "test" | "tests" | "testing"))
+}
+
 /// The word of `path` that names a development or test environment (`dev`, `development`,
 /// `local`, `test`, `ci`), split at `/`, `.`, `-` and `_` (`docker-compose.ci-test.yml`).
 fn dev_word(path: &Path) -> Option<String> {
     let text = path.to_string_lossy().to_ascii_lowercase();
     text.split(['/', '.', '-', '_'])
-        .find(|word| matches!(*word, "dev" | "development" | "devel" | "local" | "test" | "testing" | "ci"))
+        .find(|word| matches!(*word, "dev" | "development" | "devel" | "local" | "test" | "tests" | "testing" | "ci"))
         .map(str::to_owned)
 }
 

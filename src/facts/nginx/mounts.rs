@@ -115,18 +115,46 @@ fn dockerfile_mounts(project: &Project, path: &Path, text: &str) -> Vec<Mount> {
         let source = format!("{}:{start_line}", path.display());
         for src in sources {
             // The build context is usually the Dockerfile's folder, sometimes the project root.
-            let found = project_path(project, dir, src).or_else(|| project_path(project, Path::new(""), src));
-            let Some((project_path, is_dir)) = found else { continue };
-            let dest = dest.trim_end_matches('/');
-            let container = if !is_dir && into_dir {
-                format!("{dest}/{}", project_path.file_name().unwrap_or_default().to_string_lossy())
+            let found: Vec<(PathBuf, bool)> = if is_glob(src) {
+                let matched = glob_files(project, dir, src);
+                if matched.is_empty() { glob_files(project, Path::new(""), src) } else { matched }
             } else {
-                dest.to_owned()
+                project_path(project, dir, src)
+                    .or_else(|| project_path(project, Path::new(""), src))
+                    .into_iter()
+                    .collect()
             };
-            mounts.push(Mount { container, project: project_path, dir: is_dir, source: source.clone() });
+            // A wildcard copies each file it matches into the destination folder.
+            let into_dir = into_dir || is_glob(src);
+            for (project_path, is_dir) in found {
+                let dest = dest.trim_end_matches('/');
+                let container = if !is_dir && into_dir {
+                    format!("{dest}/{}", project_path.file_name().unwrap_or_default().to_string_lossy())
+                } else {
+                    dest.to_owned()
+                };
+                mounts.push(Mount { container, project: project_path, dir: is_dir, source: source.clone() });
+            }
         }
     }
     mounts
+}
+
+/// Whether a `COPY` source is a wildcard pattern (`./etc/*.conf`).
+fn is_glob(source: &str) -> bool {
+    source.contains(['*', '?', '['])
+}
+
+/// The project files a `COPY` wildcard matches, relative to `base` (Docker matches with Go's
+/// `filepath.Match`: a wildcard never crosses `/`, as [`include_glob`] reads it).
+fn glob_files(project: &Project, base: &Path, pattern: &str) -> Vec<(PathBuf, bool)> {
+    let Some(pattern) = normalize(&base.join(pattern)) else { return Vec::new() };
+    let pattern = pattern.to_string_lossy().into_owned();
+    let Some(glob) = include_glob(&pattern) else { return Vec::new() };
+    // Only the files under the pattern's literal folder can match.
+    let literal = pattern.split(['*', '?', '[']).next().unwrap_or("");
+    let folder = Path::new(literal.rsplit_once('/').map_or("", |(folder, _)| folder));
+    project.files_under(folder).iter().filter(|file| glob.is_match(file)).map(|file| (file.clone(), false)).collect()
 }
 
 /// Bind mounts in compose files: `- ./nginx/conf.d:/etc/nginx/conf.d:ro` and the long form
