@@ -162,6 +162,10 @@ fn class_added(inv: &Invocation, wsgi: &Wsgi, threads_placed: bool, edits: &mut 
             Unseen::OutsideEnv(source) => format!(
                 "the environment comes from {source}: it may set the worker class through GUNICORN_CMD_ARGS; left alone"
             ),
+            Unseen::OpaqueCmdArgs(var) => format!(
+                "{var} is known only when the image is built or the process starts, and may set the worker class \
+                 (an ASGI one, say); left alone"
+            ),
         };
         return Err(Box::new(Outcome::skipped(Some(inv.location()), reason)));
     }

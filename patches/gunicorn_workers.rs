@@ -81,6 +81,13 @@ fn existing(project: &Project, inv: &Invocation, wsgi: &Wsgi, setting: &Setting)
             location,
             format!("workers = {n} (from {what}) is already >= the target {target}; never lowered"),
         ),
+        Value::Int(n) if let Some(var) = wsgi.overridden_by_opaque_cmd_args(setting) => Outcome::skipped(
+            location,
+            format!(
+                "workers = {n} ({what}), but {var} is known only when the image is built or the process starts \
+                     and wins over it if it sets workers: a raised count could be silently overridden; left alone"
+            ),
+        ),
         Value::Int(n) => {
             let Some(range) = setting.range.clone() else {
                 return Outcome::skipped(location, format!("workers = {n} in {what} cannot be edited in place"));
@@ -125,6 +132,10 @@ fn set_elsewhere(elsewhere: SetElsewhere) -> String {
         ),
         SetElsewhere::Unseen(Unseen::RuntimeArgs(opaque)) => format!(
             "the command line passes {opaque}, known only at runtime, which may set workers; a count added elsewhere could be overridden or override it"
+        ),
+        SetElsewhere::Unseen(Unseen::OpaqueCmdArgs(var)) => format!(
+            "{var} is known only when the image is built or the process starts, and may set workers (it wins over \
+             WEB_CONCURRENCY and the config file): a count added here could be silently overridden"
         ),
         SetElsewhere::Unseen(Unseen::OutsideEnv(source)) => format!(
             "nothing visible sets workers, but the environment comes from {source}: it may set WEB_CONCURRENCY or GUNICORN_CMD_ARGS, and a count added here could override it or be overridden"

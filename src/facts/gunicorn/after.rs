@@ -61,6 +61,8 @@ fn workers(project: &Project, inv: &Invocation, wsgi: &Wsgi, unread_composes: &[
     };
     match &setting.value {
         Value::Int(n) if *n >= target => (Some(*n), true),
+        // Left alone: GUNICORN_CMD_ARGS, known only at build or run time, may override it.
+        Value::Int(_) if wsgi.overridden_by_opaque_cmd_args(setting).is_some() => (None, false),
         Value::Int(n) => match setting.editable(project) {
             Editable::InPlace(_) => (Some(target), true),
             // A template file is not what runs, but the rendered one holds the target.

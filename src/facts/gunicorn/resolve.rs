@@ -138,6 +138,9 @@ pub struct Resolved {
     pub opaque_args: Option<String>,
     /// An environment source outside the project (may set GUNICORN_CMD_ARGS or WEB_CONCURRENCY).
     pub unseen_env: Option<String>,
+    /// `GUNICORN_CMD_ARGS` holding a value known only when the image is built or started
+    /// (`ENV GUNICORN_CMD_ARGS="${GUNICORN_CMD_ARGS}"` from a build argument), described.
+    pub opaque_cmd_args: Option<String>,
 }
 
 /// Resolves one invocation; `Err` when its config file cannot be read.
@@ -213,6 +216,7 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Prob
     let threads = pick_setting(|f| &f.threads, "--threads", |c| &c.threads);
     let target = cli.flags.target.map(|i| cli.words[i].text.clone());
     let opaque_args = opaque_argument(inv, &cli);
+    let opaque_cmd_args = cmd_args.as_ref().and_then(|(var, args)| opaque_env_words(var, args));
     let unseen_env = inv.unseen_env.first().cloned();
     Ok(Resolved {
         cli,
@@ -225,7 +229,21 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Prob
         unseen_config,
         opaque_args,
         unseen_env,
+        opaque_cmd_args,
     })
+}
+
+/// `GUNICORN_CMD_ARGS` with a word known only at build or run time that is not the value of an
+/// option scalepatch reads (`${GUNICORN_CMD_ARGS}`, `$EXTRA`): it may hold any option. Described
+/// for messages.
+fn opaque_env_words(var: &EnvVar, args: &ArgWords) -> Option<String> {
+    let flags = &args.flags;
+    let values: Vec<usize> = [&flags.workers, &flags.worker_class, &flags.threads, &flags.config]
+        .iter()
+        .filter_map(|v| v.as_ref().map(|v| v.word))
+        .collect();
+    let opaque = args.words.iter().enumerate().any(|(i, word)| word.is_dynamic() && !values.contains(&i));
+    opaque.then(|| format!("GUNICORN_CMD_ARGS = `{}` ({}, line {})", var.value.text, var.what, var.line))
 }
 
 /// `workers = os.environ.get("WEB_CONCURRENCY", 1)` in a start whose platform sets

@@ -5,7 +5,7 @@
 
 use super::discovery::{Discovery, Invocation, Platform};
 use super::invocation::ServerKind;
-use super::resolve::{self, Resolved, Setting, Value};
+use super::resolve::{self, Resolved, Setting, SourceKind, Value};
 use super::target;
 use crate::facts::problem::Problem;
 use crate::project::Project;
@@ -68,6 +68,8 @@ pub enum Unseen<'a> {
     OutsideConfig(&'a str),
     /// An environment source that is not in the project (`EnvironmentFile=/etc/app/env`), described.
     OutsideEnv(&'a str),
+    /// `GUNICORN_CMD_ARGS` set to a value known only at build or run time, described.
+    OpaqueCmdArgs(&'a str),
 }
 
 impl Start {
@@ -149,11 +151,23 @@ impl Wsgi {
             .then_some(SetElsewhere::UnreadComposes(unread_composes))
     }
 
+    /// A build- or run-time `GUNICORN_CMD_ARGS` that wins over `setting` if it sets the same
+    /// option: a value raised where `setting` is (the config file, WEB_CONCURRENCY) could be
+    /// silently overridden. Described.
+    pub fn overridden_by_opaque_cmd_args(&self, setting: &Setting) -> Option<&str> {
+        matches!(setting.source, SourceKind::ConfigFile | SourceKind::WebConcurrency)
+            .then_some(self.resolved.opaque_cmd_args.as_deref())
+            .flatten()
+    }
+
     /// Options scalepatch cannot see that may set anything, the worker class included: runtime
     /// arguments, or a config file outside the project.
     pub fn unseen_options(&self) -> Option<Unseen<'_>> {
         if let Some(opaque) = &self.resolved.opaque_args {
             return Some(Unseen::RuntimeArgs(opaque));
+        }
+        if let Some(opaque) = &self.resolved.opaque_cmd_args {
+            return Some(Unseen::OpaqueCmdArgs(opaque));
         }
         let outside_env = self.resolved.unseen_env.as_deref().map(Unseen::OutsideEnv);
         self.resolved.unseen_config.as_deref().map(Unseen::OutsideConfig).or(outside_env)
