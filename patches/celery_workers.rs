@@ -146,6 +146,17 @@ fn worker(project: &Project, process: &CeleryProcess) -> Vec<Outcome> {
     if let Some(why) = pool_not_sized(process) {
         return vec![Outcome::skipped(at, why)];
     }
+    if process.app.is_none() && process.invocation.env_var("CELERY_APP").is_none() {
+        return vec![Outcome::skipped(
+            at,
+            format!(
+                "`{}` names no Celery app (no -A/--app, no CELERY_APP): a Django project's worker always names its \
+                 app, so this is another program's worker (Airflow's image runs `celery worker` as `airflow celery \
+                 worker`); left alone",
+                process.command()
+            ),
+        )];
+    }
     let mut outcomes = Vec::new();
     let mut cli = Queued::default();
     concurrency(project, process, &mut outcomes, &mut cli);

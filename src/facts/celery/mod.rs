@@ -293,6 +293,20 @@ fn find(project: &Project) -> Celery {
     Celery { processes, errors: found.errors }
 }
 
+/// `-A proj`, `-Aproj`, `--app proj` or `--app=proj` among a subcommand's arguments.
+fn app_after(args: &[Word]) -> Option<String> {
+    args.iter().enumerate().find_map(|(i, word)| {
+        let text = word.text.as_str();
+        match text {
+            "-A" | "--app" => args.get(i + 1).map(|w| w.text.clone()),
+            _ => text
+                .strip_prefix("--app=")
+                .or_else(|| text.strip_prefix("-A").filter(|v| !v.is_empty()))
+                .map(str::to_owned),
+        }
+    })
+}
+
 /// The subcommand (with its index in `args`) and `-A`: the first word that is not a global
 /// option or its value.
 fn role(args: &[Word]) -> (Role, Option<usize>, Option<String>) {
@@ -314,7 +328,8 @@ fn role(args: &[Word]) -> (Role, Option<usize>, Option<String>) {
                 "flower" => Role::Flower,
                 other => Role::Other(other.to_owned()),
             };
-            return (role, Some(i), app);
+            // Celery 3 and 4 also read `-A` after the subcommand (`celery worker --app=proj`).
+            return (role, Some(i), app.or_else(|| app_after(&args[i + 1..])));
         }
         i += 1;
     }
