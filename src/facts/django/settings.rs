@@ -209,6 +209,7 @@ fn find_settings(project: &Project) -> Settings {
         batch.retain(|c| &c.path != source);
         batch.push(Candidate { path: source.clone(), why, always: true, imported_as: Some(suffix.clone()) });
     }
+    batch.extend(install_template_imports(project, &declared_suffixes, &python_files, &production));
     let finders: Vec<memchr::memmem::Finder> =
         WANTED.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes())).collect();
     let mut settings = Settings { modules: Vec::new(), errors: Vec::new(), declared };
@@ -244,6 +245,51 @@ fn find_settings(project: &Project) -> Settings {
     }
     settings.modules.sort_by(|a, b| a.path().cmp(b.path()));
     settings
+}
+
+/// Suffixes of the template an install copies into place of a settings module the project does
+/// not ship (`settings.py.example` -> `settings.py`, as opencve's install script does).
+const INSTALL_TEMPLATE_SUFFIXES: [&str; 6] = ["example", "sample", "dist", "default", "template", "tmpl"];
+
+/// The modules that the install template of a declared settings module star-imports, when the
+/// module itself is not in the project: production loads them through the file the install makes
+/// (`opencve/conf/settings.py`, created from `settings.py.example`, runs `from opencve.conf.base
+/// import *`). The template itself is never a settings module: it is not what runs.
+fn install_template_imports(
+    project: &Project,
+    declared_suffixes: &[PathBuf],
+    python_files: &[PathBuf],
+    production: &Production,
+) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    for suffix in declared_suffixes {
+        if project.files_ending_with(suffix).next().is_some() || production.copied_to(suffix).is_some() {
+            continue;
+        }
+        for extension in INSTALL_TEMPLATE_SUFFIXES {
+            let mut name = suffix.clone().into_os_string();
+            name.push(format!(".{extension}"));
+            for template in project.files_ending_with(Path::new(&name)) {
+                let Ok(source) = project.read(template) else { continue };
+                let Ok(file) = python::parse(source) else { continue };
+                let module = template.with_extension("");
+                let imports = resolve_imports(project, &star_imports(&file, &module), python_files, production);
+                for import in imports.into_iter().filter(|path| is_python(path) && project.has_file(path)) {
+                    if found.iter().any(|candidate: &Candidate| candidate.path == import) {
+                        continue;
+                    }
+                    let why = format!(
+                        "imported by {}, from which the install makes {}, a settings module the project does not \
+                         ship; a setting that file overrides wins over this one",
+                        template.display(),
+                        module.display()
+                    );
+                    found.push(Candidate { path: import, why, always: true, imported_as: None });
+                }
+            }
+        }
+    }
+    found
 }
 
 /// The project files `imports` (module path suffixes, split-settings paths and globs) name, in
