@@ -160,7 +160,10 @@ fn set_elsewhere(elsewhere: SetElsewhere) -> String {
 fn added(project: &Project, inv: &Invocation, wsgi: &Wsgi) -> Outcome {
     let target = wsgi.target;
     let line = format!("workers = {target}");
-    let (change, text) = if let Some(config) = &wsgi.resolved.config {
+    // A config file another start loads while its count is left to its platform would override
+    // that start's count too: the count then goes to this start's own Dockerfile or command line.
+    let config = wsgi.resolved.config.as_ref().filter(|_| wsgi.config_shared_with.is_none());
+    let (change, text) = if let Some(config) = config {
         let change = Change::modify(INFO.id, &config.path, vec![write::append_line(&config.file, &line)])
             .summary(format!("add `{line}` to {}", config.path.display()))
             .why(format!(
@@ -170,6 +173,7 @@ fn added(project: &Project, inv: &Invocation, wsgi: &Wsgi) -> Outcome {
             .at_line(config.file.line_of(config.file.text.len()));
         (change, config.file.text.clone())
     } else if let Some(hook) = &inv.dockerfile {
+        let shared = shared_config_note(wsgi);
         let file = match project.read(&hook.path) {
             Ok(file) => file,
             Err(err) => return Outcome::from(err),
@@ -177,9 +181,10 @@ fn added(project: &Project, inv: &Invocation, wsgi: &Wsgi) -> Outcome {
         let env_line = format!("ENV WEB_CONCURRENCY={target}");
         let change = Change::modify(INFO.id, &hook.path, vec![write::insert_line(&file, hook.insert_at, &env_line)])
             .summary(format!("add `{env_line}` before the command in {}", hook.path.display()))
-            .why(
-                "nothing sets the worker count (gunicorn would run 1 worker) and there is no config file; gunicorn reads WEB_CONCURRENCY itself, so this works for exec-form CMD too and stays overridable at deploy time",
-            )
+            .why(format!(
+                "nothing sets the worker count (gunicorn would run 1 worker) and {}; gunicorn reads WEB_CONCURRENCY itself, so this works for exec-form CMD too and stays overridable at deploy time",
+                shared.as_deref().unwrap_or("there is no config file")
+            ))
             .at_line(hook.line);
         (change, file.text.clone())
     } else {
@@ -189,11 +194,23 @@ fn added(project: &Project, inv: &Invocation, wsgi: &Wsgi) -> Outcome {
         let edit = write::add_flags(inv, None, false, &["--workers", &count]);
         let change = Change::modify(INFO.id, &inv.path, vec![edit])
             .summary(format!("add --workers {target} to the {} command line", inv.origin.describe()))
-            .why("nothing sets the worker count (gunicorn would run 1 worker), and there is no config file or Dockerfile to hold it; the command line is where this gunicorn is configured")
+            .why(match shared_config_note(wsgi) {
+                Some(shared) => format!(
+                    "nothing sets the worker count (gunicorn would run 1 worker), {shared}, and no Dockerfile holds it; the command line is where this gunicorn is configured"
+                ),
+                None => "nothing sets the worker count (gunicorn would run 1 worker), and there is no config file or Dockerfile to hold it; the command line is where this gunicorn is configured".to_owned(),
+            })
             .at_line(inv.line);
         (change, inv.file.text.clone())
     };
     change.assumptions(assumptions(wsgi)).verify(wsgi.verify(inv)).unless_in_template(&text)
+}
+
+/// Why the start's config file does not take the count, when another start shares it.
+fn shared_config_note(wsgi: &Wsgi) -> Option<String> {
+    wsgi.config_shared_with.as_ref().map(|shared| {
+        format!("the config file is not the place ({shared}: a count written there would override that start's too)")
+    })
 }
 
 /// The CPU count and the target it gives, as the change states them.

@@ -79,7 +79,7 @@ fn workers(project: &Project, inv: &Invocation, wsgi: &Wsgi, unread_composes: &[
 /// Dockerfile's command, else after the program) lands inside a template expression; `None`
 /// when the Dockerfile cannot be read.
 fn workers_added_in_template(project: &Project, inv: &Invocation, wsgi: &Wsgi) -> Option<bool> {
-    if let Some(config) = &wsgi.resolved.config {
+    if let Some(config) = wsgi.resolved.config.as_ref().filter(|_| wsgi.config_shared_with.is_none()) {
         return Some(lands_in_template(&config.file.text, write::append_line(&config.file, "")));
     }
     if let Some(hook) = &inv.dockerfile {

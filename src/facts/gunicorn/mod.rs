@@ -77,7 +77,9 @@ fn compute(project: &Project) -> Analysis {
     let mut found = discovery::discover(project);
     let cpus = target::cpu_count(project, &found);
     let invocations = std::mem::take(&mut found.invocations);
-    let starts: Vec<Start> = invocations.into_iter().map(|inv| Start::classify(project, &found, inv, &cpus)).collect();
+    let mut starts: Vec<Start> =
+        invocations.into_iter().map(|inv| Start::classify(project, &found, inv, &cpus)).collect();
+    start::mark_shared_configs(&mut starts, &found.unread_composes);
     let unread_starts = if starts.is_empty() { discovery::unread_gunicorn_starts(project) } else { Vec::new() };
     let servers = planned_servers(project, &starts, &found.unread_composes);
     let replicas = serving_replicas(&starts);

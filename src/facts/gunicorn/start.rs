@@ -3,6 +3,8 @@
 //! server, a `--reload` development start, an ASGI worker class or application), or the input
 //! error that keeps it from being read.
 
+use std::path::PathBuf;
+
 use super::discovery::{Discovery, Invocation, Platform};
 use super::invocation::ServerKind;
 use super::resolve::{self, Resolved, Setting, SourceKind, Value};
@@ -44,6 +46,47 @@ pub struct Wsgi {
     pub cpus: Sourced<u32>,
     /// `2 x cpus + 1`, clamped ([`target::target_workers`]).
     pub target: u32,
+    /// Another start that loads the same config file and leaves its worker count to its platform
+    /// or to a source scalepatch cannot see, described: a count written in the shared file would
+    /// override that for it (a config file line beats WEB_CONCURRENCY). Set by
+    /// [`mark_shared_configs`].
+    pub config_shared_with: Option<String>,
+}
+
+/// Sets [`Wsgi::config_shared_with`] on every WSGI start whose config file another start loads
+/// while leaving its worker count elsewhere (HackSoftware's styleguide: `gunicorn.conf.py` is
+/// loaded both by the Procfile start, sized by the platform's WEB_CONCURRENCY, and by the Docker
+/// entrypoint's).
+pub fn mark_shared_configs(starts: &mut [Start], unread_composes: &[Location]) {
+    let sized_elsewhere: Vec<(PathBuf, Location, String)> = starts
+        .iter()
+        .filter_map(|start| {
+            let StartKind::Wsgi(wsgi) = &start.kind else { return None };
+            let config = wsgi.resolved.config.as_ref()?;
+            if wsgi.resolved.workers.is_some() {
+                return None;
+            }
+            let why = match wsgi.workers_set_elsewhere(&start.invocation, unread_composes)? {
+                SetElsewhere::Platform(platform) => {
+                    let sets = platform.sets_web_concurrency().unwrap_or_default();
+                    format!("{}: {}", platform.describe(), sets.split(';').next().unwrap_or(sets))
+                }
+                SetElsewhere::Unseen(_) | SetElsewhere::UnreadComposes(_) => {
+                    "its count may be set where scalepatch cannot see".to_owned()
+                }
+            };
+            Some((config.path.clone(), start.location(), why))
+        })
+        .collect();
+    for start in starts.iter_mut() {
+        let location = start.location();
+        let StartKind::Wsgi(wsgi) = &mut start.kind else { continue };
+        let Some(config) = &wsgi.resolved.config else { continue };
+        wsgi.config_shared_with = sized_elsewhere
+            .iter()
+            .find(|(path, at, _)| *path == config.path && *at != location)
+            .map(|(path, at, why)| format!("{} is also loaded by the start at {at} ({why})", path.display()));
+    }
 }
 
 /// Where else a worker count may come from when nothing visible sets one: a count added by
@@ -126,7 +169,7 @@ fn kind_of(project: &Project, found: &Discovery, inv: &Invocation, project_cpus:
     }
     let cpus = target::cpu_count_for(project, found, inv, project_cpus);
     let target = target::target_workers(cpus.value);
-    StartKind::Wsgi(Box::new(Wsgi { resolved, cpus, target }))
+    StartKind::Wsgi(Box::new(Wsgi { resolved, cpus, target, config_shared_with: None }))
 }
 
 impl Wsgi {
