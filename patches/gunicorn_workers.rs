@@ -102,7 +102,7 @@ fn existing(project: &Project, inv: &Invocation, wsgi: &Wsgi, setting: &Setting)
                     "{what} decides this gunicorn's worker count ({}); so the count is raised there, in the form it is written in",
                     setting.source.why_it_decides()
                 ))
-                .assumptions(assumptions(wsgi))
+                .assumptions(assumptions(wsgi).into_iter().chain(env_default_note(wsgi, setting)))
                 .verify(wsgi.verify(inv))
                 .at_line(setting.line);
             change.unless_in_template(&text)
@@ -204,6 +204,18 @@ fn added(project: &Project, inv: &Invocation, wsgi: &Wsgi) -> Outcome {
         (change, inv.file.text.clone())
     };
     change.assumptions(assumptions(wsgi)).verify(wsgi.verify(inv)).unless_in_template(&text)
+}
+
+/// For a count that is the default of an environment variable in the config file
+/// (`int(getenv("WSGI_NUM_WORKERS", 3))`), which no deployment file sets for this start: where
+/// production's environment sets it, its value wins over the raised default.
+fn env_default_note(wsgi: &Wsgi, setting: &Setting) -> Option<String> {
+    let config = wsgi.resolved.config.as_ref().filter(|config| config.path == setting.path)?;
+    let var = config.config.workers.as_ref()?.env_var.as_deref()?;
+    Some(format!(
+        "the raised value is the default of {var}, which no deployment file here sets; where production's environment \
+         sets {var}, that value still decides: raise it there too"
+    ))
 }
 
 /// Why the start's config file does not take the count, when another start shares it.

@@ -570,3 +570,21 @@ fn kubernetes_container_facts() {
     assert_eq!(instances, 1);
     assert!(instances_source.starts_with("assumed"), "{instances_source}");
 }
+
+/// A count raised as the default of an environment variable says that production's value of that
+/// variable, where it is set, still decides (kitsune's `int(getenv("WSGI_NUM_WORKERS", 3))`).
+#[test]
+fn a_raised_env_default_names_its_variable() {
+    let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == "config-file-env-default").unwrap();
+    let tmp = case.copy();
+    let project = open(tmp.path(), &case);
+    let patch = scalepatch::patches::by_id("gunicorn-workers").unwrap();
+    let plan = Plan::build(&project, &[patch]);
+    let change = plan.changes().next().expect("the default is raised");
+    assert!(
+        change.assumptions.iter().any(|a| a.starts_with("the raised value is the default of GUNICORN_WORKERS")
+            && a.contains("where production's environment sets GUNICORN_WORKERS, that value still decides")),
+        "{:?}",
+        change.assumptions
+    );
+}
