@@ -445,7 +445,8 @@ fn dockerfile_starts(project: &Project, docker: &ParsedDockerfile, composes: &[P
         inv.dockerfile = Some(hook(docker, instruction));
         inv.env = dockerfile_env(docker);
         if let Some((env, service)) = service_running_image(project, composes, &docker.path, &mut out.errors) {
-            inv.env.extend(env);
+            inv.env.extend(env.env);
+            inv.unseen_env.extend(env.unseen);
             inv.service = Some(service);
         }
         out.invocations.push(inv);
@@ -484,7 +485,9 @@ fn compose_start(
         inv.env = dockerfile_env(docker);
         inv.dockerfile = image_command_hook(docker);
     }
-    inv.env.extend(service_env(project, &compose.path, service, &mut out.errors));
+    let service_env = service_env(project, &compose.path, service, &mut out.errors);
+    inv.env.extend(service_env.env);
+    inv.unseen_env.extend(service_env.unseen);
     inv.service = Some((compose.path.clone(), service.name.clone()));
     out.invocations.push(inv);
 }
@@ -696,18 +699,57 @@ pub(super) fn built_dockerfile<'d>(
     dockerfiles.iter().find(|d| d.path == wanted)
 }
 
+/// A service's environment: its `env_file:` files and `environment:` entries, lowest precedence
+/// first, and the env files scalepatch cannot read (see [`unseen_env_file`]).
+pub(super) struct ServiceEnv {
+    pub env: Vec<EnvVar>,
+    pub unseen: Vec<String>,
+}
+
+/// The variables an env file made at deploy time may set that decide what scalepatch plans: the
+/// gunicorn settings and the settings module.
+const DECIDING_VARIABLES: [&str; 3] = ["WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "DJANGO_SETTINGS_MODULE"];
+
+/// Templates of an env file kept beside it (`.env.example` for `.env`, `.env.prod-sample`).
+const ENV_TEMPLATE_SUFFIXES: [&str; 8] =
+    [".example", ".sample", ".dist", ".template", "-example", "-sample", "-dist", ".tmpl"];
+
+/// Why an `env_file:` that is not in the project (made at deploy time from a template, or kept
+/// out of git) may decide settings, or `None` when its template shows it sets none of
+/// [`DECIDING_VARIABLES`] (the deploy's copy is assumed to follow it).
+fn unseen_env_file(project: &Project, path: &Path, service: &str) -> Option<String> {
+    let described = format!("env_file {} of service {service}, which is not in the project", path.display());
+    let template = ENV_TEMPLATE_SUFFIXES.iter().find_map(|suffix| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let candidate = PathBuf::from(name);
+        project.has_file(&candidate).then_some(candidate)
+    });
+    let Some(template) = template else { return Some(described) };
+    let Ok(file) = project.read(&template) else { return Some(described) };
+    let mut keys: Vec<String> = envfile::parse(&file.text)
+        .into_iter()
+        .map(|line| line.key)
+        .filter(|key| DECIDING_VARIABLES.contains(&key.as_str()))
+        .collect();
+    keys.dedup();
+    (!keys.is_empty()).then(|| format!("{described} (its template {} sets {})", template.display(), keys.join(", ")))
+}
+
 /// A service's `env_file:` files and `environment:` entries, lowest precedence first.
 pub(super) fn service_env(
     project: &Project,
     compose: &Path,
     service: &Service,
     errors: &mut Vec<Problem>,
-) -> Vec<EnvVar> {
+) -> ServiceEnv {
     let mut env = Vec::new();
+    let mut unseen = Vec::new();
     let base = compose.parent().unwrap_or(Path::new(""));
     for env_file in &service.env_files {
         let Some(path) = kinds::normalize(&base.join(env_file)) else { continue };
         if !project.has_file(&path) {
+            unseen.extend(unseen_env_file(project, &path, &service.name));
             continue;
         }
         let Some(file) = read(project, &path, errors) else { continue };
@@ -736,7 +778,7 @@ pub(super) fn service_env(
             });
         }
     }
-    env
+    ServiceEnv { env, unseen }
 }
 
 /// The compose service that builds this Dockerfile and keeps its command: its environment
@@ -746,7 +788,7 @@ pub(super) fn service_running_image(
     composes: &[ParsedCompose],
     dockerfile: &Path,
     errors: &mut Vec<Problem>,
-) -> Option<(Vec<EnvVar>, (PathBuf, String))> {
+) -> Option<(ServiceEnv, (PathBuf, String))> {
     for compose in composes {
         for service in &compose.services {
             let Some(build) = &service.build else { continue };

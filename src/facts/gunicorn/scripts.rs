@@ -139,7 +139,8 @@ fn dockerfile_runner(
                 ..ScriptRunner::default()
             };
             if let Some((env, running)) = service_running_image(project, &deployment.composes, &docker.path, errors) {
-                runner.env.extend(env);
+                runner.env.extend(env.env);
+                runner.unseen_env.extend(env.unseen);
                 runner.service = Some(running);
             }
             return Some(runner);
@@ -164,7 +165,9 @@ fn compose_runner(
                 runner.env = dockerfile_env(docker);
                 runner.dockerfile = image_command_hook(docker);
             }
-            runner.env.extend(service_env(project, &compose.path, service, errors));
+            let service_env = service_env(project, &compose.path, service, errors);
+            runner.env.extend(service_env.env);
+            runner.unseen_env.extend(service_env.unseen);
             runner.service = Some((compose.path.clone(), service.name.clone()));
             return Some(runner);
         }
