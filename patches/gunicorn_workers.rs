@@ -21,7 +21,7 @@ use crate::engine::outcome::{Change, Location, Outcome};
 use crate::engine::patch::{Patch, PatchInfo, RealTool};
 use crate::engine::selfcheck;
 use crate::facts::gunicorn::discovery::Invocation;
-use crate::facts::gunicorn::resolve::{Setting, Value};
+use crate::facts::gunicorn::resolve::{Setting, SourceKind, Value};
 use crate::facts::gunicorn::start::{SetElsewhere, Unseen, Wsgi};
 use crate::facts::gunicorn::{self, write};
 use crate::project::Project;
@@ -102,7 +102,12 @@ fn existing(project: &Project, inv: &Invocation, wsgi: &Wsgi, setting: &Setting)
                     "{what} decides this gunicorn's worker count ({}); so the count is raised there, in the form it is written in",
                     setting.source.why_it_decides()
                 ))
-                .assumptions(assumptions(wsgi).into_iter().chain(env_default_note(wsgi, setting)))
+                .assumptions(
+                    assumptions(wsgi)
+                        .into_iter()
+                        .chain(env_default_note(wsgi, setting))
+                        .chain(unseen_env_note(wsgi, setting)),
+                )
                 .verify(wsgi.verify(inv))
                 .at_line(setting.line);
             change.unless_in_template(&text)
@@ -216,6 +221,18 @@ fn env_default_note(wsgi: &Wsgi, setting: &Setting) -> Option<String> {
         "the raised value is the default of {var}, which no deployment file here sets; where production's environment \
          sets {var}, that value still decides: raise it there too"
     ))
+}
+
+/// For a count in the config file or WEB_CONCURRENCY of a start whose environment also comes from
+/// a source scalepatch cannot read: GUNICORN_CMD_ARGS set there would win over the raised value.
+fn unseen_env_note(wsgi: &Wsgi, setting: &Setting) -> Option<String> {
+    let source = wsgi.resolved.unseen_env.as_deref()?;
+    matches!(setting.source, SourceKind::ConfigFile | SourceKind::WebConcurrency).then(|| {
+        format!(
+            "the environment also comes from {source}, which scalepatch cannot read: a GUNICORN_CMD_ARGS with \
+             --workers set there would win over this value; check it there"
+        )
+    })
 }
 
 /// Why the start's config file does not take the count, when another start shares it.

@@ -588,3 +588,25 @@ fn a_raised_env_default_names_its_variable() {
         change.assumptions
     );
 }
+
+/// A count raised in the config file of a start whose environment also comes from an env file made
+/// at deploy time (its template sets GUNICORN_CMD_ARGS) says that a --workers there would win.
+#[test]
+fn a_raise_under_an_unseen_environment_says_what_may_win() {
+    let case = common::cases("gunicorn-workers")
+        .into_iter()
+        .find(|c| c.name == "config-file-beside-env-file-made-at-deploy")
+        .unwrap();
+    let tmp = case.copy();
+    let project = open(tmp.path(), &case);
+    let patch = scalepatch::patches::by_id("gunicorn-workers").unwrap();
+    let plan = Plan::build(&project, &[patch]);
+    let change = plan.changes().next().expect("the count is raised");
+    assert!(
+        change.assumptions.iter().any(|a| a.starts_with(
+            "the environment also comes from env_file .env of service web, which is not in the project (its template .env.example sets GUNICORN_CMD_ARGS)"
+        ) && a.contains("a GUNICORN_CMD_ARGS with --workers set there would win over this value")),
+        "{:?}",
+        change.assumptions
+    );
+}
