@@ -571,21 +571,25 @@ fn kubernetes_container_facts() {
     assert!(instances_source.starts_with("assumed"), "{instances_source}");
 }
 
-/// A count raised as the default of an environment variable says that production's value of that
-/// variable, where it is set, still decides (kitsune's `int(getenv("WSGI_NUM_WORKERS", 3))`).
-#[test]
-fn a_raised_env_default_names_its_variable() {
-    let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == "config-file-env-default").unwrap();
+/// The assumptions of the first change gunicorn-workers plans for the case `name`.
+fn first_workers_change_assumptions(name: &str) -> Vec<String> {
+    let case = common::cases("gunicorn-workers").into_iter().find(|c| c.name == name).unwrap();
     let tmp = case.copy();
     let project = open(tmp.path(), &case);
     let patch = scalepatch::patches::by_id("gunicorn-workers").unwrap();
     let plan = Plan::build(&project, &[patch]);
-    let change = plan.changes().next().expect("the default is raised");
+    plan.changes().next().expect("a change is planned").assumptions.clone()
+}
+
+/// A count raised as the default of an environment variable says that production's value of that
+/// variable, where it is set, still decides (kitsune's `int(getenv("WSGI_NUM_WORKERS", 3))`).
+#[test]
+fn a_raised_env_default_names_its_variable() {
+    let assumptions = first_workers_change_assumptions("config-file-env-default");
     assert!(
-        change.assumptions.iter().any(|a| a.starts_with("the raised value is the default of GUNICORN_WORKERS")
+        assumptions.iter().any(|a| a.starts_with("the raised value is the default of GUNICORN_WORKERS")
             && a.contains("where production's environment sets GUNICORN_WORKERS, that value still decides")),
-        "{:?}",
-        change.assumptions
+        "{assumptions:?}"
     );
 }
 
@@ -593,20 +597,11 @@ fn a_raised_env_default_names_its_variable() {
 /// at deploy time (its template sets GUNICORN_CMD_ARGS) says that a --workers there would win.
 #[test]
 fn a_raise_under_an_unseen_environment_says_what_may_win() {
-    let case = common::cases("gunicorn-workers")
-        .into_iter()
-        .find(|c| c.name == "config-file-beside-env-file-made-at-deploy")
-        .unwrap();
-    let tmp = case.copy();
-    let project = open(tmp.path(), &case);
-    let patch = scalepatch::patches::by_id("gunicorn-workers").unwrap();
-    let plan = Plan::build(&project, &[patch]);
-    let change = plan.changes().next().expect("the count is raised");
+    let assumptions = first_workers_change_assumptions("config-file-beside-env-file-made-at-deploy");
     assert!(
-        change.assumptions.iter().any(|a| a.starts_with(
+        assumptions.iter().any(|a| a.starts_with(
             "the environment also comes from env_file .env of service web, which is not in the project (its template .env.example sets GUNICORN_CMD_ARGS)"
         ) && a.contains("a GUNICORN_CMD_ARGS with --workers set there would win over this value")),
-        "{:?}",
-        change.assumptions
+        "{assumptions:?}"
     );
 }
