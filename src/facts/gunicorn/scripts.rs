@@ -73,6 +73,7 @@ pub(super) struct ScriptRunner {
     platform: Option<(Platform, Location)>,
     /// Sources of the launcher's environment outside the project (`EnvironmentFile=/etc/..`).
     unseen_env: Vec<String>,
+    unseen_settings_env: Vec<String>,
     /// The launcher's working directory, mapped into the project.
     working_dirs: Vec<PathBuf>,
 }
@@ -141,6 +142,7 @@ fn dockerfile_runner(
             if let Some((env, running)) = service_running_image(project, &deployment.composes, &docker.path, errors) {
                 runner.env.extend(env.env);
                 runner.unseen_env.extend(env.unseen);
+                runner.unseen_settings_env.extend(env.unseen_settings);
                 runner.service = Some(running);
             }
             return Some(runner);
@@ -168,6 +170,7 @@ fn compose_runner(
             let service_env = service_env(project, &compose.path, service, errors);
             runner.env.extend(service_env.env);
             runner.unseen_env.extend(service_env.unseen);
+            runner.unseen_settings_env.extend(service_env.unseen_settings);
             runner.service = Some((compose.path.clone(), service.name.clone()));
             return Some(runner);
         }
@@ -296,6 +299,7 @@ pub(super) fn script_starts(file: &Arc<SourceFile>, runner: &ScriptRunner, out: 
         inv.service = runner.service.clone();
         inv.platform = runner.platform.clone();
         inv.unseen_env = runner.unseen_env.clone();
+        inv.unseen_settings_env = runner.unseen_settings_env.clone();
         inv.working_dirs = runner.working_dirs.clone();
         inv.script_vars = vars.clone();
         out.invocations.push(inv);
