@@ -202,7 +202,7 @@ fn start_module(project: &Project, inv: &Invocation) -> Option<Chosen> {
                     var.line,
                     var.value.text
                 )),
-                None => inv.unseen_env.first().or(inv.unseen_settings_env.first()).cloned(),
+                None => inv.unseen_env.first().map(|unseen| unseen.source.clone()),
             };
             let why = match &unseen {
                 Some(source) => {

@@ -170,10 +170,7 @@ pub struct Invocation {
     pub service: Option<(PathBuf, String)>,
     /// Sources of the process's environment whose values are not in the project
     /// (`EnvironmentFile=/etc/app/env`, a Kubernetes Secret): any variable may be set there.
-    pub unseen_env: Vec<String>,
-    /// Environment sources scalepatch cannot read that may set DJANGO_SETTINGS_MODULE but none of
-    /// gunicorn's variables (an env file made at deploy time whose template sets only that).
-    pub unseen_settings_env: Vec<String>,
+    pub unseen_env: Vec<UnseenEnv>,
     /// Project folders the process may run in (supervisord `directory=`, systemd
     /// `WorkingDirectory=` mapped into the project, most specific first): gunicorn looks for
     /// `gunicorn.conf.py` and a relative `-c` file there.
@@ -450,7 +447,6 @@ fn dockerfile_starts(project: &Project, docker: &ParsedDockerfile, composes: &[P
         if let Some((env, service)) = service_running_image(project, composes, &docker.path, &mut out.errors) {
             inv.env.extend(env.env);
             inv.unseen_env.extend(env.unseen);
-            inv.unseen_settings_env.extend(env.unseen_settings);
             inv.service = Some(service);
         }
         out.invocations.push(inv);
@@ -492,7 +488,6 @@ fn compose_start(
     let service_env = service_env(project, &compose.path, service, &mut out.errors);
     inv.env.extend(service_env.env);
     inv.unseen_env.extend(service_env.unseen);
-    inv.unseen_settings_env.extend(service_env.unseen_settings);
     inv.service = Some((compose.path.clone(), service.name.clone()));
     out.invocations.push(inv);
 }
@@ -551,7 +546,9 @@ fn launcher_starts(project: &Project, deployment: &Deployment, out: &mut Discove
                     inv.platform = Some((Platform::Procfile, inv.location()));
                     inv.env = scripts::leading_env(&command.words, &path, command.line, "the Procfile line");
                 } else {
-                    (inv.env, inv.unseen_env) = launcher_env::launcher_env(project, &path, &command, &mut out.errors);
+                    let (env, unseen) = launcher_env::launcher_env(project, &path, &command, &mut out.errors);
+                    inv.env = env;
+                    inv.unseen_env = unseen.into_iter().map(UnseenEnv::anything).collect();
                     inv.working_dirs = launcher_env::working_dirs(command.directory.as_deref());
                 }
                 out.invocations.push(inv);
@@ -660,7 +657,6 @@ pub(super) fn invocation_from(
         service: None,
         script_vars: Vec::new(),
         unseen_env: Vec::new(),
-        unseen_settings_env: Vec::new(),
         working_dirs: Vec::new(),
         cpu_limit: None,
         replicas: None,
@@ -709,18 +705,23 @@ pub(super) fn built_dockerfile<'d>(
 /// first, and the env files scalepatch cannot read (see [`unseen_env_file`]).
 pub(super) struct ServiceEnv {
     pub env: Vec<EnvVar>,
-    /// Env files that may set anything scalepatch reads, described.
-    pub unseen: Vec<String>,
-    /// Env files that may set DJANGO_SETTINGS_MODULE only, described.
-    pub unseen_settings: Vec<String>,
+    pub unseen: Vec<UnseenEnv>,
 }
 
-/// What an env file that is not in the project may set, as its template shows.
-enum UnseenEnvFile {
-    /// Anything: no template, or one that sets a gunicorn variable.
-    Anything(String),
-    /// Only the settings module.
-    SettingsOnly(String),
+/// A source of a process's environment whose values are not in the project, described.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnseenEnv {
+    pub source: String,
+    /// It may set DJANGO_SETTINGS_MODULE but none of gunicorn's variables: an env file made at
+    /// deploy time from a template that sets only that.
+    pub settings_only: bool,
+}
+
+impl UnseenEnv {
+    /// A source that may set any variable (`EnvironmentFile=/etc/app/env`, a Kubernetes Secret).
+    pub fn anything(source: String) -> UnseenEnv {
+        UnseenEnv { source, settings_only: false }
+    }
 }
 
 /// The variables an env file made at deploy time may set that decide what scalepatch plans: the
@@ -734,7 +735,7 @@ const ENV_TEMPLATE_SUFFIXES: [&str; 8] =
 /// Why an `env_file:` that is not in the project (made at deploy time from a template, or kept
 /// out of git) may decide settings, or `None` when its template shows it sets none of
 /// [`DECIDING_VARIABLES`] (the deploy's copy is assumed to follow it).
-fn unseen_env_file(project: &Project, path: &Path, service: &str) -> Option<UnseenEnvFile> {
+fn unseen_env_file(project: &Project, path: &Path, service: &str) -> Option<UnseenEnv> {
     let described = format!("env_file {} of service {service}, which is not in the project", path.display());
     let template = ENV_TEMPLATE_SUFFIXES.iter().find_map(|suffix| {
         let mut name = path.as_os_str().to_owned();
@@ -742,8 +743,8 @@ fn unseen_env_file(project: &Project, path: &Path, service: &str) -> Option<Unse
         let candidate = PathBuf::from(name);
         project.has_file(&candidate).then_some(candidate)
     });
-    let Some(template) = template else { return Some(UnseenEnvFile::Anything(described)) };
-    let Ok(file) = project.read(&template) else { return Some(UnseenEnvFile::Anything(described)) };
+    let Some(template) = template else { return Some(UnseenEnv::anything(described)) };
+    let Ok(file) = project.read(&template) else { return Some(UnseenEnv::anything(described)) };
     let mut keys: Vec<String> = envfile::parse(&file.text)
         .into_iter()
         .map(|line| line.key)
@@ -753,11 +754,8 @@ fn unseen_env_file(project: &Project, path: &Path, service: &str) -> Option<Unse
     if keys.is_empty() {
         return None;
     }
-    let described = format!("{described} (its template {} sets {})", template.display(), keys.join(", "));
-    Some(match keys.as_slice() {
-        [only] if only == "DJANGO_SETTINGS_MODULE" => UnseenEnvFile::SettingsOnly(described),
-        _ => UnseenEnvFile::Anything(described),
-    })
+    let source = format!("{described} (its template {} sets {})", template.display(), keys.join(", "));
+    Some(UnseenEnv { source, settings_only: keys == ["DJANGO_SETTINGS_MODULE"] })
 }
 
 /// A service's `env_file:` files and `environment:` entries, lowest precedence first.
@@ -768,16 +766,12 @@ pub(super) fn service_env(
     errors: &mut Vec<Problem>,
 ) -> ServiceEnv {
     let mut env = Vec::new();
-    let (mut unseen, mut unseen_settings) = (Vec::new(), Vec::new());
+    let mut unseen = Vec::new();
     let base = compose.parent().unwrap_or(Path::new(""));
     for env_file in &service.env_files {
         let Some(path) = kinds::normalize(&base.join(env_file)) else { continue };
         if !project.has_file(&path) {
-            match unseen_env_file(project, &path, &service.name) {
-                Some(UnseenEnvFile::Anything(described)) => unseen.push(described),
-                Some(UnseenEnvFile::SettingsOnly(described)) => unseen_settings.push(described),
-                None => {}
-            }
+            unseen.extend(unseen_env_file(project, &path, &service.name));
             continue;
         }
         let Some(file) = read(project, &path, errors) else { continue };
@@ -806,7 +800,7 @@ pub(super) fn service_env(
             });
         }
     }
-    ServiceEnv { env, unseen, unseen_settings }
+    ServiceEnv { env, unseen }
 }
 
 /// The compose service that builds this Dockerfile and keeps its command: its environment

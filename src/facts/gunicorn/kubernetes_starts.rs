@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::discovery::{
-    ArgStyle, ContainerCpu, Discovery, EnvVar, Invocation, Origin, command_line, invocation_from, list_style,
-    names_server, server_line,
+    ArgStyle, ContainerCpu, Discovery, EnvVar, Invocation, Origin, UnseenEnv, command_line, invocation_from,
+    list_style, names_server, server_line,
 };
 use super::kubernetes;
 use crate::facts::problem::Problem;
@@ -123,7 +123,7 @@ fn run_in_container(
 ) {
     let (referenced, unseen) = kubernetes::referenced_env(container, path, maps);
     inv.env.extend(referenced);
-    inv.unseen_env.extend(unseen);
+    inv.unseen_env.extend(unseen.into_iter().map(UnseenEnv::anything));
     inv.env.extend(container.env.iter().filter_map(|entry| {
         Some(EnvVar {
             key: entry.key.clone(),

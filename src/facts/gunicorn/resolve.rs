@@ -217,7 +217,9 @@ pub fn resolve(project: &Project, inv: &Invocation) -> Result<Resolved, Box<Prob
     let target = cli.flags.target.map(|i| cli.words[i].text.clone());
     let opaque_args = opaque_argument(inv, &cli);
     let opaque_cmd_args = cmd_args.as_ref().and_then(|(var, args)| opaque_env_words(var, args));
-    let unseen_env = inv.unseen_env.first().cloned();
+    // Gunicorn's variables may come from any unseen source but one known to set only the
+    // settings module.
+    let unseen_env = inv.unseen_env.iter().find(|unseen| !unseen.settings_only).map(|unseen| unseen.source.clone());
     Ok(Resolved {
         cli,
         cmd_args,

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::discovery::{
-    ArgStyle, Deployment, Discovery, DockerfileHook, EnvVar, Origin, ParsedDockerfile, Platform, built_dockerfile,
-    dockerfile_env, hook, image_command_hook, invocation_from, is_launcher_config, launcher_name, read, service_env,
-    service_running_image,
+    ArgStyle, Deployment, Discovery, DockerfileHook, EnvVar, Origin, ParsedDockerfile, Platform, UnseenEnv,
+    built_dockerfile, dockerfile_env, hook, image_command_hook, invocation_from, is_launcher_config, launcher_name,
+    read, service_env, service_running_image,
 };
 use super::launcher_env;
 use crate::facts::problem::Problem;
@@ -72,8 +72,7 @@ pub(super) struct ScriptRunner {
     service: Option<(PathBuf, String)>,
     platform: Option<(Platform, Location)>,
     /// Sources of the launcher's environment outside the project (`EnvironmentFile=/etc/..`).
-    unseen_env: Vec<String>,
-    unseen_settings_env: Vec<String>,
+    unseen_env: Vec<UnseenEnv>,
     /// The launcher's working directory, mapped into the project.
     working_dirs: Vec<PathBuf>,
 }
@@ -114,7 +113,8 @@ fn launcher_runner(
             launchers::supervisord(&file.text)
         };
         if let Some(command) = commands.iter().find(|c| mentions(&c.words)) {
-            let (env, unseen_env) = launcher_env::launcher_env(project, &path, command, errors);
+            let (env, unseen) = launcher_env::launcher_env(project, &path, command, errors);
+            let unseen_env = unseen.into_iter().map(UnseenEnv::anything).collect();
             let working_dirs = launcher_env::working_dirs(command.directory.as_deref());
             return Some(ScriptRunner { env, unseen_env, working_dirs, ..ScriptRunner::default() });
         }
@@ -142,7 +142,6 @@ fn dockerfile_runner(
             if let Some((env, running)) = service_running_image(project, &deployment.composes, &docker.path, errors) {
                 runner.env.extend(env.env);
                 runner.unseen_env.extend(env.unseen);
-                runner.unseen_settings_env.extend(env.unseen_settings);
                 runner.service = Some(running);
             }
             return Some(runner);
@@ -170,7 +169,6 @@ fn compose_runner(
             let service_env = service_env(project, &compose.path, service, errors);
             runner.env.extend(service_env.env);
             runner.unseen_env.extend(service_env.unseen);
-            runner.unseen_settings_env.extend(service_env.unseen_settings);
             runner.service = Some((compose.path.clone(), service.name.clone()));
             return Some(runner);
         }
@@ -299,7 +297,6 @@ pub(super) fn script_starts(file: &Arc<SourceFile>, runner: &ScriptRunner, out: 
         inv.service = runner.service.clone();
         inv.platform = runner.platform.clone();
         inv.unseen_env = runner.unseen_env.clone();
-        inv.unseen_settings_env = runner.unseen_settings_env.clone();
         inv.working_dirs = runner.working_dirs.clone();
         inv.script_vars = vars.clone();
         out.invocations.push(inv);
