@@ -22,6 +22,7 @@ use crate::facts::indexes::queries::Query;
 use crate::facts::indexes::render::{self, ModelIndexes, Namer, NewIndex};
 use crate::facts::indexes::shapes::{self, Column, Existing, ModelFacts, Shape};
 use crate::facts::indexes::{self, Analysis, Model, databases::Databases, migrations};
+use crate::lang::python;
 use crate::project::Project;
 
 pub struct DbIndexes;
@@ -268,16 +269,21 @@ fn model_edits(
                 columns: proposal.columns.clone(),
             })
             .collect();
-        let source = match project.read(&model.file) {
-            Ok(source) => source,
-            Err(err) => {
-                outcomes.push(err.into());
+        // The tree the analysis parsed (the parse cache answers by the text's hash).
+        let parsed = match project.read(&model.file) {
+            Ok(source) => python::parse(source).map_err(Outcome::from),
+            Err(err) => Err(err.into()),
+        };
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(outcome) => {
+                outcomes.push(outcome);
                 continue;
             }
         };
         let inherited =
             if model.meta.is_none() { indexes::inherited_meta(models, context.abstracts, *i) } else { None };
-        let meta_edits = match render::meta_edits(&source, model, inherited, &new) {
+        let meta_edits = match render::meta_edits(&parsed, model, inherited, &new) {
             Ok(meta_edits) => meta_edits,
             Err(why) => {
                 outcomes.push(Outcome::skipped(

@@ -402,22 +402,8 @@ fn parse_candidate(
 /// against its folder, absolute ones as paths (matched against project paths by suffix later).
 fn star_imports(file: &PyFile, path: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    // Module-level statements, also inside `if`/`try`/`with` (`if env == "prod": from .prod import *`):
-    // they run at import. Functions and classes do not.
-    let mut statements = Vec::new();
-    let mut stack = vec![file.root()];
-    while let Some(node) = stack.pop() {
-        let mut cursor = node.walk();
-        for child in node.named_children(&mut cursor) {
-            match child.kind() {
-                "if_statement" | "elif_clause" | "else_clause" | "try_statement" | "except_clause"
-                | "finally_clause" | "with_statement" | "block" => stack.push(child),
-                _ => statements.push(child),
-            }
-        }
-    }
-    statements.sort_by_key(|s| s.start_byte());
-    for statement in statements {
+    // Also inside `if`/`try`/`with` (`if env == "prod": from .prod import *`): they run at import.
+    for statement in python::module_statements(file.root()) {
         found.extend(included_files(file, statement, path));
         if statement.kind() != "import_from_statement" {
             continue;

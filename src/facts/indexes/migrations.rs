@@ -79,9 +79,9 @@ fn migration_modules(project: &Project, candidates: &[PathBuf]) -> BTreeMap<Stri
         let Ok(source) = project.read(&path) else { continue };
         let Ok(file) = python::parse(source) else { continue };
         let src = file.source.text.as_str();
-        let mut statements = Vec::new();
-        module_statements(file.root(), &mut statements);
-        for statement in statements {
+        // Also inside if/try/with (`if env("DD_TRACK_MIGRATIONS"): MIGRATION_MODULES = {...}`): a
+        // conditional override names the module the project keeps its migrations in.
+        for statement in python::module_statements(file.root()) {
             let Some((name, value)) = py::named_assignment(statement, src) else { continue };
             if name != "MIGRATION_MODULES" || value.kind() != "dictionary" {
                 continue;
@@ -94,20 +94,6 @@ fn migration_modules(project: &Project, candidates: &[PathBuf]) -> BTreeMap<Stri
         }
     }
     found
-}
-
-/// The statements a module runs at import: those at its top level and inside `if`/`else`, `try`
-/// and `with` blocks (`if env("DD_TRACK_MIGRATIONS"): MIGRATION_MODULES = {...}`), not those of
-/// function or class bodies. A conditional override is taken: the module it names is the one the
-/// project keeps its migrations in (an app's history is read from wherever its files are).
-fn module_statements<'t>(node: tree_sitter::Node<'t>, out: &mut Vec<tree_sitter::Node<'t>>) {
-    for child in python::named_children(node) {
-        match child.kind() {
-            "if_statement" | "elif_clause" | "else_clause" | "try_statement" | "except_clause" | "else"
-            | "finally_clause" | "with_statement" | "block" => module_statements(child, out),
-            _ => out.push(child),
-        }
-    }
 }
 
 /// Every Python module of the project, by folder: looked up once per app instead of scanning

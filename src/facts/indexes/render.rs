@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use super::databases::Build;
 use super::models::{ListSite, ModelClass};
 use super::shapes::Column;
+use crate::lang::python::{self, PyFile};
 use crate::text::edit::Edit;
 use crate::text::source::SourceFile;
 
@@ -102,62 +103,33 @@ pub fn quote_of(text: &str) -> char {
 /// (`from django.db import IntegrityError, models`, `... import models as m`, GeoDjango's
 /// `from django.contrib.gis.db import models`), else a bare imported `Index` (`from
 /// django.db.models import Index as Idx` gives `Idx`). `None` when it binds neither.
-pub fn index_class(text: &str) -> Option<String> {
+pub fn index_class(file: &PyFile) -> Option<String> {
     let mut bare = None;
-    for (module, name, bound) in from_imports(text) {
-        match (module, name) {
-            ("django.db" | "django.contrib.gis.db", "models") => return Some(format!("{bound}.Index")),
-            ("django.db.models" | "django.contrib.gis.db.models", "Index") => bare = bare.or(Some(bound.to_owned())),
-            _ => {}
-        }
-    }
-    // A file that already writes `models.Index(` binds `models` to a module that has it.
-    bare.or_else(|| text.contains("models.Index(").then(|| "models.Index".to_owned()))
-}
-
-/// Each `(module, name, bound name)` of the file's `from <module> import ...` statements: one
-/// line, a parenthesised list over several lines, or `\` continuations; comments dropped.
-fn from_imports(text: &str) -> Vec<(&str, &str, &str)> {
-    let mut found = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("from ") {
-        let line_start = rest[..at].rfind('\n').map_or(0, |i| i + 1);
-        let statement_start = rest[line_start..at].trim().is_empty();
-        let tail = &rest[at + "from ".len()..];
-        rest = tail;
-        if !statement_start {
+    for statement in python::module_statements(file.root()) {
+        if statement.kind() != "import_from_statement" {
             continue;
         }
-        let Some((module, names)) = tail.split_once(" import ") else { continue };
-        let module = module.trim();
-        if module.contains(char::is_whitespace) {
-            continue;
-        }
-        let names = names.trim_start();
-        let list = match names.strip_prefix('(') {
-            Some(open) => open.split(')').next().unwrap_or(""),
-            None => {
-                let mut end = 0;
-                for line in names.split_inclusive('\n') {
-                    end += line.len();
-                    if !line.trim_end().ends_with('\\') {
-                        break;
-                    }
+        let Some(module) = statement.child_by_field_name("module_name").map(|m| file.text(m)) else { continue };
+        let mut cursor = statement.walk();
+        for name in statement.children_by_field_name("name", &mut cursor) {
+            let (imported, bound) = match name.kind() {
+                "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                    (Some(imported), Some(alias)) => (file.text(imported), file.text(alias)),
+                    _ => continue,
+                },
+                _ => (file.text(name), file.text(name)),
+            };
+            match (module, imported) {
+                ("django.db" | "django.contrib.gis.db", "models") => return Some(format!("{bound}.Index")),
+                ("django.db.models" | "django.contrib.gis.db.models", "Index") => {
+                    bare = bare.or(Some(bound.to_owned()))
                 }
-                &names[..end]
-            }
-        };
-        let uncommented = list.lines().map(|line| line.split('#').next().unwrap_or(""));
-        for item in uncommented.flat_map(|line| line.split(',')) {
-            let words: Vec<&str> = item.split_whitespace().filter(|w| *w != "\\").collect();
-            match words.as_slice() {
-                [name] => found.push((module, *name, *name)),
-                [name, "as", alias] => found.push((module, *name, *alias)),
                 _ => {}
             }
         }
     }
-    found
+    // A file that already writes `models.Index(` binds `models` to a module that has it.
+    bare.or_else(|| file.source.text.contains("models.Index(").then(|| "models.Index".to_owned()))
 }
 
 /// `models.Index(fields=["conversation", "-created_at"], name="chat_message_conv_idx")`.
@@ -169,15 +141,16 @@ pub fn index_expression(class: &str, index: &NewIndex, quote: char) -> String {
 /// The edits that add `indexes` to a model's Meta. `inherited` is the abstract base whose Meta
 /// the model inherits (the new Meta must extend it), with whether that Meta has indexes.
 pub fn meta_edits(
-    file: &SourceFile,
+    parsed: &PyFile,
     model: &ModelClass,
     inherited: Option<(&str, bool)>,
     indexes: &[NewIndex],
 ) -> Result<Vec<Edit>, String> {
+    let file = &parsed.source;
     let nl = file.newline();
     let unit = file.indent_unit();
     let quote = quote_of(&file.text);
-    let class = index_class(&file.text).ok_or("the file imports neither `models` nor `Index` from django.db")?;
+    let class = index_class(parsed).ok_or("the file imports neither `models` nor `Index` from django.db")?;
     let expressions: Vec<String> = indexes.iter().map(|i| index_expression(&class, i, quote)).collect();
     let list_body = |indent: &str, first: Option<String>| -> String {
         let mut text = format!("{indent}indexes = [{nl}");
@@ -361,7 +334,9 @@ mod tests {
     /// files use (takahe's `from django.db import IntegrityError, models, transaction`).
     #[test]
     fn index_class_follows_the_file_imports() {
-        let class = |src: &str| index_class(src);
+        let class = |src: &str| {
+            index_class(&crate::lang::python::parse(std::sync::Arc::new(SourceFile::from_text("m.py", src))).unwrap())
+        };
         assert_eq!(class("from django.db import models\n").as_deref(), Some("models.Index"));
         assert_eq!(
             class("from django.db import IntegrityError, models, transaction\n").as_deref(),
@@ -388,10 +363,9 @@ mod tests {
         let parsed =
             crate::lang::python::parse(std::sync::Arc::new(SourceFile::from_text("app/models.py", src))).unwrap();
         let classes = crate::facts::indexes::models::read_classes(&parsed);
-        let file = &parsed.source;
         let index = NewIndex { name: "app_m_b_idx".into(), columns: cols(&["b", "-c"]) };
-        let edits = meta_edits(file, &classes[0], None, &[index]).unwrap();
-        crate::text::edit::apply_edits(&file.text, &edits).unwrap()
+        let edits = meta_edits(&parsed, &classes[0], None, &[index]).unwrap();
+        crate::text::edit::apply_edits(&parsed.source.text, &edits).unwrap()
     }
 
     #[test]

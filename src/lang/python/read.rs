@@ -306,6 +306,25 @@ pub fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
     node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
 }
 
+/// The statements a module runs when it is imported, in document order: those at its top level
+/// and inside `if`/`elif`/`else`, `try`/`except`/`finally` and `with` blocks there (`if DEBUG:
+/// from .dev import *`, `try: from django.db import models`), not those of function or class
+/// bodies.
+pub fn module_statements(root: Node<'_>) -> Vec<Node<'_>> {
+    fn walk<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
+        for child in named_children(node) {
+            match child.kind() {
+                "if_statement" | "elif_clause" | "else_clause" | "try_statement" | "except_clause"
+                | "finally_clause" | "with_statement" | "block" => walk(child, out),
+                _ => out.push(child),
+            }
+        }
+    }
+    let mut statements = Vec::new();
+    walk(root, &mut statements);
+    statements
+}
+
 /// The path (without extension) of the module `from <module> import ...` names in the file at
 /// `importer`: a relative import (`.base`, `..models`) resolved against the importer's folder,
 /// an absolute one (`blog.models`) as `blog/models`, to be matched against project paths by
